@@ -1,0 +1,6 @@
+namespace Mesh.Gateway.Bench;
+
+internal static class Program
+{
+    private static int Main() => 0;
+}

@@ -1,0 +1,6 @@
+namespace Mesh.Retrieval.Bench;
+
+internal static class Program
+{
+    private static int Main() => 0;
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Mesh.ServiceDefaults;
+
+/// <summary>
+/// The one place that wires what every Mesh host needs, in the manner of eShop's ServiceDefaults:
+/// Kestrel endpoints, structured JSON logs on stderr, OpenTelemetry (traces and metrics, OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, Prometheus scrape endpoint always), gRPC with
+/// reflection and <c>grpc.health.v1</c>.
+/// </summary>
+public static class MeshServiceDefaults
+{
+    /// <summary>Prefix of every ActivitySource and Meter Mesh code creates ("Mesh.Inference", …).</summary>
+    public const string TelemetryPrefix = "Mesh.";
+
+    public static WebApplicationBuilder AddMeshServiceDefaults(this WebApplicationBuilder builder, string serviceName)
+    {
+        var endpoints = builder.Configuration.GetSection(MeshEndpointOptions.SectionName).Get<MeshEndpointOptions>()
+            ?? new MeshEndpointOptions();
+        builder.Services.AddSingleton(endpoints);
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureEndpoints(kestrel, endpoints));
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        // Logs go to stderr so that a host used as a command-line tool keeps stdout for its output.
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t => t
+                .AddSource(TelemetryPrefix + "*")
+                .AddAspNetCoreInstrumentation()
+                .AddGrpcClientInstrumentation()
+                .AddHttpClientInstrumentation())
+            .WithMetrics(m => m
+                .AddMeter(TelemetryPrefix + "*")
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        return builder;
+    }
+
+    /// <summary>Maps reflection, grpc.health.v1, <c>/metrics</c> and <c>/healthz</c>.</summary>
+    public static WebApplication MapMeshDefaults(this WebApplication app)
+    {
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () => "ok");
+        return app;
+    }
+
+    /// <summary>The bound address of the gRPC endpoint after start (resolves port 0).</summary>
+    public static Uri GetGrpcAddress(this WebApplication app) => app.GetBoundAddresses()[0];
+
+    /// <summary>Bound addresses in the order the endpoints were configured: gRPC first, then HTTP.</summary>
+    public static IReadOnlyList<Uri> GetBoundAddresses(this WebApplication app)
+    {
+        var feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()
+            ?? throw new InvalidOperationException("The server exposes no addresses; call StartAsync first.");
+        return feature.Addresses.Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToList();
+    }
+
+    private static void ConfigureEndpoints(KestrelServerOptions kestrel, MeshEndpointOptions endpoints)
+    {
+        var grpc = new Uri(endpoints.Grpc);
+        kestrel.Listen(ToEndPoint(grpc), listen =>
+        {
+            if (!string.IsNullOrEmpty(endpoints.CertificatePath))
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(endpoints.CertificatePath, endpoints.CertificatePassword);
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http2;
+            }
+        });
+        if (!string.IsNullOrWhiteSpace(endpoints.Http))
+        {
+            kestrel.Listen(ToEndPoint(new Uri(endpoints.Http)), listen => listen.Protocols = HttpProtocols.Http1);
+        }
+    }
+
+    private static IPEndPoint ToEndPoint(Uri uri)
+    {
+        var address = uri.Host switch
+        {
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" => IPAddress.Any,
+            _ => IPAddress.Parse(uri.Host.Trim('[', ']')),
+        };
+        return new IPEndPoint(address, uri.Port);
+    }
+}
