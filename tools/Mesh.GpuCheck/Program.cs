@@ -1,0 +1,6 @@
+namespace Mesh.GpuCheck;
+
+internal static class Program
+{
+    private static int Main() => 0;
+}
