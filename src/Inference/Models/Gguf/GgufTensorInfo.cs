@@ -1,0 +1,10 @@
+namespace Mesh.Inference.Models.Gguf;
+
+/// <summary>
+/// One tensor of a GGUF file. <see cref="Dimensions"/> are in GGML order: the first is the innermost,
+/// contiguous one, so a weight matrix [rows, cols] has Dimensions = [cols, rows].
+/// </summary>
+public sealed record GgufTensorInfo(string Name, long[] Dimensions, GgmlType Type, long Offset, long ByteLength)
+{
+    public long ElementCount => Dimensions.Aggregate(1L, (a, b) => a * b);
+}
