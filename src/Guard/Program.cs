@@ -1,3 +1,9 @@
+using Mesh.Guard.Checking;
+using Mesh.Guard.Embeddings;
+using Mesh.Guard.Policies;
+using Mesh.Guard.Schema;
+using Mesh.Guard.Services;
+using Mesh.Guard.Telemetry;
 using Mesh.ServiceDefaults;
 
 namespace Mesh.Guard;
@@ -25,8 +31,27 @@ public static class GuardHost
             ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9103",
         }.Where(kv => builder.Configuration[kv.Key] is null));
         builder.AddMeshServiceDefaults("mesh-guard");
+        AddGuard(builder.Services, builder.Configuration);
+
         var app = builder.Build();
+        // Load the policies now: a service with a broken policy file must not start.
+        app.Services.GetRequiredService<PolicyStore>();
+        app.MapGrpcService<GuardGrpcService>();
         app.MapMeshDefaults();
         return app;
+    }
+
+    /// <summary>Guard's services; also used by the evaluation tests and the benchmark to build the same pipeline.</summary>
+    public static IServiceCollection AddGuard(IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<GuardOptions>(configuration.GetSection(GuardOptions.SectionName));
+        services.AddMetrics();
+        services.AddSingleton<ITextEmbedder, MiniLmEmbedder>();
+        services.AddSingleton<PolicyParser>();
+        services.AddSingleton<PolicyStore>();
+        services.AddSingleton<JsonSchemaValidator>();
+        services.AddSingleton<GuardTelemetry>();
+        services.AddSingleton<PolicyEvaluator>();
+        return services;
     }
 }

@@ -1,0 +1,92 @@
+using Mesh.Guard.Embeddings;
+using Json.Schema;
+
+namespace Mesh.Guard.Detectors;
+
+/// <summary>
+/// What one check hands every detector: the text, whether more of it is still coming (streaming),
+/// the request's own JSON Schema, and the text's segment embeddings, computed at most once per
+/// check however many detectors need them.
+/// </summary>
+public sealed class DetectionContext
+{
+    private readonly ITextEmbedder _embedder;
+    private readonly Dictionary<string, float[]>? _embeddingCache;
+    private IReadOnlyList<EmbeddedSegment>? _segments;
+
+    /// <param name="embeddingCache">Segment text to vector, kept by a streaming check across
+    /// chunks so that a sentence is embedded once however many chunks follow it.</param>
+    public DetectionContext(
+        string text,
+        ITextEmbedder embedder,
+        bool isPartial = false,
+        JsonSchema? requestSchema = null,
+        Dictionary<string, float[]>? embeddingCache = null,
+        CancellationToken cancellationToken = default)
+    {
+        Text = text;
+        _embedder = embedder;
+        IsPartial = isPartial;
+        RequestSchema = requestSchema;
+        _embeddingCache = embeddingCache;
+        CancellationToken = cancellationToken;
+    }
+
+    public string Text { get; }
+
+    /// <summary>
+    /// True while a streamed answer is still arriving: detectors that judge the whole text (JSON
+    /// Schema, allowed topics) wait for the end, and the unfinished last sentence is not embedded.
+    /// </summary>
+    public bool IsPartial { get; }
+
+    /// <summary>The schema the request carried, compiled; null when it carried none.</summary>
+    public JsonSchema? RequestSchema { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The text's sentences (see <see cref="TextSegmenter"/>) with their embeddings.</summary>
+    public IReadOnlyList<EmbeddedSegment> Segments => _segments ??= EmbedSegments();
+
+    private List<EmbeddedSegment> EmbedSegments()
+    {
+        var segments = TextSegmenter.Split(Text);
+        if (IsPartial && segments.Count > 0 && !segments[^1].Complete)
+        {
+            segments.RemoveAt(segments.Count - 1);
+        }
+        var texts = new string[segments.Count];
+        var vectors = new float[segments.Count][];
+        var missing = new List<int>();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            texts[i] = Text[segments[i].Start..segments[i].End];
+            if (_embeddingCache is not null && _embeddingCache.TryGetValue(texts[i], out var cached))
+            {
+                vectors[i] = cached;
+            }
+            else
+            {
+                missing.Add(i);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            var computed = _embedder.Embed(missing.Select(i => texts[i]).ToArray(), CancellationToken);
+            for (var k = 0; k < missing.Count; k++)
+            {
+                vectors[missing[k]] = computed[k];
+                _embeddingCache?.TryAdd(texts[missing[k]], computed[k]);
+            }
+        }
+        var result = new List<EmbeddedSegment>(segments.Count);
+        for (var i = 0; i < segments.Count; i++)
+        {
+            result.Add(new EmbeddedSegment(segments[i].Start, segments[i].End, vectors[i]));
+        }
+        return result;
+    }
+}
+
+/// <summary>A segment of the text ([Start, End) in UTF-16 units) and its unit-length embedding.</summary>
+public sealed record EmbeddedSegment(int Start, int End, float[] Vector);

@@ -1,0 +1,31 @@
+namespace Mesh.Guard.Detectors;
+
+/// <summary>A length limit in characters (code points); the finding spans the part past the limit.</summary>
+public sealed class LengthDetector(int maxChars) : IDetector
+{
+    public string Category => "length";
+
+    public IEnumerable<Finding> Detect(DetectionContext context)
+    {
+        var text = context.Text;
+        // Fast path: UTF-16 length is an upper bound on code points.
+        if (text.Length <= maxChars)
+        {
+            yield break;
+        }
+        var codePoints = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (codePoints == maxChars)
+            {
+                yield return new Finding("max_chars", i, text.Length, 1f, $"Text is longer than the limit of {maxChars} characters");
+                yield break;
+            }
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            codePoints++;
+        }
+    }
+}

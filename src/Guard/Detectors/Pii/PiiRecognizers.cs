@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace Mesh.Guard.Detectors.Pii;
+
+/// <summary>
+/// The built-in PII recognizers, named after Presidio's entities. Each pattern is deliberately
+/// loose and each validator strict: recall comes from the pattern, precision from the check.
+/// </summary>
+public static class PiiRecognizers
+{
+    public const string Email = "EMAIL_ADDRESS";
+    public const string Phone = "PHONE_NUMBER";
+    public const string CreditCard = "CREDIT_CARD";
+    public const string IbanCode = "IBAN_CODE";
+    public const string UsSsn = "US_SSN";
+    public const string IpAddress = "IP_ADDRESS";
+
+    public static IReadOnlyList<string> All { get; } = [Email, Phone, CreditCard, IbanCode, UsSsn, IpAddress];
+
+    public static PatternRecognizer Create(string entity) => entity switch
+    {
+        Email => new(Email, EmailPattern, ValidateEmail),
+        Phone => new(Phone, PhonePattern, ValidatePhone),
+        CreditCard => new(CreditCard, CardPattern, ValidateCard),
+        IbanCode => new(IbanCode, IbanPattern, ValidateIban),
+        UsSsn => new(UsSsn, SsnPattern, ValidateSsn),
+        IpAddress => new(IpAddress, IpPattern, ValidateIp),
+        _ => throw new ArgumentException($"Unknown PII entity '{entity}'; known: {string.Join(", ", All)}.", nameof(entity)),
+    };
+
+    // ---- EMAIL_ADDRESS: RFC 5322 dot-atom local part, dotted host, alphabetic TLD.
+    private static readonly Regex EmailPattern = PatternRecognizer.Compile(
+        @"(?<![\w.%+-])[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?<tld>[A-Za-z]{2,24}))(?![\w-]|\.[A-Za-z0-9])");
+
+    // File extensions are not top-level domains: "icon@2x.png" is an asset name, not an address.
+    private static readonly HashSet<string> FileExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "js", "css", "ts", "py", "cs", "txt", "md",
+        "json", "yaml", "yml", "html", "htm", "pdf", "xml", "csv", "log",
+    };
+
+    private static bool ValidateEmail(string text, Match m) =>
+        !FileExtensions.Contains(m.Groups["tld"].Value) && !m.Value.Contains("..", StringComparison.Ordinal);
+
+    // ---- PHONE_NUMBER: international (+CC …) or NANP (area code 2-9, 3-3-4 with separators).
+    private static readonly Regex PhonePattern = PatternRecognizer.Compile(
+        @"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|(?:1[ .-])?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}|\d{10})(?![\w-]|\.\d)");
+
+    private static readonly string[] PhoneContext = ["phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me", "reach me"];
+
+    private static bool ValidatePhone(string text, Match m)
+    {
+        var digits = CountDigits(m.Value);
+        if (m.Value[0] == '+')
+        {
+            return digits is >= 8 and <= 15;
+        }
+        var national = m.Value.StartsWith("1", StringComparison.Ordinal) && digits == 11 ? m.Value[1..].TrimStart(' ', '.', '-') : m.Value;
+        var area = national.TrimStart('(');
+        if (digits is not (10 or 11) || area[0] is '0' or '1')
+        {
+            return false;
+        }
+        // Ten bare digits are as often an order or account number: only with a phone word nearby.
+        return m.Value.Length != 10 || PatternRecognizer.PrecededBy(text, m.Index, 30, PhoneContext);
+    }
+
+    // ---- CREDIT_CARD: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid, known IIN.
+    private static readonly Regex CardPattern = PatternRecognizer.Compile(@"(?<![\w-]|\d[ -])\d(?:[ -]?\d){12,18}(?![\w-]|[ -]\d)");
+
+    private static bool ValidateCard(string text, Match m)
+    {
+        Span<char> digits = stackalloc char[19];
+        var n = 0;
+        foreach (var c in m.Value)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits[n++] = c;
+            }
+        }
+        var d = digits[..n];
+        return Checksums.Luhn(d) && HasCardPrefix(d);
+    }
+
+    // Issuer identification numbers of the major networks (Visa, Mastercard, Amex, Discover, JCB,
+    // Diners, UnionPay, Maestro). A Luhn-valid number with another prefix is not a payment card.
+    private static bool HasCardPrefix(ReadOnlySpan<char> d)
+    {
+        var two = (d[0] - '0') * 10 + (d[1] - '0');
+        var four = two * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+        return d[0] == '4' && d.Length is 13 or 16 or 19
+            || two is >= 51 and <= 55 && d.Length == 16
+            || four is >= 2221 and <= 2720 && d.Length == 16
+            || two is 34 or 37 && d.Length == 15
+            || (four == 6011 || two == 65 || four / 10 is >= 644 and <= 649) && d.Length is 16 or 19
+            || four is >= 3528 and <= 3589 && d.Length is >= 16 and <= 19
+            || (two is 36 or 38 or 39 || four / 10 is >= 300 and <= 305) && d.Length is >= 14 and <= 19
+            || two == 62 && d.Length is >= 16 and <= 19
+            || (two is 50 or (>= 56 and <= 69)) && d.Length is >= 12 and <= 19;
+    }
+
+    // ---- IBAN_CODE: country, check digits, BBAN in groups of four (spaces optional), mod-97.
+    private static readonly Regex IbanPattern = PatternRecognizer.Compile(
+        @"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])");
+
+    private static bool ValidateIban(string text, Match m) => Checksums.Iban(m.Value.Replace(" ", "", StringComparison.Ordinal));
+
+    // ---- US_SSN: AAA-GG-SSSS (dashes or spaces), or nine digits next to an SSN word.
+    private static readonly Regex SsnPattern = PatternRecognizer.Compile(@"(?<![\w-])(?:\d{3}(?<sep>[- ])\d{2}\k<sep>\d{4}|\d{9})(?![\w-])");
+
+    private static readonly string[] SsnContext = ["ssn", "social security", "social sec", "taxpayer"];
+
+    // Numbers the SSA never issues, and the famous advertising and sample numbers (as Presidio).
+    private static readonly HashSet<string> InvalidSsns = ["078051120", "219099999", "123456789", "987654320"];
+
+    private static bool ValidateSsn(string text, Match m)
+    {
+        var d = new string(m.Value.Where(char.IsAsciiDigit).ToArray());
+        if (d.Length != 9 || d.StartsWith("000", StringComparison.Ordinal) || d.StartsWith("666", StringComparison.Ordinal) || d[0] == '9'
+            || d.AsSpan(3, 2).SequenceEqual("00") || d.AsSpan(5).SequenceEqual("0000") || InvalidSsns.Contains(d) || d.Distinct().Count() == 1)
+        {
+            return false;
+        }
+        return m.Value.Length != 9 || PatternRecognizer.PrecededBy(text, m.Index, 30, SsnContext);
+    }
+
+    // ---- IP_ADDRESS: dotted-quad IPv4 with octets 0-255, or IPv6 that parses.
+    private static readonly Regex IpPattern = PatternRecognizer.Compile(
+        @"(?<![\w.:])(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d|\w)|(?<v6>(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:]))");
+
+    // Dotted version numbers read like IPv4 addresses; a version word just before rules them out.
+    private static readonly string[] VersionContext = ["version", "ver.", "v.", "release", "build", "firmware", "update", "upgrade", "patch", "sdk", "package", "python", "node", "kernel", "chrome"];
+
+    private static bool ValidateIp(string text, Match m)
+    {
+        if (m.Groups["v6"].Success)
+        {
+            return IPAddress.TryParse(m.Value, out var a) && a.AddressFamily == AddressFamily.InterNetworkV6
+                && m.Value.Count(c => c == ':') >= 2 && m.Value.Any(char.IsAsciiDigit);
+        }
+        return !PatternRecognizer.PrecededBy(text, m.Index, 16, VersionContext);
+    }
+
+    private static int CountDigits(string s) => s.Count(char.IsAsciiDigit);
+}

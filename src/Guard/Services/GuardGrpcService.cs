@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Json.Schema;
+using Mesh.Guard.Checking;
+using Mesh.Guard.Policies;
+using Mesh.Guard.Schema;
+using Mesh.Guard.Telemetry;
+using Mesh.Guard.V1;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Guard.Services;
+
+/// <summary>The mesh.guard.v1.GuardService endpoint: validates requests, resolves the policy, evaluates.</summary>
+public sealed class GuardGrpcService(
+    PolicyStore policies,
+    PolicyEvaluator evaluator,
+    JsonSchemaValidator schemas,
+    IOptions<GuardOptions> options,
+    ILogger<GuardGrpcService> logger) : GuardService.GuardServiceBase
+{
+    public const string TenantHeader = "x-mesh-tenant";
+    private const string DefaultTenant = "default";
+
+    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
+    {
+        using var activity = GuardTelemetry.ActivitySource.StartActivity("guard.check");
+        var stage = ProtoMapping.FromProto(request.Stage);
+        if (stage == Stages.None)
+        {
+            throw Invalid("stage must be STAGE_INPUT or STAGE_OUTPUT");
+        }
+        CheckLength(request.Text.Length, request.Text);
+        var set = policies.Current;
+        var policy = ResolvePolicy(set, request.Policy, context);
+        var schema = CompileSchema(request.JsonSchema, "json_schema");
+        activity?.SetTag("mesh.guard.policy", policy.Name);
+
+        var outcome = evaluator.Evaluate(policy, stage, request.Text, schema, cancellationToken: context.CancellationToken);
+        var positions = new CodePoints(request.Text);
+        var response = new CheckResponse
+        {
+            Verdict = ProtoMapping.ToProto(outcome.Verdict),
+            RedactedText = outcome.RedactedText,
+            Policy = policy.Name,
+            PolicyVersion = set.Version,
+        };
+        response.Violations.AddRange(outcome.Violations.Select(v => ProtoMapping.ToProto(v, positions)));
+        if (outcome.Verdict != RuleAction.Allow)
+        {
+            logger.LogInformation("Check {RequestId} on {Stage} with policy {Policy}: {Verdict} ({ViolationCount} violations)",
+                request.RequestId, stage, policy.Name, outcome.Verdict, outcome.Violations.Count);
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task CheckStream(IAsyncStreamReader<CheckStreamRequest> requestStream, IServerStreamWriter<CheckStreamResponse> responseStream, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct))
+        {
+            return;
+        }
+        var first = requestStream.Current;
+        var stage = first.Stage == Stage.Unspecified ? Stages.Output : ProtoMapping.FromProto(first.Stage);
+        if (stage == Stages.None)
+        {
+            throw Invalid("stage must be STAGE_INPUT or STAGE_OUTPUT");
+        }
+        var set = policies.Current;
+        var policy = ResolvePolicy(set, first.Policy, context);
+        var schema = CompileSchema(first.JsonSchema, "json_schema");
+
+        var text = new System.Text.StringBuilder();
+        var reported = new HashSet<(string Rule, string Entity, int Start)>();
+        var embeddingCache = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var message = first;
+        while (true)
+        {
+            text.Append(message.Chunk);
+            CheckLength(text.Length, null);
+            if (message.Chunk.Length > 0)
+            {
+                var current = text.ToString();
+                var outcome = evaluator.Evaluate(policy, stage, current, schema, isPartial: true, embeddingCache, ct);
+                var positions = new CodePoints(current);
+                var response = new CheckStreamResponse
+                {
+                    Verdict = ProtoMapping.ToProto(outcome.Verdict),
+                    Received = positions[current.Length],
+                    Policy = policy.Name,
+                    PolicyVersion = set.Version,
+                };
+                foreach (var v in outcome.Violations)
+                {
+                    if (reported.Add((v.Rule.Name, v.EntityType, v.Start)))
+                    {
+                        response.Violations.Add(ProtoMapping.ToProto(v, positions));
+                    }
+                }
+                await responseStream.WriteAsync(response, ct);
+                if (outcome.Verdict == RuleAction.Block)
+                {
+                    logger.LogInformation("Stream {RequestId} with policy {Policy} blocked after {Received} characters",
+                        first.RequestId, policy.Name, response.Received);
+                    return;
+                }
+            }
+            if (!await requestStream.MoveNext(ct))
+            {
+                break;
+            }
+            message = requestStream.Current;
+        }
+
+        var whole = text.ToString();
+        var final = evaluator.Evaluate(policy, stage, whole, schema, isPartial: false, embeddingCache, ct);
+        var wholePositions = new CodePoints(whole);
+        var last = new CheckStreamResponse
+        {
+            Verdict = ProtoMapping.ToProto(final.Verdict),
+            Received = wholePositions[whole.Length],
+            Final = true,
+            RedactedText = final.RedactedText,
+            Policy = policy.Name,
+            PolicyVersion = set.Version,
+        };
+        last.Violations.AddRange(final.Violations.Select(v => ProtoMapping.ToProto(v, wholePositions)));
+        await responseStream.WriteAsync(last, ct);
+    }
+
+    public override Task<ValidateJsonResponse> ValidateJson(ValidateJsonRequest request, ServerCallContext context)
+    {
+        if (request.Schema.Length == 0)
+        {
+            throw Invalid("schema is required: a JSON Schema as JSON text");
+        }
+        CheckLength(request.Json.Length, request.Json);
+        var schema = CompileSchema(request.Schema, "schema")!;
+        var errors = JsonSchemaValidator.Validate(schema, request.Json);
+        var response = new ValidateJsonResponse { Valid = errors.Count == 0 };
+        response.Errors.AddRange(errors.Select(e => new V1.SchemaError
+        {
+            InstanceLocation = e.InstanceLocation,
+            KeywordLocation = e.KeywordLocation,
+            Message = e.Message,
+        }));
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListPoliciesResponse> ListPolicies(ListPoliciesRequest request, ServerCallContext context)
+    {
+        var set = policies.Current;
+        var response = new ListPoliciesResponse { Source = set.Source, Version = set.Version, LastError = policies.LastError };
+        response.Policies.AddRange(set.Policies.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(ProtoMapping.ToProto));
+        foreach (var (tenant, policyName) in set.Tenants)
+        {
+            response.TenantPolicies[tenant] = policyName;
+        }
+        return Task.FromResult(response);
+    }
+
+    private static Policy ResolvePolicy(PolicySet set, string requested, ServerCallContext context)
+    {
+        var tenant = context.RequestHeaders.GetValue(TenantHeader) is { Length: > 0 } t ? t : DefaultTenant;
+        var name = set.Resolve(requested, tenant);
+        Activity.Current?.SetTag("mesh.tenant", tenant);
+        return set.Policies.TryGetValue(name, out var policy)
+            ? policy
+            : throw new RpcException(new Status(StatusCode.NotFound,
+                $"policy '{name}' does not exist; known policies: {string.Join(", ", set.Policies.Keys.Order(StringComparer.Ordinal))}"));
+    }
+
+    private JsonSchema? CompileSchema(string schemaText, string field)
+    {
+        if (schemaText.Length == 0)
+        {
+            return null;
+        }
+        try
+        {
+            return schemas.Compile(schemaText);
+        }
+        catch (InvalidSchemaException e)
+        {
+            throw Invalid($"{field}: {e.Message}");
+        }
+    }
+
+    private void CheckLength(int utf16Length, string? text)
+    {
+        var max = options.Value.MaxTextChars;
+        // UTF-16 length is an upper bound on code points: count exactly only when it could matter.
+        if (utf16Length > max && (text is null || CodePoints.Count(text) > max))
+        {
+            throw Invalid($"text is longer than {max} characters (Guard:MaxTextChars); split it or raise the limit");
+        }
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}
