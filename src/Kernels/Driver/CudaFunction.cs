@@ -1,3 +1,5 @@
+using Mesh.Kernels.Launch;
+
 namespace Mesh.Kernels.Driver;
 
 /// <summary>A kernel entry point of a loaded module; launches it with a geometry and arguments.</summary>

@@ -1,4 +1,4 @@
-namespace Mesh.Kernels;
+namespace Mesh.Kernels.Launch;
 
 /// <summary>Grid and block sizes and dynamic shared memory of one kernel launch.</summary>
 public readonly record struct LaunchGeometry(uint GridX, uint GridY, uint GridZ, uint BlockX, uint BlockY, uint BlockZ, uint SharedMemoryBytes = 0)

@@ -1,0 +1,143 @@
+using Mesh.Kernels.Driver;
+using Mesh.Kernels.Launch;
+
+namespace Mesh.Kernels;
+
+/// <summary>
+/// Every embedded PTX module loaded into one context, with one typed method per kernel that checks
+/// the shape (<see cref="KernelShapes"/>), builds the argument list and launches on a stream. The
+/// CUDA backend and the GPU check call kernels only through here, so the argument order written in
+/// each .ptx file is encoded once.
+/// </summary>
+public sealed class CudaKernels : IDisposable
+{
+    /// <summary>(module, entry) of every kernel launched from here; a test checks each exists in the PTX.</summary>
+    public static readonly IReadOnlyList<(string Module, string Entry)> EntryPoints =
+    [
+        ("elementwise", "residual_add_f32"), ("elementwise", "swiglu_f32"),
+        ("rmsnorm", "rmsnorm_f32"), ("rope", "rope_f32"),
+        ("embedding", "embedding_f32"), ("embedding", "embedding_f16"), ("embedding", "embedding_bf16"), ("embedding", "embedding_q8_0"),
+        ("kv_cache", "kv_append_f32"),
+        ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
+        ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"),
+        ("attention_decode", "attention_decode_f32"),
+        ("sampling", "sample_f32"),
+    ];
+
+    private readonly List<CudaModule> _modules = [];
+    private readonly Dictionary<string, CudaFunction> _functions = [];
+    private readonly KernelArguments _args = new(16);
+    private readonly int _multiprocessors;
+
+    /// <summary>Loads (JIT-compiles) every module for the context's device; JIT errors surface as <see cref="CudaException"/>.</summary>
+    public CudaKernels(CudaContext context)
+    {
+        Context = context;
+        _multiprocessors = context.Device.MultiprocessorCount;
+        var needed = EntryPoints.Select(e => e.Module).ToHashSet();
+        foreach (var module in PtxModules.All.Where(m => needed.Contains(m.Name)))
+        {
+            var loaded = CudaModule.LoadPtx(module.Text);
+            _modules.Add(loaded);
+            foreach (var entry in module.Entries)
+            {
+                _functions[entry] = loaded.GetFunction(entry);
+            }
+        }
+    }
+
+    public CudaContext Context { get; }
+
+    /// <summary>The loaded function for an entry name (for timing and attribute queries).</summary>
+    public CudaFunction this[string entry] => _functions[entry];
+
+    public void ResidualAdd(DeviceBuffer y, DeviceBuffer x, long count, CudaStream? stream) =>
+        Launch("residual_add_f32", KernelShapes.ElementWise(count, _multiprocessors), stream, a => a.Add(y).Add(x).Add((uint)count));
+
+    public void SwiGlu(DeviceBuffer output, DeviceBuffer gate, DeviceBuffer up, long count, CudaStream? stream) =>
+        Launch("swiglu_f32", KernelShapes.ElementWise(count, _multiprocessors), stream, a => a.Add(output).Add(gate).Add(up).Add((uint)count));
+
+    /// <summary>Normalises <paramref name="rows"/> rows; <paramref name="rowIndex"/> (int32 per output row) selects input rows when given.</summary>
+    public void RmsNorm(DeviceBuffer output, DeviceBuffer x, DeviceBuffer weight, DeviceBuffer? rowIndex, int rows, int dim, float epsilon, CudaStream? stream) =>
+        Launch("rmsnorm_f32", KernelShapes.RmsNorm(rows, dim), stream,
+            a => a.Add(output).Add(x).Add(weight).Add(rowIndex?.Pointer ?? 0UL).Add((uint)dim).Add(epsilon));
+
+    public void Rope(DeviceBuffer vectors, DeviceBuffer positions, DeviceBuffer cos, DeviceBuffer sin, int tokens, int width, int headDim, CudaStream? stream) =>
+        Launch("rope_f32", KernelShapes.Rope(tokens, width, headDim), stream,
+            a => a.Add(vectors).Add(positions).Add(cos).Add(sin).Add((uint)width).Add((uint)headDim));
+
+    /// <summary>Gathers embedding rows; for Q8_0, <paramref name="scales"/> is the split-layout scale array.</summary>
+    public void Embedding(DeviceBuffer output, WeightFormat format, DeviceBuffer table, DeviceBuffer? scales, DeviceBuffer tokens, int count, int dim, CudaStream? stream)
+    {
+        var geometry = KernelShapes.Embedding(count, dim, format == WeightFormat.Q8_0);
+        if (format == WeightFormat.Q8_0)
+        {
+            Launch("embedding_q8_0", geometry, stream, a => a.Add(output).Add(table).Add(RequireScales(scales)).Add(tokens).Add((uint)dim));
+            return;
+        }
+        var entry = format switch { WeightFormat.F32 => "embedding_f32", WeightFormat.F16 => "embedding_f16", _ => "embedding_bf16" };
+        Launch(entry, geometry, stream, a => a.Add(output).Add(table).Add(tokens).Add((uint)dim));
+    }
+
+    public void KvAppend(DeviceBuffer keyPool, DeviceBuffer valuePool, DeviceBuffer keys, DeviceBuffer values, DeviceBuffer slots, int tokens, int kvHeads, int headDim, int blockSize, CudaStream? stream) =>
+        Launch("kv_append_f32", KernelShapes.KvAppend(tokens, kvHeads * headDim), stream,
+            a => a.Add(keyPool).Add(valuePool).Add(keys).Add(values).Add(slots).Add((uint)kvHeads).Add((uint)headDim).Add((uint)blockSize));
+
+    /// <summary>y[r][n] = W[n]·x[r] for <paramref name="rows"/> rows of x (decode).</summary>
+    public void MatVec(DeviceBuffer y, WeightFormat format, DeviceBuffer weights, DeviceBuffer? scales, DeviceBuffer x, int rows, int n, int k, CudaStream? stream)
+    {
+        var geometry = KernelShapes.MatVec(n, k, format);
+        if (format == WeightFormat.Q8_0)
+        {
+            Launch("matvec_q8_0", geometry, stream, a => a.Add(y).Add(weights).Add(RequireScales(scales)).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
+            return;
+        }
+        var entry = format switch { WeightFormat.F32 => "matvec_f32", WeightFormat.F16 => "matvec_f16", _ => "matvec_bf16" };
+        Launch(entry, geometry, stream, a => a.Add(y).Add(weights).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
+    }
+
+    /// <summary>C[M][N] (f32) = A[M][K]·B[N][K]ᵀ on tensor cores; A and B both bf16 or both f16.</summary>
+    public void MatMul(DeviceBuffer c, WeightFormat format, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)
+    {
+        if (format is not (WeightFormat.BF16 or WeightFormat.F16))
+        {
+            throw new ArgumentException($"the tensor-core matmul takes bf16 or f16 operands, not {format}", nameof(format));
+        }
+        Launch(format == WeightFormat.BF16 ? "matmul_bf16" : "matmul_f16", KernelShapes.MatMul(m, n, k), stream,
+            args => args.Add(c).Add(a).Add(b).Add((uint)m).Add((uint)n).Add((uint)k));
+    }
+
+    public void Attention(
+        DeviceBuffer output, DeviceBuffer q, DeviceBuffer keyPool, DeviceBuffer valuePool, DeviceBuffer blockTables, DeviceBuffer tokenSequence,
+        DeviceBuffer tokenPosition, int tokens, int heads, int kvHeads, int headDim, int maxBlocks, int blockSize, float scale, CudaStream? stream) =>
+        Launch("attention_decode_f32", KernelShapes.Attention(tokens, heads, kvHeads, headDim), stream,
+            a => a.Add(output).Add(q).Add(keyPool).Add(valuePool).Add(blockTables).Add(tokenSequence).Add(tokenPosition)
+                .Add((uint)heads).Add((uint)kvHeads).Add((uint)headDim).Add((uint)maxBlocks).Add((uint)blockSize).Add(scale));
+
+    /// <summary>One token per logits row into <paramref name="tokens"/> (int32), with per-row <see cref="Sampling.SamplingRow"/> parameters.</summary>
+    public void Sample(DeviceBuffer tokens, DeviceBuffer logits, DeviceBuffer rowParameters, int rows, int vocab, CudaStream? stream) =>
+        Launch("sample_f32", KernelShapes.Sampling(rows, vocab), stream, a => a.Add(tokens).Add(logits).Add(rowParameters).Add((uint)vocab));
+
+    private static DeviceBuffer RequireScales(DeviceBuffer? scales) =>
+        scales ?? throw new ArgumentNullException(nameof(scales), "Q8_0 weights need their scale array");
+
+    private void Launch(string entry, LaunchGeometry geometry, CudaStream? stream, Action<KernelArguments> fill)
+    {
+        var function = _functions[entry];
+        if (geometry.SharedMemoryBytes > 48 * 1024)
+        {
+            function.SetMaxDynamicSharedMemory((int)geometry.SharedMemoryBytes);
+        }
+        fill(_args.Clear());
+        function.Launch(geometry, _args, stream);
+    }
+
+    public void Dispose()
+    {
+        foreach (var module in _modules)
+        {
+            module.Dispose();
+        }
+        _args.Dispose();
+    }
+}
