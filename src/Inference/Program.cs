@@ -1,16 +1,14 @@
+using Mesh.Inference.Cli;
+using Mesh.Inference.Hosting;
+using Mesh.Inference.Services;
 using Mesh.ServiceDefaults;
 
 namespace Mesh.Inference;
 
-/// <summary>Entry point of the Inference service host.</summary>
+/// <summary>Entry point: the command line (generate, score) and the gRPC service (serve, the default).</summary>
 public static class Program
 {
-    public static async Task<int> Main(string[] args)
-    {
-        await using var app = InferenceHost.CreateApp(args);
-        await app.RunAsync();
-        return 0;
-    }
+    public static Task<int> Main(string[] args) => InferenceCommandLine.Build().Parse(args).InvokeAsync();
 }
 
 /// <summary>Builds the Inference web application; tests start the same application on loopback.</summary>
@@ -25,8 +23,13 @@ public static class InferenceHost
             ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9101",
         }.Where(kv => builder.Configuration[kv.Key] is null));
         builder.AddMeshServiceDefaults("mesh-inference");
+        builder.Services.Configure<InferenceOptions>(builder.Configuration.GetSection(InferenceOptions.SectionName));
+        builder.Services.AddSingleton<ModelRegistry>();
         var app = builder.Build();
         app.MapMeshDefaults();
+        app.MapGrpcService<InferenceGrpcService>();
+        // Load the models before the first request, not lazily on it.
+        app.Services.GetRequiredService<ModelRegistry>();
         return app;
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Text;
 
 namespace Mesh.Inference.Models.Gguf;
@@ -17,8 +16,7 @@ public sealed unsafe class GgufFile : IDisposable
     private const ulong MaxCount = 1UL << 24;
     private const ulong MaxStringBytes = 1UL << 26;
 
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly MappedFile _file;
     private readonly byte* _base;
     private readonly long _length;
     private readonly Dictionary<string, object> _metadata = new(StringComparer.Ordinal);
@@ -34,11 +32,8 @@ public sealed unsafe class GgufFile : IDisposable
             throw new ModelFormatException(path, "header", $"file is {length} bytes, too short for a GGUF header");
         }
 
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _base = p + _view.PointerOffset;
+        _file = new MappedFile(path);
+        _base = _file.Pointer;
         _length = length;
         try
         {
@@ -253,16 +248,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>A pointer to a tensor's data inside the mapping; valid until <see cref="Dispose"/>.</summary>
     public nint GetTensorData(GgufTensorInfo tensor) => (nint)(_base + _dataStart + tensor.Offset);
 
-    public void Dispose()
-    {
-        if (_base != null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        }
-
-        _view?.Dispose();
-        _map?.Dispose();
-    }
+    public void Dispose() => _file.Dispose();
 
     internal ModelFormatException Error(string field, string message) => new(Path, field, message);
 

@@ -1,0 +1,225 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// The Llama forward pass on the CPU, written as plainly as llama2.c's <c>forward()</c> but over a
+/// batch of tokens from many sequences: RMSNorm, Q/K/V projections, RoPE, grouped-query attention
+/// over the paged KV cache, output projection, SwiGLU feed-forward, classifier. Matrix products are
+/// vectorized (AVX2/FMA through System.Numerics.Tensors and intrinsics) and split by output rows
+/// over all cores; attention is split by (token, head).
+/// </summary>
+public sealed unsafe class CpuBackend : IInferenceBackend
+{
+    private readonly LlamaWeights _weights;
+    private readonly CpuKvCache _kv;
+    private readonly CpuRope _rope;
+    private readonly CpuParallel _parallel;
+    private readonly CpuActivations _input = new();
+    private readonly CpuActivations _attentionOut = new();
+    private readonly CpuActivations _hidden = new();
+    private readonly CpuActivations _final = new();
+    private float[] _x = [];
+    private float[] _q = [];
+    private float[] _k = [];
+    private float[] _v = [];
+    private float[] _gate = [];
+    private float[] _up = [];
+    private float[] _projected = [];
+
+    public CpuBackend(LlamaConfig config, LlamaWeights weights, BackendOptions options)
+    {
+        Config = config;
+        _weights = weights;
+        KvGeometry = new KvCacheGeometry(options.KvBlockSize, options.ResolveBlockCount(config));
+        _kv = new CpuKvCache(config.Layers, config.KvDim, KvGeometry);
+        _rope = new CpuRope(config.HeadDim, config.ContextLength, config.RopeTheta);
+        _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, config.Dim)));
+    }
+
+    public string Name => "cpu";
+
+    public LlamaConfig Config { get; }
+
+    public KvCacheGeometry KvGeometry { get; }
+
+    /// <summary>Worker threads in use.</summary>
+    public int Threads => _parallel.Threads;
+
+    public void Forward(ForwardBatch batch, Span<float> logits)
+    {
+        var n = batch.Count;
+        var c = Config;
+        if (n == 0)
+        {
+            return;
+        }
+
+        if (logits.Length < batch.LogitCount * c.VocabSize)
+        {
+            throw new ArgumentException($"logits needs room for {batch.LogitCount} rows of {c.VocabSize}", nameof(logits));
+        }
+
+        EnsureBuffers(n);
+        var x = _x.AsSpan(0, n * c.Dim);
+        for (var i = 0; i < n; i++)
+        {
+            var token = batch.Tokens[i];
+            if ((uint)token >= (uint)c.VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {c.VocabSize}");
+            }
+
+            if ((uint)batch.Positions[i] >= (uint)c.ContextLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(batch), $"position {batch.Positions[i]} is outside the context of {c.ContextLength}");
+            }
+
+            Dequantize.Row(_weights.TokenEmbedding, token, x.Slice(i * c.Dim, c.Dim));
+        }
+
+        for (var l = 0; l < c.Layers; l++)
+        {
+            var layer = _weights.Layers[l];
+
+            // Attention: x += Wo · attention(RoPE(Wq · norm(x)), RoPE(Wk · norm(x)), Wv · norm(x))
+            RmsNorm(x, layer.AttentionNorm, _input.Reset(n, c.Dim), n);
+            fixed (float* q = _q, k = _k, v = _v)
+            {
+                _parallel.MatMul(_input, (layer.Query, (nint)q), (layer.Key, (nint)k), (layer.Value, (nint)v));
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                _rope.Rotate(_q.AsSpan(i * c.Dim, c.Dim), batch.Positions[i]);
+                _rope.Rotate(_k.AsSpan(i * c.KvDim, c.KvDim), batch.Positions[i]);
+                var table = batch.BlockTables[batch.SequenceOf[i]];
+                _k.AsSpan(i * c.KvDim, c.KvDim).CopyTo(new Span<float>(_kv.Key(l, table, batch.Positions[i]), c.KvDim));
+                _v.AsSpan(i * c.KvDim, c.KvDim).CopyTo(new Span<float>(_kv.Value(l, table, batch.Positions[i]), c.KvDim));
+            }
+
+            Attention(batch, l, _attentionOut.Reset(n, c.Dim));
+            fixed (float* o = _projected)
+            {
+                _parallel.MatMul(_attentionOut, (layer.Output, (nint)o));
+            }
+
+            TensorPrimitives.Add(x, _projected.AsSpan(0, n * c.Dim), x);
+
+            // Feed-forward: x += W2 · (silu(W1 · norm(x)) ⊙ (W3 · norm(x)))
+            RmsNorm(x, layer.FeedForwardNorm, _input.Reset(n, c.Dim), n);
+            fixed (float* g = _gate, u = _up)
+            {
+                _parallel.MatMul(_input, (layer.Gate, (nint)g), (layer.Up, (nint)u));
+            }
+
+            var hidden = new Span<float>(_hidden.Reset(n, c.HiddenDim), n * c.HiddenDim);
+            var gate = _gate.AsSpan(0, n * c.HiddenDim);
+            // silu(g) = g · σ(g) = g / (1 + e^-g)
+            TensorPrimitives.Sigmoid(gate, hidden);
+            TensorPrimitives.Multiply(hidden, gate, hidden);
+            TensorPrimitives.Multiply(hidden, _up.AsSpan(0, n * c.HiddenDim), hidden);
+            fixed (float* o = _projected)
+            {
+                _parallel.MatMul(_hidden, (layer.Down, (nint)o));
+            }
+
+            TensorPrimitives.Add(x, _projected.AsSpan(0, n * c.Dim), x);
+        }
+
+        // Only the tokens that asked for logits go through the final norm and the classifier.
+        var rows = batch.LogitCount;
+        var finalInput = _final.Reset(rows, c.Dim);
+        for (var r = 0; r < rows; r++)
+        {
+            var i = batch.LogitTokens[r];
+            RmsNormRow(x.Slice(i * c.Dim, c.Dim), _weights.OutputNorm, new Span<float>(finalInput + (r * c.Dim), c.Dim), c.NormEpsilon);
+        }
+
+        fixed (float* output = logits)
+        {
+            _parallel.MatMul(_final, (_weights.Classifier, (nint)output));
+        }
+    }
+
+    public void Dispose()
+    {
+        _kv.Dispose();
+        _input.Dispose();
+        _attentionOut.Dispose();
+        _hidden.Dispose();
+        _final.Dispose();
+        _parallel.Dispose();
+    }
+
+    private void Attention(ForwardBatch batch, int layer, float* output)
+    {
+        var c = Config;
+        var headDim = c.HeadDim;
+        var groupSize = c.Heads / c.KvHeads;
+        var scale = 1f / MathF.Sqrt(headDim);
+        var q = _q;
+        _parallel.For(batch.Count * c.Heads, (item, scratch) =>
+        {
+            var i = item / c.Heads;
+            var h = item % c.Heads;
+            var position = batch.Positions[i];
+            var table = batch.BlockTables[batch.SequenceOf[i]];
+            var query = q.AsSpan((i * c.Dim) + (h * headDim), headDim);
+            var kvOffset = h / groupSize * headDim;
+            var scores = scratch[..(position + 1)];
+            for (var t = 0; t <= position; t++)
+            {
+                var key = new ReadOnlySpan<float>(_kv.Key(layer, table, t) + kvOffset, headDim);
+                scores[t] = TensorPrimitives.Dot(query, key) * scale;
+            }
+
+            TensorPrimitives.SoftMax(scores, scores);
+            var result = new Span<float>(output + (i * c.Dim) + (h * headDim), headDim);
+            result.Clear();
+            for (var t = 0; t <= position; t++)
+            {
+                var value = new ReadOnlySpan<float>(_kv.Value(layer, table, t) + kvOffset, headDim);
+                TensorPrimitives.MultiplyAdd(value, scores[t], result, result);
+            }
+        });
+    }
+
+    private void RmsNorm(ReadOnlySpan<float> x, float[] weight, float* output, int n)
+    {
+        var dim = Config.Dim;
+        for (var i = 0; i < n; i++)
+        {
+            RmsNormRow(x.Slice(i * dim, dim), weight, new Span<float>(output + (i * dim), dim), Config.NormEpsilon);
+        }
+    }
+
+    /// <summary>o = w ⊙ x / sqrt(mean(x²) + ε), as llama2.c's rmsnorm.</summary>
+    private static void RmsNormRow(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> output, float epsilon)
+    {
+        var meanSquare = TensorPrimitives.SumOfSquares(x) / x.Length;
+        var inverse = 1f / MathF.Sqrt(meanSquare + epsilon);
+        TensorPrimitives.Multiply(x, inverse, output);
+        TensorPrimitives.Multiply(output, weight, output);
+    }
+
+    private void EnsureBuffers(int n)
+    {
+        var c = Config;
+        if (_x.Length >= n * c.Dim)
+        {
+            return;
+        }
+
+        var capacity = Math.Max(n, _x.Length / c.Dim * 2);
+        _x = new float[capacity * c.Dim];
+        _q = new float[capacity * c.Dim];
+        _k = new float[capacity * c.KvDim];
+        _v = new float[capacity * c.KvDim];
+        _gate = new float[capacity * c.HiddenDim];
+        _up = new float[capacity * c.HiddenDim];
+        _projected = new float[capacity * c.Dim];
+    }
+}

@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// Storage of the paged KV cache in host memory: per layer one key pool and one value pool of
+/// [block][slot][kv_dim] floats, allocated natively (a large cache may exceed an array's 2 GiB).
+/// </summary>
+internal sealed unsafe class CpuKvCache : IDisposable
+{
+    private readonly float*[] _keys;
+    private readonly float*[] _values;
+    private readonly int _kvDim;
+
+    public CpuKvCache(int layers, int kvDim, KvCacheGeometry geometry)
+    {
+        Geometry = geometry;
+        _kvDim = kvDim;
+        _keys = new float*[layers];
+        _values = new float*[layers];
+        var bytes = (nuint)geometry.BlockCount * (nuint)geometry.BlockSize * (nuint)kvDim * sizeof(float);
+        for (var l = 0; l < layers; l++)
+        {
+            _keys[l] = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+            _values[l] = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+        }
+    }
+
+    public KvCacheGeometry Geometry { get; }
+
+    /// <summary>The key row of the token at <paramref name="position"/> of a sequence with <paramref name="blockTable"/>.</summary>
+    public float* Key(int layer, int[] blockTable, int position) => _keys[layer] + Offset(blockTable, position);
+
+    public float* Value(int layer, int[] blockTable, int position) => _values[layer] + Offset(blockTable, position);
+
+    public void Dispose()
+    {
+        for (var l = 0; l < _keys.Length; l++)
+        {
+            NativeMemory.AlignedFree(_keys[l]);
+            NativeMemory.AlignedFree(_values[l]);
+            _keys[l] = null;
+            _values[l] = null;
+        }
+    }
+
+    private nint Offset(int[] blockTable, int position)
+    {
+        var blockIndex = position / Geometry.BlockSize;
+        if ((uint)blockIndex >= (uint)blockTable.Length)
+        {
+            throw new InvalidOperationException($"position {position} is beyond the sequence's {blockTable.Length} KV blocks");
+        }
+
+        var block = blockTable[blockIndex];
+        if ((uint)block >= (uint)Geometry.BlockCount)
+        {
+            throw new InvalidOperationException($"KV block id {block} is outside the pool of {Geometry.BlockCount}");
+        }
+
+        return (((nint)block * Geometry.BlockSize) + (position % Geometry.BlockSize)) * _kvDim;
+    }
+}

@@ -1,0 +1,96 @@
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// Splits the backend's work over its threads. Work is cut into more chunks than threads so that a
+/// core slowed by other load does not hold the step back, and each chunk's result is computed the
+/// same way whichever thread runs it (thread count never changes the numbers).
+/// </summary>
+internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
+{
+    private const int ChunksPerThread = 4;
+
+    [ThreadStatic]
+    private static float[]? t_scratch;
+
+    private readonly ParallelOptions _options = new() { MaxDegreeOfParallelism = threads };
+
+    public int Threads { get; } = threads;
+
+    /// <summary>Runs <paramref name="body"/>(item, scratch) for every item in [0, count).</summary>
+    public void For(int count, ScratchAction body)
+    {
+        if (Threads == 1 || count == 1)
+        {
+            var scratch = Scratch();
+            for (var i = 0; i < count; i++)
+            {
+                body(i, scratch);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, count, _options, i => body(i, Scratch()));
+    }
+
+    /// <summary>
+    /// y_k = x · W_kᵀ for each (W_k, y_k), as one parallel region over all their rows (Q, K and V, or
+    /// gate and up, share one input and one synchronisation).
+    /// </summary>
+    public unsafe void MatMul(CpuActivations input, params (WeightMatrix Weights, nint Output)[] products)
+    {
+        var totalRows = 0;
+        foreach (var (w, _) in products)
+        {
+            if (w.Cols != input.Cols)
+            {
+                throw new InvalidOperationException($"{w.Name} has {w.Cols} columns, the input {input.Cols}");
+            }
+
+            if (w.Type == GgmlType.Q8_0)
+            {
+                input.EnsureQuantized();
+            }
+
+            totalRows += w.Rows;
+        }
+
+        var chunks = Math.Max(1, Math.Min(totalRows / 8, Threads * ChunksPerThread));
+        For(chunks, (chunk, scratch) =>
+        {
+            var start = (int)((long)totalRows * chunk / chunks);
+            var end = (int)((long)totalRows * (chunk + 1) / chunks);
+            var offset = 0;
+            foreach (var (w, output) in products)
+            {
+                var from = Math.Max(start, offset) - offset;
+                var to = Math.Min(end, offset + w.Rows) - offset;
+                if (from < to)
+                {
+                    CpuMatMul.Rows(w, input, (float*)output, w.Rows, from, to, scratch);
+                }
+
+                offset += w.Rows;
+            }
+        });
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private float[] Scratch()
+    {
+        if (t_scratch is null || t_scratch.Length < scratchLength)
+        {
+            t_scratch = new float[scratchLength];
+        }
+
+        return t_scratch;
+    }
+
+    public delegate void ScratchAction(int item, Span<float> scratch);
+}

@@ -1,0 +1,76 @@
+namespace Mesh.Inference.Backends;
+
+/// <summary>
+/// The tokens of one model step: prompt chunks of sequences being prefilled and the next token of
+/// sequences being decoded, run together so that one pass over the weights serves them all.
+/// Token i belongs to sequence <see cref="SequenceOf"/>[i] at position <see cref="Positions"/>[i];
+/// its keys and values are written to the KV cache slot that the sequence's block table maps that
+/// position to, and it attends to positions 0..Positions[i] of its own sequence (causal).
+/// </summary>
+public sealed class ForwardBatch
+{
+    private int[] _tokens = new int[16];
+    private int[] _positions = new int[16];
+    private int[] _sequenceOf = new int[16];
+    private int[] _logitTokens = new int[16];
+    private readonly List<int[]> _blockTables = [];
+
+    /// <summary>Number of tokens in the batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Number of tokens whose logits are wanted (one row each in the logits output).</summary>
+    public int LogitCount { get; private set; }
+
+    public ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, Count);
+
+    public ReadOnlySpan<int> Positions => _positions.AsSpan(0, Count);
+
+    public ReadOnlySpan<int> SequenceOf => _sequenceOf.AsSpan(0, Count);
+
+    /// <summary>Indices (into the batch) of the tokens whose logits are wanted, in output row order.</summary>
+    public ReadOnlySpan<int> LogitTokens => _logitTokens.AsSpan(0, LogitCount);
+
+    /// <summary>Block tables of the batch's sequences: block ids of the paged KV cache, in position order.</summary>
+    public IReadOnlyList<int[]> BlockTables => _blockTables;
+
+    public void Clear()
+    {
+        Count = 0;
+        LogitCount = 0;
+        _blockTables.Clear();
+    }
+
+    /// <summary>Adds a sequence and returns its index for <see cref="AddToken"/>.</summary>
+    public int AddSequence(int[] blockTable)
+    {
+        _blockTables.Add(blockTable);
+        return _blockTables.Count - 1;
+    }
+
+    public void AddToken(int sequence, int token, int position, bool wantLogits)
+    {
+        if ((uint)sequence >= (uint)_blockTables.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sequence));
+        }
+
+        if (Count == _tokens.Length)
+        {
+            var size = Count * 2;
+            Array.Resize(ref _tokens, size);
+            Array.Resize(ref _positions, size);
+            Array.Resize(ref _sequenceOf, size);
+            Array.Resize(ref _logitTokens, size);
+        }
+
+        _tokens[Count] = token;
+        _positions[Count] = position;
+        _sequenceOf[Count] = sequence;
+        if (wantLogits)
+        {
+            _logitTokens[LogitCount++] = Count;
+        }
+
+        Count++;
+    }
+}

@@ -1,0 +1,39 @@
+using Mesh.Inference.Engine;
+
+namespace Mesh.Inference.Hosting;
+
+/// <summary>The Inference service's configuration (section <c>Inference</c>).</summary>
+public sealed class InferenceOptions
+{
+    public const string SectionName = "Inference";
+
+    /// <summary>Models to load at start-up.</summary>
+    public List<ModelOptions> Models { get; set; } = [];
+
+    /// <summary>"auto" (CUDA when a usable GPU is present, else CPU), "cpu" or "cuda".</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>CPU backend threads; 0 means every core.</summary>
+    public int Threads { get; set; }
+
+    /// <summary>KV cache budget per model, in MiB.</summary>
+    public int KvCacheMb { get; set; } = 256;
+
+    /// <summary>KV cache size in blocks (overrides <see cref="KvCacheMb"/> when > 0).</summary>
+    public int KvBlocks { get; set; }
+
+    public EngineOptions Engine { get; set; } = new();
+}
+
+/// <summary>One model to serve.</summary>
+public sealed class ModelOptions
+{
+    /// <summary>The id requests use; defaults to the file name without extension.</summary>
+    public string? Id { get; set; }
+
+    /// <summary>A GGUF file or a llama2.c checkpoint.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Tokenizer file for llama2.c checkpoints (tok512.bin, tokenizer.bin or a SentencePiece .model).</summary>
+    public string? Tokenizer { get; set; }
+}

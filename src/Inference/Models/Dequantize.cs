@@ -1,0 +1,97 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Models;
+
+/// <summary>
+/// Converts stored weights to f32. Q8_0 is GGML's format: blocks of 32 values, each block one f16
+/// scale followed by 32 int8 quants (value = scale × quant). BF16 is the top half of an f32.
+/// </summary>
+public static unsafe class Dequantize
+{
+    public const int Q8BlockSize = 32;
+    public const int Q8BlockBytes = 34;
+
+    /// <summary>Writes row <paramref name="row"/> of <paramref name="matrix"/> into <paramref name="destination"/>.</summary>
+    public static void Row(WeightMatrix matrix, int row, Span<float> destination)
+    {
+        if (destination.Length < matrix.Cols)
+        {
+            throw new ArgumentException("destination is shorter than a row", nameof(destination));
+        }
+
+        var src = matrix.Row(row);
+        var cols = matrix.Cols;
+        switch (matrix.Type)
+        {
+            case GgmlType.F32:
+                new ReadOnlySpan<float>(src, cols).CopyTo(destination);
+                break;
+            case GgmlType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, cols), destination);
+                break;
+            case GgmlType.BF16:
+                BFloat16ToSingle(new ReadOnlySpan<ushort>(src, cols), destination);
+                break;
+            case GgmlType.Q8_0:
+                Q8ToSingle(src, cols, destination);
+                break;
+            default:
+                throw new NotSupportedException($"tensor type {matrix.Type}");
+        }
+    }
+
+    public static void BFloat16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(destination);
+        for (var i = 0; i < source.Length; i++)
+        {
+            bits[i] = (uint)source[i] << 16;
+        }
+    }
+
+    /// <summary>Round-to-nearest-even f32 → bf16, as PyTorch and GGML convert.</summary>
+    public static ushort SingleToBFloat16(float value)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((bits >> 16) | 0x40);
+        }
+
+        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+    }
+
+    public static void Q8ToSingle(byte* src, int count, Span<float> destination)
+    {
+        for (var b = 0; b < count / Q8BlockSize; b++)
+        {
+            var block = src + (b * Q8BlockBytes);
+            var scale = (float)*(Half*)block;
+            var quants = (sbyte*)(block + 2);
+            for (var i = 0; i < Q8BlockSize; i++)
+            {
+                destination[(b * Q8BlockSize) + i] = scale * quants[i];
+            }
+        }
+    }
+
+    /// <summary>Quantizes <paramref name="source"/> to Q8_0 blocks (GGML's rounding: nearest, scale = max|x| / 127).</summary>
+    public static void SingleToQ8(ReadOnlySpan<float> source, Span<byte> destination)
+    {
+        for (var b = 0; b < source.Length / Q8BlockSize; b++)
+        {
+            var block = source.Slice(b * Q8BlockSize, Q8BlockSize);
+            var amax = TensorPrimitives.MaxMagnitude(block);
+            var scale = Math.Abs(amax) / 127f;
+            var inverse = scale != 0 ? 1f / scale : 0f;
+            var outBlock = destination.Slice(b * Q8BlockBytes, Q8BlockBytes);
+            MemoryMarshal.Write(outBlock, (Half)scale);
+            for (var i = 0; i < Q8BlockSize; i++)
+            {
+                outBlock[2 + i] = (byte)(sbyte)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero);
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Mesh.Inference.Tokenization;
+
+namespace Mesh.Inference.Models.Gguf;
+
+/// <summary>
+/// Writes a Llama-shaped GGUF file with random weights: the benchmarks' stand-in for a real model of
+/// a given size (the "110M" shape is llama2.c's stories110M: dim 768, 12 layers, 12 heads, FFN 2048,
+/// 32,000 tokens), and the tests' small models of every weight type. Weights are uniform in
+/// ±1/sqrt(fan-in), so activations stay in a realistic range through the layers.
+/// </summary>
+public static class SyntheticLlamaGguf
+{
+    /// <summary>llama2.c's stories110M shape.</summary>
+    public static LlamaConfig Shape110M(int vocabSize, int context = 1024) =>
+        new(Dim: 768, HiddenDim: 2048, Layers: 12, Heads: 12, KvHeads: 12, VocabSize: vocabSize, ContextLength: context, NormEpsilon: 1e-5f, RopeTheta: 10000f);
+
+    public static void Write(string path, LlamaConfig config, SentencePieceVocabulary vocabulary, GgmlType matrixType, ulong seed, bool tiedClassifier = true)
+    {
+        if (vocabulary.Pieces.Count != config.VocabSize)
+        {
+            throw new ArgumentException($"the vocabulary has {vocabulary.Pieces.Count} tokens, the config {config.VocabSize}", nameof(vocabulary));
+        }
+
+        var tensor = 0UL;
+        float[] Random(int rows, int cols, float scale)
+        {
+            var state = (seed * 0x9E3779B97F4A7C15UL) ^ (++tensor * 0xBF58476D1CE4E5B9UL) | 1;
+            var data = new float[(long)rows * cols];
+            for (long i = 0; i < data.LongLength; i++)
+            {
+                // xorshift64*: fast, deterministic, good enough for weights.
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                var bits = (state * 0x2545F4914F6CDD1DUL) >> 40;
+                data[i] = ((bits / (float)(1 << 24) * 2) - 1) * scale;
+            }
+
+            return data;
+        }
+
+        float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
+
+        var w = new GgufWriter()
+            .Add("general.architecture", "llama")
+            .Add("general.name", $"synthetic-{config.Dim}x{config.Layers}")
+            .Add("llama.context_length", (uint)config.ContextLength)
+            .Add("llama.embedding_length", (uint)config.Dim)
+            .Add("llama.block_count", (uint)config.Layers)
+            .Add("llama.feed_forward_length", (uint)config.HiddenDim)
+            .Add("llama.rope.dimension_count", (uint)config.HeadDim)
+            .Add("llama.attention.head_count", (uint)config.Heads)
+            .Add("llama.attention.head_count_kv", (uint)config.KvHeads)
+            .Add("llama.attention.layer_norm_rms_epsilon", config.NormEpsilon)
+            .Add("llama.rope.freq_base", config.RopeTheta)
+            .Add("tokenizer.ggml.model", "llama")
+            .Add("tokenizer.ggml.tokens", vocabulary.Pieces)
+            .Add("tokenizer.ggml.scores", vocabulary.Scores.ToArray())
+            .Add("tokenizer.ggml.token_type", vocabulary.Kinds.Select(k => (int)k).ToArray())
+            .Add("tokenizer.ggml.bos_token_id", (uint)vocabulary.BosId)
+            .Add("tokenizer.ggml.eos_token_id", (uint)vocabulary.EosId)
+            .Add("tokenizer.ggml.unknown_token_id", (uint)vocabulary.UnkId)
+            .Add("tokenizer.ggml.add_bos_token", vocabulary.AddBos);
+
+        int dim = config.Dim, hidden = config.HiddenDim, kv = config.KvDim;
+        var inScale = 1f / MathF.Sqrt(dim);
+        var hiddenScale = 1f / MathF.Sqrt(hidden);
+        w.AddTensor("token_embd.weight", config.VocabSize, dim, matrixType, () => Random(config.VocabSize, dim, 1f));
+        for (var l = 0; l < config.Layers; l++)
+        {
+            var p = $"blk.{l}.";
+            w.AddTensor(p + "attn_norm.weight", 1, dim, GgmlType.F32, () => Ones(dim));
+            w.AddTensor(p + "attn_q.weight", dim, dim, matrixType, () => Random(dim, dim, inScale));
+            w.AddTensor(p + "attn_k.weight", kv, dim, matrixType, () => Random(kv, dim, inScale));
+            w.AddTensor(p + "attn_v.weight", kv, dim, matrixType, () => Random(kv, dim, inScale));
+            w.AddTensor(p + "attn_output.weight", dim, dim, matrixType, () => Random(dim, dim, inScale));
+            w.AddTensor(p + "ffn_norm.weight", 1, dim, GgmlType.F32, () => Ones(dim));
+            w.AddTensor(p + "ffn_gate.weight", hidden, dim, matrixType, () => Random(hidden, dim, inScale));
+            w.AddTensor(p + "ffn_down.weight", dim, hidden, matrixType, () => Random(dim, hidden, hiddenScale));
+            w.AddTensor(p + "ffn_up.weight", hidden, dim, matrixType, () => Random(hidden, dim, inScale));
+        }
+
+        w.AddTensor("output_norm.weight", 1, dim, GgmlType.F32, () => Ones(dim));
+        if (!tiedClassifier)
+        {
+            w.AddTensor("output.weight", config.VocabSize, dim, matrixType, () => Random(config.VocabSize, dim, inScale));
+        }
+
+        w.Write(path);
+    }
+}

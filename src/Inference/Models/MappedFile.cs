@@ -1,0 +1,50 @@
+using System.IO.MemoryMappedFiles;
+
+namespace Mesh.Inference.Models;
+
+/// <summary>
+/// A whole file mapped read-only into memory. Model weights are used straight from the mapping, so
+/// loading costs no copy and the OS page cache shares them between processes.
+/// </summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile _map;
+    private readonly MemoryMappedViewAccessor _view;
+    private bool _disposed;
+
+    public MappedFile(string path)
+    {
+        Path = path;
+        Length = new FileInfo(path).Length;
+        if (Length == 0)
+        {
+            throw new ModelFormatException(path, "file", "file is empty");
+        }
+
+        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        Pointer = p + _view.PointerOffset;
+    }
+
+    public string Path { get; }
+
+    public long Length { get; }
+
+    /// <summary>The first byte of the file; valid until <see cref="Dispose"/>.</summary>
+    public byte* Pointer { get; }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+    }
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Mesh.Inference.Engine;
+using Mesh.Inference.Hosting;
+using Mesh.Inference.V1;
+using static Mesh.Inference.Services.GenerateRequestValidator;
+using EngineFinish = Mesh.Inference.Engine.FinishReason;
+using ProtoFinish = Mesh.Inference.V1.FinishReason;
+
+namespace Mesh.Inference.Services;
+
+/// <summary>The <c>mesh.inference.v1.InferenceService</c> RPCs over the loaded models' engines.</summary>
+public sealed class InferenceGrpcService(ModelRegistry models) : InferenceService.InferenceServiceBase
+{
+    public static readonly ActivitySource ActivitySource = new("Mesh.Inference");
+
+    public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    {
+        var engine = Resolve(request.Model);
+        var generation = Validate(request, engine.Model);
+        using var activity = StartActivity("generate", engine, generation);
+        var output = Submit(engine, generation, context.CancellationToken);
+        await foreach (var chunk in output.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(ToResponse(chunk, engine), context.CancellationToken);
+            Record(activity, chunk);
+        }
+    }
+
+    public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
+    {
+        var engine = Resolve(request.Model);
+        var generation = Validate(request, engine.Model);
+        using var activity = StartActivity("complete", engine, generation);
+        var output = Submit(engine, generation, context.CancellationToken);
+        var response = new CompleteResponse { Model = engine.Model.Id };
+        var text = new System.Text.StringBuilder();
+        await foreach (var chunk in output.ReadAllAsync(context.CancellationToken))
+        {
+            var part = ToResponse(chunk, engine);
+            text.Append(part.Text);
+            response.TokenIds.AddRange(part.TokenIds);
+            response.Logprobs.AddRange(part.Logprobs);
+            if (chunk.Finish is not null)
+            {
+                response.FinishReason = part.FinishReason;
+                response.Usage = part.Usage;
+            }
+
+            Record(activity, chunk);
+        }
+
+        response.Text = text.ToString();
+        return response;
+    }
+
+    public override Task<TokenizeResponse> Tokenize(TokenizeRequest request, ServerCallContext context)
+    {
+        var tokenizer = Resolve(request.Model).Model.Tokenizer;
+        var ids = tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : tokenizer.AddBosByDefault);
+        var response = new TokenizeResponse();
+        response.TokenIds.AddRange(ids);
+        response.Pieces.AddRange(ids.Select(tokenizer.TokenText));
+        return Task.FromResult(response);
+    }
+
+    public override Task<DetokenizeResponse> Detokenize(DetokenizeRequest request, ServerCallContext context)
+    {
+        var tokenizer = Resolve(request.Model).Model.Tokenizer;
+        foreach (var id in request.TokenIds)
+        {
+            Require(tokenizer.IsValid(id), $"token_ids: {id} is not a token id (valid: 0 to {tokenizer.VocabSize - 1})");
+        }
+
+        return Task.FromResult(new DetokenizeResponse { Text = tokenizer.Decode([.. request.TokenIds]) });
+    }
+
+    public override async Task<ScoreResponse> Score(ScoreRequest request, ServerCallContext context)
+    {
+        var engine = Resolve(request.Model);
+        var model = engine.Model;
+        Require(request.Text.Length > 0, "text is empty: give the text to score");
+        var ids = model.Tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : model.Tokenizer.AddBosByDefault);
+        Require(ids.Length >= 2, "the text must encode to at least two tokens (one to condition on, one to score); keep add_bos on or give more text");
+        Require(ids.Length <= model.Config.ContextLength, $"the text is {ids.Length} tokens but the context of model '{model.Id}' is {model.Config.ContextLength}");
+        float[] logprobs;
+        try
+        {
+            logprobs = await engine.ScoreAsync(ids, context.CancellationToken);
+        }
+        catch (EngineOverloadedException e)
+        {
+            throw Overloaded(e);
+        }
+
+        var nll = -logprobs.Sum(l => (double)l);
+        var response = new ScoreResponse { Nll = nll, ScoredTokens = logprobs.Length, Perplexity = Math.Exp(nll / logprobs.Length) };
+        response.TokenIds.AddRange(ids);
+        response.Logprobs.AddRange(logprobs);
+        return response;
+    }
+
+    public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
+    {
+        var response = new ListModelsResponse();
+        foreach (var engine in models.Engines)
+        {
+            var m = engine.Model;
+            response.Models.Add(new ModelInfo
+            {
+                Id = m.Id,
+                Path = m.Path,
+                Format = m.Format,
+                Architecture = "llama",
+                WeightType = m.WeightType,
+                ContextLength = m.Config.ContextLength,
+                VocabSize = m.Config.VocabSize,
+                EmbeddingLength = m.Config.Dim,
+                Layers = m.Config.Layers,
+                Heads = m.Config.Heads,
+                KvHeads = m.Config.KvHeads,
+                Parameters = m.Weights.ParameterCount,
+                Backend = engine.Backend.Name,
+            });
+        }
+
+        return Task.FromResult(response);
+    }
+
+    private static System.Threading.Channels.ChannelReader<GenerationChunk> Submit(InferenceEngine engine, GenerationRequest request, CancellationToken cancellation)
+    {
+        try
+        {
+            return engine.Submit(request, cancellation);
+        }
+        catch (EngineOverloadedException e)
+        {
+            throw Overloaded(e);
+        }
+    }
+
+    private static RpcException Overloaded(EngineOverloadedException e)
+    {
+        var trailers = new Metadata { { "retry-after-ms", ((long)e.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } };
+        return new RpcException(new Status(StatusCode.ResourceExhausted, e.Message), trailers);
+    }
+
+    private InferenceEngine Resolve(string model)
+    {
+        Require(model.Length > 0, $"model is required (loaded: {string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
+        return models.TryGet(model, out var engine)
+            ? engine
+            : throw new RpcException(new Status(StatusCode.NotFound, $"model '{model}' is not loaded here; ListModels lists the loaded ones ({string.Join(", ", models.Engines.Select(e => e.Model.Id))})"));
+    }
+
+    private static GenerateResponse ToResponse(GenerationChunk chunk, InferenceEngine engine)
+    {
+        var tokenizer = engine.Model.Tokenizer;
+        var response = new GenerateResponse { Text = chunk.Text };
+        response.TokenIds.AddRange(chunk.TokenIds);
+        if (chunk.Logprobs is not null)
+        {
+            foreach (var lp in chunk.Logprobs)
+            {
+                var entry = new V1.TokenLogprob { TokenId = lp.TokenId, Token = tokenizer.TokenText(lp.TokenId), Logprob = lp.Logprob };
+                entry.Top.AddRange(lp.Top.Select(t => new TopLogprob { TokenId = t.TokenId, Token = tokenizer.TokenText(t.TokenId), Logprob = t.Logprob }));
+                response.Logprobs.Add(entry);
+            }
+        }
+
+        if (chunk.Finish is { } finish)
+        {
+            response.FinishReason = finish switch
+            {
+                EngineFinish.Length => ProtoFinish.Length,
+                EngineFinish.Stop => ProtoFinish.Stop,
+                EngineFinish.Eos => ProtoFinish.Eos,
+                _ => ProtoFinish.Cancelled,
+            };
+            var u = chunk.Usage!;
+            response.Usage = new Usage
+            {
+                PromptTokens = u.PromptTokens,
+                CompletionTokens = u.CompletionTokens,
+                CachedPromptTokens = u.CachedPromptTokens,
+                TimeToFirstTokenMs = u.TimeToFirstTokenMs,
+                TotalTimeMs = u.TotalTimeMs,
+            };
+        }
+
+        return response;
+    }
+
+    private static Activity? StartActivity(string operation, InferenceEngine engine, GenerationRequest request)
+    {
+        var activity = ActivitySource.StartActivity($"{operation} {engine.Model.Id}");
+        activity?.SetTag("gen_ai.operation.name", "text_completion");
+        activity?.SetTag("gen_ai.request.model", engine.Model.Id);
+        activity?.SetTag("gen_ai.request.max_tokens", request.MaxTokens);
+        activity?.SetTag("gen_ai.request.temperature", request.Sampling.Temperature);
+        activity?.SetTag("mesh.request_id", request.RequestId);
+        return activity;
+    }
+
+    private static void Record(Activity? activity, GenerationChunk chunk)
+    {
+        if (activity is null || chunk.Usage is null)
+        {
+            return;
+        }
+
+        activity.SetTag("gen_ai.usage.input_tokens", chunk.Usage.PromptTokens);
+        activity.SetTag("gen_ai.usage.output_tokens", chunk.Usage.CompletionTokens);
+        activity.SetTag("gen_ai.response.finish_reasons", chunk.Finish.ToString()!.ToLowerInvariant());
+    }
+}
