@@ -24,6 +24,7 @@ internal static class TokenizerCorpus
         "\u0001\u0002\u001f", "\u007f", "\u00a0non-breaking", "zero\u200bwidth", "\ufeffbom",
         "1234567890", "3.14159", "user@example.com", "https://example.com/a?b=c&d=e", "C:\\path\\to\\file",
         "if (x == 1) { return y; }", "def f(x):\n    return x ** 2\n", "SELECT * FROM t WHERE a = 'b';",
+        "lone \uD83D surrogate", "\uDE00", "\uFFFD",
         "Ελληνικά", "Русский текст", "עברית", "العربية", "हिन्दी", "ไทย",
     ];
 
@@ -110,7 +111,7 @@ internal static class TokenizerCorpus
             {
                 0 => ((char)('a' + random.Next(26))).ToString(),
                 1 => "oe!.s"[random.Next(5)].ToString(),
-                2 => Words[random.Next(Words.Length)][..1],
+                2 => FirstCodePoint(Words[random.Next(Words.Length)]),
                 _ => new string([(char)('a' + random.Next(26)), (char)('a' + random.Next(26))]),
             };
             string prefix = random.Next(2) == 0 ? Words[random.Next(Words.Length)] : "";
@@ -144,6 +145,8 @@ internal static class TokenizerCorpus
 
         return text.Append(Separator(random)).Append(random.Next(3) == 0 ? "   " : "").ToString();
     }
+
+    private static string FirstCodePoint(string word) => char.IsHighSurrogate(word[0]) ? word[..2] : word[..1];
 
     private static string Separator(Random random) => Separators[random.Next(Separators.Length)];
 }
