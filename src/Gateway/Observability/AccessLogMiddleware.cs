@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Mesh.Gateway.Authentication;
+using Mesh.Gateway.GrpcWire;
+using Yarp.ReverseProxy.Model;
+
+namespace Mesh.Gateway.Observability;
+
+/// <summary>
+/// Outermost middleware: gives every gRPC call a request id (returned to the caller and passed to the
+/// service), then writes one structured access log line and one metric per call with the outcome,
+/// including calls the gateway itself refused.
+/// </summary>
+public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMetrics metrics, ILogger<AccessLogMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true)
+        {
+            await next(context);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var requestId = RequestIds.FromOrNew(context);
+        context.TraceIdentifier = requestId;
+        context.Request.Headers[RequestIds.HeaderName] = requestId;
+        context.Response.Headers[RequestIds.HeaderName] = requestId;
+        Activity.Current?.SetTag("mesh.request_id", requestId);
+
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var status = GrpcError.ReadStatus(context)?.ToString()
+                ?? (context.RequestAborted.IsCancellationRequested ? "Cancelled" : $"HTTP {context.Response.StatusCode}");
+            var proxy = context.Features.Get<IReverseProxyFeature>();
+            var route = proxy?.Route.Config.RouteId ?? "gateway";
+            var method = context.Request.Path.Value ?? "";
+            metrics.CallCompleted(route, method, status, elapsed);
+            Log.Call(logger, requestId, method, status, elapsed.TotalMilliseconds, route,
+                proxy?.ProxiedDestination?.DestinationId, context.User.GetKeyName(), context.User.GetTenant());
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, EventName = "AccessLog", Level = LogLevel.Information,
+            Message = "{RequestId} {Method} {GrpcStatus} in {ElapsedMs:F1} ms via {Route} to {Destination} for key {Key} tenant {Tenant}")]
+        public static partial void Call(ILogger logger, string requestId, string method, string grpcStatus, double elapsedMs,
+            string route, string? destination, string? key, string? tenant);
+    }
+}

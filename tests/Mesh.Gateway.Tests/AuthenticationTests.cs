@@ -1,0 +1,50 @@
+using Grpc.Core;
+using Mesh.Gateway.Tests.Infrastructure;
+using GuardV1 = Mesh.Guard.V1;
+
+namespace Mesh.Gateway.Tests;
+
+/// <summary>Only callers with a configured API key get through, and they learn what to send.</summary>
+public sealed class AuthenticationTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+{
+    private const string Path = "/mesh.guard.v1.GuardService/ListPolicies";
+
+    public static TheoryData<string?, string> BadCredentials => new()
+    {
+        { null, "Missing API key" },
+        { "Bearer not-a-key-anyone-has", "Unknown API key" },
+        { "Basic dXNlcjpwYXNz", "must be 'Bearer <key>'" },
+        { "Bearer ", "must be 'Bearer <key>'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCredentials))]
+    public async Task A_missing_or_unknown_key_is_unauthenticated_and_never_reaches_the_service(string? authorization, string expectedMessage)
+    {
+        var client = new GuardV1.GuardService.GuardServiceClient(mesh.Channel);
+        var metadata = new Metadata();
+        if (authorization is not null)
+        {
+            metadata.Add("authorization", authorization);
+        }
+
+        var before = mesh.Guard.Calls.Count(c => c.Path == Path);
+
+        var failure = await Calls.FailureOf(() => client.ListPoliciesAsync(new(), metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+        Assert.Contains(expectedMessage, failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, mesh.Guard.Calls.Count(c => c.Path == Path));
+    }
+
+    [Fact]
+    public async Task A_known_key_is_let_through_and_not_passed_on_to_the_service()
+    {
+        var client = new GuardV1.GuardService.GuardServiceClient(mesh.Channel);
+
+        await Calls.StatusOf(() => client.ListPoliciesAsync(new(), mesh.Admin.Metadata).ResponseAsync);
+
+        var received = mesh.Guard.Calls.Last(c => c.Path == Path);
+        Assert.Null(received.Header("authorization"));
+    }
+}

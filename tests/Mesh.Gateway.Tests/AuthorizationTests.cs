@@ -1,0 +1,90 @@
+using Grpc.Core;
+using Mesh.Gateway.Tests.Infrastructure;
+using InferenceV1 = Mesh.Inference.V1;
+using RetrievalV1 = Mesh.Retrieval.V1;
+
+namespace Mesh.Gateway.Tests;
+
+/// <summary>A key may use only the models and collections it names.</summary>
+public sealed class AuthorizationTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+{
+    private const string SearchPath = "/mesh.retrieval.v1.RetrievalService/Search";
+
+    [Fact]
+    public async Task A_collection_the_key_does_not_name_is_permission_denied_before_the_service()
+    {
+        var client = new RetrievalV1.RetrievalService.RetrievalServiceClient(mesh.Channel);
+        var before = mesh.Retrieval.Calls.Count(c => c.Path == SearchPath);
+
+        var failure = await Calls.FailureOf(() =>
+            client.SearchAsync(new RetrievalV1.SearchRequest { Collection = "payroll", Text = "salaries", Limit = 3 }, mesh.Narrow.Metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, failure.StatusCode);
+        Assert.Contains("collection 'payroll'", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("allowed: docs", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, mesh.Retrieval.Calls.Count(c => c.Path == SearchPath));
+    }
+
+    [Fact]
+    public async Task A_collection_the_key_names_is_forwarded()
+    {
+        var client = new RetrievalV1.RetrievalService.RetrievalServiceClient(mesh.Channel);
+        var before = mesh.Retrieval.Calls.Count(c => c.Path == SearchPath);
+
+        var status = await Calls.StatusOf(() =>
+            client.SearchAsync(new RetrievalV1.SearchRequest { Collection = "docs", Text = "hello", Limit = 3 }, mesh.Narrow.Metadata).ResponseAsync);
+
+        Assert.NotEqual(StatusCode.PermissionDenied, status);
+        Assert.Equal(before + 1, mesh.Retrieval.Calls.Count(c => c.Path == SearchPath));
+    }
+
+    [Fact]
+    public async Task A_collection_named_by_a_name_field_is_checked_too()
+    {
+        var client = new RetrievalV1.RetrievalService.RetrievalServiceClient(mesh.Channel);
+
+        var failure = await Calls.FailureOf(() =>
+            client.DropCollectionAsync(new RetrievalV1.DropCollectionRequest { Name = "payroll" }, mesh.Narrow.Metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, failure.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_model_the_key_does_not_name_is_permission_denied()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+
+        var failure = await Calls.FailureOf(() =>
+            client.CompleteAsync(new InferenceV1.GenerateRequest { Model = "llama-70b", Prompt = "Hi", MaxTokens = 4 }, mesh.Narrow.Metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, failure.StatusCode);
+        Assert.Contains("model 'llama-70b'", failure.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_streaming_call_naming_a_forbidden_model_is_refused_too()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+
+        var failure = await Calls.FailureOf(async () =>
+        {
+            using var call = client.Generate(new InferenceV1.GenerateRequest { Model = "llama-70b", Prompt = "Hi", MaxTokens = 4 }, mesh.Narrow.Metadata);
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+
+        Assert.Equal(StatusCode.PermissionDenied, failure.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_message_over_the_size_limit_is_resource_exhausted()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+        var huge = new string('a', 4 * 1024 * 1024 + 1);
+
+        var failure = await Calls.FailureOf(() =>
+            client.TokenizeAsync(new InferenceV1.TokenizeRequest { Model = "stories260K", Text = huge }, mesh.Admin.Metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
+        Assert.Contains("MaxRequestMessageBytes", failure.Status.Detail, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,22 @@
+namespace Mesh.Gateway.Tests.Infrastructure;
+
+/// <summary>Where the repository and the shared model files are, found from the test's output folder.</summary>
+public static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Stories260K => Path.GetFullPath(Path.Combine(Root, "..", "shared", "models", "stories260K", "stories260K.gguf"));
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Mesh.sln above {AppContext.BaseDirectory}.");
+    }
+}

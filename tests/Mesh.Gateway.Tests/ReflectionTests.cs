@@ -1,0 +1,45 @@
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Reflection.V1Alpha;
+using Mesh.Gateway.Tests.Infrastructure;
+
+namespace Mesh.Gateway.Tests;
+
+/// <summary>Server reflection through the gateway describes the whole mesh, as grpcurl needs.</summary>
+public sealed class ReflectionTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+{
+    [Fact]
+    public async Task Reflection_through_the_gateway_lists_every_service()
+    {
+        var services = await AskAsync(new ServerReflectionRequest { ListServices = "" });
+
+        var names = services.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("mesh.inference.v1.InferenceService", names);
+        Assert.Contains("mesh.retrieval.v1.RetrievalService", names);
+        Assert.Contains("mesh.guard.v1.GuardService", names);
+        Assert.Contains("grpc.health.v1.Health", names);
+        Assert.Contains("grpc.reflection.v1alpha.ServerReflection", names);
+    }
+
+    [Fact]
+    public async Task Reflection_through_the_gateway_describes_a_backend_service()
+    {
+        var answer = await AskAsync(new ServerReflectionRequest { FileContainingSymbol = "mesh.inference.v1.InferenceService" });
+
+        var files = answer.FileDescriptorResponse.FileDescriptorProto
+            .Select(bytes => FileDescriptorProto.Parser.ParseFrom(bytes))
+            .ToList();
+        var service = Assert.Single(files.SelectMany(f => f.Service), s => s.Name == "InferenceService");
+        Assert.Contains(service.Method, m => m.Name == "Generate" && m.ServerStreaming);
+    }
+
+    private async Task<ServerReflectionResponse> AskAsync(ServerReflectionRequest request)
+    {
+        var client = new ServerReflection.ServerReflectionClient(mesh.Channel);
+        using var call = client.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(request);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        return call.ResponseStream.Current;
+    }
+}

@@ -1,0 +1,61 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Mesh.Gateway.Tests.Infrastructure;
+using GuardV1 = Mesh.Guard.V1;
+using InferenceV1 = Mesh.Inference.V1;
+using RetrievalV1 = Mesh.Retrieval.V1;
+
+namespace Mesh.Gateway.Tests;
+
+/// <summary>Calls through the gateway reach the service their gRPC service name belongs to.</summary>
+public sealed class RoutingTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+{
+    public static TheoryData<string> Services => ["inference", "retrieval", "guard"];
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public async Task A_call_through_the_gateway_reaches_its_service_and_ends_as_a_direct_call_does(string service)
+    {
+        var (replica, path, call) = service switch
+        {
+            "inference" => (mesh.Inference, "/mesh.inference.v1.InferenceService/ListModels",
+                (Func<GrpcChannel, Metadata?, Task>)(async (c, m) => await new InferenceV1.InferenceService.InferenceServiceClient(c).ListModelsAsync(new(), m))),
+            "retrieval" => (mesh.Retrieval, "/mesh.retrieval.v1.RetrievalService/ListCollections",
+                async (c, m) => await new RetrievalV1.RetrievalService.RetrievalServiceClient(c).ListCollectionsAsync(new(), m)),
+            _ => (mesh.Guard, "/mesh.guard.v1.GuardService/ListPolicies",
+                async (c, m) => await new GuardV1.GuardService.GuardServiceClient(c).ListPoliciesAsync(new(), m)),
+        };
+        var before = replica.Calls.Count(c => c.Path == path);
+
+        var throughGateway = await Calls.StatusOf(() => call(mesh.Channel, mesh.Admin.Metadata));
+
+        using var direct = GrpcChannel.ForAddress(replica.Address);
+        var directly = await Calls.StatusOf(() => call(direct, null));
+        Assert.Equal(directly, throughGateway);
+        Assert.Equal(before + 2, replica.Calls.Count(c => c.Path == path));
+    }
+
+    [Fact]
+    public async Task A_service_the_gateway_has_no_route_for_is_unimplemented()
+    {
+        var invoker = mesh.Channel.CreateCallInvoker();
+        var method = new Method<Grpc.Health.V1.HealthCheckRequest, Grpc.Health.V1.HealthCheckResponse>(
+            MethodType.Unary, "mesh.unknown.v1.Nothing", "Call",
+            Marshallers.Create<Grpc.Health.V1.HealthCheckRequest>(r => Google.Protobuf.MessageExtensions.ToByteArray(r), Grpc.Health.V1.HealthCheckRequest.Parser.ParseFrom),
+            Marshallers.Create<Grpc.Health.V1.HealthCheckResponse>(r => Google.Protobuf.MessageExtensions.ToByteArray(r), Grpc.Health.V1.HealthCheckResponse.Parser.ParseFrom));
+
+        var failure = await Calls.FailureOf(() => invoker.AsyncUnaryCall(method, null, new CallOptions(mesh.Admin.Metadata), new()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unimplemented, failure.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_gateway_answers_grpc_health_itself()
+    {
+        var health = new Grpc.Health.V1.Health.HealthClient(mesh.Channel);
+
+        var answer = await health.CheckAsync(new());
+
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, answer.Status);
+    }
+}
