@@ -15,6 +15,7 @@ public sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<(string Module, string Entry)> EntryPoints =
     [
         ("elementwise", "residual_add_f32"), ("elementwise", "swiglu_f32"),
+        ("elementwise", "convert_f32_bf16"), ("elementwise", "convert_f32_f16"),
         ("rmsnorm", "rmsnorm_f32"), ("rope", "rope_f32"),
         ("embedding", "embedding_f32"), ("embedding", "embedding_f16"), ("embedding", "embedding_bf16"), ("embedding", "embedding_q8_0"),
         ("kv_cache", "kv_append_f32"),
@@ -56,6 +57,17 @@ public sealed class CudaKernels : IDisposable
 
     public void SwiGlu(DeviceBuffer output, DeviceBuffer gate, DeviceBuffer up, long count, CudaStream? stream) =>
         Launch("swiglu_f32", KernelShapes.ElementWise(count, _multiprocessors), stream, a => a.Add(output).Add(gate).Add(up).Add((uint)count));
+
+    /// <summary>Rounds <paramref name="count"/> floats to bf16 or f16 (nearest even): the matmul's A operand.</summary>
+    public void Convert(DeviceBuffer output, WeightFormat format, DeviceBuffer x, long count, CudaStream? stream)
+    {
+        if (format is not (WeightFormat.BF16 or WeightFormat.F16))
+        {
+            throw new ArgumentException($"conversion targets bf16 or f16, not {format}", nameof(format));
+        }
+        Launch(format == WeightFormat.BF16 ? "convert_f32_bf16" : "convert_f32_f16", KernelShapes.ElementWise(count, _multiprocessors), stream,
+            a => a.Add(output).Add(x).Add((uint)count));
+    }
 
     /// <summary>Normalises <paramref name="rows"/> rows; <paramref name="rowIndex"/> (int32 per output row) selects input rows when given.</summary>
     public void RmsNorm(DeviceBuffer output, DeviceBuffer x, DeviceBuffer weight, DeviceBuffer? rowIndex, int rows, int dim, float epsilon, CudaStream? stream) =>

@@ -65,6 +65,20 @@ public sealed unsafe class DeviceBuffer : SafeHandle
         }
     }
 
+    /// <summary>
+    /// Queues a copy of host data on <paramref name="stream"/>, ordered with the kernels around it.
+    /// From pageable memory the driver stages the bytes before returning, so the span may be reused
+    /// at once (the copy is then not truly asynchronous, but it is ordered).
+    /// </summary>
+    public void CopyFromAsync<T>(ReadOnlySpan<T> source, CudaStream stream) where T : unmanaged
+    {
+        var bytes = CheckLength<T>(source.Length);
+        fixed (T* p = source)
+        {
+            Cu.Check(NativeMethods.cuMemcpyHtoDAsync_v2(Pointer, p, (nuint)bytes, stream.Handle), nameof(NativeMethods.cuMemcpyHtoDAsync_v2));
+        }
+    }
+
     /// <summary>Copies host memory the caller keeps pinned until the stream passes this point.</summary>
     public void CopyFromAsync(void* source, ulong bytes, CudaStream stream)
     {

@@ -1,9 +1,12 @@
 namespace Mesh.Kernels.Sampling;
 
 /// <summary>
-/// The sampling algorithm of the sample_f32 kernel, on the CPU: the definition the GPU is checked
-/// against, and what a CPU engine can call to draw the same tokens from the same seed. See
-/// sampling.ptx for the algorithm; this code follows it step for step with sorts instead of bisection.
+/// The sampling algorithm of the sample_f32 kernel, on the CPU, restated from the Inference CPU
+/// sampler (llama.cpp's order: top-k, top-p, min-p, temperature, then a draw walking the survivors
+/// from the largest logit down, with Philox uniforms). The GPU check compares the kernel with this;
+/// a test holds this equal to the CPU sampler, so a seed gives the same tokens on both backends
+/// wherever float rounding does not move a boundary. Repetition penalties are not part of it: they
+/// change the logits before sampling.
 /// </summary>
 public static class SamplingReference
 {
@@ -24,77 +27,70 @@ public static class SamplingReference
             return logits.IndexOf(max);
         }
 
-        var c = 1.4426950408889634f / row.Temperature; // log2(e) / T, as the kernel computes it
         var n = logits.Length;
         var keys = new uint[n];
-        var weights = new float[n];
         for (var i = 0; i < n; i++)
         {
             keys[i] = Key(logits[i]);
-            weights[i] = MathF.Pow(2f, (logits[i] - max) * c);
         }
+        // Tokens by descending logit, equal logits by ascending index (the kernel picks the lowest).
+        var order = Enumerable.Range(0, n).OrderByDescending(i => keys[i]).ThenBy(i => i).ToArray();
 
-        // Top-k: the k-th largest key.
+        // Top-k: the k-th largest key (ties at it kept).
         uint threshold = 0;
         if (row.TopK > 0 && row.TopK < n)
         {
-            var sorted = (uint[])keys.Clone();
-            Array.Sort(sorted);
-            threshold = sorted[n - (int)row.TopK];
+            threshold = keys[order[(int)row.TopK - 1]];
         }
 
-        bool Kept(int i, uint t) => keys[i] >= t && weights[i] >= row.MinP;
-
-        // Top-p: the largest key t2 whose mass Σ_{key ≥ max(t2, t)} w reaches top_p × the kept mass.
+        // Top-p over the top-k survivors at temperature 1: the largest key whose mass reaches top_p.
         if (row.TopP < 1f)
         {
             double total = 0;
-            for (var i = 0; i < n; i++)
+            foreach (var i in order)
             {
-                if (Kept(i, threshold))
+                if (keys[i] >= threshold)
                 {
-                    total += weights[i];
+                    total += Math.Exp(logits[i] - max);
                 }
             }
-            var goal = total * row.TopP;
-            var order = Enumerable.Range(0, n).Where(i => Kept(i, threshold)).OrderByDescending(i => keys[i]).ToArray();
-            double mass = 0;
-            for (var j = 0; j < order.Length; j++)
+            double cumulative = 0;
+            for (var j = 0; j < n && keys[order[j]] >= threshold; j++)
             {
-                mass += weights[order[j]];
-                var last = j + 1 == order.Length || keys[order[j + 1]] != keys[order[j]];
-                if (last && mass >= goal)
+                cumulative += Math.Exp(logits[order[j]] - max) / total;
+                var lastOfTies = j + 1 == n || keys[order[j + 1]] != keys[order[j]];
+                if (lastOfTies && cumulative >= row.TopP)
                 {
-                    threshold = Math.Max(threshold, keys[order[j]]);
+                    threshold = keys[order[j]];
                     break;
                 }
             }
         }
 
-        double kept = 0;
-        var lastKept = -1;
-        for (var i = 0; i < n; i++)
+        // Min-p on the logits: e^(x − max) ≥ min_p.
+        var minLogit = row.MinP > 0 ? max + MathF.Log(row.MinP) : float.NegativeInfinity;
+        var values = logits.ToArray();
+        var kept = order.Where(i => keys[i] >= threshold && values[i] >= minLogit).ToArray();
+
+        var weights = kept.Select(i => MathF.Exp((values[i] - max) / row.Temperature)).ToArray();
+        double sum = 0;
+        foreach (var w in weights)
         {
-            if (Kept(i, threshold))
-            {
-                kept += weights[i];
-                lastKept = i;
-            }
+            sum += w;
         }
-        var target = Philox4x32.Uniform(row.Seed, row.Step) * kept;
+        var target = Philox4x32.Uniform(row.Seed, row.Step) * sum;
         double running = 0;
-        for (var i = 0; i < n; i++)
+        for (var j = 0; j < kept.Length; j++)
         {
-            if (Kept(i, threshold))
+            running += weights[j];
+            if (target < running)
             {
-                running += weights[i];
-                if (running > target)
-                {
-                    return i;
-                }
+                return kept[j];
             }
         }
-        return lastKept;
+        // Rounding left the target at or past the total: the smallest kept logit, lowest index.
+        var last = keys[kept[^1]];
+        return kept.First(i => keys[i] == last);
     }
 
     /// <summary>An unsigned key with the same order as the float (what the kernel bisects over).</summary>

@@ -90,3 +90,30 @@ public class SamplingReferenceTests
         }
     }
 }
+
+public class SamplingReferenceMatchesTheCpuSamplerTests
+{
+    [Fact]
+    public void Every_draw_equals_the_Inference_CPU_samplers_for_the_same_seed_and_step()
+    {
+        var random = new Random(2024);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var vocab = random.Next(2, 600);
+            var logits = Enumerable.Range(0, vocab).Select(_ => (float)(random.NextDouble() * 12 - 6)).ToArray();
+            var parameters = new Mesh.Inference.Sampling.SamplingParameters
+            {
+                Temperature = trial % 10 == 0 ? 0f : (float)(0.2 + random.NextDouble() * 1.5),
+                TopK = trial % 3 == 0 ? 0 : random.Next(1, vocab + 2),
+                TopP = trial % 4 == 0 ? 1f : (float)(0.05 + random.NextDouble() * 0.95),
+                MinP = trial % 5 == 0 ? 0f : (float)(random.NextDouble() * 0.3),
+                Seed = (ulong)random.NextInt64(),
+            };
+            var step = (uint)random.Next(0, 1000);
+            var cpu = new Mesh.Inference.Sampling.Sampler(parameters, vocab).Sample(logits, [], step);
+
+            var row = new SamplingRow(parameters.Temperature, (uint)parameters.TopK, parameters.TopP, parameters.MinP, parameters.Seed, step);
+            Assert.True(cpu == SamplingReference.Sample(logits, row), $"trial {trial}: {parameters} step {step}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using Mesh.Inference.Models;
+using Mesh.Kernels;
+using Mesh.Kernels.Driver;
+using Mesh.Kernels.Launch;
+using Mesh.Kernels.Layout;
+using Mesh.Kernels.Reference;
+
+namespace Mesh.Inference.Backends.Cuda;
+
+/// <summary>
+/// The Llama forward pass on one CUDA device, the same steps as <see cref="Cpu.CpuBackend"/> with
+/// each step one of the hand-written PTX kernels: embedding gather, RMSNorm, projections (matvec for
+/// small batches, the tensor-core matmul for prefill chunks of bf16/f16 models), RoPE, KV append into
+/// the paged cache ([block][kv_head][slot][head_dim] per layer), paged attention, SwiGLU, residual
+/// adds, final norm of the logit rows and the classifier. All launches go on one stream; the host
+/// waits only to copy the logits back.
+/// </summary>
+public sealed class CudaBackend : IInferenceBackend
+{
+    /// <summary>Batches of at least this many tokens use the tensor-core matmul (when the weights are bf16/f16).</summary>
+    public const int MatMulMinTokens = 16;
+
+    private readonly CudaContext _context;
+    private readonly CudaKernels _kernels;
+    private readonly CudaStream _stream;
+    private readonly List<IDisposable> _owned = [];
+    private readonly CudaMatrix _embedding;
+    private readonly CudaMatrix _classifier;
+    private readonly CudaLayer[] _layers;
+    private readonly DeviceBuffer _outputNorm;
+    private readonly DeviceBuffer _ropeCos;
+    private readonly DeviceBuffer _ropeSin;
+    private readonly DeviceBuffer[] _keyPools;
+    private readonly DeviceBuffer[] _valuePools;
+    private readonly BlockTableLayout _layout;
+    private CudaScratch _scratch;
+
+    internal CudaBackend(CudaContext context, LlamaConfig config, LlamaWeights weights, BackendOptions options)
+    {
+        _context = context;
+        Config = config;
+        KvGeometry = new KvCacheGeometry(options.KvBlockSize, options.ResolveBlockCount(config));
+        KernelShapes.Attention(1, config.Heads, config.KvHeads, config.HeadDim); // rejects head sizes the kernel cannot hold, before allocating
+        _kernels = Own(new CudaKernels(context));
+        _stream = Own(CudaStream.Create());
+
+        var uploaded = new Dictionary<WeightMatrix, CudaMatrix>(ReferenceEqualityComparer.Instance);
+        CudaMatrix Upload(WeightMatrix m)
+        {
+            if (!uploaded.TryGetValue(m, out var gpu))
+            {
+                gpu = Own(CudaMatrix.Upload(m));
+                uploaded[m] = gpu;
+            }
+            return gpu;
+        }
+
+        _embedding = Upload(weights.TokenEmbedding);
+        _classifier = Upload(weights.Classifier);
+        _layers = weights.Layers.Select(l => new CudaLayer(
+            Floats(l.AttentionNorm), Upload(l.Query), Upload(l.Key), Upload(l.Value), Upload(l.Output),
+            Floats(l.FeedForwardNorm), Upload(l.Gate), Upload(l.Down), Upload(l.Up))).ToArray();
+        _outputNorm = Floats(weights.OutputNorm);
+        WeightBytes = uploaded.Values.Sum(m => m.DeviceBytes);
+
+        var (cos, sin) = ReferenceKernels.RopeTables(config.HeadDim, config.ContextLength, config.RopeTheta);
+        _ropeCos = Floats(cos);
+        _ropeSin = Floats(sin);
+
+        _layout = new BlockTableLayout(KvGeometry.BlockSize, KvGeometry.BlockCount, config.KvHeads, config.HeadDim);
+        _keyPools = new DeviceBuffer[config.Layers];
+        _valuePools = new DeviceBuffer[config.Layers];
+        for (var l = 0; l < config.Layers; l++)
+        {
+            _keyPools[l] = Own(DeviceBuffer.Allocate<float>(_layout.FloatsPerPool));
+            _valuePools[l] = Own(DeviceBuffer.Allocate<float>(_layout.FloatsPerPool));
+        }
+        _scratch = new CudaScratch(config, 16);
+    }
+
+    public string Name => "cuda";
+
+    public LlamaConfig Config { get; }
+
+    public KvCacheGeometry KvGeometry { get; }
+
+    /// <summary>The device this backend runs on.</summary>
+    public CudaDevice Device => _context.Device;
+
+    /// <summary>Device memory the weights take.</summary>
+    public long WeightBytes { get; }
+
+    public void Forward(ForwardBatch batch, Span<float> logits)
+    {
+        var n = batch.Count;
+        var c = Config;
+        if (n == 0)
+        {
+            return;
+        }
+        if (logits.Length < batch.LogitCount * c.VocabSize)
+        {
+            throw new ArgumentException($"logits needs room for {batch.LogitCount} rows of {c.VocabSize}", nameof(logits));
+        }
+
+        // Host-side inputs, checked as the CPU backend checks them.
+        var slots = new int[n];
+        var sequences = batch.SequenceOf.ToArray();
+        for (var i = 0; i < n; i++)
+        {
+            var token = batch.Tokens[i];
+            if ((uint)token >= (uint)c.VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {c.VocabSize}");
+            }
+            if ((uint)batch.Positions[i] >= (uint)c.ContextLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(batch), $"position {batch.Positions[i]} is outside the context of {c.ContextLength}");
+            }
+            slots[i] = _layout.PhysicalSlot(batch.BlockTables[sequences[i]], batch.Positions[i]);
+        }
+        var tables = BlockTableLayout.Flatten(batch.BlockTables, out var maxBlocks);
+
+        _context.MakeCurrent();
+        _scratch = _scratch.Ensure(n);
+        var s = _scratch;
+        var stream = _stream;
+        s.Tokens.CopyFromAsync(batch.Tokens, stream);
+        s.Positions.CopyFromAsync(batch.Positions, stream);
+        s.Sequences.CopyFromAsync<int>(sequences, stream);
+        s.Slots.CopyFromAsync<int>(slots, stream);
+        s.LogitRows.CopyFromAsync(batch.LogitTokens, stream);
+        var blockTables = s.EnsureBlockTables(tables.Length);
+        blockTables.CopyFromAsync<int>(tables, stream);
+
+        _kernels.Embedding(s.X, _embedding.Format, _embedding.Data, _embedding.Scales, s.Tokens, n, c.Dim, stream);
+        var scale = 1f / MathF.Sqrt(c.HeadDim);
+        for (var l = 0; l < c.Layers; l++)
+        {
+            var layer = _layers[l];
+
+            // x += Wo · attention(RoPE(Wq · norm(x)), RoPE(Wk · norm(x)), Wv · norm(x))
+            _kernels.RmsNorm(s.Normed, s.X, layer.AttentionNorm, null, n, c.Dim, c.NormEpsilon, stream);
+            Project(s.Q, layer.Query, s.Normed, n);
+            Project(s.K, layer.Key, s.Normed, n);
+            Project(s.V, layer.Value, s.Normed, n);
+            _kernels.Rope(s.Q, s.Positions, _ropeCos, _ropeSin, n, c.Dim, c.HeadDim, stream);
+            _kernels.Rope(s.K, s.Positions, _ropeCos, _ropeSin, n, c.KvDim, c.HeadDim, stream);
+            _kernels.KvAppend(_keyPools[l], _valuePools[l], s.K, s.V, s.Slots, n, c.KvHeads, c.HeadDim, KvGeometry.BlockSize, stream);
+            _kernels.Attention(s.Attention, s.Q, _keyPools[l], _valuePools[l], blockTables, s.Sequences, s.Positions,
+                n, c.Heads, c.KvHeads, c.HeadDim, maxBlocks, KvGeometry.BlockSize, scale, stream);
+            Project(s.Projected, layer.Output, s.Attention, n);
+            _kernels.ResidualAdd(s.X, s.Projected, (long)n * c.Dim, stream);
+
+            // x += W2 · (silu(W1 · norm(x)) ⊙ (W3 · norm(x)))
+            _kernels.RmsNorm(s.Normed, s.X, layer.FeedForwardNorm, null, n, c.Dim, c.NormEpsilon, stream);
+            Project(s.Gate, layer.Gate, s.Normed, n);
+            Project(s.Up, layer.Up, s.Normed, n);
+            _kernels.SwiGlu(s.Hidden, s.Gate, s.Up, (long)n * c.HiddenDim, stream);
+            Project(s.Projected, layer.Down, s.Hidden, n);
+            _kernels.ResidualAdd(s.X, s.Projected, (long)n * c.Dim, stream);
+        }
+
+        var rows = batch.LogitCount;
+        if (rows == 0)
+        {
+            stream.Synchronize();
+            return;
+        }
+        _kernels.RmsNorm(s.Final, s.X, _outputNorm, s.LogitRows, rows, c.Dim, c.NormEpsilon, stream);
+        Project(s.Logits, _classifier, s.Final, rows);
+        stream.Synchronize();
+        s.Logits.CopyTo(logits[..(rows * c.VocabSize)]);
+    }
+
+    /// <summary>y = x · Wᵀ for <paramref name="rows"/> activation rows: tensor cores for prefill-sized bf16/f16 batches, else matvec.</summary>
+    private void Project(DeviceBuffer y, CudaMatrix w, DeviceBuffer x, int rows)
+    {
+        var tensorCores = rows >= MatMulMinTokens
+            && w.Format is WeightFormat.BF16 or WeightFormat.F16
+            && w.Cols % KernelShapes.MatMulTileK == 0 && w.Rows % 8 == 0;
+        if (tensorCores)
+        {
+            _kernels.Convert(_scratch.HalfOperand, w.Format, x, (long)rows * w.Cols, _stream);
+            _kernels.MatMul(y, w.Format, _scratch.HalfOperand, w.Data, rows, w.Rows, w.Cols, _stream);
+        }
+        else
+        {
+            _kernels.MatVec(y, w.Format, w.Data, w.Scales, x, rows, w.Rows, w.Cols, _stream);
+        }
+    }
+
+    private DeviceBuffer Floats(float[] values)
+    {
+        var buffer = Own(DeviceBuffer.Allocate<float>(values.Length));
+        buffer.CopyFrom<float>(values);
+        return buffer;
+    }
+
+    private T Own<T>(T resource) where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
+
+    public void Dispose()
+    {
+        _context.MakeCurrent();
+        _scratch.Dispose();
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+        _context.Dispose();
+    }
+
+    private sealed record CudaLayer(
+        DeviceBuffer AttentionNorm, CudaMatrix Query, CudaMatrix Key, CudaMatrix Value, CudaMatrix Output,
+        DeviceBuffer FeedForwardNorm, CudaMatrix Gate, CudaMatrix Down, CudaMatrix Up);
+}

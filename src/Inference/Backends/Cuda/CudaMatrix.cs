@@ -1,0 +1,80 @@
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+using Mesh.Kernels.Driver;
+using Mesh.Kernels.Launch;
+using Mesh.Kernels.Layout;
+
+namespace Mesh.Inference.Backends.Cuda;
+
+/// <summary>
+/// A weight matrix in device memory, in the form the kernels read: f32, f16 and bf16 as stored in
+/// the file; Q8_0 split into int8 quants and f16 scales (<see cref="Q8Layout"/>) for aligned loads.
+/// </summary>
+internal sealed class CudaMatrix : IDisposable
+{
+    private CudaMatrix(WeightFormat format, int rows, int cols, DeviceBuffer data, DeviceBuffer? scales)
+    {
+        Format = format;
+        Rows = rows;
+        Cols = cols;
+        Data = data;
+        Scales = scales;
+    }
+
+    public WeightFormat Format { get; }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public DeviceBuffer Data { get; }
+
+    public DeviceBuffer? Scales { get; }
+
+    public long DeviceBytes => (long)Data.Bytes + (long)(Scales?.Bytes ?? 0);
+
+    public static WeightFormat FormatOf(GgmlType type) => type switch
+    {
+        GgmlType.F32 => WeightFormat.F32,
+        GgmlType.F16 => WeightFormat.F16,
+        GgmlType.BF16 => WeightFormat.BF16,
+        GgmlType.Q8_0 => WeightFormat.Q8_0,
+        _ => throw new NotSupportedException($"the CUDA backend cannot read {type} weights"),
+    };
+
+    /// <summary>Copies <paramref name="matrix"/> to the device, checking the matvec kernel can read its rows.</summary>
+    public static unsafe CudaMatrix Upload(WeightMatrix matrix)
+    {
+        var format = FormatOf(matrix.Type);
+        var multiple = KernelShapes.MatVecKMultiple(format);
+        if (matrix.Cols % multiple != 0)
+        {
+            throw new NotSupportedException(
+                $"tensor {matrix.Name} has {matrix.Cols} columns; the CUDA kernels read {format} rows in multiples of {multiple}");
+        }
+
+        var bytes = new ReadOnlySpan<byte>((void*)matrix.Data, checked((int)matrix.ByteLength));
+        if (format != WeightFormat.Q8_0)
+        {
+            var data = DeviceBuffer.Allocate((ulong)bytes.Length);
+            data.CopyFrom(bytes);
+            return new CudaMatrix(format, matrix.Rows, matrix.Cols, data, null);
+        }
+
+        var count = (long)matrix.Rows * matrix.Cols;
+        var quants = new sbyte[count];
+        var scales = new Half[count / Q8Layout.BlockValues];
+        Q8Layout.Split(bytes, matrix.Rows, matrix.Cols, quants, scales);
+        var quantBuffer = DeviceBuffer.Allocate<sbyte>(quants.Length);
+        quantBuffer.CopyFrom<sbyte>(quants);
+        var scaleBuffer = DeviceBuffer.Allocate<Half>(scales.Length);
+        scaleBuffer.CopyFrom<Half>(scales);
+        return new CudaMatrix(format, matrix.Rows, matrix.Cols, quantBuffer, scaleBuffer);
+    }
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        Scales?.Dispose();
+    }
+}
