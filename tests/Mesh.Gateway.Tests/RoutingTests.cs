@@ -36,6 +36,28 @@ public sealed class RoutingTests(MeshFixture mesh) : IClassFixture<MeshFixture>
     }
 
     [Fact]
+    public async Task A_streamed_generation_through_the_gateway_is_the_same_as_a_direct_one()
+    {
+        var request = new InferenceV1.GenerateRequest
+        {
+            Model = "stories260K",
+            Prompt = "Once upon a time",
+            MaxTokens = 48,
+            Sampling = new InferenceV1.SamplingParams { Temperature = 0 },
+        };
+        using var direct = GrpcChannel.ForAddress(mesh.Inference.Address);
+
+        var throughGateway = await GenerateAsync(new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel), request, mesh.Admin.Metadata);
+        var directly = await GenerateAsync(new InferenceV1.InferenceService.InferenceServiceClient(direct), request, null);
+
+        Assert.True(throughGateway.Count > 1, "a generation streams several messages");
+        Assert.Equal(directly.Select(m => m.Text), throughGateway.Select(m => m.Text));
+        Assert.Equal(directly.SelectMany(m => m.TokenIds), throughGateway.SelectMany(m => m.TokenIds));
+        Assert.Equal(directly[^1].FinishReason, throughGateway[^1].FinishReason);
+        Assert.Equal(directly[^1].Usage.CompletionTokens, throughGateway[^1].Usage.CompletionTokens);
+    }
+
+    [Fact]
     public async Task A_service_the_gateway_has_no_route_for_is_unimplemented()
     {
         var invoker = mesh.Channel.CreateCallInvoker();
@@ -47,6 +69,13 @@ public sealed class RoutingTests(MeshFixture mesh) : IClassFixture<MeshFixture>
         var failure = await Calls.FailureOf(() => invoker.AsyncUnaryCall(method, null, new CallOptions(mesh.Admin.Metadata), new()).ResponseAsync);
 
         Assert.Equal(StatusCode.Unimplemented, failure.StatusCode);
+    }
+
+    private static async Task<List<InferenceV1.GenerateResponse>> GenerateAsync(
+        InferenceV1.InferenceService.InferenceServiceClient client, InferenceV1.GenerateRequest request, Metadata? metadata)
+    {
+        using var call = client.Generate(request, metadata);
+        return await call.ResponseStream.ReadAllAsync().ToListAsync();
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public sealed class MeshFixture : IAsyncLifetime
     /// <summary>Ten generated tokens per minute.</summary>
     public TestKey FewTokens { get; } = new("few-tokens", "hooli", ["*"], ["*"], TokensPerMinute: 10);
 
+    /// <summary>Ten generated tokens per minute, for the streaming test.</summary>
+    public TestKey FewStreamedTokens { get; } = new("few-streamed-tokens", "hooli", ["*"], ["*"], TokensPerMinute: 10);
+
     public ServiceReplica Inference { get; private set; } = null!;
     public ServiceReplica Retrieval { get; private set; } = null!;
     public ServiceReplica Guard { get; private set; } = null!;
@@ -51,7 +54,7 @@ public sealed class MeshFixture : IAsyncLifetime
                 ["retrieval"] = [Retrieval.Address],
                 ["guard"] = [Guard.Address],
             },
-            [Admin, Narrow, Slow, SingleStream, FewTokens]);
+            [Admin, Narrow, Slow, SingleStream, FewTokens, FewStreamedTokens]);
     }
 
     public async Task DisposeAsync()

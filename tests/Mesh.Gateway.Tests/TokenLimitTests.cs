@@ -1,0 +1,76 @@
+using System.Globalization;
+using Grpc.Core;
+using Mesh.Gateway.Tests.Infrastructure;
+using InferenceV1 = Mesh.Inference.V1;
+
+namespace Mesh.Gateway.Tests;
+
+/// <summary>
+/// Generated tokens per minute, counted from what Inference returns: a call is admitted while the
+/// minute's budget is not spent, and its tokens are charged as they stream through.
+/// </summary>
+public sealed class TokenLimitTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+{
+    private static InferenceV1.GenerateRequest Request => new()
+    {
+        Model = "stories260K",
+        Prompt = "Once upon a time",
+        MaxTokens = 16,
+        IgnoreEos = true,
+        Sampling = new InferenceV1.SamplingParams { Temperature = 0 },
+    };
+
+    [Fact]
+    public async Task A_unary_completion_spends_the_budget_and_the_next_call_is_refused()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+
+        var first = await client.CompleteAsync(Request, mesh.FewTokens.Metadata);
+        Assert.Equal(16, first.Usage.CompletionTokens);
+
+        var refused = await Calls.FailureOf(() => client.CompleteAsync(Request, mesh.FewTokens.Metadata).ResponseAsync);
+        AssertTokenLimit(refused);
+    }
+
+    [Fact]
+    public async Task A_streamed_generation_spends_the_budget_and_the_next_call_is_refused()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+
+        var streamed = 0;
+        using (var call = client.Generate(Request, mesh.FewStreamedTokens.Metadata))
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync())
+            {
+                streamed += message.TokenIds.Count;
+            }
+        }
+
+        Assert.Equal(16, streamed);
+        var refused = await Calls.FailureOf(async () =>
+        {
+            using var call = client.Generate(Request, mesh.FewStreamedTokens.Metadata);
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        AssertTokenLimit(refused);
+    }
+
+    [Fact]
+    public async Task Tokens_are_metered_per_key()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+
+        // The admin key's budget is untouched by the other keys' spending.
+        var answer = await client.CompleteAsync(Request, mesh.Admin.Metadata);
+
+        Assert.Equal(16, answer.Usage.CompletionTokens);
+    }
+
+    private static void AssertTokenLimit(RpcException refused)
+    {
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("10 generated tokens per minute", refused.Status.Detail, StringComparison.Ordinal);
+        var retryAfterMs = int.Parse(refused.Trailers.GetValue("retry-after-ms")!, CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfterMs, 1, 60_000);
+    }
+}
