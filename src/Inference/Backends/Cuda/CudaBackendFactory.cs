@@ -16,6 +16,12 @@ public static class CudaBackendFactory
     public static CudaBackend Create(LlamaModel model, BackendOptions options, ILogger logger, int deviceOrdinal = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return Create(model.Id, model.Config, model.Weights, options, logger, deviceOrdinal);
+    }
+
+    /// <summary>Creates the backend for weights held in memory (the GPU check's random Llama-shaped model).</summary>
+    public static CudaBackend Create(string modelId, LlamaConfig config, LlamaWeights weights, BackendOptions options, ILogger logger, int deviceOrdinal = 0)
+    {
         var availability = CudaAvailability.Check(deviceOrdinal);
         if (!availability.IsUsable)
         {
@@ -26,10 +32,10 @@ public static class CudaBackendFactory
         var context = device.RetainPrimaryContext();
         try
         {
-            var backend = new CudaBackend(context, model.Config, model.Weights, options);
+            var backend = new CudaBackend(context, config, weights, options);
             logger.LogInformation(
                 "Model {Model} runs on the CUDA backend: {Device}, {WeightMiB} MiB of weights, {Blocks} KV blocks of {BlockSize} tokens",
-                model.Id, device.ToString(), backend.WeightBytes >> 20, backend.KvGeometry.BlockCount, backend.KvGeometry.BlockSize);
+                modelId, device.ToString(), backend.WeightBytes >> 20, backend.KvGeometry.BlockCount, backend.KvGeometry.BlockSize);
             return backend;
         }
         catch
