@@ -21,9 +21,9 @@ namespace Mesh.Inference.Tokenization;
 /// a piece exactly when ab is, with the same score. Every merge of the forward run has its mirror-image
 /// merge, and "rightmost" among tied pairs of the mirrored text is "leftmost" in the original. Reversing
 /// the resulting ids gives SentencePiece's segmentation. The library still does all the work (symbol
-/// table, priority queue, byte fallback); this class only reverses its input and output, and the
-/// normalization that SentencePiece applies first (the dummy-prefix space, spaces as U+2581) is done here
-/// because in the mirror the prefix is a suffix.
+/// table, priority queue, byte fallback); this class only reverses its input and output. The
+/// normalization that SentencePiece applies first (the dummy-prefix space, spaces as U+2581) is done
+/// before, by <see cref="SentencePieceNormalization"/>, because in the mirror the prefix is a suffix.
 /// </para>
 /// <para>
 /// One detail of the output needs undoing: byte fallback writes the UTF-8 bytes of a character missing
@@ -51,14 +51,13 @@ internal sealed class MirroredBpeEncoder
         }
     }
 
-    /// <summary>The ids of <paramref name="text"/> (not empty), after <paramref name="prefixCount"/> free slots for the caller.</summary>
-    public int[] Encode(ReadOnlySpan<char> text, int prefixCount)
+    /// <summary>Appends the ids of <paramref name="normalized"/> (see <see cref="SentencePieceNormalization"/>) to <paramref name="ids"/>.</summary>
+    public void Encode(ReadOnlySpan<char> normalized, List<int> ids)
     {
-        int length = text.Length + 1;
         char[]? rented = null;
-        Span<char> mirrored = length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(length));
-        mirrored = mirrored[..length];
-        TextMirror.WriteEscapedWithDummyPrefixReversed(text, mirrored);
+        Span<char> mirrored = normalized.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(normalized.Length));
+        mirrored = mirrored[..normalized.Length];
+        TextMirror.WriteReversed(normalized, mirrored);
 
         IReadOnlyList<int> mirroredIds = _mirror.EncodeToIds(mirrored, addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: false, considerNormalization: false);
         if (rented is not null)
@@ -66,14 +65,13 @@ internal sealed class MirroredBpeEncoder
             ArrayPool<char>.Shared.Return(rented);
         }
 
-        var ids = new int[prefixCount + mirroredIds.Count];
-        for (int i = 0, j = ids.Length - 1; i < mirroredIds.Count; i++, j--)
+        int start = ids.Count;
+        for (int i = mirroredIds.Count - 1; i >= 0; i--)
         {
-            ids[j] = mirroredIds[i];
+            ids.Add(mirroredIds[i]);
         }
 
-        RestoreByteOrder(ids.AsSpan(prefixCount));
-        return ids;
+        RestoreByteOrder(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ids)[start..]);
     }
 
     /// <summary>Puts the UTF-8 bytes of each byte-fallback character back in order (see the remarks).</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Mesh.Inference.Tokenization;
@@ -15,6 +17,7 @@ public sealed class SentencePieceTokenizer
 
     private readonly SentencePieceVocabulary _vocabulary;
     private readonly MirroredBpeEncoder _encoder;
+    private readonly WordEncodingCache? _wordCache;
     private readonly byte[][] _tokenBytes;
     private readonly string[] _tokenText;
 
@@ -22,6 +25,7 @@ public sealed class SentencePieceTokenizer
     {
         _vocabulary = vocabulary;
         _encoder = new MirroredBpeEncoder(vocabulary);
+        _wordCache = WordBoundaries.AllowsWordSplitting(vocabulary) ? new WordEncodingCache() : null;
         _tokenBytes = new byte[vocabulary.Count][];
         _tokenText = new string[vocabulary.Count];
         for (int id = 0; id < vocabulary.Count; id++)
@@ -81,14 +85,50 @@ public sealed class SentencePieceTokenizer
     public int[] Encode(string text, bool addBos)
     {
         ArgumentNullException.ThrowIfNull(text);
-        int prefix = addBos ? 1 : 0;
-        int[] ids = text.Length == 0 ? new int[prefix] : _encoder.Encode(text, prefix);
-        if (addBos)
+        if (text.Length == 0)
         {
-            ids[0] = BosId;
+            return addBos ? [BosId] : [];
         }
 
-        return ids;
+        int length = SentencePieceNormalization.NormalizedLength(text.Length);
+        char[] normalizedBuffer = ArrayPool<char>.Shared.Rent(length);
+        try
+        {
+            Span<char> normalized = normalizedBuffer.AsSpan(0, length);
+            SentencePieceNormalization.Normalize(text, normalized);
+            var ids = new List<int>(length / 3 + 2);
+            if (addBos)
+            {
+                ids.Add(BosId);
+            }
+
+            if (_wordCache is null)
+            {
+                _encoder.Encode(normalized, ids);
+                return [.. ids];
+            }
+
+            for (int start = 0, end; start < normalized.Length; start = end)
+            {
+                end = WordBoundaries.WordEnd(normalized, start);
+                ReadOnlySpan<char> word = normalized[start..end];
+                if (_wordCache.TryGet(word, out int[]? cached))
+                {
+                    ids.AddRange(cached);
+                    continue;
+                }
+
+                int first = ids.Count;
+                _encoder.Encode(word, ids);
+                _wordCache.Add(word, CollectionsMarshal.AsSpan(ids)[first..]);
+            }
+
+            return [.. ids];
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(normalizedBuffer);
+        }
     }
 
     /// <summary>
@@ -107,7 +147,7 @@ public sealed class SentencePieceTokenizer
             bytes.AddRange(TokenBytes(id, ref atStart));
         }
 
-        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+        return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
 
     /// <summary>
