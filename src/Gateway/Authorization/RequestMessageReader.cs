@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Mesh.Gateway.GrpcWire;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Mesh.Gateway.Authorization;
 
@@ -36,6 +37,7 @@ public static class RequestMessageReader
         // Forward exactly what arrived.
         body.Position = 0;
         context.Request.Body = body;
+        context.Features.Set<IHttpMaxRequestBodySizeFeature>(new BufferedRequestBodySizeFeature());
 
         GrpcMessage? message = null;
         var parser = new GrpcFrameParser(maxMessageBytes, m => message ??= m);

@@ -71,7 +71,15 @@ public sealed partial class GrpcHealthCheckPolicy(IDestinationHealthUpdater heal
         body.CopyTo(buffer);
         HealthCheckResponse? answer = null;
         var parser = new GrpcFrameParser(1024, m => answer ??= m.Skipped || m.Compressed ? null : HealthCheckResponse.Parser.ParseFrom(m.Payload.Span));
-        parser.Push(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        try
+        {
+            parser.Push(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException ex)
+        {
+            return (false, $"unreadable HealthCheckResponse: {ex.Message}");
+        }
+
         return answer?.Status == HealthCheckResponse.Types.ServingStatus.Serving
             ? (true, "")
             : (false, $"status {answer?.Status.ToString() ?? "unreadable"}");
@@ -80,7 +88,7 @@ public sealed partial class GrpcHealthCheckPolicy(IDestinationHealthUpdater heal
     private static partial class Log
     {
         [LoggerMessage(Level = LogLevel.Warning,
-            Message = "gRPC health probe of {Cluster}/{Destination} failed ({Reason}); {Failures} of {Threshold} failures before it is taken out")]
+            Message = "gRPC health probe of {Cluster}/{Destination} failed ({Reason}): {Failures} failures in a row; taken out at {Threshold}")]
         public static partial void ProbeFailed(ILogger logger, string cluster, string destination, string reason, int failures, int threshold);
     }
 }
