@@ -1,0 +1,176 @@
+using Mesh.Inference.Backends;
+using Mesh.Inference.Engine;
+using Mesh.Inference.Sampling;
+using Mesh.Inference.Tests.Tokenization;
+
+namespace Mesh.Inference.Tests;
+
+/// <summary>The scheduler: continuous batching, paged KV cache, prefix caching and preemption.</summary>
+public sealed class EngineTests
+{
+    private static readonly string[] Prompts =
+    [
+        "Once upon a time",
+        "The little dog",
+        "Lily and Ben went to the park. They",
+        "One day, a big red ball",
+        "Tom was sad because",
+        "The sun was shining and the birds",
+    ];
+
+    [Fact]
+    public async Task RequestsBatchedTogetherGiveExactlyTheirAloneOutputs()
+    {
+        var alone = new List<List<int>>();
+        using (var single = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 1 }))
+        {
+            foreach (var p in Prompts)
+            {
+                alone.Add((await single.RunAsync(Request(single, p, 80))).Tokens);
+            }
+        }
+
+        using var batched = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 16, MaxBatchedTokens = 64 });
+        var together = await Task.WhenAll(Prompts.Select(p => batched.RunAsync(Request(batched, p, 80))));
+
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i].Tokens);
+        }
+
+        var stats = batched.Engine.Statistics;
+        Assert.True(stats.MaxBatchTokens >= Prompts.Length, $"the requests never shared a step (largest batch {stats.MaxBatchTokens})");
+        Assert.True(stats.Steps < Prompts.Length * 80, $"{stats.Steps} steps for {Prompts.Length} × 80 tokens: no batching happened");
+    }
+
+    [Fact]
+    public async Task ARepeatedSystemPromptIsServedFromThePrefixCache()
+    {
+        using var harness = new EngineHarness(TestModels.Stories260KGguf);
+        var system = "You are a helpful assistant for a toy shop. Answer kindly and briefly. Once upon a time, there was a little girl named Lily who loved toys.";
+        var first = Request(harness, system + " Question one:", 4);
+        var computedBefore = harness.Engine.Statistics.PromptTokensComputed;
+        var a = await harness.RunAsync(first);
+        var computedFirst = harness.Engine.Statistics.PromptTokensComputed - computedBefore;
+
+        var second = Request(harness, system + " Another question:", 4);
+        var b = await harness.RunAsync(second);
+        var computedSecond = harness.Engine.Statistics.PromptTokensComputed - computedBefore - computedFirst;
+
+        var blockSize = harness.Backend.KvGeometry.BlockSize;
+        Assert.Equal(0, a.Last.Usage!.CachedPromptTokens);
+        Assert.True(b.Last.Usage!.CachedPromptTokens >= blockSize * 2, $"only {b.Last.Usage.CachedPromptTokens} prompt tokens came from the cache");
+        Assert.Equal(second.PromptTokens.Length - b.Last.Usage.CachedPromptTokens, computedSecond);
+        Assert.Equal(first.PromptTokens.Length, computedFirst);
+
+        // The cached prefix must not change the answer.
+        using var cold = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { EnablePrefixCaching = false });
+        Assert.Equal((await cold.RunAsync(second)).Tokens, b.Tokens);
+    }
+
+    [Fact]
+    public async Task PreemptionUnderATinyKvBudgetStillCompletesEveryRequestCorrectly()
+    {
+        var alone = new List<List<int>>();
+        using (var single = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 1 }))
+        {
+            foreach (var p in Prompts)
+            {
+                alone.Add((await single.RunAsync(Request(single, p, 60))).Tokens);
+            }
+        }
+
+        // 8 blocks of 16 tokens = 128 slots for six sequences of ~70 tokens each.
+        using var tiny = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 6 }, new BackendOptions { KvBlockCount = 8 });
+        var results = await Task.WhenAll(Prompts.Select(p => tiny.RunAsync(Request(tiny, p, 60))));
+
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], results[i].Tokens);
+        }
+
+        Assert.True(tiny.Engine.Statistics.Preemptions > 0, "the budget was never tight enough to preempt");
+        Assert.Equal(0, tiny.Engine.Statistics.UsedBlocks);
+    }
+
+    [Fact]
+    public async Task AThousandRequestsWithCancellationsAndDeadlinesReturnEveryBlock()
+    {
+        using var harness = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 32, MaxWaitingRequests = 2000 }, new BackendOptions { KvBlockCount = 256 });
+        var random = new Random(7);
+        long memoryAfterWarmUp = 0;
+        for (var round = 0; round < 10; round++)
+        {
+            var tasks = new List<Task>();
+            for (var i = 0; i < 100; i++)
+            {
+                var prompt = Prompts[random.Next(Prompts.Length)];
+                var sampling = new SamplingParameters { Temperature = 0.8f, Seed = (ulong)random.Next() };
+                var request = new GenerationRequest(harness.Model.Tokenizer.Encode(prompt, true), random.Next(1, 40), sampling, [], IgnoreEos: true);
+                var cts = new CancellationTokenSource();
+                switch (random.Next(3))
+                {
+                    case 0:
+                        cts.CancelAfter(random.Next(0, 30)); // a deadline
+                        break;
+                    case 1:
+                        _ = Task.Delay(random.Next(0, 20)).ContinueWith(_ => cts.Cancel(), TaskScheduler.Default); // a client going away
+                        break;
+                }
+
+                tasks.Add(harness.RunAsync(request, cts.Token).ContinueWith(_ => cts.Dispose(), TaskScheduler.Default));
+            }
+
+            await Task.WhenAll(tasks);
+            await WaitUntil(() => harness.Engine.Statistics.UsedBlocks == 0 && harness.Engine.Statistics.Running == 0);
+            Assert.Equal(0, harness.Engine.Statistics.UsedBlocks);
+            Assert.Equal(harness.Engine.Statistics.TotalBlocks, harness.Engine.Statistics.AvailableBlocks);
+            if (round == 1)
+            {
+                memoryAfterWarmUp = Collect();
+            }
+        }
+
+        var growth = Collect() - memoryAfterWarmUp;
+        Assert.True(growth < 8 << 20, $"managed memory grew by {growth / 1024} KiB over 800 requests");
+    }
+
+    [Fact]
+    public void AFullWaitingQueueIsRefusedWithARetryHint()
+    {
+        using var harness = new EngineHarness(TestModels.Stories260KGguf, new EngineOptions { MaxRunningSequences = 1, MaxWaitingRequests = 2 });
+        using var cts = new CancellationTokenSource();
+        var request = Request(harness, "Once upon a time", 400);
+        var accepted = 0;
+        var e = Assert.Throws<EngineOverloadedException>(() =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                harness.Engine.Submit(request, cts.Token);
+                accepted++;
+            }
+        });
+        Assert.InRange(accepted, 2, 3);
+        Assert.True(e.RetryAfter > TimeSpan.Zero);
+        cts.Cancel();
+    }
+
+    private static GenerationRequest Request(EngineHarness harness, string prompt, int maxTokens) =>
+        EngineHarness.Greedy(harness.Model.Tokenizer.Encode(prompt, addBos: true), maxTokens);
+
+    private static long Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+    }
+}
