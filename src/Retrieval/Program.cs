@@ -1,3 +1,6 @@
+using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.Embedding;
+using Mesh.Retrieval.Services;
 using Mesh.ServiceDefaults;
 
 namespace Mesh.Retrieval;
@@ -25,8 +28,27 @@ public static class RetrievalHost
             ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9102",
         }.Where(kv => builder.Configuration[kv.Key] is null));
         builder.AddMeshServiceDefaults("mesh-retrieval");
+
+        builder.Services.AddOptions<RetrievalOptions>().Bind(builder.Configuration.GetSection(RetrievalOptions.SectionName));
+        builder.Services.AddSingleton<MiniLmTextEmbedder>();
+        builder.Services.AddSingleton<IReadOnlyDictionary<string, ITextEmbedder>>(sp => new Dictionary<string, ITextEmbedder>(StringComparer.Ordinal)
+        {
+            [MiniLmTextEmbedder.ModelName] = sp.GetRequiredService<MiniLmTextEmbedder>(),
+        });
+        builder.Services.AddSingleton<RetrievalMetrics>();
+        builder.Services.AddSingleton<CollectionManager>();
+        // Hosted services start before Kestrel listens: every collection is recovered before the first call.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CollectionManager>());
+        builder.Services.AddSingleton<RetrievalExceptionInterceptor>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<RetrievalExceptionInterceptor>();
+            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
+        });
+
         var app = builder.Build();
         app.MapMeshDefaults();
+        app.MapGrpcService<RetrievalGrpcService>();
         return app;
     }
 }

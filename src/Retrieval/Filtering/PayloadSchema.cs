@@ -1,0 +1,139 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Mesh.Retrieval.V1;
+
+namespace Mesh.Retrieval.Filtering;
+
+/// <summary>
+/// The payload fields a collection declared as indexed, and how their values are read out of a payload.
+/// Keyword values are normalised to tagged strings ("s:red", "i:42", "b:1") so that the string "42" and
+/// the number 42 stay distinct; numeric values are doubles.
+/// </summary>
+internal sealed class PayloadSchema
+{
+    public const int MaxFields = 32;
+
+    private readonly Dictionary<string, int> _positions;
+
+    public PayloadSchema(IEnumerable<PayloadIndex> indexes)
+    {
+        Fields = [.. indexes];
+        _positions = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < Fields.Count; i++)
+        {
+            _positions[Fields[i].Field] = i;
+        }
+    }
+
+    public IReadOnlyList<PayloadIndex> Fields { get; }
+
+    /// <summary>Checks a declaration at collection creation.</summary>
+    public static void Validate(IReadOnlyList<PayloadIndex> indexes)
+    {
+        if (indexes.Count > MaxFields)
+        {
+            throw RetrievalException.Invalid($"payload_indexes: at most {MaxFields} fields; got {indexes.Count}.");
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var index in indexes)
+        {
+            if (index.Field.Length is 0 or > 128)
+            {
+                throw RetrievalException.Invalid($"payload_indexes: a field name must have 1..128 characters; got \"{index.Field}\".");
+            }
+            if (index.Kind is not (PayloadIndexKind.Keyword or PayloadIndexKind.Numeric))
+            {
+                throw RetrievalException.Invalid($"payload_indexes: field \"{index.Field}\" needs kind KEYWORD or NUMERIC.");
+            }
+            if (!seen.Add(index.Field))
+            {
+                throw RetrievalException.Invalid($"payload_indexes: field \"{index.Field}\" is declared twice.");
+            }
+        }
+    }
+
+    /// <summary>Position of a declared field of the given kind, or a clear error naming the problem.</summary>
+    public int Resolve(string field, PayloadIndexKind kind, string conditionName)
+    {
+        if (!_positions.TryGetValue(field, out var position))
+        {
+            throw RetrievalException.Invalid(
+                $"filter: field \"{field}\" has no payload index; declare it in payload_indexes at collection creation (declared: {string.Join(", ", Fields.Select(f => f.Field))}).");
+        }
+        if (Fields[position].Kind != kind)
+        {
+            throw RetrievalException.Invalid(
+                $"filter: {conditionName} on field \"{field}\" needs a {kind} index; the field is indexed as {Fields[position].Kind}.");
+        }
+        return position;
+    }
+
+    public IndexedValues Extract(Struct payload)
+    {
+        var keywords = new string[Fields.Count][];
+        var numbers = new double[Fields.Count][];
+        for (var i = 0; i < Fields.Count; i++)
+        {
+            var value = Lookup(payload, Fields[i].Field);
+            if (Fields[i].Kind == PayloadIndexKind.Keyword)
+            {
+                keywords[i] = Flatten(value).Select(KeywordOf).OfType<string>().Distinct().ToArray();
+            }
+            else
+            {
+                numbers[i] = Flatten(value).Where(v => v.KindCase == Value.KindOneofCase.NumberValue && double.IsFinite(v.NumberValue))
+                    .Select(v => v.NumberValue).ToArray();
+            }
+        }
+        return new IndexedValues(keywords, numbers);
+    }
+
+    public static string KeywordOf(MatchValue value) => value.ValueCase switch
+    {
+        MatchValue.ValueOneofCase.Keyword => "s:" + value.Keyword,
+        MatchValue.ValueOneofCase.Integer => "i:" + value.Integer.ToString(CultureInfo.InvariantCulture),
+        MatchValue.ValueOneofCase.Boolean => value.Boolean ? "b:1" : "b:0",
+        _ => throw RetrievalException.Invalid("filter: a match value must set keyword, integer or boolean."),
+    };
+
+    private static string? KeywordOf(Value value) => value.KindCase switch
+    {
+        Value.KindOneofCase.StringValue => "s:" + value.StringValue,
+        Value.KindOneofCase.BoolValue => value.BoolValue ? "b:1" : "b:0",
+        Value.KindOneofCase.NumberValue when Math.Floor(value.NumberValue) == value.NumberValue && Math.Abs(value.NumberValue) < 9.2e18 =>
+            "i:" + ((long)value.NumberValue).ToString(CultureInfo.InvariantCulture),
+        _ => null,
+    };
+
+    private static IEnumerable<Value> Flatten(Value? value)
+    {
+        if (value is null)
+        {
+            return [];
+        }
+        return value.KindCase == Value.KindOneofCase.ListValue ? value.ListValue.Values : [value];
+    }
+
+    private static Value? Lookup(Struct payload, string path)
+    {
+        Struct current = payload;
+        var parts = path.Split('.');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!current.Fields.TryGetValue(parts[i], out var value))
+            {
+                return null;
+            }
+            if (i == parts.Length - 1)
+            {
+                return value;
+            }
+            if (value.KindCase != Value.KindOneofCase.StructValue)
+            {
+                return null;
+            }
+            current = value.StructValue;
+        }
+        return null;
+    }
+}

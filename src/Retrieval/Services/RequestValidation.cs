@@ -1,0 +1,146 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.V1;
+
+namespace Mesh.Retrieval.Services;
+
+/// <summary>
+/// Checks of points and queries against a collection, with messages that name the offending field and
+/// say what to fix. Texts are embedded here, so a collection only ever sees finished vectors.
+/// </summary>
+internal static class RequestValidation
+{
+    public const int MaxTextLength = 8192;
+    public const int MaxLimit = 1000;
+
+    public static List<(PointKey Id, float[] Vector, Struct Payload)> Points(
+        Collection collection, IReadOnlyList<PointStruct> points, RetrievalOptions options, CollectionManager manager, CancellationToken cancellationToken)
+    {
+        if (points.Count == 0)
+        {
+            throw RetrievalException.Invalid("points: the batch is empty; send 1 or more points.");
+        }
+        if (points.Count > options.MaxPointsPerRequest)
+        {
+            throw new RetrievalException(StatusCode.ResourceExhausted, $"points: {points.Count} points in one request; the limit is {options.MaxPointsPerRequest}, split the batch.");
+        }
+        var ids = new HashSet<PointKey>();
+        var result = new (PointKey Id, float[] Vector, Struct Payload)[points.Count];
+        var texts = new List<(int Index, string Text)>();
+        for (var i = 0; i < points.Count; i++)
+        {
+            var point = points[i];
+            var id = PointKey.From(point.Id);
+            if (!ids.Add(id))
+            {
+                throw RetrievalException.Invalid($"points[{i}].id: id {id} appears twice in the request; each id at most once.");
+            }
+            var payload = point.Payload ?? new Struct();
+            var size = payload.CalculateSize();
+            if (size > options.MaxPayloadBytes)
+            {
+                throw new RetrievalException(StatusCode.ResourceExhausted, $"points[{i}].payload: {size} bytes serialized; the limit is {options.MaxPayloadBytes}.");
+            }
+            switch (point.InputCase)
+            {
+                case PointStruct.InputOneofCase.Vector:
+                    result[i] = (id, Vector(collection, point.Vector, $"points[{i}].vector"), payload);
+                    break;
+                case PointStruct.InputOneofCase.Text:
+                    Text(collection, point.Text, $"points[{i}].text");
+                    texts.Add((i, point.Text));
+                    result[i] = (id, [], payload);
+                    break;
+                default:
+                    throw RetrievalException.Invalid($"points[{i}]: set vector or text.");
+            }
+        }
+        if (texts.Count > 0)
+        {
+            var vectors = manager.Embedders[collection.Config.Embedder].Embed([.. texts.Select(t => t.Text)], cancellationToken);
+            for (var j = 0; j < texts.Count; j++)
+            {
+                result[texts[j].Index].Vector = vectors[j];
+            }
+        }
+        return [.. result];
+    }
+
+    public static float[] Query(Collection collection, SearchRequest request, CollectionManager manager, CancellationToken cancellationToken, string field = "")
+    {
+        if (request.Limit is 0 or > MaxLimit)
+        {
+            throw RetrievalException.Invalid($"{field}limit: must be in [1, {MaxLimit}]; got {request.Limit}.");
+        }
+        if (request.Params is { Ef: > CollectionConfig.MaxEf })
+        {
+            throw RetrievalException.Invalid($"{field}params.ef: must be at most {CollectionConfig.MaxEf} (0 for the collection default); got {request.Params.Ef}.");
+        }
+        if (request.HasScoreThreshold && !float.IsFinite(request.ScoreThreshold))
+        {
+            throw RetrievalException.Invalid($"{field}score_threshold: must be finite.");
+        }
+        switch (request.QueryCase)
+        {
+            case SearchRequest.QueryOneofCase.Vector:
+                return Vector(collection, request.Vector, field + "vector");
+            case SearchRequest.QueryOneofCase.Text:
+                Text(collection, request.Text, field + "text");
+                return manager.Embedders[collection.Config.Embedder].Embed([request.Text], cancellationToken)[0];
+            default:
+                throw RetrievalException.Invalid($"{field}query: set vector or text.");
+        }
+    }
+
+    public static List<PointKey> Ids(IReadOnlyList<PointId> ids, RetrievalOptions options, string field)
+    {
+        if (ids.Count == 0)
+        {
+            throw RetrievalException.Invalid($"{field}: no ids; send 1 or more.");
+        }
+        if (ids.Count > options.MaxPointsPerRequest)
+        {
+            throw new RetrievalException(StatusCode.ResourceExhausted, $"{field}: {ids.Count} ids in one request; the limit is {options.MaxPointsPerRequest}.");
+        }
+        return [.. ids.Select(PointKey.From)];
+    }
+
+    private static float[] Vector(Collection collection, V1.Vector? vector, string field)
+    {
+        var values = vector?.Values;
+        if (values is null || values.Count != collection.Dimensions)
+        {
+            throw RetrievalException.Invalid($"{field}: {values?.Count ?? 0} components; collection \"{collection.Name}\" has {collection.Dimensions} dimensions.");
+        }
+        var result = new float[values.Count];
+        var zero = true;
+        for (var i = 0; i < result.Length; i++)
+        {
+            var value = values[i];
+            if (!float.IsFinite(value))
+            {
+                throw RetrievalException.Invalid($"{field}: component {i} is {value}; every component must be a finite number.");
+            }
+            zero &= value == 0;
+            result[i] = value;
+        }
+        if (zero && collection.Config.Metric == Metric.Cosine)
+        {
+            throw RetrievalException.Invalid($"{field}: the zero vector has no direction, so cosine similarity is undefined for it.");
+        }
+        return result;
+    }
+
+    private static void Text(Collection collection, string text, string field)
+    {
+        if (collection.Config.Embedder.Length == 0)
+        {
+            throw new RetrievalException(StatusCode.FailedPrecondition, $"{field}: collection \"{collection.Name}\" has no embedder; send a vector, or create the collection with embedder \"all-MiniLM-L6-v2\".");
+        }
+        if (text.Length is 0 or > MaxTextLength)
+        {
+            throw RetrievalException.Invalid($"{field}: a text must have 1..{MaxTextLength} characters; got {text.Length}.");
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.Filtering;
+using Mesh.Retrieval.V1;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Retrieval.Services;
+
+/// <summary>The <c>mesh.retrieval.v1.RetrievalService</c> endpoint: validation, tenancy, and mapping to collections.</summary>
+internal sealed class RetrievalGrpcService(CollectionManager collections, IOptions<RetrievalOptions> options, RetrievalMetrics metrics)
+    : RetrievalService.RetrievalServiceBase
+{
+    public const string TenantHeader = "x-mesh-tenant";
+    public const string DefaultTenant = "default";
+
+    private readonly RetrievalOptions _options = options.Value;
+
+    public override async Task<CollectionInfo> CreateCollection(CreateCollectionRequest request, ServerCallContext context) =>
+        (await collections.CreateAsync(Tenant(context), request).ConfigureAwait(false)).Describe();
+
+    public override async Task<DropCollectionResponse> DropCollection(DropCollectionRequest request, ServerCallContext context)
+    {
+        await collections.DropAsync(Tenant(context), request.Name).ConfigureAwait(false);
+        return new DropCollectionResponse();
+    }
+
+    public override Task<ListCollectionsResponse> ListCollections(ListCollectionsRequest request, ServerCallContext context) =>
+        Task.FromResult(new ListCollectionsResponse { Collections = { collections.List(Tenant(context)).Select(c => c.Describe()) } });
+
+    public override Task<CollectionInfo> DescribeCollection(DescribeCollectionRequest request, ServerCallContext context) =>
+        Task.FromResult(collections.Get(Tenant(context), request.Name).Describe());
+
+    public override async Task<UpdateResponse> Upsert(UpsertRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        var points = RequestValidation.Points(collection, request.Points, _options, collections, context.CancellationToken);
+        var response = await collection.UpsertAsync(points, context.CancellationToken).ConfigureAwait(false);
+        metrics.PointsWritten(points.Count);
+        return response;
+    }
+
+    public override async Task<UpdateResponse> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        return request.SelectorCase switch
+        {
+            DeleteRequest.SelectorOneofCase.Ids => await collection.DeleteAsync(
+                RequestValidation.Ids(request.Ids.Ids, _options, "ids.ids"), null, context.CancellationToken).ConfigureAwait(false),
+            DeleteRequest.SelectorOneofCase.Filter => await collection.DeleteAsync(
+                null, collection.CompileFilter(request.Filter), context.CancellationToken).ConfigureAwait(false),
+            _ => throw RetrievalException.Invalid("selector: set ids or filter."),
+        };
+    }
+
+    public override Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        var response = new GetResponse();
+        var withPayload = !request.HasWithPayload || request.WithPayload;
+        foreach (var id in RequestValidation.Ids(request.Ids, _options, "ids"))
+        {
+            if (collection.Get(id) is { } point)
+            {
+                var retrieved = new RetrievedPoint { Id = id.ToPointId() };
+                if (withPayload)
+                {
+                    retrieved.Payload = point.Payload;
+                }
+                if (request.WithVector)
+                {
+                    retrieved.Vector = new Vector { Values = { point.Vector } };
+                }
+                response.Points.Add(retrieved);
+            }
+        }
+        return Task.FromResult(response);
+    }
+
+    public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        return Task.FromResult(RunSearch(collection, request, context.CancellationToken, ""));
+    }
+
+    public override Task<SearchBatchResponse> SearchBatch(SearchBatchRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        if (request.Searches.Count is 0 or > 256)
+        {
+            throw RetrievalException.Invalid($"searches: send 1..256 searches; got {request.Searches.Count}.");
+        }
+        var response = new SearchBatchResponse();
+        for (var i = 0; i < request.Searches.Count; i++)
+        {
+            response.Results.Add(RunSearch(collection, request.Searches[i], context.CancellationToken, $"searches[{i}]."));
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task Import(IAsyncStreamReader<ImportRequest> requestStream, IServerStreamWriter<ImportProgress> responseStream, ServerCallContext context)
+    {
+        var tenant = Tenant(context);
+        Collection? collection = null;
+        ulong imported = 0, batches = 0;
+        await foreach (var batch in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        {
+            if (collection is null)
+            {
+                collection = collections.Get(tenant, batch.Collection);
+            }
+            else if (batch.Collection.Length > 0 && batch.Collection != collection.Name)
+            {
+                throw RetrievalException.Invalid($"collection: this import stream writes to \"{collection.Name}\"; message {batches + 1} names \"{batch.Collection}\".");
+            }
+            var points = RequestValidation.Points(collection, batch.Points, _options, collections, context.CancellationToken);
+            await collection.UpsertAsync(points, context.CancellationToken).ConfigureAwait(false);
+            metrics.PointsWritten(points.Count);
+            imported += (ulong)points.Count;
+            batches++;
+            await responseStream.WriteAsync(new ImportProgress { PointsImported = imported, Batches = batches, CollectionPoints = (ulong)collection.Count }).ConfigureAwait(false);
+        }
+    }
+
+    private SearchResponse RunSearch(Collection collection, SearchRequest request, CancellationToken cancellationToken, string field)
+    {
+        var clock = Stopwatch.StartNew();
+        var query = RequestValidation.Query(collection, request, collections, cancellationToken, field);
+        CompiledFilter? filter = request.Filter is null ? null : collection.CompileFilter(request.Filter);
+        var hits = collection.Search(
+            query, (int)request.Limit, filter, (int)(request.Params?.Ef ?? 0), request.Params?.Exact ?? false,
+            request.HasScoreThreshold ? request.ScoreThreshold : null);
+        var response = new SearchResponse();
+        foreach (var (point, score) in hits)
+        {
+            var scored = new ScoredPoint { Id = point.Id.ToPointId(), Score = score };
+            if (request.WithPayload)
+            {
+                scored.Payload = point.Payload;
+            }
+            if (request.WithVector)
+            {
+                scored.Vector = new Vector { Values = { point.Vector } };
+            }
+            response.Points.Add(scored);
+        }
+        response.TimeUs = (ulong)clock.Elapsed.TotalMicroseconds;
+        metrics.SearchCompleted(clock.Elapsed, filter is not null);
+        return response;
+    }
+
+    private static string Tenant(ServerCallContext context) =>
+        CollectionManager.ValidateTenant(context.RequestHeaders.GetValue(TenantHeader) ?? DefaultTenant);
+}
