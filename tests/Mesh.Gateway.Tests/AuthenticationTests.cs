@@ -5,7 +5,8 @@ using GuardV1 = Mesh.Guard.V1;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>Only callers with a configured API key get through, and they learn what to send.</summary>
-public sealed class AuthenticationTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class AuthenticationTests(MeshFixture mesh)
 {
     private const string Path = "/mesh.guard.v1.GuardService/ListPolicies";
 

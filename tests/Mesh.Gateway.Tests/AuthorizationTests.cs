@@ -6,7 +6,8 @@ using RetrievalV1 = Mesh.Retrieval.V1;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>A key may use only the models and collections it names.</summary>
-public sealed class AuthorizationTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class AuthorizationTests(MeshFixture mesh)
 {
     private const string SearchPath = "/mesh.retrieval.v1.RetrievalService/Search";
 

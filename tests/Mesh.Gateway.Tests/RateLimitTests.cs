@@ -7,7 +7,8 @@ using RetrievalV1 = Mesh.Retrieval.V1;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>Per-key limits: calls per second and calls open at once.</summary>
-public sealed class RateLimitTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class RateLimitTests(MeshFixture mesh)
 {
     [Fact]
     public async Task Calls_over_the_keys_rate_are_resource_exhausted_with_a_retry_hint()

@@ -6,7 +6,8 @@ using Mesh.Gateway.Tests.Infrastructure;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>Server reflection through the gateway describes the whole mesh, as grpcurl needs.</summary>
-public sealed class ReflectionTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class ReflectionTests(MeshFixture mesh)
 {
     [Fact]
     public async Task Reflection_through_the_gateway_lists_every_service()

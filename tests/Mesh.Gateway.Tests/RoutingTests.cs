@@ -8,7 +8,8 @@ using RetrievalV1 = Mesh.Retrieval.V1;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>Calls through the gateway reach the service their gRPC service name belongs to.</summary>
-public sealed class RoutingTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class RoutingTests(MeshFixture mesh)
 {
     public static TheoryData<string> Services => ["inference", "retrieval", "guard"];
 

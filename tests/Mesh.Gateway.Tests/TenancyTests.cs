@@ -9,7 +9,8 @@ using RetrievalV1 = Mesh.Retrieval.V1;
 namespace Mesh.Gateway.Tests;
 
 /// <summary>What the services receive: the tenant of the key (signed), deadlines, request ids, trace context.</summary>
-public sealed class TenancyTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class TenancyTests(MeshFixture mesh)
 {
     private const string ListPolicies = "/mesh.guard.v1.GuardService/ListPolicies";
 

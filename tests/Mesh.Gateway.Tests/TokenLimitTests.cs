@@ -9,7 +9,8 @@ namespace Mesh.Gateway.Tests;
 /// Generated tokens per minute, counted from what Inference returns: a call is admitted while the
 /// minute's budget is not spent, and its tokens are charged as they stream through.
 /// </summary>
-public sealed class TokenLimitTests(MeshFixture mesh) : IClassFixture<MeshFixture>
+[Collection(MeshCollection.Name)]
+public sealed class TokenLimitTests(MeshFixture mesh)
 {
     private static InferenceV1.GenerateRequest Request => new()
     {
