@@ -20,7 +20,7 @@ public sealed class CudaKernels : IDisposable
         ("embedding", "embedding_f32"), ("embedding", "embedding_f16"), ("embedding", "embedding_bf16"), ("embedding", "embedding_q8_0"),
         ("kv_cache", "kv_append_f32"),
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
-        ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"),
+        ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"),
         ("sampling", "sample_f32"),
     ];
@@ -29,6 +29,10 @@ public sealed class CudaKernels : IDisposable
     private readonly Dictionary<string, CudaFunction> _functions = [];
     private readonly KernelArguments _args = new(16);
     private readonly int _multiprocessors;
+    private readonly Dictionary<(ulong A, ulong B, int M, int N, int K), DeviceBuffer> _tensorMaps = [];
+
+    /// <summary>Modules whose targets are architecture-specific (sm_90a): loaded only on compute capability 9.0.</summary>
+    private static readonly HashSet<string> HopperOnly = ["matmul_wgmma"];
 
     /// <summary>Loads (JIT-compiles) every module for the context's device; JIT errors surface as <see cref="CudaException"/>.</summary>
     public CudaKernels(CudaContext context)
@@ -36,6 +40,11 @@ public sealed class CudaKernels : IDisposable
         Context = context;
         _multiprocessors = context.Device.MultiprocessorCount;
         var needed = EntryPoints.Select(e => e.Module).ToHashSet();
+        HasHopperKernels = context.Device.ComputeCapability == new Version(9, 0);
+        if (!HasHopperKernels)
+        {
+            needed.ExceptWith(HopperOnly);
+        }
         foreach (var module in PtxModules.All.Where(m => needed.Contains(m.Name)))
         {
             var loaded = CudaModule.LoadPtx(module.Text);
@@ -48,6 +57,9 @@ public sealed class CudaKernels : IDisposable
     }
 
     public CudaContext Context { get; }
+
+    /// <summary>True on sm_90 devices, where the wgmma + TMA matmul (an sm_90a module) is loaded.</summary>
+    public bool HasHopperKernels { get; }
 
     /// <summary>The loaded function for an entry name (for timing and attribute queries).</summary>
     public CudaFunction this[string entry] => _functions[entry];
@@ -119,6 +131,30 @@ public sealed class CudaKernels : IDisposable
             args => args.Add(c).Add(a).Add(b).Add((uint)m).Add((uint)n).Add((uint)k));
     }
 
+    /// <summary>
+    /// C[M][N] (f32) = A[M][K]·B[N][K]ᵀ with bf16 operands on Hopper (wgmma + TMA). The tensor maps of
+    /// each (A, B, shape) are encoded once and kept in device memory while this object lives.
+    /// </summary>
+    public void MatMulHopper(DeviceBuffer c, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)
+    {
+        if (!HasHopperKernels)
+        {
+            throw new InvalidOperationException("the wgmma + TMA matmul needs a compute capability 9.0 (Hopper) device");
+        }
+        var geometry = KernelShapes.MatMulWgmma(m, n, k);
+        var key = (a.Pointer, b.Pointer, m, n, k);
+        if (!_tensorMaps.TryGetValue(key, out var maps))
+        {
+            var bytes = TensorMap.EncodeBFloat16(a.Pointer, (ulong)m, (ulong)k, KernelShapes.MatMulTile, KernelShapes.WgmmaTileK)
+                .Concat(TensorMap.EncodeBFloat16(b.Pointer, (ulong)n, (ulong)k, KernelShapes.MatMulTile, KernelShapes.WgmmaTileK)).ToArray();
+            maps = DeviceBuffer.Allocate((ulong)bytes.Length);
+            maps.CopyFrom<byte>(bytes);
+            _tensorMaps[key] = maps;
+        }
+        Launch("matmul_wgmma_bf16", geometry, stream,
+            args => args.Add(c).Add(maps.Pointer).Add(maps.Pointer + TensorMap.Bytes).Add((uint)m).Add((uint)n).Add((uint)k));
+    }
+
     public void Attention(
         DeviceBuffer output, DeviceBuffer q, DeviceBuffer keyPool, DeviceBuffer valuePool, DeviceBuffer blockTables, DeviceBuffer tokenSequence,
         DeviceBuffer tokenPosition, int tokens, int heads, int kvHeads, int headDim, int maxBlocks, int blockSize, float scale, CudaStream? stream) =>
@@ -146,6 +182,10 @@ public sealed class CudaKernels : IDisposable
 
     public void Dispose()
     {
+        foreach (var maps in _tensorMaps.Values)
+        {
+            maps.Dispose();
+        }
         foreach (var module in _modules)
         {
             module.Dispose();

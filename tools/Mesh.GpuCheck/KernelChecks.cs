@@ -34,6 +34,11 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
         MatMul(WeightFormat.BF16, 300, 520, 256);
         MatMul(WeightFormat.F16, 128, 128, 64);
         MatMul(WeightFormat.BF16, 1024, 1024, 1024);
+        if (kernels.HasHopperKernels)
+        {
+            MatMulHopper(300, 520, 256);
+            MatMulHopper(1024, 1024, 1024);
+        }
         Sampling();
     }
 
@@ -247,6 +252,19 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
             ReferenceKernels.MatMul(expected, br, ar, m, n, k);
             Record($"matmul_{Name(format)}", $"{m}x{n}x{k}", Download(dc, (long)m * n), expected, 1e-5, "operands rounded before the reference");
         }
+    }
+
+    private void MatMulHopper(int m, int n, int k)
+    {
+        var a16 = ToBf16(RandomFloats(random, (long)m * k));
+        var b16 = ToBf16(RandomFloats(random, (long)n * k));
+        using var da = Upload(a16);
+        using var db = Upload(b16);
+        using var dc = Poisoned((long)m * n);
+        kernels.MatMulHopper(dc, da, db, m, n, k, null);
+        var expected = new float[m * n];
+        ReferenceKernels.MatMul(expected, FromBf16(b16), FromBf16(a16), m, n, k);
+        Record("matmul_wgmma_bf16", $"{m}x{n}x{k}", Download(dc, (long)m * n), expected, 1e-5, "wgmma + TMA, sm_90a");
     }
 
     private void Sampling()

@@ -23,6 +23,11 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         Copy(1L << 30);
         MatMul(4096, 4096, 4096);
         MatMul(2048, 8192, 2048);
+        if (kernels.HasHopperKernels)
+        {
+            MatMul(4096, 4096, 4096, hopper: true);
+            MatMul(8192, 8192, 8192, hopper: true);
+        }
         foreach (var format in new[] { WeightFormat.BF16, WeightFormat.F16, WeightFormat.Q8_0 })
         {
             MatVec(format, n: 8192, k: 2048);
@@ -67,13 +72,15 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         Results.Add(new TimingResult("copy (cuMemcpyDtoD)", $"{bytes >> 20} MiB", ms, 2.0 * bytes, 0, "copy", [(int)(bytes >> 20)]));
     }
 
-    private void MatMul(int m, int n, int k)
+    private void MatMul(int m, int n, int k, bool hopper = false)
     {
         using var a = Upload(ToBf16(RandomFloats(random, (long)m * k)));
         using var b = Upload(ToBf16(RandomFloats(random, (long)n * k)));
         using var c = DeviceBuffer.Allocate<float>((long)m * n);
-        var ms = Time(_ => kernels.MatMul(c, WeightFormat.BF16, a, b, m, n, k, stream));
-        Results.Add(new TimingResult("matmul_bf16 (mma.sync)", $"{m}x{n}x{k}", ms, 2.0 * ((long)m * k + (long)n * k) + 4.0 * m * n, 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
+        var ms = hopper
+            ? Time(_ => kernels.MatMulHopper(c, a, b, m, n, k, stream))
+            : Time(_ => kernels.MatMul(c, WeightFormat.BF16, a, b, m, n, k, stream));
+        Results.Add(new TimingResult(hopper ? "matmul_wgmma_bf16 (wgmma + TMA)" : "matmul_bf16 (mma.sync)", $"{m}x{n}x{k}", ms, 2.0 * ((long)m * k + (long)n * k) + 4.0 * m * n, 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
     }
 
     private void MatVec(WeightFormat format, int n, int k)

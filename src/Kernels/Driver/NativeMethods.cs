@@ -62,6 +62,11 @@ internal static unsafe partial class NativeMethods
         nint function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemoryBytes, nint stream, void** parameters, void** extra);
 
+    [LibraryImport(Library)]
+    internal static partial CuResult cuTensorMapEncodeTiled(
+        void* tensorMap, int dataType, uint rank, ulong globalAddress, ulong* globalDim, ulong* globalStrides,
+        uint* boxDim, uint* elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill);
+
     [LibraryImport(Library)] internal static partial CuResult cuStreamBeginCapture_v2(nint stream, int mode);
     [LibraryImport(Library)] internal static partial CuResult cuStreamEndCapture(nint stream, nint* graph);
     [LibraryImport(Library)] internal static partial CuResult cuGraphInstantiateWithFlags(nint* executable, nint graph, ulong flags);

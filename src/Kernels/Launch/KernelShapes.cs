@@ -102,6 +102,21 @@ public static class KernelShapes
         return new LaunchGeometry(((uint)n + MatMulTile - 1) / MatMulTile, ((uint)m + MatMulTile - 1) / MatMulTile, 1, 256, 1, 1, MatMulSharedBytes);
     }
 
+    /// <summary>K per stage of the Hopper (wgmma + TMA) matmul: one 128-byte swizzle row of bf16.</summary>
+    public const uint WgmmaTileK = 64;
+
+    /// <summary>Dynamic shared memory of the Hopper matmul: 4 stages × 32 KiB plus 1 KiB to align the first to 1024 bytes.</summary>
+    public const uint WgmmaSharedBytes = (4 * 32 * 1024) + 1024;
+
+    /// <summary>Hopper matmul C[M][N] = A[M][K]·B[N][K]ᵀ (bf16, wgmma m64n128k16, TMA tiles).</summary>
+    public static LaunchGeometry MatMulWgmma(int m, int n, int k)
+    {
+        Require(m > 0 && n > 0, $"matmul needs M and N positive; got {m}, {n}");
+        Require(k > 0 && k % WgmmaTileK == 0, $"the Hopper matmul needs K a positive multiple of {WgmmaTileK}; got {k}");
+        Require(n % 8 == 0, $"matmul needs N a multiple of 8 (paired column stores); got {n}");
+        return new LaunchGeometry(((uint)n + MatMulTile - 1) / MatMulTile, ((uint)m + MatMulTile - 1) / MatMulTile, 1, 256, 1, 1, WgmmaSharedBytes);
+    }
+
     /// <summary>Paged attention for <paramref name="tokens"/> query tokens of <paramref name="heads"/> heads.</summary>
     public static LaunchGeometry Attention(int tokens, int heads, int kvHeads, int headDim)
     {

@@ -76,3 +76,15 @@ public class KernelShapesTests
         Assert.Throws<ArgumentException>(() => KernelShapes.Rope(1, 100, 64));
     }
 }
+
+public class HopperMatMulShapeTests
+{
+    [Fact]
+    public void The_wgmma_matmul_needs_K_in_64_element_stages_and_asks_for_four_32_KiB_stages()
+    {
+        var g = KernelShapes.MatMulWgmma(4096, 4096, 4096);
+        Assert.Equal((32u, 32u, 256u), (g.GridX, g.GridY, g.BlockX));
+        Assert.Equal((4u * 32768) + 1024, g.SharedMemoryBytes);
+        Assert.Contains("multiple of 64", Assert.Throws<ArgumentException>(() => KernelShapes.MatMulWgmma(128, 128, 96)).Message, StringComparison.Ordinal);
+    }
+}
