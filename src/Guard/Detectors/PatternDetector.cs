@@ -14,12 +14,22 @@ public sealed class PatternDetector(string category, IReadOnlyList<PatternRecogn
 
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
+        var specific = new List<Finding>();
+        var fallback = new List<Finding>();
         foreach (var recognizer in Recognizers)
         {
             foreach (var (start, end) in recognizer.Find(context.Text))
             {
-                yield return new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected");
+                (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected"));
             }
         }
+        foreach (var f in fallback)
+        {
+            if (!specific.Any(s => s.Start < f.End && f.Start < s.End))
+            {
+                specific.Add(f);
+            }
+        }
+        return specific;
     }
 }

@@ -26,8 +26,10 @@ public sealed class PolicyParser(ITextEmbedder embedder)
     /// <summary>Policy files larger than this are refused before parsing.</summary>
     public const int MaxFileBytes = 4 * 1024 * 1024;
 
-    public const float DefaultInjectionThreshold = 0.62f;
-    public const float DefaultTopicThreshold = 0.45f;
+    // Both chosen on the development half of their evaluation sets for the best F0.5 (see
+    // DetectorEvaluationTests.Similarity_threshold_sweep and src/Guard/README.md).
+    public const float DefaultInjectionThreshold = 0.48f;
+    public const float DefaultTopicThreshold = 0.26f;
 
     private static readonly string[] CommonKeys = ["name", "detector", "stages", "action", "severity", "redact", "replacement", "mask_char", "description"];
 

@@ -50,6 +50,12 @@ public sealed class JsonSchemaValidator(IOptions<GuardOptions> options)
         }
     }
 
+    private static string LastKeyword(string evaluationPath)
+    {
+        var segments = evaluationPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments.Length == 0 ? "false" : segments[^1];
+    }
+
     /// <summary>Every failing keyword of <paramref name="json"/> against <paramref name="schema"/>; empty when valid.</summary>
     public static IReadOnlyList<SchemaError> Validate(JsonSchema schema, string json)
     {
@@ -76,10 +82,14 @@ public sealed class JsonSchemaValidator(IOptions<GuardOptions> options)
                 {
                     continue;
                 }
-                foreach (var (keyword, message) in node.Errors)
+                foreach (var (key, message) in node.Errors)
                 {
                     var at = node.EvaluationPath.ToString();
-                    errors.Add(new SchemaError(node.InstanceLocation.ToString(), at.EndsWith("/" + keyword, StringComparison.Ordinal) ? at : at + "/" + keyword, keyword, message));
+                    // A `false` subschema fails without a keyword of its own: name the keyword that
+                    // applied it (e.g. additionalProperties) from the evaluation path.
+                    var keyword = key.Length > 0 ? key : LastKeyword(at);
+                    var location = key.Length == 0 || at.EndsWith("/" + key, StringComparison.Ordinal) ? at : at + "/" + key;
+                    errors.Add(new SchemaError(node.InstanceLocation.ToString(), location, keyword, message));
                 }
             }
             return errors;

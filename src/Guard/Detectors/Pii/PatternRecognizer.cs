@@ -7,9 +7,15 @@ namespace Mesh.Guard.Detectors.Pii;
 /// range rules, context) accepts or rejects each, the way Presidio's pattern recognizers work.
 /// The reported span is the named group <c>value</c> when the pattern has one, else the match.
 /// </summary>
-public sealed class PatternRecognizer(string entityType, Regex pattern, Func<string, Match, bool>? validate = null)
+public sealed class PatternRecognizer(string entityType, Regex pattern, Func<string, Match, bool>? validate = null, bool isFallback = false)
 {
     public string EntityType { get; } = entityType;
+
+    /// <summary>
+    /// A catch-all (such as a high-entropy value after "token=") whose finding is dropped where a
+    /// specific recognizer of the same detector already names the span.
+    /// </summary>
+    public bool IsFallback { get; } = isFallback;
 
     public IEnumerable<(int Start, int End)> Find(string text)
     {

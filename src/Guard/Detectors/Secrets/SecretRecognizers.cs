@@ -22,7 +22,7 @@ public static class SecretRecognizers
         new("JWT", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
         new("GENERIC_SECRET", PatternRecognizer.Compile(
             @"(?i)(?<![A-Za-z0-9])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|bearer|password|passwd|pwd|secret|token)[""']?\s*(?:[:=]|\bis\b)\s*[""']?(?<value>[A-Za-z0-9_\-+/=.!@#$%^&*]{8,200})"),
-            (_, m) => LooksRandom(m.Groups["value"].Value)),
+            (_, m) => LooksRandom(m.Groups["value"].Value), isFallback: true),
     ];
 
     private static bool HasDigitAndLetter(string s) => s.Any(char.IsAsciiDigit) && s.Any(char.IsAsciiLetter);
