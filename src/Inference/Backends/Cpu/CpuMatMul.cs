@@ -29,23 +29,18 @@ internal static unsafe class CpuMatMul
             case GgmlType.F32:
                 for (var r = rowStart; r < rowEnd; r++)
                 {
-                    var row = new ReadOnlySpan<float>(w.Row(r), cols);
-                    for (var b = 0; b < n; b++)
-                    {
-                        y[((nint)b * yStride) + r] = TensorPrimitives.Dot(row, x.Row(b));
-                    }
+                    RowTimesBatch((float*)w.Row(r), x, y + r, yStride, n, cols);
                 }
 
                 break;
             case GgmlType.F16:
             case GgmlType.BF16:
-                var wide = scratch[..cols];
-                for (var r = rowStart; r < rowEnd; r++)
+                fixed (float* wide = scratch)
                 {
-                    Dequantize.Row(w, r, wide);
-                    for (var b = 0; b < n; b++)
+                    for (var r = rowStart; r < rowEnd; r++)
                     {
-                        y[((nint)b * yStride) + r] = TensorPrimitives.Dot(wide, x.Row(b));
+                        Dequantize.Row(w, r, scratch[..cols]);
+                        RowTimesBatch(wide, x, y + r, yStride, n, cols);
                     }
                 }
 
@@ -55,7 +50,16 @@ internal static unsafe class CpuMatMul
                 for (var r = rowStart; r < rowEnd; r++)
                 {
                     var row = w.Row(r);
-                    for (var b = 0; b < n; b++)
+                    var b = 0;
+                    if (Avx2.IsSupported && Fma.IsSupported)
+                    {
+                        for (; b + 4 <= n; b += 4)
+                        {
+                            DotQ8x4(row, x, b, blocks, y + r + ((nint)b * yStride), yStride);
+                        }
+                    }
+
+                    for (; b < n; b++)
                     {
                         var offset = (nint)b * cols;
                         y[((nint)b * yStride) + r] = DotQ8(row, x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), blocks);
@@ -66,6 +70,105 @@ internal static unsafe class CpuMatMul
             default:
                 throw new NotSupportedException($"tensor type {w.Type}");
         }
+    }
+
+    /// <summary>One f32 weight row times every activation row, four activation rows per pass so each weight load serves four FMAs.</summary>
+    private static void RowTimesBatch(float* w, CpuActivations x, float* y, int yStride, int n, int cols)
+    {
+        var b = 0;
+        if (Fma.IsSupported)
+        {
+            for (; b + 4 <= n; b += 4)
+            {
+                var x0 = x.F32 + ((nint)b * cols);
+                var x1 = x0 + cols;
+                var x2 = x1 + cols;
+                var x3 = x2 + cols;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                var k = 0;
+                for (; k + 8 <= cols; k += 8)
+                {
+                    var wk = Avx.LoadVector256(w + k);
+                    a0 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x0 + k), a0);
+                    a1 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x1 + k), a1);
+                    a2 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x2 + k), a2);
+                    a3 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x3 + k), a3);
+                }
+
+                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+                for (; k < cols; k++)
+                {
+                    s0 += w[k] * x0[k];
+                    s1 += w[k] * x1[k];
+                    s2 += w[k] * x2[k];
+                    s3 += w[k] * x3[k];
+                }
+
+                y[(nint)b * yStride] = s0;
+                y[(nint)(b + 1) * yStride] = s1;
+                y[(nint)(b + 2) * yStride] = s2;
+                y[(nint)(b + 3) * yStride] = s3;
+            }
+        }
+
+        for (; b < n; b++)
+        {
+            y[(nint)b * yStride] = Dot(w, x.F32 + ((nint)b * cols), cols);
+        }
+    }
+
+    /// <summary>
+    /// The single-row dot product, summed in exactly the order of the four-row kernel above, so a
+    /// token's result does not depend on which other tokens share its batch.
+    /// </summary>
+    private static float Dot(float* w, float* x, int cols)
+    {
+        if (!Fma.IsSupported)
+        {
+            return TensorPrimitives.Dot(new ReadOnlySpan<float>(w, cols), new ReadOnlySpan<float>(x, cols));
+        }
+
+        Vector256<float> acc = default;
+        var k = 0;
+        for (; k + 8 <= cols; k += 8)
+        {
+            acc = Fma.MultiplyAdd(Avx.LoadVector256(w + k), Avx.LoadVector256(x + k), acc);
+        }
+
+        var sum = Vector256.Sum(acc);
+        for (; k < cols; k++)
+        {
+            sum += w[k] * x[k];
+        }
+
+        return sum;
+    }
+
+    /// <summary>A Q8_0 weight row times four Q8 activation rows: each weight block is loaded and sign-split once.</summary>
+    private static void DotQ8x4(byte* weights, CpuActivations x, int firstRow, int blocks, float* y, int yStride)
+    {
+        var cols = blocks * Dequantize.Q8BlockSize;
+        var q0 = x.Q8 + ((nint)firstRow * cols);
+        var s0 = x.Q8Scales + ((nint)firstRow * blocks);
+        var ones = Vector256.Create((short)1);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = weights + (b * Dequantize.Q8BlockBytes);
+            var scale = (float)*(Half*)block;
+            var w = Avx.LoadVector256((sbyte*)(block + 2));
+            var absW = Avx2.Sign(w, w).AsByte();
+            var offset = b * Dequantize.Q8BlockSize;
+            a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(Avx.LoadVector256(q0 + offset), w)), ones)), Vector256.Create(scale * s0[b]), a0);
+            a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(Avx.LoadVector256(q0 + cols + offset), w)), ones)), Vector256.Create(scale * s0[blocks + b]), a1);
+            a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(Avx.LoadVector256(q0 + (2 * cols) + offset), w)), ones)), Vector256.Create(scale * s0[(2 * blocks) + b]), a2);
+            a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absW, Avx2.Sign(Avx.LoadVector256(q0 + (3 * cols) + offset), w)), ones)), Vector256.Create(scale * s0[(3 * blocks) + b]), a3);
+        }
+
+        y[0] = Vector256.Sum(a0);
+        y[yStride] = Vector256.Sum(a1);
+        y[2 * (nint)yStride] = Vector256.Sum(a2);
+        y[3 * (nint)yStride] = Vector256.Sum(a3);
     }
 
     /// <summary>Dot product of a Q8_0 weight row with a Q8 activation row, block by block.</summary>
