@@ -77,6 +77,53 @@ public sealed class AuthorizationTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task A_client_stream_whose_first_message_names_a_forbidden_collection_is_permission_denied()
+    {
+        var client = new RetrievalV1.RetrievalService.RetrievalServiceClient(mesh.Channel);
+
+        var failure = await Calls.FailureOf(async () =>
+        {
+            using var call = client.Import(mesh.Narrow.Metadata);
+            await call.RequestStream.WriteAsync(new RetrievalV1.ImportRequest { Collection = "payroll" });
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+
+        Assert.Equal(StatusCode.PermissionDenied, failure.StatusCode);
+        Assert.Contains("collection 'payroll'", failure.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_later_message_naming_a_forbidden_collection_ends_the_stream()
+    {
+        var client = new RetrievalV1.RetrievalService.RetrievalServiceClient(mesh.Channel);
+        var metadata = mesh.Narrow.Metadata;
+        metadata.Add(ServiceReplica.HoldHeader, "1"); // the service keeps the stream open
+        const string import = "/mesh.retrieval.v1.RetrievalService/Import";
+        var before = mesh.Retrieval.Calls.Count(c => c.Path == import);
+
+        var failure = await Calls.FailureOf(async () =>
+        {
+            using var call = client.Import(metadata, DateTime.UtcNow.AddSeconds(30));
+            await call.RequestStream.WriteAsync(new RetrievalV1.ImportRequest { Collection = "docs" });
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                while (mesh.Retrieval.Calls.Count(c => c.Path == import) == before)
+                {
+                    await Task.Delay(20, cts.Token);
+                }
+            }
+
+            await call.RequestStream.WriteAsync(new RetrievalV1.ImportRequest { Collection = "payroll" });
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+
+        // The call is mid-stream, so the gateway resets the HTTP/2 stream (INTERNAL) rather than
+        // letting it run to its deadline.
+        Assert.Equal(StatusCode.Internal, failure.StatusCode);
+    }
+
+    [Fact]
     public async Task A_request_message_over_the_size_limit_is_resource_exhausted()
     {
         var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);

@@ -26,7 +26,7 @@ public sealed class FailoverTests : IAsyncLifetime
     {
         _a = await ServiceReplica.StartAsync(InferenceHost.CreateApp, 0, MeshFixture.InferenceArgs);
         _b = await ServiceReplica.StartAsync(InferenceHost.CreateApp, 0, MeshFixture.InferenceArgs);
-        _retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp);
+        _retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, MeshFixture.RetrievalArgs());
         _guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
         _gateway = await GatewayUnderTest.StartAsync(
             new Dictionary<string, IReadOnlyList<Uri>>

@@ -8,9 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Mesh.Gateway.Authorization;
 
 /// <summary>
-/// Reads the single request message of a unary or server-streaming call so the gateway can look at
-/// it, then puts the exact bytes back for YARP to forward. Bounded: a body larger than one message of
-/// the configured size is refused without being read to the end.
+/// Reads request messages so the gateway can look at them, then puts the exact bytes back for YARP
+/// to forward. Bounded: a message larger than the configured size is refused without being read.
 /// </summary>
 public static class RequestMessageReader
 {
@@ -48,9 +47,56 @@ public static class RequestMessageReader
                 $"A {inputType.Name} call carries exactly one length-prefixed request message; this one carried {parser.MessageCount}{(parser.AtMessageBoundary ? "" : " and a truncated frame")}.");
         }
 
+        return Decode(context, single, inputType);
+    }
+
+    /// <summary>
+    /// Reads the first message of a client- or bidirectional-streaming call (waiting for the caller to
+    /// send it) and leaves the body positioned so that YARP forwards that message and then the rest
+    /// of the stream. <see cref="Result.Message"/> is null with status OK when the caller sent none.
+    /// </summary>
+    public static async Task<(Result First, byte[] Consumed)> ReadFirstAsync(HttpContext context, MessageDescriptor inputType, int maxMessageBytes)
+    {
+        var header = new byte[GrpcFrame.HeaderSize];
+        var headerRead = await ReadFullyAsync(context.Request.Body, header, context.RequestAborted);
+        if (headerRead < header.Length)
+        {
+            var ok = headerRead == 0;
+            return (new(null, ok ? StatusCode.OK : StatusCode.InvalidArgument, ok ? null : "The request ends inside a message header."), header[..headerRead]);
+        }
+
+        if (!GrpcFrame.TryReadHeader(header, out var compressed, out var length))
+        {
+            return (new(null, StatusCode.InvalidArgument, "The request is not gRPC length-prefixed messages."), header);
+        }
+
+        if (length > maxMessageBytes)
+        {
+            return (new(null, StatusCode.ResourceExhausted,
+                $"The request message is larger than the gateway's limit of {maxMessageBytes} bytes (Gateway:MaxRequestMessageBytes)."), header);
+        }
+
+        var frame = new byte[GrpcFrame.HeaderSize + length];
+        header.CopyTo(frame, 0);
+        if (await ReadFullyAsync(context.Request.Body, frame.AsMemory(GrpcFrame.HeaderSize), context.RequestAborted) < length)
+        {
+            return (new(null, StatusCode.InvalidArgument, "The request ends inside its first message."), frame);
+        }
+
+        return (Decode(context, new GrpcMessage(frame.AsMemory(GrpcFrame.HeaderSize), compressed, length, Skipped: false), inputType), frame);
+    }
+
+    /// <summary>Parses one message of the request's type, decompressing gzip first.</summary>
+    public static Result Decode(HttpContext context, GrpcMessage message, MessageDescriptor inputType)
+    {
+        if (message.Skipped)
+        {
+            return new(null, StatusCode.ResourceExhausted, $"A request message of {message.Length} bytes is larger than the gateway's limit (Gateway:MaxRequestMessageBytes).");
+        }
+
         try
         {
-            var payload = single.Compressed ? Decompress(context, single.Payload) : single.Payload.ToArray();
+            var payload = message.Compressed ? Decompress(context, message.Payload) : message.Payload.ToArray();
             return payload is null
                 ? new(null, StatusCode.Unimplemented, $"The gateway inspects requests compressed with gzip or identity only; grpc-encoding was '{context.Request.Headers["grpc-encoding"]}'.")
                 : new(inputType.Parser.ParseFrom(payload), StatusCode.OK, null);
@@ -59,6 +105,18 @@ public static class RequestMessageReader
         {
             return new(null, StatusCode.InvalidArgument, $"The request is not a valid {inputType.FullName}: {ex.Message}");
         }
+    }
+
+    private static async Task<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        int read;
+        while (filled < buffer.Length && (read = await stream.ReadAsync(buffer[filled..], cancellationToken)) > 0)
+        {
+            filled += read;
+        }
+
+        return filled;
     }
 
     private static byte[]? Decompress(HttpContext context, ReadOnlyMemory<byte> payload)

@@ -11,9 +11,10 @@ namespace Mesh.Gateway.Authorization;
 /// <summary>
 /// Checks that the caller's key may use the model and the collection a request names. The fields are
 /// found by name in the request's descriptor (<see cref="GatewayOptions.ResourceFields"/>), so every
-/// RPC of every service is covered without per-method code. Client- and
-/// bidirectional-streaming calls are forwarded without inspection (their messages arrive over time);
-/// the route's MaxRequestBodySize bounds them.
+/// RPC of every service is covered without per-method code. A unary or server-streaming request is
+/// read whole before it is forwarded; a client- or bidirectional-streaming call is held until its
+/// first message arrives and is checked, and each later message is checked as it passes
+/// (<see cref="InspectedRequestStream"/>).
 /// </summary>
 public sealed class ResourceAuthorizationMiddleware(
     RequestDelegate next,
@@ -24,26 +25,53 @@ public sealed class ResourceAuthorizationMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         var method = catalog.Find(context.Request.Path);
-        if (method is null || method.IsClientStreaming)
+        if (method is null)
         {
             await next(context);
             return;
         }
 
-        var read = await RequestMessageReader.ReadAsync(context, method.InputType, options.Value.MaxRequestMessageBytes);
-        if (read.Message is null)
-        {
-            await GrpcError.WriteAsync(context, read.Status, read.Error!);
-            return;
-        }
-
         var key = context.User.GetKeyName() is { } name ? keys.FindByName(name) : null;
-        if (key is not null && FindDenied(read.Message, key, options.Value.ResourceFields) is { } denied)
+        var limits = options.Value;
+        if (!method.IsClientStreaming)
         {
-            await GrpcError.WriteAsync(context, StatusCode.PermissionDenied, denied);
+            var read = await RequestMessageReader.ReadAsync(context, method.InputType, limits.MaxRequestMessageBytes);
+            if (read.Message is null)
+            {
+                await GrpcError.WriteAsync(context, read.Status, read.Error!);
+                return;
+            }
+
+            if (key is not null && FindDenied(read.Message, key, limits.ResourceFields) is { } denied)
+            {
+                await GrpcError.WriteAsync(context, StatusCode.PermissionDenied, denied);
+                return;
+            }
+
+            await next(context);
             return;
         }
 
+        var (first, consumed) = await RequestMessageReader.ReadFirstAsync(context, method.InputType, limits.MaxRequestMessageBytes);
+        if (first.Status != StatusCode.OK)
+        {
+            await GrpcError.WriteAsync(context, first.Status, first.Error!);
+            return;
+        }
+
+        if (first.Message is not null && key is not null && FindDenied(first.Message, key, limits.ResourceFields) is { } refused)
+        {
+            await GrpcError.WriteAsync(context, StatusCode.PermissionDenied, refused);
+            return;
+        }
+
+        context.Request.Body = new InspectedRequestStream(context, consumed, limits.MaxRequestMessageBytes, message =>
+        {
+            var later = RequestMessageReader.Decode(context, message, method.InputType);
+            return later.Message is null ? later.Error
+                : key is null ? null
+                : FindDenied(later.Message, key, limits.ResourceFields);
+        });
         await next(context);
     }
 

@@ -17,6 +17,10 @@ public sealed class MeshFixture : IAsyncLifetime
         $"--Inference:Models:0:Path={RepoPaths.Stories260K}",
     ];
 
+    /// <summary>Retrieval keeps its collections in a fresh temporary folder per host.</summary>
+    public static string[] RetrievalArgs() =>
+        [$"--Retrieval:DataPath={Directory.CreateTempSubdirectory("mesh-gateway-tests-").FullName}"];
+
     /// <summary>May use everything.</summary>
     public TestKey Admin { get; } = new("admin", "acme", ["*"], ["*"]);
 
@@ -45,7 +49,7 @@ public sealed class MeshFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Inference = await ServiceReplica.StartAsync(InferenceHost.CreateApp, 0, InferenceArgs);
-        Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp);
+        Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, RetrievalArgs());
         Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
         Gateway = await GatewayUnderTest.StartAsync(
             new Dictionary<string, IReadOnlyList<Uri>>

@@ -1,0 +1,69 @@
+using Mesh.Gateway.GrpcWire;
+
+namespace Mesh.Gateway.Authorization;
+
+/// <summary>
+/// The request body of a streaming call as YARP reads it: first the message the gateway already read
+/// and checked, then the rest of the caller's stream, each later message checked as it passes. A
+/// message that fails the check ends the call: the response has usually started by then, so no clean
+/// status can be sent and the HTTP/2 stream is reset instead (the caller sees the call fail).
+/// </summary>
+public sealed class InspectedRequestStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly HttpContext _context;
+    private readonly GrpcFrameParser _parser;
+    private readonly Func<GrpcMessage, string?> _check;
+    private ReadOnlyMemory<byte> _prefix;
+    private string? _refusal;
+
+    public InspectedRequestStream(HttpContext context, ReadOnlyMemory<byte> alreadyRead, int maxMessageBytes, Func<GrpcMessage, string?> check)
+    {
+        _context = context;
+        _inner = context.Request.Body;
+        _prefix = alreadyRead;
+        _check = check;
+        _parser = new GrpcFrameParser(maxMessageBytes, m => _refusal ??= _check(m));
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_prefix.IsEmpty)
+        {
+            var n = Math.Min(buffer.Length, _prefix.Length);
+            _prefix[..n].CopyTo(buffer);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        var read = await _inner.ReadAsync(buffer, cancellationToken);
+        _parser.Push(buffer.Span[..read]);
+        if (_refusal is not null)
+        {
+            _context.Abort();
+            throw new IOException(_refusal);
+        }
+
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    // YARP reads request bodies asynchronously, and Kestrel forbids synchronous I/O.
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
