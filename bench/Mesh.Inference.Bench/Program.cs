@@ -1,6 +1,33 @@
+using System.CommandLine;
+using Mesh.Inference.Models.Gguf;
+
 namespace Mesh.Inference.Bench;
 
+/// <summary>
+/// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
+/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>throughput</c>
+/// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off).
+/// </summary>
 internal static class Program
 {
-    private static int Main() => 0;
+    public static Task<int> Main(string[] args)
+    {
+        var threads = new Option<int>("--threads") { Description = "CPU threads for Mesh and llama.cpp alike", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var prompt = new Option<int>("--prompt-tokens") { DefaultValueFactory = _ => 128 };
+        var decode = new Option<int>("--decode-tokens") { DefaultValueFactory = _ => 64 };
+        var streams = new Option<int[]>("--streams") { DefaultValueFactory = _ => [1, 4, 16, 64], AllowMultipleArgumentsPerToken = true };
+        var maxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 32 };
+        var weights = new Option<string>("--weights") { Description = "F32 or Q8_0 (synthetic 110M)", DefaultValueFactory = _ => "F32" };
+
+        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode };
+        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode)));
+        var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode };
+        llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode)));
+        var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
+        throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
+        var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
+        prefix.SetAction(r => PrefixCacheBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), 6));
+
+        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, throughput, prefix }.Parse(args).InvokeAsync();
+    }
 }

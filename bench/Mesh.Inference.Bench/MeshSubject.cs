@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using Mesh.Inference.Backends;
+using Mesh.Inference.Backends.Cpu;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Bench;
+
+/// <summary>Mesh's CPU backend driven directly: one batch for the prompt, then one token per step.</summary>
+internal sealed class MeshSubject(string path, int threads) : ISpeedSubject
+{
+    private readonly LlamaModel _model = LlamaModel.Load(path);
+
+    public LlamaModel Model => _model;
+
+    public SpeedRun Run(IReadOnlyList<int> prompt, int decode)
+    {
+        var blocks = (prompt.Count + decode + 15) / 16;
+        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks });
+        var table = Enumerable.Range(0, blocks).ToArray();
+        var vocab = _model.Config.VocabSize;
+        var logits = new float[vocab];
+        var batch = new ForwardBatch();
+        var seq = batch.AddSequence(table);
+        for (var i = 0; i < prompt.Count; i++)
+        {
+            batch.AddToken(seq, prompt[i], i, wantLogits: i == prompt.Count - 1);
+        }
+
+        var clock = Stopwatch.StartNew();
+        backend.Forward(batch, logits);
+        var prefill = clock.Elapsed.TotalSeconds;
+        var tokens = new List<int>();
+        clock.Restart();
+        for (var step = 0; step < decode; step++)
+        {
+            var next = TensorPrimitives.IndexOfMax(logits);
+            tokens.Add(next);
+            batch.Clear();
+            seq = batch.AddSequence(table);
+            batch.AddToken(seq, next, prompt.Count + step, wantLogits: true);
+            backend.Forward(batch, logits);
+        }
+
+        var decodeSeconds = clock.Elapsed.TotalSeconds;
+        return new SpeedRun(prompt.Count / prefill, decode / decodeSeconds, tokens);
+    }
+
+    public void Dispose() => _model.Dispose();
+}
