@@ -21,7 +21,7 @@ public sealed class CudaKernels : IDisposable
         ("kv_cache", "kv_append_f32"),
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
-        ("attention_decode", "attention_decode_f32"),
+        ("attention_decode", "attention_decode_f32"), ("attention_prefill", "attention_prefill_bf16"),
         ("sampling", "sample_f32"),
     ];
 
@@ -161,6 +161,14 @@ public sealed class CudaKernels : IDisposable
         Launch("attention_decode_f32", KernelShapes.Attention(tokens, heads, kvHeads, headDim), stream,
             a => a.Add(output).Add(q).Add(keyPool).Add(valuePool).Add(blockTables).Add(tokenSequence).Add(tokenPosition)
                 .Add((uint)heads).Add((uint)kvHeads).Add((uint)headDim).Add((uint)maxBlocks).Add((uint)blockSize).Add(scale));
+
+    /// <summary>
+    /// Causal attention of one sequence chunk that starts at position 0 (tensor cores, online softmax):
+    /// q bf16 [tokens][heads][64], k and v bf16 [tokens][kv_heads][64], out f32 [tokens][heads][64].
+    /// </summary>
+    public void AttentionPrefill(DeviceBuffer output, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, int tokens, int heads, int kvHeads, int headDim, float scale, CudaStream? stream) =>
+        Launch("attention_prefill_bf16", KernelShapes.AttentionPrefill(tokens, heads, kvHeads, headDim), stream,
+            a => a.Add(output).Add(q).Add(k).Add(v).Add((uint)tokens).Add((uint)heads).Add((uint)kvHeads).Add(scale));
 
     /// <summary>One token per logits row into <paramref name="tokens"/> (int32), with per-row <see cref="Sampling.SamplingRow"/> parameters.</summary>
     public void Sample(DeviceBuffer tokens, DeviceBuffer logits, DeviceBuffer rowParameters, int rows, int vocab, CudaStream? stream) =>

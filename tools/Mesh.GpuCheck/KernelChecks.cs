@@ -26,6 +26,8 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
         Embedding();
         KvAppendAndAttention(tokens: 1, heads: 32, kvHeads: 8, headDim: 64, lengths: [1, 300, 4096, 77]);
         KvAppendAndAttention(tokens: 1, heads: 8, kvHeads: 8, headDim: 128, lengths: [513]);
+        AttentionPrefill(tokens: 200, heads: 8, kvHeads: 2);
+        AttentionPrefill(tokens: 64, heads: 4, kvHeads: 4);
         foreach (var format in Enum.GetValues<WeightFormat>())
         {
             MatVec(format, n: 2048 + 8 * 3, k: 2048, rows: 1);
@@ -204,6 +206,24 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
         ReferenceKernels.Attention(expected, q, keyPool, valuePool, flat, maxBlocks, tokenSeq, tokenPos, heads, layout, scale);
         Record("attention_decode_f32", $"{tokenSeq.Length} queries, {heads}/{kvHeads} heads x {headDim}, ctx {string.Join('/', lengths)}",
             Download(dout, q.Length), expected, 1e-4);
+    }
+
+    private void AttentionPrefill(int tokens, int heads, int kvHeads)
+    {
+        const int headDim = 64;
+        var q = ToBf16(RandomFloats(random, (long)tokens * heads * headDim, 2));
+        var k = ToBf16(RandomFloats(random, (long)tokens * kvHeads * headDim, 2));
+        var v = ToBf16(RandomFloats(random, (long)tokens * kvHeads * headDim));
+        var scale = 1f / MathF.Sqrt(headDim);
+        using var dq = Upload(q);
+        using var dk = Upload(k);
+        using var dv = Upload(v);
+        using var dout = Poisoned(q.Length);
+        kernels.AttentionPrefill(dout, dq, dk, dv, tokens, heads, kvHeads, headDim, scale, null);
+        var expected = new float[q.Length];
+        ReferenceKernels.CausalAttention(expected, FromBf16(q), FromBf16(k), FromBf16(v), tokens, heads, kvHeads, headDim, scale);
+        // P is rounded to bf16 before P·V, as FlashAttention does: ~2^-8 relative per weight.
+        Record("attention_prefill_bf16", $"{tokens} tokens, {heads}/{kvHeads} heads x {headDim}", Download(dout, q.Length), expected, 1e-2);
     }
 
     private void MatVec(WeightFormat format, int n, int k, int rows)

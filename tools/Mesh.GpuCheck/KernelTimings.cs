@@ -37,6 +37,8 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
         PrefillAttention(tokens: 2048, heads: 32, kvHeads: 8, headDim: 64);
+        FlashPrefill(tokens: 2048, heads: 32, kvHeads: 8);
+        FlashPrefill(tokens: 8192, heads: 32, kvHeads: 8);
         Sampling(rows: 32, vocab: 128256);
     }
 
@@ -140,6 +142,18 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         var ms = Time(_ => kernels.Attention(output, q, keys, values, dtables, dseq, dpos, tokens, heads, kvHeads, headDim, layout.BlockCount, blockSize,
             1f / MathF.Sqrt(headDim), stream));
         Results.Add(new TimingResult("attention (paged kernel, causal prefill)", $"1 x {tokens} tokens, {heads}/{kvHeads} heads x {headDim}", ms, 0,
+            2.0 * tokens * tokens * heads * headDim, "sdpa_causal", [tokens, heads, kvHeads, headDim]));
+    }
+
+    private void FlashPrefill(int tokens, int heads, int kvHeads)
+    {
+        const int headDim = 64;
+        using var q = Upload(ToBf16(RandomFloats(random, (long)tokens * heads * headDim)));
+        using var k = Upload(ToBf16(RandomFloats(random, (long)tokens * kvHeads * headDim)));
+        using var v = Upload(ToBf16(RandomFloats(random, (long)tokens * kvHeads * headDim)));
+        using var output = DeviceBuffer.Allocate<float>((long)tokens * heads * headDim);
+        var ms = Time(_ => kernels.AttentionPrefill(output, q, k, v, tokens, heads, kvHeads, headDim, 0.125f, stream));
+        Results.Add(new TimingResult("attention_prefill_bf16 (flash, mma.sync)", $"1 x {tokens} tokens, {heads}/{kvHeads} heads x {headDim}", ms, 0,
             2.0 * tokens * tokens * heads * headDim, "sdpa_causal", [tokens, heads, kvHeads, headDim]));
     }
 

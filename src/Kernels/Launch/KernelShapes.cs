@@ -126,6 +126,18 @@ public static class KernelShapes
         return new LaunchGeometry((uint)heads, (uint)tokens, 1, AttentionThreads, 1, 1);
     }
 
+    /// <summary>Head size the FlashAttention-style prefill kernel is written for.</summary>
+    public const int PrefillHeadDim = 64;
+
+    /// <summary>Causal prefill attention over <paramref name="tokens"/> contiguous tokens: one block per 64 queries and head.</summary>
+    public static LaunchGeometry AttentionPrefill(int tokens, int heads, int kvHeads, int headDim)
+    {
+        Require(tokens > 0, $"prefill attention needs at least one token; got {tokens}");
+        Require(heads > 0 && kvHeads > 0 && heads % kvHeads == 0, $"prefill attention needs kv_heads ({kvHeads}) to divide heads ({heads})");
+        Require(headDim == PrefillHeadDim, $"the prefill attention kernel is written for head_dim {PrefillHeadDim}; got {headDim}");
+        return new LaunchGeometry(((uint)tokens + 63) / 64, (uint)heads, 1, 128, 1, 1);
+    }
+
     /// <summary>Sampling of <paramref name="rows"/> logits rows.</summary>
     public static LaunchGeometry Sampling(int rows, int vocab)
     {

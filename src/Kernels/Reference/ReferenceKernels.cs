@@ -170,4 +170,46 @@ public static class ReferenceKernels
             }
         }
     }
+
+    /// <summary>attention_prefill_bf16: causal GQA attention over contiguous q [t][heads][hd], k, v [t][kv_heads][hd].</summary>
+    public static void CausalAttention(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int tokens, int heads, int kvHeads, int headDim, float scale)
+    {
+        var group = heads / kvHeads;
+        var scores = new double[tokens];
+        for (var t = 0; t < tokens; t++)
+        {
+            for (var h = 0; h < heads; h++)
+            {
+                var kvh = h / group;
+                var query = q.Slice(((t * heads) + h) * headDim, headDim);
+                var max = double.NegativeInfinity;
+                for (var s = 0; s <= t; s++)
+                {
+                    var key = k.Slice(((s * kvHeads) + kvh) * headDim, headDim);
+                    double dot = 0;
+                    for (var d = 0; d < headDim; d++)
+                    {
+                        dot += (double)query[d] * key[d];
+                    }
+                    scores[s] = dot * scale;
+                    max = Math.Max(max, scores[s]);
+                }
+                double sum = 0;
+                for (var s = 0; s <= t; s++)
+                {
+                    scores[s] = Math.Exp(scores[s] - max);
+                    sum += scores[s];
+                }
+                for (var d = 0; d < headDim; d++)
+                {
+                    double acc = 0;
+                    for (var s = 0; s <= t; s++)
+                    {
+                        acc += scores[s] * v[(((s * kvHeads) + kvh) * headDim) + d];
+                    }
+                    output[(((t * heads) + h) * headDim) + d] = (float)(acc / sum);
+                }
+            }
+        }
+    }
 }
