@@ -37,7 +37,8 @@ public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMet
             var status = GrpcError.ReadStatus(context)?.ToString()
                 ?? (context.RequestAborted.IsCancellationRequested ? "Cancelled" : $"HTTP {context.Response.StatusCode}");
             var proxy = context.Features.Get<IReverseProxyFeature>();
-            var route = proxy?.Route.Config.RouteId ?? "gateway";
+            // The route is known from the endpoint even for calls refused before YARP forwards them.
+            var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId ?? "gateway";
             var method = context.Request.Path.Value ?? "";
             metrics.CallCompleted(route, method, status, elapsed);
             Log.Call(logger, requestId, method, status, elapsed.TotalMilliseconds, route,

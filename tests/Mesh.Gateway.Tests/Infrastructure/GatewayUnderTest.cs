@@ -13,14 +13,18 @@ public sealed class GatewayUnderTest : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private GatewayUnderTest(WebApplication app, Uri address)
+    private GatewayUnderTest(WebApplication app, Uri address, Uri httpAddress)
     {
         _app = app;
         Address = address;
+        HttpAddress = httpAddress;
         Channel = GrpcChannel.ForAddress(address);
     }
 
     public Uri Address { get; }
+
+    /// <summary>The HTTP/1.1 endpoint with /metrics and /healthz.</summary>
+    public Uri HttpAddress { get; }
 
     public GrpcChannel Channel { get; }
 
@@ -52,7 +56,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
         args.AddRange(extraArgs);
         var app = GatewayHost.CreateApp([.. args]);
         await app.StartAsync();
-        return new GatewayUnderTest(app, app.GetGrpcAddress());
+        return new GatewayUnderTest(app, app.GetGrpcAddress(), app.GetBoundAddresses()[1]);
     }
 
     /// <summary>How many destinations of a cluster the gateway currently balances over (healthy or not yet probed).</summary>
