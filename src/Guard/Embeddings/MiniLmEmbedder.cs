@@ -39,18 +39,23 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
             return [];
         }
         var result = new float[texts.Count][];
-        // Batches are padded to their longest member; small batches keep that waste low.
-        for (var start = 0; start < texts.Count; start += _batchSize)
+        // Batches are padded to their longest member: batching texts of similar length (sorted by
+        // length, results put back in input order) keeps that padding, and its wasted work, small.
+        var order = Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ToArray();
+        for (var start = 0; start < order.Length; start += _batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(_batchSize, texts.Count - start);
+            var count = Math.Min(_batchSize, order.Length - start);
             var batch = new string[count];
             for (var i = 0; i < count; i++)
             {
-                batch[i] = texts[start + i];
+                batch[i] = texts[order[start + i]];
             }
             var vectors = _encoder.Encode(batch, cancellationToken);
-            Array.Copy(vectors, 0, result, start, count);
+            for (var i = 0; i < count; i++)
+            {
+                result[order[start + i]] = vectors[i];
+            }
         }
         return result;
     }
