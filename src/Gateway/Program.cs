@@ -84,7 +84,8 @@ public static class GatewayHost
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddDnsDestinationResolver(o => builder.Configuration.GetSection("Gateway:DnsDestinationResolver").Bind(o))
             .AddTransforms<TenancyTransformProvider>()
-            .AddTransforms<DeadlineTransformProvider>();
+            .AddTransforms<DeadlineTransformProvider>()
+            .AddConfigFilter<RequireKeyByDefaultConfigFilter>();
         builder.Services.AddSingleton<IActiveHealthCheckPolicy, GrpcHealthCheckPolicy>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IProbingRequestFactory, GrpcHealthProbingRequestFactory>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>());

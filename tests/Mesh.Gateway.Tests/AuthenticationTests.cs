@@ -39,6 +39,20 @@ public sealed class AuthenticationTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task A_route_configured_without_a_policy_still_requires_a_key()
+    {
+        await using var gateway = await GatewayUnderTest.StartAsync(
+            new Dictionary<string, IReadOnlyList<Uri>> { ["guard"] = [mesh.Guard.Address] },
+            [],
+            "--ReverseProxy:Routes:guard:AuthorizationPolicy=");
+        var client = new GuardV1.GuardService.GuardServiceClient(gateway.Channel);
+
+        var failure = await Calls.FailureOf(() => client.ListPoliciesAsync(new()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+    }
+
+    [Fact]
     public async Task A_known_key_is_let_through_and_not_passed_on_to_the_service()
     {
         var client = new GuardV1.GuardService.GuardServiceClient(mesh.Channel);
