@@ -14,6 +14,7 @@ internal sealed class WordEncodingCache
 
     private readonly ConcurrentDictionary<string, int[]> _words = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private int _count;
 
     public WordEncodingCache()
     {
@@ -29,11 +30,11 @@ internal sealed class WordEncodingCache
             return;
         }
 
-        if (_words.Count >= Capacity)
+        // Counted here: ConcurrentDictionary.Count takes every lock of the table, too slow per word.
+        if (_lookup.TryAdd(word, ids.ToArray()) && Interlocked.Increment(ref _count) >= Capacity)
         {
             _words.Clear();
+            Volatile.Write(ref _count, 0);
         }
-
-        _lookup.TryAdd(word, ids.ToArray());
     }
 }
