@@ -20,6 +20,9 @@ public sealed class CudaBackend : IInferenceBackend
     /// <summary>Batches of at least this many tokens use the tensor-core matmul (when the weights are bf16/f16).</summary>
     public const int MatMulMinTokens = 16;
 
+    /// <summary>Steps of at most this many tokens (decode) run as captured CUDA graphs.</summary>
+    public const int MaxGraphTokens = 8;
+
     private readonly CudaContext _context;
     private readonly CudaKernels _kernels;
     private readonly CudaStream _stream;
@@ -33,7 +36,9 @@ public sealed class CudaBackend : IInferenceBackend
     private readonly DeviceBuffer[] _keyPools;
     private readonly DeviceBuffer[] _valuePools;
     private readonly BlockTableLayout _layout;
+    private readonly Dictionary<(int Tokens, int Rows), CudaGraph> _graphs = [];
     private CudaScratch _scratch;
+    private bool _graphsEnabled = true;
 
     internal CudaBackend(CudaContext context, LlamaConfig config, LlamaWeights weights, BackendOptions options)
     {
@@ -119,10 +124,24 @@ public sealed class CudaBackend : IInferenceBackend
             }
             slots[i] = _layout.PhysicalSlot(batch.BlockTables[sequences[i]], batch.Positions[i]);
         }
-        var tables = BlockTableLayout.Flatten(batch.BlockTables, out var maxBlocks);
+        // Block tables padded to a fixed width (a whole context), so a captured decode graph stays
+        // valid as sequences grow.
+        var width = Math.Max((c.ContextLength + KvGeometry.BlockSize - 1) / KvGeometry.BlockSize, batch.BlockTables.Max(t => t.Length));
+        var tables = new int[batch.BlockTables.Count * width];
+        for (var q = 0; q < batch.BlockTables.Count; q++)
+        {
+            batch.BlockTables[q].CopyTo(tables, q * width);
+        }
 
         _context.MakeCurrent();
-        _scratch = _scratch.Ensure(n);
+        var scratch = _scratch.Ensure(n);
+        var tableBuffer = scratch.BlockTables;
+        var blockTables = scratch.EnsureBlockTables(tables.Length);
+        if (!ReferenceEquals(scratch, _scratch) || !ReferenceEquals(tableBuffer, blockTables))
+        {
+            ClearGraphs(); // the buffers the graphs point at are gone
+        }
+        _scratch = scratch;
         var s = _scratch;
         var stream = _stream;
         s.Tokens.CopyFromAsync(batch.Tokens, stream);
@@ -130,9 +149,73 @@ public sealed class CudaBackend : IInferenceBackend
         s.Sequences.CopyFromAsync<int>(sequences, stream);
         s.Slots.CopyFromAsync<int>(slots, stream);
         s.LogitRows.CopyFromAsync(batch.LogitTokens, stream);
-        var blockTables = s.EnsureBlockTables(tables.Length);
         blockTables.CopyFromAsync<int>(tables, stream);
 
+        var rows = batch.LogitCount;
+        if (n <= MaxGraphTokens && _graphsEnabled)
+        {
+            ReplayOrCapture(n, rows, width, blockTables);
+        }
+        else
+        {
+            Enqueue(n, rows, width, blockTables);
+        }
+        stream.Synchronize();
+        if (rows > 0)
+        {
+            s.Logits.CopyTo(logits[..(rows * c.VocabSize)]);
+        }
+    }
+
+    /// <summary>
+    /// Decode steps (few tokens) run as a CUDA graph: the step's ~15 launches per layer are captured
+    /// once per (tokens, logit rows) and replayed with one cuGraphLaunch, which removes the per-launch
+    /// CPU cost that dominates small-batch decoding. Inputs change only in the device buffers the
+    /// graph reads. If capture fails, graphs are switched off and launches go directly.
+    /// </summary>
+    private void ReplayOrCapture(int n, int rows, int width, DeviceBuffer blockTables)
+    {
+        if (!_graphs.TryGetValue((n, rows), out var graph))
+        {
+            try
+            {
+                _stream.BeginCapture();
+                try
+                {
+                    Enqueue(n, rows, width, blockTables);
+                }
+                finally
+                {
+                    graph = CudaGraph.EndCapture(_stream);
+                }
+            }
+            catch (CudaException)
+            {
+                graph?.Dispose();
+                _graphsEnabled = false;
+                Enqueue(n, rows, width, blockTables);
+                return;
+            }
+            _graphs[(n, rows)] = graph;
+        }
+        graph.Launch(_stream);
+    }
+
+    private void ClearGraphs()
+    {
+        foreach (var graph in _graphs.Values)
+        {
+            graph.Dispose();
+        }
+        _graphs.Clear();
+    }
+
+    /// <summary>Queues one forward step on the stream; every input is already in the scratch buffers.</summary>
+    private void Enqueue(int n, int rows, int maxBlocks, DeviceBuffer blockTables)
+    {
+        var c = Config;
+        var s = _scratch;
+        var stream = _stream;
         _kernels.Embedding(s.X, _embedding.Format, _embedding.Data, _embedding.Scales, s.Tokens, n, c.Dim, stream);
         var scale = 1f / MathF.Sqrt(c.HeadDim);
         for (var l = 0; l < c.Layers; l++)
@@ -161,16 +244,11 @@ public sealed class CudaBackend : IInferenceBackend
             _kernels.ResidualAdd(s.X, s.Projected, (long)n * c.Dim, stream);
         }
 
-        var rows = batch.LogitCount;
-        if (rows == 0)
+        if (rows > 0)
         {
-            stream.Synchronize();
-            return;
+            _kernels.RmsNorm(s.Final, s.X, _outputNorm, s.LogitRows, rows, c.Dim, c.NormEpsilon, stream);
+            Project(s.Logits, _classifier, s.Final, rows);
         }
-        _kernels.RmsNorm(s.Final, s.X, _outputNorm, s.LogitRows, rows, c.Dim, c.NormEpsilon, stream);
-        Project(s.Logits, _classifier, s.Final, rows);
-        stream.Synchronize();
-        s.Logits.CopyTo(logits[..(rows * c.VocabSize)]);
     }
 
     /// <summary>y = x · Wᵀ for <paramref name="rows"/> activation rows: tensor cores for prefill-sized bf16/f16 batches, else matvec.</summary>
@@ -206,6 +284,7 @@ public sealed class CudaBackend : IInferenceBackend
     public void Dispose()
     {
         _context.MakeCurrent();
+        ClearGraphs();
         _scratch.Dispose();
         for (var i = _owned.Count - 1; i >= 0; i--)
         {
