@@ -58,5 +58,5 @@ src=$(find "$unpack" -type f -path '*/bin/ptxas' | head -n1)
 mkdir -p "$dest/bin"
 cp "$src" "$ptxas"
 chmod +x "$ptxas"
-rm -rf "$unpack"
+rm -rf "$unpack" "$apt_dir"/debs/*.deb   # the 87 MB package is not needed once ptxas is out
 echo "install-ptxas: $("$ptxas" --version | tail -n1) from $(basename "$found")" >&2
