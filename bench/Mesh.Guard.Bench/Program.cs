@@ -82,8 +82,8 @@ internal static class Program
 
     private static async Task<Row> Measure(GuardService.GuardServiceClient client, string[] texts, string name, string policy, Stage stage, int requests, int concurrency)
     {
-        // Warm up: JIT, connection, and the first embedding batches.
-        for (var i = 0; i < Math.Min(5, requests); i++)
+        // Warm up: tiered JIT, compiled regexes, the connection, the first embedding batches.
+        for (var i = 0; i < Math.Max(2, requests / 4); i++)
         {
             await client.CheckAsync(new CheckRequest { Text = texts[i], Policy = policy, Stage = stage });
         }

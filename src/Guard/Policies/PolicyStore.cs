@@ -1,6 +1,7 @@
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Mesh.Guard.Telemetry;
 
 namespace Mesh.Guard.Policies;
 
@@ -13,6 +14,7 @@ namespace Mesh.Guard.Policies;
 public sealed class PolicyStore : IDisposable
 {
     private readonly PolicyParser _parser;
+    private readonly GuardTelemetry _telemetry;
     private readonly ILogger<PolicyStore> _logger;
     private readonly PhysicalFileProvider? _files;
     private readonly IDisposable? _watch;
@@ -20,9 +22,10 @@ public sealed class PolicyStore : IDisposable
     private PolicySet _current;
     private string _lastError = "";
 
-    public PolicyStore(PolicyParser parser, IOptions<GuardOptions> options, ILogger<PolicyStore> logger)
+    public PolicyStore(PolicyParser parser, GuardTelemetry telemetry, IOptions<GuardOptions> options, ILogger<PolicyStore> logger)
     {
         _parser = parser;
+        _telemetry = telemetry;
         _logger = logger;
         var configured = options.Value.PolicyFile;
         FilePath = Path.GetFullPath(Path.IsPathRooted(configured) ? configured : Path.Combine(AppContext.BaseDirectory, configured));
@@ -67,6 +70,7 @@ public sealed class PolicyStore : IDisposable
                 _logger.LogInformation("Reloaded {PolicyCount} policies from {PolicyFile}, now version {PolicyVersion}",
                     next.Policies.Count, FilePath, next.Version);
                 ok = true;
+                _telemetry.Reloads.Add(1, new KeyValuePair<string, object?>("outcome", "loaded"));
             }
             catch (PolicyFileException e)
             {
@@ -74,6 +78,7 @@ public sealed class PolicyStore : IDisposable
                 _logger.LogError("Rejected policy file {PolicyFile}: {PolicyError}; version {PolicyVersion} stays in force",
                     FilePath, e.Message, Current.Version);
                 ok = false;
+                _telemetry.Reloads.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
             }
             Reloaded?.Invoke(Current, LastError);
             return ok;
