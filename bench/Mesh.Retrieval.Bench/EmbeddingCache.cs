@@ -13,7 +13,11 @@ internal static class EmbeddingCache
 {
     private const int Chunk = 64;
 
-    public static float[][] LoadOrEmbed(IReadOnlyList<string> texts, ITextEmbedder embedder, string cacheFolder)
+    /// <summary>
+    /// The vectors of <paramref name="texts"/>, embedding what the cache lacks. <paramref name="rows"/> below
+    /// the corpus size reads only that prefix (a quick trial run while the full cache is still filling).
+    /// </summary>
+    public static float[][] LoadOrEmbed(IReadOnlyList<string> texts, ITextEmbedder embedder, string cacheFolder, int? rows = null)
     {
         Directory.CreateDirectory(cacheFolder);
         var path = Path.Combine(cacheFolder, $"wordnet-glosses.{embedder.Name}.{texts.Count}.f32");
@@ -21,7 +25,8 @@ internal static class EmbeddingCache
         using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
         var done = (int)(file.Length / rowBytes);
         file.SetLength((long)done * rowBytes); // drop a torn last row
-        if (done < texts.Count)
+        var wanted = Math.Min(rows ?? texts.Count, texts.Count);
+        if (done < wanted)
         {
             Console.Error.WriteLine($"embedding {texts.Count - done} glosses with {embedder.Name} (cached: {done}) into {path}");
             file.Seek(0, SeekOrigin.End);
@@ -43,7 +48,7 @@ internal static class EmbeddingCache
             }
         }
         file.Seek(0, SeekOrigin.Begin);
-        var vectors = new float[texts.Count][];
+        var vectors = new float[wanted][];
         for (var i = 0; i < vectors.Length; i++)
         {
             vectors[i] = new float[embedder.Dimensions];

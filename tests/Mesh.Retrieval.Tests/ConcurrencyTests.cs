@@ -24,7 +24,7 @@ public sealed class ConcurrencyTests
 
         var seed = new Random(1);
         await client.UpsertAsync(new UpsertRequest { Collection = "live", Points = { Enumerable.Range(0, 500).Select(i => Versioned((ulong)i, seed)) } });
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var writers = Enumerable.Range(0, 2).Select(w => Task.Run(async () =>
         {
             var random = new Random(100 + w);

@@ -12,7 +12,7 @@ namespace Mesh.Retrieval.Tests;
 /// The durability promise, end to end: the built Mesh.Retrieval host runs as a separate process, writers
 /// upsert (and replace) points in a loop, the process is killed with SIGKILL at a random moment, and after a
 /// restart every acknowledged point is there with its last acknowledged payload, and the index answers.
-/// Three kill cycles on one data folder, with snapshots small enough to be taken during the loop, so
+/// Two kill cycles on one data folder, with snapshots small enough to be taken during the loop, so
 /// recovery covers snapshot plus log replay and kills during a snapshot.
 /// </summary>
 public sealed class CrashRecoveryTests : IDisposable
@@ -26,7 +26,7 @@ public sealed class CrashRecoveryTests : IDisposable
         var random = new Random(Environment.TickCount);
         var acknowledged = new Dictionary<ulong, (float[] Vector, double Version)>();
         var inFlight = new Dictionary<ulong, double>();
-        for (var cycle = 0; cycle < 3; cycle++)
+        for (var cycle = 0; cycle < 2; cycle++)
         {
             using var server = await HostProcess.StartAsync(_dataPath);
             var client = server.Client;
@@ -45,7 +45,7 @@ public sealed class CrashRecoveryTests : IDisposable
 
             using var stop = new CancellationTokenSource();
             var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() => WriteLoopAsync(client, w, cycle, acknowledged, inFlight, stop.Token))).ToArray();
-            await Task.Delay(random.Next(800, 2500));
+            await Task.Delay(random.Next(600, 1800));
             server.Kill();
             await stop.CancelAsync();
             await Task.WhenAll(writers);

@@ -65,6 +65,9 @@ internal sealed class Collection : IDisposable
 
     public long Count => _byKey.Count;
 
+    /// <summary>The collection's HNSW index itself: the benchmark queries it directly as "USearch alone".</summary>
+    internal UsearchIndex Index => _index;
+
     /// <summary>Creates the folder and definition of a new collection and opens it.</summary>
     public static Collection Create(string folder, string tenant, CreateCollectionRequest config, RetrievalOptions options, ILogger logger)
     {
