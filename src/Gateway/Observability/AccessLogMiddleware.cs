@@ -22,8 +22,7 @@ public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMet
 
         var started = Stopwatch.GetTimestamp();
         var requestId = RequestIds.FromOrNew(context);
-        context.TraceIdentifier = requestId;
-        context.Request.Headers[RequestIds.HeaderName] = requestId;
+        context.TraceIdentifier = requestId; // TenancyTransformProvider sends it to the service
         context.Response.Headers[RequestIds.HeaderName] = requestId;
         Activity.Current?.SetTag("mesh.request_id", requestId);
 
