@@ -8,7 +8,19 @@ namespace Mesh.Inference;
 /// <summary>Entry point: the command line (generate, score) and the gRPC service (serve, the default).</summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => InferenceCommandLine.Build().Parse(args).InvokeAsync();
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return await InferenceCommandLine.Build().Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is Models.ModelFormatException or FileNotFoundException or ArgumentException or InvalidOperationException)
+        {
+            // A bad file or flag is the user's to fix: say what, without a stack trace.
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
+        }
+    }
 }
 
 /// <summary>Builds the Inference web application; tests start the same application on loopback.</summary>

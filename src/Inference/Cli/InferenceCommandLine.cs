@@ -31,14 +31,31 @@ public static class InferenceCommandLine
         var minP = new Option<float>("--min-p") { Description = "min-p filter (0: off)" };
         var seed = new Option<ulong?>("--seed") { Description = "random seed (default: random)" };
         var text = new Option<string>("--text") { Description = "text to score", Required = true };
+        var server = new Option<string?>("--server") { Description = "call a running Inference service at this address instead of loading the model here (--model is then the model id)" };
 
         var generate = new Command("generate", "generate text and print it to stdout")
         {
-            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed,
+            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server,
         };
-        Model.Required = false;
         generate.SetAction(async (result, cancellation) =>
         {
+            if (result.GetValue(server) is { } address)
+            {
+                var remote = new V1.GenerateRequest
+                {
+                    Model = result.GetValue(Model) ?? "",
+                    Prompt = result.GetValue(prompt) ?? "",
+                    MaxTokens = result.GetValue(maxTokens),
+                    Sampling = new V1.SamplingParams { Temperature = result.GetValue(temperature), TopP = result.GetValue(topP), TopK = result.GetValue(topK), MinP = result.GetValue(minP) },
+                };
+                if (result.GetValue(seed) is { } s)
+                {
+                    remote.Sampling.Seed = s;
+                }
+
+                return await RemoteGenerate.RunAsync(new Uri(address), remote, cancellation);
+            }
+
             using var loggers = StderrLoggers();
             using var engine = CreateEngine(result, loggers);
             var tokenizer = engine.Model.Tokenizer;

@@ -85,6 +85,8 @@ public sealed class SentencePieceTokenizer
     public int[] Encode(string text, bool addBos)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // Answered here, not by the library: Microsoft.ML.Tokenizers 2.0.1 returns no ids for "" even with
+        // BOS on, while llama.cpp (and every model's prompt format) expects [BOS].
         if (text.Length == 0)
         {
             return addBos ? [BosId] : [];

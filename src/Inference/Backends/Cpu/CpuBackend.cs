@@ -161,7 +161,13 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         var groupSize = c.Heads / c.KvHeads;
         var scale = 1f / MathF.Sqrt(headDim);
         var q = _q;
-        _parallel.For(batch.Count * c.Heads, (item, scratch) =>
+        long work = 0;
+        foreach (var p in batch.Positions)
+        {
+            work += (long)(p + 1) * c.Dim * 2;
+        }
+
+        _parallel.For(batch.Count * c.Heads, work, (item, scratch) =>
         {
             var i = item / c.Heads;
             var h = item % c.Heads;

@@ -12,6 +12,9 @@ internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
 {
     private const int ChunksPerThread = 4;
 
+    // Below this many multiply-adds a parallel region costs more in wake-ups than it saves.
+    private const long MinParallelWork = 1 << 16;
+
     [ThreadStatic]
     private static float[]? t_scratch;
 
@@ -19,10 +22,13 @@ internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
 
     public int Threads { get; } = threads;
 
-    /// <summary>Runs <paramref name="body"/>(item, scratch) for every item in [0, count).</summary>
-    public void For(int count, ScratchAction body)
+    /// <summary>
+    /// Runs <paramref name="body"/>(item, scratch) for every item in [0, count); <paramref name="work"/>
+    /// estimates the multiply-adds, so that small steps (tiny models, short contexts) stay on one thread.
+    /// </summary>
+    public void For(int count, long work, ScratchAction body)
     {
-        if (Threads == 1 || count == 1)
+        if (Threads == 1 || count == 1 || work < MinParallelWork)
         {
             var scratch = Scratch();
             for (var i = 0; i < count; i++)
@@ -59,7 +65,7 @@ internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
         }
 
         var chunks = Math.Max(1, Math.Min(totalRows / 8, Threads * ChunksPerThread));
-        For(chunks, (chunk, scratch) =>
+        For(chunks, (long)totalRows * input.Cols * input.Rows, (chunk, scratch) =>
         {
             var start = (int)((long)totalRows * chunk / chunks);
             var end = (int)((long)totalRows * (chunk + 1) / chunks);
