@@ -85,7 +85,7 @@ internal static class Program
         // Warm up: tiered JIT, compiled regexes, the connection, the first embedding batches.
         for (var i = 0; i < Math.Max(2, requests / 4); i++)
         {
-            await client.CheckAsync(new CheckRequest { Text = texts[i], Policy = policy, Stage = stage });
+            await client.CheckAsync(new CheckRequest { Text = texts[i % texts.Length], Policy = policy, Stage = stage });
         }
         var latencies = new double[requests];
         var next = -1;

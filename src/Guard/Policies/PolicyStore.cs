@@ -53,9 +53,6 @@ public sealed class PolicyStore : IDisposable
     /// <summary>Why the last reload failed, naming the line; empty when it succeeded.</summary>
     public string LastError => Volatile.Read(ref _lastError);
 
-    /// <summary>Raised after every reload attempt, successful or not (tests and diagnostics wait on it).</summary>
-    public event Action<PolicySet, string>? Reloaded;
-
     /// <summary>Reads the file again. Returns true when the new policies are now in force.</summary>
     public bool Reload()
     {
@@ -80,7 +77,6 @@ public sealed class PolicyStore : IDisposable
                 ok = false;
                 _telemetry.Reloads.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
             }
-            Reloaded?.Invoke(Current, LastError);
             return ok;
         }
     }
