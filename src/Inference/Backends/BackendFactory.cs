@@ -1,6 +1,7 @@
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
-using Mesh.Kernels.Driver;
+using Mesh.Inference.Backends.Cuda;
+using Mesh.Kernels;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Inference.Backends;
@@ -15,16 +16,18 @@ public static class BackendFactory
             case "cpu":
                 return CreateCpu(model, options, logger, "requested with --device cpu");
             case "cuda":
-                if (!CudaDriver.TryInitialize(out var reason))
+                var cuda = CudaAvailability.Check();
+                if (!cuda.IsUsable)
                 {
-                    throw new InvalidOperationException($"--device cuda: CUDA is not usable on this machine: {reason} Use --device cpu or --device auto.");
+                    throw new InvalidOperationException($"--device cuda: CUDA is not usable on this machine: {cuda.Reason} Use --device cpu or --device auto.");
                 }
 
-                return CreateCuda(model, options, logger);
+                return CreateCuda(model, options, logger, cuda);
             case "auto":
-                return CudaDriver.TryInitialize(out var why)
-                    ? CreateCuda(model, options, logger)
-                    : CreateCpu(model, options, logger, $"no usable GPU: {why}");
+                var probe = CudaAvailability.Check();
+                return probe.IsUsable
+                    ? CreateCuda(model, options, logger, probe)
+                    : CreateCpu(model, options, logger, $"no usable GPU: {probe.Reason}");
             default:
                 throw new ArgumentException($"unknown device '{device}': use auto, cpu or cuda", nameof(device));
         }
@@ -39,11 +42,10 @@ public static class BackendFactory
         return backend;
     }
 
-    private static IInferenceBackend CreateCuda(LlamaModel model, BackendOptions options, ILogger logger)
+    private static CudaBackend CreateCuda(LlamaModel model, BackendOptions options, ILogger logger, CudaAvailabilityResult device)
     {
-        _ = model;
-        _ = options;
-        _ = logger;
-        throw new NotSupportedException("the CUDA backend is not part of this build yet; use --device cpu");
+        var backend = CudaBackendFactory.Create(model, options, logger);
+        logger.LogInformation("Model {Model} runs on the CUDA backend: {Device}", model.Id, device.Reason);
+        return backend;
     }
 }
