@@ -15,6 +15,9 @@ public sealed class InferenceServiceFixture : IAsyncLifetime
 
     public InferenceService.InferenceServiceClient Client { get; private set; } = null!;
 
+    /// <summary>The HTTP/1.1 endpoint serving /metrics.</summary>
+    public Uri HttpAddress { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         _app = InferenceHost.CreateApp(
@@ -28,6 +31,7 @@ public sealed class InferenceServiceFixture : IAsyncLifetime
         ]);
         await _app.StartAsync();
         Channel = GrpcChannel.ForAddress(_app.GetGrpcAddress());
+        HttpAddress = _app.GetBoundAddresses()[1];
         Client = new InferenceService.InferenceServiceClient(Channel);
     }
 

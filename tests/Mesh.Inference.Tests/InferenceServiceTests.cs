@@ -174,6 +174,31 @@ public sealed class InferenceServiceTests(InferenceServiceFixture service) : ICl
         Assert.Contains("grpc.health.v1.Health", services);
     }
 
+    [Fact]
+    public async Task PrometheusMetricsFollowTheGenAiAndVllmNames()
+    {
+        await Client.CompleteAsync(Request("Once upon a time", 3));
+        using var http = new HttpClient();
+        string metrics = "";
+        // The exporter caches a scrape briefly; wait for one that includes the request.
+        for (var i = 0; i < 50 && !metrics.Contains("gen_ai_server_time_to_first_token", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            metrics = await http.GetStringAsync(new Uri(service.HttpAddress, "/metrics"));
+        }
+
+        foreach (var name in new[]
+        {
+            "gen_ai_server_time_to_first_token", "gen_ai_server_time_per_output_token", "gen_ai_server_request_duration",
+            "mesh_inference_requests_running", "mesh_inference_requests_waiting", "mesh_inference_kv_cache_blocks_used",
+            "mesh_inference_kv_cache_blocks_free", "mesh_inference_prefix_cache_queries", "mesh_inference_prefix_cache_hits",
+            "mesh_inference_prompt_tokens", "mesh_inference_generation_tokens",
+        })
+        {
+            Assert.Contains(name, metrics, StringComparison.Ordinal);
+        }
+    }
+
     private static GenerateRequest Request(string prompt, int maxTokens) => new()
     {
         Model = "stories260K",
