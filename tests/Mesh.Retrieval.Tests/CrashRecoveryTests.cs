@@ -20,6 +20,8 @@ public sealed class CrashRecoveryTests : IDisposable
     private const int Dimensions = 16;
     private readonly string _dataPath = Path.Combine(Path.GetTempPath(), "mesh-retrieval-crash", Guid.NewGuid().ToString("N"));
 
+    private int _acknowledgedBatches;
+
     [Fact]
     public async Task Every_acknowledged_point_survives_sigkill()
     {
@@ -44,8 +46,15 @@ public sealed class CrashRecoveryTests : IDisposable
             }
 
             using var stop = new CancellationTokenSource();
-            var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() => WriteLoopAsync(client, w, cycle, acknowledged, inFlight, stop.Token))).ToArray();
-            await Task.Delay(random.Next(600, 1800));
+            var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() => WriteLoopAsync(client, w, cycle, acknowledged, inFlight, () => Interlocked.Increment(ref _acknowledgedBatches), stop.Token))).ToArray();
+            // Kill at a random moment once writes are flowing (the first calls of a fresh process are slow).
+            var flowing = _acknowledgedBatches + 10;
+            var patience = DateTime.UtcNow.AddSeconds(60);
+            while (Volatile.Read(ref _acknowledgedBatches) < flowing && DateTime.UtcNow < patience)
+            {
+                await Task.Delay(20);
+            }
+            await Task.Delay(random.Next(0, 1000));
             server.Kill();
             await stop.CancelAsync();
             await Task.WhenAll(writers);
@@ -59,7 +68,7 @@ public sealed class CrashRecoveryTests : IDisposable
 
     private static async Task WriteLoopAsync(
         RetrievalService.RetrievalServiceClient client, int writer, int cycle,
-        Dictionary<ulong, (float[] Vector, double Version)> acknowledged, Dictionary<ulong, double> inFlight, CancellationToken stop)
+        Dictionary<ulong, (float[] Vector, double Version)> acknowledged, Dictionary<ulong, double> inFlight, Action onAcknowledged, CancellationToken stop)
     {
         var random = new Random(writer * 1000 + cycle);
         var version = cycle * 1_000_000.0;
@@ -108,6 +117,7 @@ public sealed class CrashRecoveryTests : IDisposable
                     inFlight.Remove(id);
                 }
             }
+            onAcknowledged();
         }
     }
 
