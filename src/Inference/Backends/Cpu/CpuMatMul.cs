@@ -27,9 +27,18 @@ internal static unsafe class CpuMatMul
         switch (w.Type)
         {
             case GgmlType.F32:
+                // Groups of four tokens share each weight load; leftover tokens (all of them when
+                // decoding one sequence) take four weight rows per pass instead. Either way each
+                // output is one accumulator summed in k order, so the numbers do not depend on the batch.
+                var grouped = Fma.IsSupported ? n / 4 * 4 : 0;
                 for (var r = rowStart; r < rowEnd; r++)
                 {
-                    RowTimesBatch((float*)w.Row(r), x, y + r, yStride, n, cols);
+                    RowTimesBatch((float*)w.Row(r), x, y + r, yStride, grouped, cols);
+                }
+
+                for (var b = grouped; b < n; b++)
+                {
+                    RowsTimesOne(w, rowStart, rowEnd, x.F32 + ((nint)b * cols), y + ((nint)b * yStride));
                 }
 
                 break;
@@ -59,10 +68,31 @@ internal static unsafe class CpuMatMul
                         }
                     }
 
-                    for (; b < n; b++)
+                    if (b < n && (!Avx2.IsSupported || !Fma.IsSupported))
+                    {
+                        for (; b < n; b++)
+                        {
+                            var offset = (nint)b * cols;
+                            y[((nint)b * yStride) + r] = DotQ8(row, x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), blocks);
+                        }
+                    }
+                }
+
+                if (Avx2.IsSupported && Fma.IsSupported)
+                {
+                    for (var b = n / 4 * 4; b < n; b++)
                     {
                         var offset = (nint)b * cols;
-                        y[((nint)b * yStride) + r] = DotQ8(row, x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), blocks);
+                        var r = rowStart;
+                        for (; r + 4 <= rowEnd; r += 4)
+                        {
+                            DotQ8FourRows(w, r, x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), blocks, y + ((nint)b * yStride) + r);
+                        }
+
+                        for (; r < rowEnd; r++)
+                        {
+                            y[((nint)b * yStride) + r] = DotQ8(w.Row(r), x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), blocks);
+                        }
                     }
                 }
 
@@ -115,6 +145,83 @@ internal static unsafe class CpuMatMul
         {
             y[(nint)b * yStride] = Dot(w, x.F32 + ((nint)b * cols), cols);
         }
+    }
+
+    /// <summary>Four f32 weight rows times one activation row: four independent FMA chains hide the FMA latency.</summary>
+    private static void RowsTimesOne(WeightMatrix w, int rowStart, int rowEnd, float* x, float* y)
+    {
+        var cols = w.Cols;
+        var r = rowStart;
+        if (Fma.IsSupported)
+        {
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                var w0 = (float*)w.Row(r);
+                var w1 = w0 + cols;
+                var w2 = w1 + cols;
+                var w3 = w2 + cols;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                var k = 0;
+                for (; k + 8 <= cols; k += 8)
+                {
+                    var xk = Avx.LoadVector256(x + k);
+                    a0 = Fma.MultiplyAdd(Avx.LoadVector256(w0 + k), xk, a0);
+                    a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + k), xk, a1);
+                    a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + k), xk, a2);
+                    a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + k), xk, a3);
+                }
+
+                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+                for (; k < cols; k++)
+                {
+                    s0 += w0[k] * x[k];
+                    s1 += w1[k] * x[k];
+                    s2 += w2[k] * x[k];
+                    s3 += w3[k] * x[k];
+                }
+
+                y[r] = s0;
+                y[r + 1] = s1;
+                y[r + 2] = s2;
+                y[r + 3] = s3;
+            }
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            y[r] = Dot((float*)w.Row(r), x, cols);
+        }
+    }
+
+    /// <summary>Four Q8_0 weight rows times one Q8 activation row, each row's blocks summed in order as in <see cref="DotQ8"/>.</summary>
+    private static void DotQ8FourRows(WeightMatrix w, int row, sbyte* x, float* xScales, int blocks, float* y)
+    {
+        var ones = Vector256.Create((short)1);
+        byte* r0 = w.Row(row), r1 = w.Row(row + 1), r2 = w.Row(row + 2), r3 = w.Row(row + 3);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var v = Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize));
+            var xs = xScales[b];
+            var o = b * Dequantize.Q8BlockBytes;
+            a0 = Q8Block(r0 + o, v, xs, ones, a0);
+            a1 = Q8Block(r1 + o, v, xs, ones, a1);
+            a2 = Q8Block(r2 + o, v, xs, ones, a2);
+            a3 = Q8Block(r3 + o, v, xs, ones, a3);
+        }
+
+        y[0] = Vector256.Sum(a0);
+        y[1] = Vector256.Sum(a1);
+        y[2] = Vector256.Sum(a2);
+        y[3] = Vector256.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block(byte* block, Vector256<sbyte> v, float xScale, Vector256<short> ones, Vector256<float> acc)
+    {
+        var w = Avx.LoadVector256((sbyte*)(block + 2));
+        var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create((float)*(Half*)block * xScale), acc);
     }
 
     /// <summary>
