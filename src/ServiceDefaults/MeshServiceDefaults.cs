@@ -66,6 +66,9 @@ public static class MeshServiceDefaults
         builder.Services.RemoveAll(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>));
         builder.Services.AddSingleton(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>), typeof(MalformedRequestServiceMethodProvider<>));
         builder.Services.AddGrpcReflection();
+        builder.Services.Configure<Tenancy.TenancyOptions>(builder.Configuration.GetSection(Tenancy.TenancyOptions.SectionName));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<Tenancy.TenantResolver>();
         builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         return builder;
     }

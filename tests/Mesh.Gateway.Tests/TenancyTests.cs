@@ -1,3 +1,4 @@
+using Mesh.ServiceDefaults.Tenancy;
 using System.Diagnostics;
 using System.Text;
 using Grpc.Core;

@@ -1,3 +1,4 @@
+using Mesh.ServiceDefaults.Tenancy;
 using System.Text;
 using Mesh.Gateway.Authentication;
 using Mesh.Gateway.Observability;

@@ -6,6 +6,7 @@ using Mesh.Guard.Policies;
 using Mesh.Guard.Schema;
 using Mesh.Guard.Telemetry;
 using Mesh.Guard.V1;
+using Mesh.ServiceDefaults.Tenancy;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Guard.Services;
@@ -16,10 +17,9 @@ public sealed class GuardGrpcService(
     PolicyEvaluator evaluator,
     JsonSchemaValidator schemas,
     IOptions<GuardOptions> options,
+    TenantResolver tenants,
     ILogger<GuardGrpcService> logger) : GuardService.GuardServiceBase
 {
-    public const string TenantHeader = "x-mesh-tenant";
-    private const string DefaultTenant = "default";
 
     public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
@@ -159,9 +159,9 @@ public sealed class GuardGrpcService(
         return Task.FromResult(response);
     }
 
-    private static Policy ResolvePolicy(PolicySet set, string requested, ServerCallContext context)
+    private Policy ResolvePolicy(PolicySet set, string requested, ServerCallContext context)
     {
-        var tenant = context.RequestHeaders.GetValue(TenantHeader) is { Length: > 0 } t ? t : DefaultTenant;
+        var tenant = tenants.Resolve(context);
         var name = set.Resolve(requested, tenant);
         Activity.Current?.SetTag("mesh.tenant", tenant);
         return set.Policies.TryGetValue(name, out var policy)

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Mesh.Gateway.Tenancy;
+namespace Mesh.ServiceDefaults.Tenancy;
 
 /// <summary>
 /// Signs the tenant the gateway asserts, so that a service reached directly (bypassing the gateway)
