@@ -276,17 +276,25 @@ internal sealed class Collection : IDisposable
     {
         var keys = new ulong[limit];
         var distances = new float[limit];
-        var found = _index.Search(query, ef, keys, distances, filter);
-        var hits = new List<(PointRecord, float)>(found);
-        for (var i = 0; i < found; i++)
+        for (var attempt = 1; ; attempt++)
         {
-            // A point replaced or deleted while the search ran is skipped, never returned half-updated.
-            if (_byKey.TryGetValue(keys[i], out var record))
+            var found = _index.Search(query, ef, keys, distances, filter);
+            var hits = new List<(PointRecord, float)>(found);
+            for (var i = 0; i < found; i++)
             {
-                hits.Add((record, distances[i]));
+                // A point replaced or deleted while the search ran is skipped, never returned half-updated.
+                if (_byKey.TryGetValue(keys[i], out var record))
+                {
+                    hits.Add((record, distances[i]));
+                }
+            }
+            // A skipped hit means a write raced this search: search again so that the replacement (already
+            // in the graph, or about to be) takes its place instead of the answer coming back short.
+            if (hits.Count == found || attempt == 3)
+            {
+                return hits;
             }
         }
-        return hits;
     }
 
     private List<(PointRecord, float)> ExactSearch(float[] query, int limit, IEnumerable<PointRecord> candidates)
