@@ -11,9 +11,14 @@ internal sealed class LlamaCppSubject : ISpeedSubject
     private readonly LLamaWeights _weights;
     private readonly ModelParams _parameters;
 
+    static LlamaCppSubject()
+    {
+        // llama.cpp logs every load to stderr; the configuration can be set once, before first use.
+        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+    }
+
     public LlamaCppSubject(string path, int threads, int context)
     {
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         _parameters = new ModelParams(path)
         {
             ContextSize = (uint)context,

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Mesh.Inference.Models;
 
@@ -49,6 +50,7 @@ internal sealed unsafe class CpuActivations : IDisposable
     public ReadOnlySpan<float> Row(int row) => new(_f32 + ((nint)row * Cols), Cols);
 
     /// <summary>Quantizes the f32 rows to Q8 (once per input, however many Q8_0 matrices then read it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void EnsureQuantized()
     {
         if (IsQuantized)

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Mesh.Inference.Models;
 
@@ -48,6 +49,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     /// <summary>Worker threads in use.</summary>
     public int Threads => _parallel.Threads;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
         var n = batch.Count;
@@ -154,6 +156,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _parallel.Dispose();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attention(ForwardBatch batch, int layer, float* output)
     {
         var c = Config;
@@ -203,6 +206,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     }
 
     /// <summary>o = w ⊙ x / sqrt(mean(x²) + ε), as llama2.c's rmsnorm.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RmsNormRow(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> output, float epsilon)
     {
         var meanSquare = TensorPrimitives.SumOfSquares(x) / x.Length;

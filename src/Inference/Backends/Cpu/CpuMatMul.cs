@@ -20,6 +20,7 @@ internal static unsafe class CpuMatMul
     /// <paramref name="y"/> (row stride <paramref name="yStride"/>) for every activation row.
     /// <paramref name="scratch"/> holds at least one dequantized weight row (F16/BF16).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
         var n = x.Rows;
@@ -103,6 +104,7 @@ internal static unsafe class CpuMatMul
     }
 
     /// <summary>One f32 weight row times every activation row, four activation rows per pass so each weight load serves four FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTimesBatch(float* w, CpuActivations x, float* y, int yStride, int n, int cols)
     {
         var b = 0;
@@ -148,6 +150,7 @@ internal static unsafe class CpuMatMul
     }
 
     /// <summary>Four f32 weight rows times one activation row: four independent FMA chains hide the FMA latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsTimesOne(WeightMatrix w, int rowStart, int rowEnd, float* x, float* y)
     {
         var cols = w.Cols;
@@ -194,6 +197,7 @@ internal static unsafe class CpuMatMul
     }
 
     /// <summary>Four Q8_0 weight rows times one Q8 activation row, each row's blocks summed in order as in <see cref="DotQ8"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotQ8FourRows(WeightMatrix w, int row, sbyte* x, float* xScales, int blocks, float* y)
     {
         var ones = Vector256.Create((short)1);
@@ -228,6 +232,7 @@ internal static unsafe class CpuMatMul
     /// The single-row dot product, summed in exactly the order of the four-row kernel above, so a
     /// token's result does not depend on which other tokens share its batch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(float* w, float* x, int cols)
     {
         if (!Fma.IsSupported)
@@ -252,6 +257,7 @@ internal static unsafe class CpuMatMul
     }
 
     /// <summary>A Q8_0 weight row times four Q8 activation rows: each weight block is loaded and sign-split once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotQ8x4(byte* weights, CpuActivations x, int firstRow, int blocks, float* y, int yStride)
     {
         var cols = blocks * Dequantize.Q8BlockSize;
@@ -279,7 +285,7 @@ internal static unsafe class CpuMatMul
     }
 
     /// <summary>Dot product of a Q8_0 weight row with a Q8 activation row, block by block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static float DotQ8(byte* weights, sbyte* x, float* xScales, int blocks)
     {
         if (Avx2.IsSupported && Fma.IsSupported)

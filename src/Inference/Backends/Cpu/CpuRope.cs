@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
@@ -30,6 +32,7 @@ internal sealed class CpuRope
     }
 
     /// <summary>Rotates every head of <paramref name="vector"/> (a multiple of head_dim long) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Rotate(Span<float> vector, int position)
     {
         var half = _headDim / 2;
