@@ -21,6 +21,7 @@ internal static class Program
 {
     private const int K = 10;
     private const int Rounds = 2;
+    private const int BatchSize = 16;
     private static readonly int[] Efs = [16, 32, 64, 128, 256];
 
     private static async Task<int> Main(string[] args)
@@ -129,6 +130,8 @@ internal static class Program
             rows.Add($"| USearch alone, 1 thread | {ef} | {recall1:F3} | {usearch1:F0} | |");
             rows.Add($"| USearch alone, {threads} threads | {ef} | {recallN:F3} | {usearchN:F0} | |");
             rows.Add($"| **Mesh service over gRPC**, {clients} clients | {ef} | {recallService:F3} | {service:F0} | **{service / usearchN:F2}** |");
+            var (recallBatch, batched) = await RunServiceBatchedAsync(client, queries, ef, truth, clients, BatchSize);
+            rows.Add($"| Mesh service over gRPC, SearchBatch of {BatchSize}, {clients} clients | {ef} | {recallBatch:F3} | {batched:F0} | {batched / usearchN:F2} |");
         }
         foreach (var (name, field, admit, t) in new[] { ("10%", "tenth", tenth, truth10), ("1%", "hundredth", hundredth, truth1) })
         {
@@ -187,6 +190,33 @@ internal static class Program
             {
                 var response = await client.SearchAsync(requests[q]);
                 found[q] = response.Points.Select(p => (long)p.Id.Num).ToArray();
+            }
+        })));
+        var qps = queries.Length / clock.Elapsed.TotalSeconds;
+        return (GroundTruth.Recall(truth, found), qps);
+    }
+
+    private static async Task<(double Recall, double Qps)> RunServiceBatchedAsync(
+        RetrievalService.RetrievalServiceClient client, float[][] queries, int ef, int[][] truth, int clients, int batchSize)
+    {
+        var batches = Enumerable.Range(0, queries.Length).Chunk(batchSize).Select(chunk => (chunk, request: new SearchBatchRequest
+        {
+            Collection = "wordnet",
+            Searches = { chunk.Select(q => new SearchRequest { Vector = new Vector { Values = { queries[q] } }, Limit = K, Params = new SearchParams { Ef = (uint)ef } }) },
+        })).ToArray();
+        var found = new IReadOnlyCollection<long>[queries.Length];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < batches.Length)
+            {
+                var response = await client.SearchBatchAsync(batches[b].request);
+                for (var i = 0; i < batches[b].chunk.Length; i++)
+                {
+                    found[batches[b].chunk[i]] = response.Results[i].Points.Select(p => (long)p.Id.Num).ToArray();
+                }
             }
         })));
         var qps = queries.Length / clock.Elapsed.TotalSeconds;
