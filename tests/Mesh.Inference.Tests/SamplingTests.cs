@@ -35,15 +35,6 @@ public sealed class SamplingTests
     }
 
     [Fact]
-    public void PhiloxMatchesTheRandom123KnownAnswers()
-    {
-        // Known-answer vectors of philox4x32-10 from Random123's kat_vectors.
-        Assert.Equal((0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u), Philox.Block(0, 0, 0, 0, 0, 0));
-        Assert.Equal((0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu), Philox.Block(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff));
-        Assert.Equal((0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u), Philox.Block(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0));
-    }
-
-    [Fact]
     public void TopKOfOneIsGreedyAndMinPKeepsOnlyLikelyTokens()
     {
         var logits = new float[] { 0.1f, 3f, 2.9f, -5f, 1f };

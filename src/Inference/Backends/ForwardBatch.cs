@@ -33,6 +33,31 @@ public sealed class ForwardBatch
     /// <summary>Block tables of the batch's sequences: block ids of the paged KV cache, in position order.</summary>
     public IReadOnlyList<int[]> BlockTables => _blockTables;
 
+    /// <summary>
+    /// Checks what every backend relies on: token ids inside the vocabulary, positions inside the
+    /// context, room for the logits. Backends call it first, so a bad batch fails the same way on each.
+    /// </summary>
+    public void Validate(Models.LlamaConfig config, int logitsLength)
+    {
+        if (logitsLength < LogitCount * config.VocabSize)
+        {
+            throw new ArgumentException($"logits needs room for {LogitCount} rows of {config.VocabSize}", nameof(logitsLength));
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            if ((uint)_tokens[i] >= (uint)config.VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(config), $"token id {_tokens[i]} is outside the vocabulary of {config.VocabSize}");
+            }
+
+            if ((uint)_positions[i] >= (uint)config.ContextLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(config), $"position {_positions[i]} is outside the context of {config.ContextLength}");
+            }
+        }
+    }
+
     public void Clear()
     {
         Count = 0;

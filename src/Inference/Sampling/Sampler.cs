@@ -1,11 +1,13 @@
 using System.Numerics.Tensors;
+using Mesh.Kernels.Sampling;
 
 namespace Mesh.Inference.Sampling;
 
 /// <summary>
 /// Turns one row of logits into a token, in llama.cpp's order: penalties, top-k, top-p, min-p,
-/// temperature, then a draw. Draw n of a request uses Philox(seed, n), so a seed reproduces the same
-/// tokens on every run, every thread count and every batch composition.
+/// temperature, then a draw. Draw n of a request uses Philox4x32-10(seed, n) — the generator the GPU
+/// sampling kernel uses — so a seed reproduces the same tokens on every run, every thread count,
+/// every batch composition, and on either backend where the arithmetic allows.
 /// </summary>
 public sealed class Sampler(SamplingParameters parameters, int vocabSize)
 {
@@ -110,7 +112,7 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
             sum += probabilities[i];
         }
 
-        var target = Philox.Uniform(p.Seed, draw) * sum;
+        var target = Philox4x32.Uniform(p.Seed, (uint)draw) * sum;
         var acc = 0.0;
         for (var i = 0; i < count; i++)
         {

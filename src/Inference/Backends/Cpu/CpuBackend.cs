@@ -59,27 +59,12 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             return;
         }
 
-        if (logits.Length < batch.LogitCount * c.VocabSize)
-        {
-            throw new ArgumentException($"logits needs room for {batch.LogitCount} rows of {c.VocabSize}", nameof(logits));
-        }
-
+        batch.Validate(c, logits.Length);
         EnsureBuffers(n);
         var x = _x.AsSpan(0, n * c.Dim);
         for (var i = 0; i < n; i++)
         {
-            var token = batch.Tokens[i];
-            if ((uint)token >= (uint)c.VocabSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {c.VocabSize}");
-            }
-
-            if ((uint)batch.Positions[i] >= (uint)c.ContextLength)
-            {
-                throw new ArgumentOutOfRangeException(nameof(batch), $"position {batch.Positions[i]} is outside the context of {c.ContextLength}");
-            }
-
-            Dequantize.Row(_weights.TokenEmbedding, token, x.Slice(i * c.Dim, c.Dim));
+            Dequantize.Row(_weights.TokenEmbedding, batch.Tokens[i], x.Slice(i * c.Dim, c.Dim));
         }
 
         for (var l = 0; l < c.Layers; l++)

@@ -103,25 +103,13 @@ public sealed class CudaBackend : IInferenceBackend
         {
             return;
         }
-        if (logits.Length < batch.LogitCount * c.VocabSize)
-        {
-            throw new ArgumentException($"logits needs room for {batch.LogitCount} rows of {c.VocabSize}", nameof(logits));
-        }
 
-        // Host-side inputs, checked as the CPU backend checks them.
+        // Host-side inputs, checked as every backend checks them.
+        batch.Validate(c, logits.Length);
         var slots = new int[n];
         var sequences = batch.SequenceOf.ToArray();
         for (var i = 0; i < n; i++)
         {
-            var token = batch.Tokens[i];
-            if ((uint)token >= (uint)c.VocabSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {c.VocabSize}");
-            }
-            if ((uint)batch.Positions[i] >= (uint)c.ContextLength)
-            {
-                throw new ArgumentOutOfRangeException(nameof(batch), $"position {batch.Positions[i]} is outside the context of {c.ContextLength}");
-            }
             slots[i] = _layout.PhysicalSlot(batch.BlockTables[sequences[i]], batch.Positions[i]);
         }
         // Block tables padded to a fixed width (a whole context), so a captured decode graph stays

@@ -11,26 +11,7 @@ public static class LlamaGgufExporter
 {
     public static void Write(string path, LlamaConfig config, LlamaWeights weights, SentencePieceVocabulary vocabulary, GgmlType matrixType, string name = "mesh")
     {
-        var w = new GgufWriter()
-            .Add("general.architecture", "llama")
-            .Add("general.name", name)
-            .Add("llama.context_length", (uint)config.ContextLength)
-            .Add("llama.embedding_length", (uint)config.Dim)
-            .Add("llama.block_count", (uint)config.Layers)
-            .Add("llama.feed_forward_length", (uint)config.HiddenDim)
-            .Add("llama.rope.dimension_count", (uint)config.HeadDim)
-            .Add("llama.attention.head_count", (uint)config.Heads)
-            .Add("llama.attention.head_count_kv", (uint)config.KvHeads)
-            .Add("llama.attention.layer_norm_rms_epsilon", config.NormEpsilon)
-            .Add("llama.rope.freq_base", config.RopeTheta)
-            .Add("tokenizer.ggml.model", "llama")
-            .Add("tokenizer.ggml.tokens", vocabulary.Pieces)
-            .Add("tokenizer.ggml.scores", vocabulary.Scores.ToArray())
-            .Add("tokenizer.ggml.token_type", vocabulary.Kinds.Select(k => (int)k).ToArray())
-            .Add("tokenizer.ggml.bos_token_id", (uint)vocabulary.BosId)
-            .Add("tokenizer.ggml.eos_token_id", (uint)vocabulary.EosId)
-            .Add("tokenizer.ggml.unknown_token_id", (uint)vocabulary.UnkId)
-            .Add("tokenizer.ggml.add_bos_token", vocabulary.AddBos);
+        var w = Header(config, vocabulary, name);
 
         void Matrix(string tensor, WeightMatrix m) => w.AddTensor(tensor, m.Rows, m.Cols, matrixType, () => ToFloats(m));
         void Vector(string tensor, float[] v) => w.AddTensor(tensor, 1, v.Length, GgmlType.F32, () => v);
@@ -59,6 +40,29 @@ public static class LlamaGgufExporter
 
         w.Write(path);
     }
+
+    /// <summary>A writer holding the <c>llama</c> architecture's hyperparameters and tokenizer, as llama.cpp's converter writes them.</summary>
+    public static GgufWriter Header(LlamaConfig config, SentencePieceVocabulary vocabulary, string name) =>
+        new GgufWriter()
+            .Add("general.architecture", "llama")
+            .Add("general.name", name)
+            .Add("llama.context_length", (uint)config.ContextLength)
+            .Add("llama.embedding_length", (uint)config.Dim)
+            .Add("llama.block_count", (uint)config.Layers)
+            .Add("llama.feed_forward_length", (uint)config.HiddenDim)
+            .Add("llama.rope.dimension_count", (uint)config.HeadDim)
+            .Add("llama.attention.head_count", (uint)config.Heads)
+            .Add("llama.attention.head_count_kv", (uint)config.KvHeads)
+            .Add("llama.attention.layer_norm_rms_epsilon", config.NormEpsilon)
+            .Add("llama.rope.freq_base", config.RopeTheta)
+            .Add("tokenizer.ggml.model", "llama")
+            .Add("tokenizer.ggml.tokens", vocabulary.Pieces)
+            .Add("tokenizer.ggml.scores", vocabulary.Scores.ToArray())
+            .Add("tokenizer.ggml.token_type", vocabulary.Kinds.Select(k => (int)k).ToArray())
+            .Add("tokenizer.ggml.bos_token_id", (uint)vocabulary.BosId)
+            .Add("tokenizer.ggml.eos_token_id", (uint)vocabulary.EosId)
+            .Add("tokenizer.ggml.unknown_token_id", (uint)vocabulary.UnkId)
+            .Add("tokenizer.ggml.add_bos_token", vocabulary.AddBos);
 
     private static float[] ToFloats(WeightMatrix m)
     {

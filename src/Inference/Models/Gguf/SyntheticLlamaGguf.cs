@@ -41,26 +41,7 @@ public static class SyntheticLlamaGguf
 
         float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
 
-        var w = new GgufWriter()
-            .Add("general.architecture", "llama")
-            .Add("general.name", $"synthetic-{config.Dim}x{config.Layers}")
-            .Add("llama.context_length", (uint)config.ContextLength)
-            .Add("llama.embedding_length", (uint)config.Dim)
-            .Add("llama.block_count", (uint)config.Layers)
-            .Add("llama.feed_forward_length", (uint)config.HiddenDim)
-            .Add("llama.rope.dimension_count", (uint)config.HeadDim)
-            .Add("llama.attention.head_count", (uint)config.Heads)
-            .Add("llama.attention.head_count_kv", (uint)config.KvHeads)
-            .Add("llama.attention.layer_norm_rms_epsilon", config.NormEpsilon)
-            .Add("llama.rope.freq_base", config.RopeTheta)
-            .Add("tokenizer.ggml.model", "llama")
-            .Add("tokenizer.ggml.tokens", vocabulary.Pieces)
-            .Add("tokenizer.ggml.scores", vocabulary.Scores.ToArray())
-            .Add("tokenizer.ggml.token_type", vocabulary.Kinds.Select(k => (int)k).ToArray())
-            .Add("tokenizer.ggml.bos_token_id", (uint)vocabulary.BosId)
-            .Add("tokenizer.ggml.eos_token_id", (uint)vocabulary.EosId)
-            .Add("tokenizer.ggml.unknown_token_id", (uint)vocabulary.UnkId)
-            .Add("tokenizer.ggml.add_bos_token", vocabulary.AddBos);
+        var w = LlamaGgufExporter.Header(config, vocabulary, $"synthetic-{config.Dim}x{config.Layers}");
 
         int dim = config.Dim, hidden = config.HiddenDim, kv = config.KvDim;
         var inScale = 1f / MathF.Sqrt(dim);
