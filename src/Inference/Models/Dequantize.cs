@@ -68,7 +68,7 @@ public static unsafe class Dequantize
         for (var b = 0; b < count / Q8BlockSize; b++)
         {
             var block = src + (b * Q8BlockBytes);
-            var scale = (float)*(Half*)block;
+            var scale = HalfTable.ToSingle(*(ushort*)block);
             var quants = (sbyte*)(block + 2);
             for (var i = 0; i < Q8BlockSize; i++)
             {

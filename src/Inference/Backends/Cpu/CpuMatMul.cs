@@ -225,7 +225,7 @@ internal static unsafe class CpuMatMul
     {
         var w = Avx.LoadVector256((sbyte*)(block + 2));
         var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create((float)*(Half*)block * xScale), acc);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
     }
 
     /// <summary>
@@ -268,7 +268,7 @@ internal static unsafe class CpuMatMul
         for (var b = 0; b < blocks; b++)
         {
             var block = weights + (b * Dequantize.Q8BlockBytes);
-            var scale = (float)*(Half*)block;
+            var scale = HalfTable.ToSingle(*(ushort*)block);
             var w = Avx.LoadVector256((sbyte*)(block + 2));
             var absW = Avx2.Sign(w, w).AsByte();
             var offset = b * Dequantize.Q8BlockSize;
@@ -295,7 +295,7 @@ internal static unsafe class CpuMatMul
             for (var b = 0; b < blocks; b++)
             {
                 var block = weights + (b * Dequantize.Q8BlockBytes);
-                var scale = (float)*(Half*)block * xScales[b];
+                var scale = HalfTable.ToSingle(*(ushort*)block) * xScales[b];
                 var w = Avx.LoadVector256((sbyte*)(block + 2));
                 var v = Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize));
                 // maddubs multiplies unsigned by signed bytes: move w's sign onto v and use |w|.
@@ -321,7 +321,7 @@ internal static unsafe class CpuMatMul
                 dot += q[i] * xb[i];
             }
 
-            sum += dot * (float)*(Half*)block * xScales[b];
+            sum += dot * HalfTable.ToSingle(*(ushort*)block) * xScales[b];
         }
 
         return sum;
