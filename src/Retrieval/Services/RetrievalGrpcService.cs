@@ -3,17 +3,15 @@ using Grpc.Core;
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Filtering;
 using Mesh.Retrieval.V1;
+using Mesh.ServiceDefaults.Tenancy;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Retrieval.Services;
 
 /// <summary>The <c>mesh.retrieval.v1.RetrievalService</c> endpoint: validation, tenancy, and mapping to collections.</summary>
-internal sealed class RetrievalGrpcService(CollectionManager collections, IOptions<RetrievalOptions> options, RetrievalMetrics metrics)
+internal sealed class RetrievalGrpcService(CollectionManager collections, IOptions<RetrievalOptions> options, RetrievalMetrics metrics, TenantResolver tenants)
     : RetrievalService.RetrievalServiceBase
 {
-    public const string TenantHeader = "x-mesh-tenant";
-    public const string DefaultTenant = "default";
-
     private readonly RetrievalOptions _options = options.Value;
 
     public override async Task<CollectionInfo> CreateCollection(CreateCollectionRequest request, ServerCallContext context) =>
@@ -149,6 +147,6 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
         return response;
     }
 
-    private static string Tenant(ServerCallContext context) =>
-        CollectionManager.ValidateTenant(context.RequestHeaders.GetValue(TenantHeader) ?? DefaultTenant);
+    // The tenant from x-mesh-tenant (verified against the gateway's signature when one is configured).
+    private string Tenant(ServerCallContext context) => CollectionManager.ValidateTenant(tenants.Resolve(context));
 }
