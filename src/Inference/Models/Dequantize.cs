@@ -82,16 +82,25 @@ public static unsafe class Dequantize
     {
         for (var b = 0; b < source.Length / Q8BlockSize; b++)
         {
-            var block = source.Slice(b * Q8BlockSize, Q8BlockSize);
-            var amax = TensorPrimitives.MaxMagnitude(block);
-            var scale = Math.Abs(amax) / 127f;
-            var inverse = scale != 0 ? 1f / scale : 0f;
             var outBlock = destination.Slice(b * Q8BlockBytes, Q8BlockBytes);
+            var scale = QuantizeBlock(source.Slice(b * Q8BlockSize, Q8BlockSize), MemoryMarshal.Cast<byte, sbyte>(outBlock[2..]));
             MemoryMarshal.Write(outBlock, (Half)scale);
-            for (var i = 0; i < Q8BlockSize; i++)
-            {
-                outBlock[2 + i] = (byte)(sbyte)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero);
-            }
         }
+    }
+
+    /// <summary>
+    /// Quantizes one block of 32 values to int8 and returns its scale (max|x| / 127): the one rule for
+    /// weights written as Q8_0 and for activations quantized before an int8 dot product.
+    /// </summary>
+    public static float QuantizeBlock(ReadOnlySpan<float> block, Span<sbyte> quants)
+    {
+        var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(block)) / 127f;
+        var inverse = scale != 0 ? 1f / scale : 0f;
+        for (var i = 0; i < Q8BlockSize; i++)
+        {
+            quants[i] = (sbyte)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero);
+        }
+
+        return scale;
     }
 }

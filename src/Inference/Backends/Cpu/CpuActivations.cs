@@ -61,16 +61,10 @@ internal sealed unsafe class CpuActivations : IDisposable
         var blocks = Rows * Cols / Dequantize.Q8BlockSize;
         for (var b = 0; b < blocks; b++)
         {
-            var src = new ReadOnlySpan<float>(_f32 + (b * Dequantize.Q8BlockSize), Dequantize.Q8BlockSize);
-            var amax = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(src);
-            var scale = MathF.Abs(amax) / 127f;
-            var inverse = scale != 0 ? 1f / scale : 0f;
-            _q8Scales[b] = scale;
-            var dst = _q8 + (b * Dequantize.Q8BlockSize);
-            for (var i = 0; i < Dequantize.Q8BlockSize; i++)
-            {
-                dst[i] = (sbyte)MathF.Round(src[i] * inverse, MidpointRounding.AwayFromZero);
-            }
+            var offset = b * Dequantize.Q8BlockSize;
+            _q8Scales[b] = Dequantize.QuantizeBlock(
+                new ReadOnlySpan<float>(_f32 + offset, Dequantize.Q8BlockSize),
+                new Span<sbyte>(_q8 + offset, Dequantize.Q8BlockSize));
         }
 
         IsQuantized = true;
