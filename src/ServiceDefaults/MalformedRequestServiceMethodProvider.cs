@@ -61,29 +61,42 @@ internal sealed class MalformedRequestServiceMethodProvider<TService> : IService
         return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, marshaller, method.ResponseMarshaller);
     }
 
-    private static TDelegate Handler<TDelegate>(string name, params Type[] parameters)
+    /// <summary>
+    /// The service's implementation of <paramref name="name"/> as a handler delegate, and its
+    /// attributes (with the service's) as endpoint metadata — found once, by exact signature.
+    /// </summary>
+    private static (TDelegate Handler, List<object> Metadata) Implementation<TDelegate>(string name, params Type[] parameters)
         where TDelegate : Delegate
     {
         var method = typeof(TService).GetMethod(name, BindingFlags.Public | BindingFlags.Instance, parameters)
             ?? throw new InvalidOperationException($"{typeof(TService).Name} has no method {name}");
-        return method.CreateDelegate<TDelegate>();
+        return (method.CreateDelegate<TDelegate>(), [.. typeof(TService).GetCustomAttributes(inherit: true), .. method.GetCustomAttributes(inherit: true)]);
     }
-
-    private static List<object> Metadata(string name) =>
-        [.. typeof(TService).GetCustomAttributes(inherit: true), .. typeof(TService).GetMethod(name)?.GetCustomAttributes(inherit: true) ?? []];
 
     private sealed class Binder(ServiceMethodProviderContext<TService> context) : ServiceBinderBase
     {
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
-            context.AddUnaryMethod(Strict(method), Metadata(method.Name), Handler<UnaryServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(ServerCallContext)));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+        {
+            var (invoker, metadata) = Implementation<UnaryServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(ServerCallContext));
+            context.AddUnaryMethod(Strict(method), metadata, invoker);
+        }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddServerStreamingMethod(Strict(method), Metadata(method.Name), Handler<ServerStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext)));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
+        {
+            var (invoker, metadata) = Implementation<ServerStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext));
+            context.AddServerStreamingMethod(Strict(method), metadata, invoker);
+        }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddClientStreamingMethod(Strict(method), Metadata(method.Name), Handler<ClientStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(ServerCallContext)));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler)
+        {
+            var (invoker, metadata) = Implementation<ClientStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(ServerCallContext));
+            context.AddClientStreamingMethod(Strict(method), metadata, invoker);
+        }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddDuplexStreamingMethod(Strict(method), Metadata(method.Name), Handler<DuplexStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext)));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
+        {
+            var (invoker, metadata) = Implementation<DuplexStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext));
+            context.AddDuplexStreamingMethod(Strict(method), metadata, invoker);
+        }
     }
 }
