@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Mesh.Inference.Backends;
 using Mesh.Inference.Engine;
-using Mesh.Inference.Models;
+using Mesh.Inference.Hosting;
 using Mesh.Inference.Sampling;
 using Microsoft.Extensions.Logging;
 
@@ -57,7 +57,8 @@ public static class InferenceCommandLine
             }
 
             using var loggers = StderrLoggers();
-            using var engine = CreateEngine(result, loggers);
+            using var served = CreateEngine(result, loggers);
+            var engine = served.Engine;
             var tokenizer = engine.Model.Tokenizer;
             var sampling = new SamplingParameters
             {
@@ -97,7 +98,8 @@ public static class InferenceCommandLine
         score.SetAction(async (result, cancellation) =>
         {
             using var loggers = StderrLoggers();
-            using var engine = CreateEngine(result, loggers);
+            using var served = CreateEngine(result, loggers);
+            var engine = served.Engine;
             var ids = engine.Model.Tokenizer.Encode(result.GetValue(text)!, addBos: true);
             if (ids.Length < 2 || ids.Length > engine.Model.Config.ContextLength)
             {
@@ -159,31 +161,11 @@ public static class InferenceCommandLine
         b.AddSimpleConsole(o => o.SingleLine = true).AddFilter(l => l >= LogLevel.Information)
             .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
-    /// <summary>An engine over one model that disposes the model and backend with it.</summary>
-    private static OwnedEngine CreateEngine(ParseResult result, ILoggerFactory loggers)
+    /// <summary>The model of <c>--model</c> on the chosen device, behind its own scheduler.</summary>
+    private static ServedModel CreateEngine(ParseResult result, ILoggerFactory loggers)
     {
         var path = result.GetValue(Model) ?? throw new ArgumentException("--model is required");
-        var logger = loggers.CreateLogger("inference");
-        logger.LogInformation("Loading model {Path}", path);
-        var model = LlamaModel.Load(path, result.GetValue(Tokenizer));
-        var backend = BackendFactory.Create(model, result.GetValue(Device) ?? "auto", new BackendOptions { Threads = result.GetValue(Threads) }, logger);
-        return new OwnedEngine(model, backend, new InferenceEngine(model, backend, new EngineOptions(), logger));
-    }
-
-    private sealed class OwnedEngine(LlamaModel model, IInferenceBackend backend, InferenceEngine engine) : IDisposable
-    {
-        public LlamaModel Model => model;
-
-        public System.Threading.Channels.ChannelReader<GenerationChunk> Submit(GenerationRequest request, CancellationToken cancellation) =>
-            engine.Submit(request, cancellation);
-
-        public Task<float[]> ScoreAsync(int[] tokens, CancellationToken cancellation) => engine.ScoreAsync(tokens, cancellation);
-
-        public void Dispose()
-        {
-            engine.Dispose();
-            backend.Dispose();
-            model.Dispose();
-        }
+        var model = new ModelOptions { Path = path, Tokenizer = result.GetValue(Tokenizer) };
+        return ServedModel.Load(model, result.GetValue(Device) ?? "auto", new BackendOptions { Threads = result.GetValue(Threads) }, new EngineOptions(), loggers.CreateLogger("inference"));
     }
 }

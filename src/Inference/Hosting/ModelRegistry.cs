@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using Mesh.Inference.Backends;
 using Mesh.Inference.Engine;
-using Mesh.Inference.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,11 +8,17 @@ namespace Mesh.Inference.Hosting;
 /// <summary>The models this process serves, each with its backend and scheduler, loaded at start-up.</summary>
 public sealed class ModelRegistry : IDisposable
 {
-    private readonly Dictionary<string, InferenceEngine> _engines = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
 
     public ModelRegistry(IOptions<InferenceOptions> options, ILogger<ModelRegistry> logger)
     {
         var o = options.Value;
+        var backendOptions = new BackendOptions
+        {
+            Threads = o.Threads,
+            KvBlockCount = o.KvBlocks,
+            KvCacheBytes = (long)o.KvCacheMb << 20,
+        };
         foreach (var m in o.Models)
         {
             if (string.IsNullOrWhiteSpace(m.Path))
@@ -22,48 +26,37 @@ public sealed class ModelRegistry : IDisposable
                 throw new InvalidOperationException("Inference:Models entry without a Path: set --Inference:Models:N:Path (or serve --model PATH)");
             }
 
-            var started = Stopwatch.GetTimestamp();
-            logger.LogInformation("Loading model {Path}", m.Path);
-            var model = LlamaModel.Load(m.Path, m.Tokenizer, m.Id);
-            if (_engines.ContainsKey(model.Id))
+            var served = ServedModel.Load(m, o.Device, backendOptions, o.Engine, logger);
+            if (!_models.TryAdd(served.Engine.Model.Id, served))
             {
-                model.Dispose();
-                throw new InvalidOperationException($"two models have the id '{model.Id}': give them distinct Inference:Models:N:Id values");
+                var id = served.Engine.Model.Id;
+                served.Dispose();
+                throw new InvalidOperationException($"two models have the id '{id}': give them distinct Inference:Models:N:Id values");
             }
-
-            var backendOptions = new BackendOptions
-            {
-                Threads = o.Threads,
-                KvBlockCount = o.KvBlocks,
-                KvCacheBytes = (long)o.KvCacheMb << 20,
-            };
-            var backend = BackendFactory.Create(model, o.Device, backendOptions, logger);
-            _engines[model.Id] = new InferenceEngine(model, backend, o.Engine, logger);
-            logger.LogInformation(
-                "Loaded model {Model} ({Format}, {WeightType}, {Parameters} parameters, {Layers} layers, context {Context}) in {Elapsed} ms",
-                model.Id, model.Format, model.WeightType, model.Weights.ParameterCount, model.Config.Layers, model.Config.ContextLength,
-                (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
-        if (_engines.Count == 0)
+        if (_models.Count == 0)
         {
             logger.LogWarning("No model configured: set --Inference:Models:0:Path (or serve --model PATH)");
         }
     }
 
-    public IReadOnlyCollection<InferenceEngine> Engines => _engines.Values;
+    public IEnumerable<InferenceEngine> Engines => _models.Values.Select(m => m.Engine);
 
-    public bool TryGet(string id, out InferenceEngine engine) => _engines.TryGetValue(id, out engine!);
+    public bool TryGet(string id, out InferenceEngine engine)
+    {
+        var found = _models.TryGetValue(id, out var served);
+        engine = served?.Engine!;
+        return found;
+    }
 
     public void Dispose()
     {
-        foreach (var engine in _engines.Values)
+        foreach (var served in _models.Values)
         {
-            engine.Dispose();
-            engine.Backend.Dispose();
-            engine.Model.Dispose();
+            served.Dispose();
         }
 
-        _engines.Clear();
+        _models.Clear();
     }
 }

@@ -138,7 +138,6 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _attentionOut.Dispose();
         _hidden.Dispose();
         _final.Dispose();
-        _parallel.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

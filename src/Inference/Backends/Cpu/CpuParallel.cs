@@ -8,7 +8,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// core slowed by other load does not hold the step back, and each chunk's result is computed the
 /// same way whichever thread runs it (thread count never changes the numbers).
 /// </summary>
-internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
+internal sealed class CpuParallel(int threads, int scratchLength)
 {
     private const int ChunksPerThread = 4;
 
@@ -82,10 +82,6 @@ internal sealed class CpuParallel(int threads, int scratchLength) : IDisposable
                 offset += w.Rows;
             }
         });
-    }
-
-    public void Dispose()
-    {
     }
 
     private float[] Scratch()
