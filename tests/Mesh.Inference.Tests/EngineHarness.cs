@@ -10,11 +10,11 @@ namespace Mesh.Inference.Tests;
 /// <summary>A model on the CPU backend behind a real engine, for tests that drive the engine directly.</summary>
 internal sealed class EngineHarness : IDisposable
 {
-    public EngineHarness(string modelPath, EngineOptions? engine = null, BackendOptions? backend = null)
+    public EngineHarness(string modelPath, EngineOptions? engine = null, BackendOptions? backend = null, Microsoft.Extensions.Logging.ILogger? logger = null, BlockHasher? blockHasher = null)
     {
         Model = LlamaModel.Load(modelPath);
         Backend = new CpuBackend(Model.Config, Model.Weights, backend ?? new BackendOptions());
-        Engine = new InferenceEngine(Model, Backend, engine ?? new EngineOptions());
+        Engine = new InferenceEngine(Model, Backend, engine ?? new EngineOptions(), logger, blockHasher);
     }
 
     public static string Stories260KBin => Path.Combine(Path.GetDirectoryName(TestModels.Stories260KGguf)!, "stories260K.bin");

@@ -3,6 +3,19 @@ using Mesh.Inference.Sampling;
 namespace Mesh.Inference.Engine;
 
 /// <summary>A validated generation request, in tokens.</summary>
+/// <param name="PromptTokens">The prompt's token ids (at least one).</param>
+/// <param name="MaxTokens">Tokens to generate at most.</param>
+/// <param name="Sampling">How each token is chosen.</param>
+/// <param name="Stop">Stop strings: generation ends before the first of them, which is not returned.</param>
+/// <param name="IgnoreEos">Keep generating past end-of-sequence.</param>
+/// <param name="TopLogprobs">Alternatives reported per token with their logprobs (0: no logprobs).</param>
+/// <param name="Priority">Lower is served first; ties by arrival.</param>
+/// <param name="RequestId">The id logs and traces carry.</param>
+/// <param name="CacheSalt">
+/// Isolates the prefix cache (vLLM's <c>cache_salt</c>): only requests with the same salt share KV
+/// blocks. The service sets the caller's tenant.
+/// </param>
+/// <param name="LogitsProcessor">Per-request logits hook (constrained decoding); see <see cref="ILogitsProcessor"/>.</param>
 public sealed record GenerationRequest(
     int[] PromptTokens,
     int MaxTokens,
@@ -11,7 +24,9 @@ public sealed record GenerationRequest(
     bool IgnoreEos = false,
     int TopLogprobs = 0,
     int Priority = 0,
-    string RequestId = "");
+    string RequestId = "",
+    string CacheSalt = "",
+    ILogitsProcessor? LogitsProcessor = null);
 
 public enum FinishReason
 {

@@ -1,26 +1,30 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Mesh.Inference.Sampling;
-using Mesh.Inference.Tokenization;
 
 namespace Mesh.Inference.Engine;
 
-/// <summary>
-/// The scheduler's state of one request: its tokens so far (prompt, then output), how many of them
-/// have keys and values in the KV cache, the blocks holding them, and where its output goes.
-/// </summary>
-internal sealed class Sequence(GenerationRequest request, long arrivalOrder, Sampler sampler, StreamingDetokenizer detokenizer, CancellationToken cancellation)
+/// <summary>Where a sequence is in the scheduler.</summary>
+internal enum SequenceStatus
 {
-    private readonly Channel<GenerationChunk> _output = Channel.CreateUnbounded<GenerationChunk>(new() { SingleWriter = true, SingleReader = true });
+    Waiting,
+    Running,
+    Finished,
+}
+
+/// <summary>
+/// The scheduler's state of one request (vLLM's <c>Request</c>): its tokens so far (prompt, then
+/// output), how many of them have keys and values in the KV cache, the blocks holding them, and how
+/// its next token is chosen. Changed only on the scheduler's thread, except <see cref="Abort"/>.
+/// </summary>
+internal sealed class Sequence(GenerationRequest request, long arrivalOrder, Sampler? sampler, RequestState? output, CancellationToken cancellation)
+{
+    private volatile bool _aborted;
 
     public GenerationRequest Request { get; } = request;
 
     /// <summary>Admission order among equal priorities.</summary>
     public long ArrivalOrder { get; } = arrivalOrder;
 
-    public long ArrivalTimestamp { get; } = Stopwatch.GetTimestamp();
-
-    public long FirstTokenTimestamp { get; set; }
+    public SequenceStatus Status { get; set; } = SequenceStatus.Waiting;
 
     public List<int> Tokens { get; } = [.. request.PromptTokens];
 
@@ -31,31 +35,27 @@ internal sealed class Sequence(GenerationRequest request, long arrivalOrder, Sam
     /// <summary>Tokens whose keys and values are in the cache (a prefix of <see cref="Tokens"/>).</summary>
     public int Computed { get; set; }
 
-    /// <summary>KV block table: block i holds positions [i·B, (i+1)·B).</summary>
-    public List<int> Blocks { get; } = [];
+    /// <summary>Tokens still to compute before the next token can be sampled.</summary>
+    public int Pending => Tokens.Count - Computed;
 
-    /// <summary>Prefix hashes of the leading full blocks that are known (cached or registered).</summary>
-    public List<ulong> BlockHashes { get; } = [];
+    public SequenceKvBlocks Kv { get; } = new();
 
     /// <summary>Prompt tokens served from the prefix cache at the first admission.</summary>
     public int CachedPromptTokens { get; set; }
 
     public bool EverAdmitted { get; set; }
 
-    public Sampler Sampler { get; } = sampler;
+    /// <summary>Chooses the next token; null only in scheduler tests, which run no model.</summary>
+    public Sampler? Sampler { get; } = sampler;
 
-    public StreamingDetokenizer Detokenizer { get; } = detokenizer;
-
-    public StopSequenceMatcher StopMatcher { get; } = new(request.Stop);
+    /// <summary>The output side of the request (stream, detokenizer, stop strings); null only in scheduler tests.</summary>
+    public RequestState? Output { get; } = output;
 
     public CancellationToken Cancellation { get; } = cancellation;
 
-    public ChannelReader<GenerationChunk> Output => _output.Reader;
+    /// <summary>Set when the output processor has finished the request (a stop string matched).</summary>
+    public bool Aborted => _aborted;
 
-    /// <summary>Tokens still to compute before the next token can be sampled.</summary>
-    public int Pending => Tokens.Count - Computed;
-
-    public void Emit(GenerationChunk chunk) => _output.Writer.TryWrite(chunk);
-
-    public void Complete(Exception? error = null) => _output.Writer.TryComplete(error);
+    /// <summary>Asks the scheduler to drop the sequence at its next step; callable from any thread.</summary>
+    public void Abort() => _aborted = true;
 }

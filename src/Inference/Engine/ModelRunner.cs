@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Mesh.Inference.Backends;
+using Mesh.Inference.Sampling;
+
+namespace Mesh.Inference.Engine;
+
+/// <summary>
+/// Executes a <see cref="SchedulerOutput"/> on one backend and samples, as vLLM v1's model runner:
+/// builds the <see cref="ForwardBatch"/> (tokens, positions, block tables), runs the forward pass,
+/// and for every sequence that samples this step applies its <see cref="ILogitsProcessor"/>, reads
+/// out logprobs and draws the token with its <see cref="Sampler"/>.
+/// <para>
+/// This is the seam for work on the logits: per-request masks plug in through
+/// <see cref="GenerationRequest.LogitsProcessor"/> (<see cref="ProcessAndSample"/>); GPU sampling
+/// replaces the copy of every logits row to the host and <see cref="ProcessAndSample"/>'s CPU draw.
+/// Used only from the engine's thread.
+/// </para>
+/// </summary>
+internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
+{
+    private readonly ForwardBatch _batch = new();
+    private float[] _logits = [];
+
+    public IInferenceBackend Backend { get; } = backend;
+
+    /// <summary>Tokens in the largest batch run so far.</summary>
+    public int MaxBatchTokens { get; private set; }
+
+    /// <summary>Runs one step and samples the next token of every sequence whose <see cref="ScheduledSequence.Sample"/> is set, in schedule order.</summary>
+    public ModelRunnerOutput Execute(SchedulerOutput scheduled)
+    {
+        _batch.Clear();
+        foreach (var (s, start, count, sample) in scheduled.Scheduled)
+        {
+            var seq = _batch.AddSequence(s.Kv.Table);
+            var tokens = CollectionsMarshal.AsSpan(s.Tokens);
+            for (var p = start; p < start + count; p++)
+            {
+                _batch.AddToken(seq, tokens[p], p, sample && p == start + count - 1);
+            }
+        }
+
+        var output = new ModelRunnerOutput();
+        if (_batch.Count == 0)
+        {
+            return output;
+        }
+
+        EnsureLogits(_batch.LogitCount);
+        Backend.Forward(_batch, _logits);
+        MaxBatchTokens = Math.Max(MaxBatchTokens, _batch.Count);
+        output.Timestamp = Stopwatch.GetTimestamp();
+        var row = 0;
+        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        {
+            if (sample)
+            {
+                output.Sampled.Add(ProcessAndSample(s, _logits.AsSpan(row * vocabSize, vocabSize)));
+                row++;
+            }
+        }
+
+        return output;
+    }
+
+    /// <summary>
+    /// log P(tokens[i + 1] | tokens[0..i]) for every i, running the text through the model in chunks
+    /// of <paramref name="chunk"/> tokens with the KV blocks in <paramref name="blockTable"/>.
+    /// </summary>
+    public float[] Score(int[] tokens, int[] blockTable, int chunk, CancellationToken cancellation)
+    {
+        var result = new float[Math.Max(0, tokens.Length - 1)];
+        chunk = Math.Max(1, chunk);
+        EnsureLogits(chunk);
+        for (var start = 0; start < tokens.Length - 1; start += chunk)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var count = Math.Min(chunk, tokens.Length - 1 - start);
+            _batch.Clear();
+            var seq = _batch.AddSequence(blockTable);
+            for (var i = start; i < start + count; i++)
+            {
+                _batch.AddToken(seq, tokens[i], i, wantLogits: true);
+            }
+
+            Backend.Forward(_batch, _logits);
+            for (var i = 0; i < count; i++)
+            {
+                result[start + i] = LogProbabilities.Of(_logits.AsSpan(i * vocabSize, vocabSize), tokens[start + i + 1]);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The per-sequence logits path, in order: the request's logits processor (masks) on the row in
+    /// place, the reported logprobs of the processed row (before penalties and temperature, as vLLM's
+    /// default), then the sampler's draw number <c>OutputLength</c>.
+    /// </summary>
+    private static SampledToken ProcessAndSample(Sequence s, Span<float> logits)
+    {
+        var request = s.Request;
+        var tokens = CollectionsMarshal.AsSpan(s.Tokens);
+        request.LogitsProcessor?.Process(logits, tokens[s.PromptLength..]);
+        var sampler = s.Sampler ?? throw new InvalidOperationException($"request {request.RequestId} has no sampler");
+        var token = sampler.Sample(logits, tokens, (ulong)s.OutputLength);
+        var logprobs = request.TopLogprobs > 0 ? LogProbabilities.For(logits, token, request.TopLogprobs) : null;
+        return new SampledToken(s, token, logprobs);
+    }
+
+    private void EnsureLogits(int rows)
+    {
+        if (_logits.Length < rows * vocabSize)
+        {
+            _logits = new float[rows * vocabSize];
+        }
+    }
+}
