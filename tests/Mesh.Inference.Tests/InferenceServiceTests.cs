@@ -112,6 +112,24 @@ public sealed class InferenceServiceTests(InferenceServiceFixture service) : ICl
         Assert.Equal(512, m.VocabSize);
         Assert.Equal(5, m.Layers);
         Assert.Equal("cpu", m.Backend);
+        // No server file path, in any field: callers hold API keys, not the server's file system.
+        var everything = Google.Protobuf.JsonFormatter.Default.Format(models);
+        Assert.DoesNotContain("stories260K.gguf", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(Path.GetDirectoryName(Tokenization.TestModels.Stories260KGguf)!, everything, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TenantsFromTheGatewayDoNotShareThePrefixCache()
+    {
+        // Long enough for two full KV blocks; a prompt of its own, as the fixture's engine is shared.
+        var request = Request("Lily and Ben went to the park with their mom. They saw a big tree with red apples and a small bird singing on a branch.", 2);
+        async Task<int> CachedFor(string tenant) =>
+            (await Client.CompleteAsync(request, new Metadata { { "x-mesh-tenant", tenant } })).Usage.CachedPromptTokens;
+
+        Assert.Equal(0, await CachedFor("tenant-a"));
+        Assert.Equal(0, await CachedFor("tenant-b"));
+        Assert.True(await CachedFor("tenant-a") >= 32, "a tenant's repeated prompt was not served from its cache");
+        Assert.True(await CachedFor("tenant-b") >= 32, "a tenant's repeated prompt was not served from its cache");
     }
 
     public static TheoryData<string, Action<GenerateRequest>, StatusCode, string> BadRequests => new()

@@ -3,21 +3,29 @@ using Grpc.Core;
 using Mesh.Inference.Engine;
 using Mesh.Inference.Hosting;
 using Mesh.Inference.V1;
+using Mesh.ServiceDefaults.Tenancy;
 using static Mesh.Inference.Services.GenerateRequestValidator;
 using EngineFinish = Mesh.Inference.Engine.FinishReason;
 using ProtoFinish = Mesh.Inference.V1.FinishReason;
 
 namespace Mesh.Inference.Services;
 
-/// <summary>The <c>mesh.inference.v1.InferenceService</c> RPCs over the loaded models' engines.</summary>
-public sealed class InferenceGrpcService(ModelRegistry models) : InferenceService.InferenceServiceBase
+/// <summary>
+/// The <c>mesh.inference.v1.InferenceService</c> RPCs over the loaded models' engines. Generation
+/// runs for the call's tenant (<c>x-mesh-tenant</c>, verified by <see cref="TenantResolver"/>), which
+/// salts the prefix cache so tenants never share KV blocks.
+/// </summary>
+public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver tenants) : InferenceService.InferenceServiceBase
 {
+    /// <summary>The header carrying the gateway's request id, used when the request has none of its own.</summary>
+    public const string RequestIdHeader = "x-request-id";
+
     public static readonly ActivitySource ActivitySource = new("Mesh.Inference");
 
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
-        var generation = Validate(request, engine.Model);
+        var generation = ForCaller(Validate(request, engine.Model), request, context);
         using var activity = StartActivity("generate", engine, generation);
         var output = Submit(engine, generation, context.CancellationToken);
         await foreach (var chunk in output.ReadAllAsync(context.CancellationToken))
@@ -30,7 +38,7 @@ public sealed class InferenceGrpcService(ModelRegistry models) : InferenceServic
     public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
-        var generation = Validate(request, engine.Model);
+        var generation = ForCaller(Validate(request, engine.Model), request, context);
         using var activity = StartActivity("complete", engine, generation);
         var output = Submit(engine, generation, context.CancellationToken);
         var response = new CompleteResponse { Model = engine.Model.Id };
@@ -108,8 +116,8 @@ public sealed class InferenceGrpcService(ModelRegistry models) : InferenceServic
             var m = engine.Model;
             response.Models.Add(new ModelInfo
             {
+                // No file path: callers hold API keys, not access to the server's file system.
                 Id = m.Id,
-                Path = m.Path,
                 Format = m.Format,
                 Architecture = "llama",
                 WeightType = m.WeightType,
@@ -125,6 +133,19 @@ public sealed class InferenceGrpcService(ModelRegistry models) : InferenceServic
         }
 
         return Task.FromResult(response);
+    }
+
+    /// <summary>
+    /// The caller's tenant as the prefix cache's salt, and the gateway's request id when the request
+    /// names none, so the per-request log line matches the gateway's access log.
+    /// </summary>
+    private GenerationRequest ForCaller(GenerationRequest generation, GenerateRequest request, ServerCallContext context)
+    {
+        var tenant = tenants.Resolve(context);
+        var header = context.RequestHeaders.GetValue(RequestIdHeader);
+        return request.RequestId.Length == 0 && !string.IsNullOrEmpty(header) && header.Length <= 128
+            ? generation with { CacheSalt = tenant, RequestId = header }
+            : generation with { CacheSalt = tenant };
     }
 
     private static System.Threading.Channels.ChannelReader<GenerationChunk> Submit(InferenceEngine engine, GenerationRequest request, CancellationToken cancellation)
