@@ -10,7 +10,7 @@ public sealed class ModelRegistry : IDisposable
 {
     private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
 
-    public ModelRegistry(IOptions<InferenceOptions> options, ILogger<ModelRegistry> logger)
+    public ModelRegistry(IOptions<InferenceOptions> options, ILogger<ModelRegistry> logger, ILoggerFactory loggers)
     {
         var o = options.Value;
         var backendOptions = new BackendOptions
@@ -26,7 +26,7 @@ public sealed class ModelRegistry : IDisposable
                 throw new InvalidOperationException("Inference:Models entry without a Path: set --Inference:Models:N:Path (or serve --model PATH)");
             }
 
-            var served = ServedModel.Load(m, o.Device, backendOptions, o.Engine, logger);
+            var served = ServedModel.Load(m, o.Device, backendOptions, o.Engine, logger, loggers.CreateLogger<InferenceEngine>());
             if (!_models.TryAdd(served.Engine.Model.Id, served))
             {
                 var id = served.Engine.Model.Id;

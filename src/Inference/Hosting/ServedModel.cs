@@ -25,7 +25,10 @@ public sealed class ServedModel : IDisposable
 
     public InferenceEngine Engine { get; }
 
-    public static ServedModel Load(ModelOptions options, string device, BackendOptions backendOptions, EngineOptions engineOptions, ILogger logger)
+    /// <summary>Loads the model, creates its backend and starts its engine.</summary>
+    /// <param name="logger">Loading messages (and the engine's, unless <paramref name="engineLogger"/> is given).</param>
+    /// <param name="engineLogger">The engine's per-request lines and faults.</param>
+    public static ServedModel Load(ModelOptions options, string device, BackendOptions backendOptions, EngineOptions engineOptions, ILogger logger, ILogger? engineLogger = null)
     {
         var started = Stopwatch.GetTimestamp();
         logger.LogInformation("Loading model {Path}", options.Path);
@@ -34,7 +37,7 @@ public sealed class ServedModel : IDisposable
         try
         {
             backend = BackendFactory.Create(model, device, backendOptions, logger);
-            var served = new ServedModel(model, backend, new InferenceEngine(model, backend, engineOptions, logger));
+            var served = new ServedModel(model, backend, new InferenceEngine(model, backend, engineOptions, engineLogger ?? logger));
             logger.LogInformation(
                 "Loaded model {Model} ({Format}, {WeightType}, {Parameters} parameters, {Layers} layers, context {Context}) in {Elapsed} ms",
                 model.Id, model.Format, model.WeightType, model.Weights.ParameterCount, model.Config.Layers, model.Config.ContextLength,
