@@ -32,8 +32,6 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
 
     public int WaitingCount => _waiting.Count;
 
-    public IReadOnlyList<Sequence> Running => _running;
-
     public long PromptTokensComputed => Interlocked.Read(ref _promptTokensComputed);
 
     public long PrefixHitTokens => Interlocked.Read(ref _prefixHitTokens);
