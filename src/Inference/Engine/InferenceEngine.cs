@@ -55,7 +55,7 @@ public sealed class InferenceEngine : IDisposable
         var kv = new KvCacheManager(new KvBlockAllocator(geometry.BlockCount, geometry.BlockSize, options.EnablePrefixCaching, blockHasher));
         _availableBlocks = kv.AvailableBlocks;
         _metrics = new InferenceMetrics(model.Id, () => (_running, _waiting, _usedBlocks, _availableBlocks));
-        _scheduler = new Scheduler(options, kv, model.Config.ContextLength, model.Tokenizer.EosId, _metrics, _logger);
+        _scheduler = new Scheduler(options, kv, model.Config.ContextLength, model.Tokenizer.EosId, _metrics, _logger, model.Tokenizer.EndOfGenerationIds);
         _runner = new ModelRunner(backend, model.Config.VocabSize);
         _outputs = new OutputProcessor(model.Id, _metrics, _logger);
         _thread = new Thread(Run) { IsBackground = true, Name = $"mesh-engine-{model.Id}" };

@@ -11,10 +11,12 @@ namespace Mesh.Inference.Engine;
 /// under the token budget (chunked prefill), taking KV slots from the <see cref="KvCacheManager"/>
 /// and preempting (by recompute) the lowest-priority, latest-arrived sequence when the pool runs dry.
 /// <see cref="UpdateFromOutput"/> applies the sampled tokens and decides end-of-sequence and length
-/// finishes; stop strings are the output processor's, which aborts the sequence.
+/// finishes; stop strings are the output processor's, which aborts the sequence. Besides EOS, any token
+/// of <c>endOfGeneration</c> (the tokenizer's end-of-turn tokens: <c>&lt;|im_end|&gt;</c>, <c>&lt;|eot_id|&gt;</c>…)
+/// ends a sequence, with <see cref="FinishReason.Stop"/>.
 /// Used only from the engine's thread.
 /// </summary>
-internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int contextLength, int eosId, InferenceMetrics? metrics = null, ILogger? logger = null)
+internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int contextLength, int eosId, InferenceMetrics? metrics = null, ILogger? logger = null, IReadOnlySet<int>? endOfGeneration = null)
 {
     // (priority, arrival): lower first. PriorityQueue is a d-ary heap: O(log n) insert and pop.
     private readonly PriorityQueue<Sequence, (int Priority, long Arrival)> _waiting = new();
@@ -106,10 +108,11 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
         foreach (var (s, token, logprobs) in result.Sampled)
         {
             s.Request.LogitsProcessor?.Accept(token);
-            if (token == eosId && !s.Request.IgnoreEos)
+            if ((token == eosId || endOfGeneration?.Contains(token) == true) && !s.Request.IgnoreEos)
             {
                 Finish(s);
-                outputs.Add(new EngineCoreOutput(s.Output!, -1, true, null, FinishReason.Eos, s.CachedPromptTokens, result.Timestamp));
+                var reason = token == eosId ? FinishReason.Eos : FinishReason.Stop;
+                outputs.Add(new EngineCoreOutput(s.Output!, -1, true, null, reason, s.CachedPromptTokens, result.Timestamp));
                 continue;
             }
 

@@ -13,7 +13,7 @@ public sealed class LlamaModel : IDisposable
 {
     private readonly IDisposable _storage;
 
-    private LlamaModel(string id, string path, string format, LlamaConfig config, LlamaWeights weights, SentencePieceTokenizer tokenizer, IDisposable storage)
+    private LlamaModel(string id, string path, string format, LlamaConfig config, LlamaWeights weights, ITokenizer tokenizer, IDisposable storage)
     {
         Id = id;
         Path = path;
@@ -37,7 +37,8 @@ public sealed class LlamaModel : IDisposable
 
     public LlamaWeights Weights { get; }
 
-    public SentencePieceTokenizer Tokenizer { get; }
+    /// <summary>SentencePiece or byte-level BPE, as the file says (<see cref="TokenizerMetadata.ReadTokenizer"/>).</summary>
+    public ITokenizer Tokenizer { get; }
 
     /// <summary>The matrices' storage type ("F32", "Q8_0", …) or "mixed".</summary>
     public string WeightType { get; }
@@ -61,7 +62,7 @@ public sealed class LlamaModel : IDisposable
             {
                 var (config, weights) = GgufLlamaReader.Read(gguf);
                 var tokenizer = tokenizerPath is null
-                    ? SentencePieceTokenizer.Create(GgufTokenizerReader.Read(gguf))
+                    ? TokenizerMetadata.ReadTokenizer(gguf)
                     : LoadTokenizerFile(tokenizerPath, config.VocabSize);
                 CheckVocabulary(path, config, tokenizer);
                 return new LlamaModel(id, path, "gguf", config, weights, tokenizer, gguf);
@@ -126,7 +127,7 @@ public sealed class LlamaModel : IDisposable
         throw new ModelFormatException(modelPath, "tokenizer", $"a llama2.c checkpoint needs its tokenizer file: pass --tokenizer, or put tok{vocabSize}.bin next to the model");
     }
 
-    private static void CheckVocabulary(string path, LlamaConfig config, SentencePieceTokenizer tokenizer)
+    private static void CheckVocabulary(string path, LlamaConfig config, ITokenizer tokenizer)
     {
         if (tokenizer.VocabSize != config.VocabSize)
         {

@@ -27,7 +27,7 @@ public static class GgufTokenizerReader
         string model = gguf.GetString(ModelKey);
         if (model != "llama")
         {
-            throw new ModelFormatException(gguf.Path, ModelKey, $"is \"{model}\"; Mesh supports the SentencePiece BPE tokenizer of Llama models (\"llama\")");
+            throw new ModelFormatException(gguf.Path, ModelKey, $"is \"{model}\"; this reader takes the SentencePiece BPE tokenizer of Llama models (\"llama\"); TokenizerMetadata.ReadTokenizer also takes \"gpt2\"");
         }
 
         // Without the dummy prefix a Llama vocabulary encodes differently; rather than tokenize wrongly, refuse.

@@ -10,7 +10,7 @@ namespace Mesh.Inference.Tokenization;
 /// decoding and streaming detokenization share one mapping from token to UTF-8 bytes. Immutable and
 /// safe to use from many requests at once.
 /// </summary>
-public sealed class SentencePieceTokenizer
+public sealed class SentencePieceTokenizer : ITokenizer
 {
     // What SentencePiece's decoder prints for <unk> (its unk_surface default): " ⁇ ".
     private static readonly byte[] UnknownSurface = Encoding.UTF8.GetBytes(" \u2047 ");
@@ -20,10 +20,14 @@ public sealed class SentencePieceTokenizer
     private readonly WordEncodingCache? _wordCache;
     private readonly byte[][] _tokenBytes;
     private readonly string[] _tokenText;
+    private readonly SpecialTokenSplitter _specials;
 
-    private SentencePieceTokenizer(SentencePieceVocabulary vocabulary)
+    private SentencePieceTokenizer(SentencePieceVocabulary vocabulary, IEnumerable<int> endOfGeneration, string? chatTemplate)
     {
         _vocabulary = vocabulary;
+        _specials = new SpecialTokenSplitter(vocabulary.Pieces, vocabulary.Kinds);
+        EndOfGenerationIds = EndOfGeneration.Compute(vocabulary.Pieces, vocabulary.EosId, endOfGeneration);
+        ChatTemplate = chatTemplate;
         _encoder = new MirroredBpeEncoder(vocabulary);
         _wordCache = WordBoundaries.AllowsWordSplitting(vocabulary) ? new WordEncodingCache() : null;
         _tokenBytes = new byte[vocabulary.Count][];
@@ -57,12 +61,25 @@ public sealed class SentencePieceTokenizer
     /// <summary>Whether the model's prompts start with BOS unless a caller says otherwise.</summary>
     public bool AddBosByDefault => _vocabulary.AddBos;
 
+    /// <summary>Always false: SentencePiece Llama vocabularies do not end prompts with EOS.</summary>
+    public bool AddEosByDefault => false;
+
+    /// <inheritdoc/>
+    public IReadOnlySet<int> EndOfGenerationIds { get; }
+
+    /// <inheritdoc/>
+    public string? ChatTemplate { get; }
+
     /// <summary>The vocabulary this tokenizer was built from.</summary>
     public SentencePieceVocabulary Vocabulary => _vocabulary;
 
-    /// <summary>Builds a tokenizer from a vocabulary read out of a model file.</summary>
+    /// <summary>
+    /// Builds a tokenizer from a vocabulary read out of a model file; <paramref name="endOfGeneration"/>
+    /// adds the ids metadata names as ending a turn (<c>eot</c>, <c>eom</c>) to EOS and the tokens
+    /// <see cref="EndOfGeneration"/> knows by text.
+    /// </summary>
     /// <exception cref="ArgumentException">The vocabulary is inconsistent (see <see cref="SentencePieceVocabulary.FindProblem"/>).</exception>
-    public static SentencePieceTokenizer Create(SentencePieceVocabulary vocabulary)
+    public static SentencePieceTokenizer Create(SentencePieceVocabulary vocabulary, IEnumerable<int>? endOfGeneration = null, string? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (vocabulary.FindProblem() is { } problem)
@@ -70,21 +87,56 @@ public sealed class SentencePieceTokenizer
             throw new ArgumentException($"The vocabulary cannot be used: {problem}.", nameof(vocabulary));
         }
 
-        return new SentencePieceTokenizer(vocabulary);
+        return new SentencePieceTokenizer(vocabulary, endOfGeneration ?? [], chatTemplate);
     }
 
     /// <summary>Loads a SentencePiece BPE <c>tokenizer.model</c> file, such as Llama 2's.</summary>
     /// <exception cref="Models.ModelFormatException">The file is unreadable or not a supported SentencePiece model.</exception>
-    public static SentencePieceTokenizer FromModelFile(string path) => new(SentencePieceModelFile.Read(path));
+    public static SentencePieceTokenizer FromModelFile(string path) => Create(SentencePieceModelFile.Read(path));
 
     /// <summary>
     /// The token ids of <paramref name="text"/>, preceded by BOS when <paramref name="addBos"/>. The empty
     /// text is no tokens (just BOS), as in llama.cpp; any other text gets SentencePiece's dummy-prefix
     /// space. Lone surrogates are encoded as U+FFFD, as UTF-8 conversion does.
     /// </summary>
-    public int[] Encode(string text, bool addBos)
+    public int[] Encode(string text, bool addBos) => Encode(text, addBos, parseSpecial: false);
+
+    /// <summary>
+    /// As <see cref="Encode(string, bool)"/>, with user-defined tokens always and control tokens when
+    /// <paramref name="parseSpecial"/> taken out of the text first (llama.cpp's <c>tokenizer_st_partition</c>);
+    /// every text piece between them gets the dummy-prefix space, as in llama.cpp.
+    /// </summary>
+    public int[] Encode(string text, bool addBos, bool parseSpecial)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (!parseSpecial && !_specials.HasUserDefined)
+        {
+            return EncodeText(text, addBos);
+        }
+
+        var ids = new List<int>();
+        if (addBos)
+        {
+            ids.Add(BosId);
+        }
+
+        foreach (var (start, length, tokenId) in _specials.Split(text, parseSpecial))
+        {
+            if (tokenId >= 0)
+            {
+                ids.Add(tokenId);
+            }
+            else
+            {
+                ids.AddRange(EncodeText(text.Substring(start, length), addBos: false));
+            }
+        }
+
+        return [.. ids];
+    }
+
+    private int[] EncodeText(string text, bool addBos)
+    {
         // Answered here, not by the library: Microsoft.ML.Tokenizers 2.0.1 returns no ids for "" even with
         // BOS on, while llama.cpp (and every model's prompt format) expects [BOS].
         if (text.Length == 0)
@@ -166,30 +218,24 @@ public sealed class SentencePieceTokenizer
     /// <summary>Whether <paramref name="id"/> is a token of this vocabulary.</summary>
     public bool IsValid(int id) => (uint)id < (uint)_vocabulary.Count;
 
+    /// <inheritdoc/>
+    public bool IsEndOfGeneration(int id) => EndOfGenerationIds.Contains(id);
+
     /// <summary>A detokenizer for one stream of generated tokens, starting at the beginning of a text.</summary>
-    public StreamingDetokenizer CreateStreamingDetokenizer() => new(this, atStart: true);
+    public StreamingDetokenizer CreateStreamingDetokenizer() => StreamingDetokenizer.After(this, []);
 
     /// <summary>
     /// A detokenizer for tokens generated after <paramref name="precedingIds"/> (the prompt): the first
     /// generated token keeps its leading space unless nothing before it has text.
     /// </summary>
-    public StreamingDetokenizer CreateStreamingDetokenizer(ReadOnlySpan<int> precedingIds)
-    {
-        bool atStart = true;
-        foreach (int id in precedingIds)
-        {
-            _ = TokenBytes(id, ref atStart);
-        }
-
-        return new StreamingDetokenizer(this, atStart);
-    }
+    public StreamingDetokenizer CreateStreamingDetokenizer(ReadOnlySpan<int> precedingIds) => StreamingDetokenizer.After(this, precedingIds);
 
     /// <summary>
     /// The UTF-8 bytes token <paramref name="id"/> contributes to a text. <paramref name="atStart"/> says
     /// no earlier token had text; then a normal piece's leading space is the dummy prefix and is dropped.
     /// Decode and the streaming detokenizer both go through here, so they cannot disagree.
     /// </summary>
-    internal ReadOnlySpan<byte> TokenBytes(int id, ref bool atStart)
+    public ReadOnlySpan<byte> TokenBytes(int id, ref bool atStart)
     {
         ThrowIfInvalid(id);
         ReadOnlySpan<byte> bytes = _tokenBytes[id];

@@ -7,21 +7,34 @@ namespace Mesh.Inference.Tokenization;
 /// over several byte-fallback tokens (an emoji is four); <see cref="Append"/> returns only whole
 /// characters and keeps the incomplete tail for the next token, so a client never receives half a
 /// character. The concatenation of everything returned, <see cref="Flush"/> included, equals
-/// <see cref="SentencePieceTokenizer.Decode"/> of the same ids. One instance serves one stream.
+/// <see cref="ITokenizer.Decode"/> of the same ids. One instance serves one stream.
 /// </summary>
 public sealed class StreamingDetokenizer
 {
-    private readonly SentencePieceTokenizer _tokenizer;
+    private readonly ITokenizer _tokenizer;
 
     // .NET's UTF-8 decoder holds back an incomplete sequence between calls and replaces invalid bytes
     // with U+FFFD exactly as a one-shot decode does, which is what makes streaming equal Decode.
     private readonly Decoder _decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
     private bool _atStart;
 
-    internal StreamingDetokenizer(SentencePieceTokenizer tokenizer, bool atStart)
+    internal StreamingDetokenizer(ITokenizer tokenizer, bool atStart)
     {
         _tokenizer = tokenizer;
         _atStart = atStart;
+    }
+
+    /// <summary>A detokenizer for the tokens that follow <paramref name="precedingIds"/> in <paramref name="tokenizer"/>'s text.</summary>
+    public static StreamingDetokenizer After(ITokenizer tokenizer, ReadOnlySpan<int> precedingIds)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        bool atStart = true;
+        foreach (int id in precedingIds)
+        {
+            _ = tokenizer.TokenBytes(id, ref atStart);
+        }
+
+        return new StreamingDetokenizer(tokenizer, atStart);
     }
 
     /// <summary>The text completed by token <paramref name="id"/>; empty while a character is still incomplete.</summary>

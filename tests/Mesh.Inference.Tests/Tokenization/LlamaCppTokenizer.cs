@@ -21,5 +21,9 @@ internal sealed class LlamaCppTokenizer : IDisposable
     public int[] Encode(string text, bool addBos) =>
         Array.ConvertAll(_weights.Tokenize(text, addBos, special: false, Encoding.UTF8), token => (int)token);
 
+    /// <summary>llama.cpp's <c>llama_tokenize</c>: BOS/EOS as the vocabulary says when <paramref name="addSpecial"/>; control-token text parsed when <paramref name="parseSpecial"/>.</summary>
+    public int[] Encode(string text, bool addSpecial, bool parseSpecial) =>
+        Array.ConvertAll(_weights.Tokenize(text, addSpecial, parseSpecial, Encoding.UTF8), token => (int)token);
+
     public void Dispose() => _weights.Dispose();
 }
