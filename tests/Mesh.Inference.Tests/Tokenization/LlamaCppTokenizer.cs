@@ -25,5 +25,18 @@ internal sealed class LlamaCppTokenizer : IDisposable
     public int[] Encode(string text, bool addSpecial, bool parseSpecial) =>
         Array.ConvertAll(_weights.Tokenize(text, addSpecial, parseSpecial, Encoding.UTF8), token => (int)token);
 
+    /// <summary>llama.cpp's <c>llama_vocab_is_eog</c>.</summary>
+    public bool IsEndOfGeneration(int id) => ((LLama.Native.LLamaToken)id).IsEndOfGeneration(_weights.NativeHandle.Vocab);
+
+    /// <summary>llama.cpp's <c>llama_token_to_piece</c> without special tokens: the bytes a token adds to a text.</summary>
+    public byte[] Piece(int id)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        int n = LLama.Native.NativeApi.llama_token_to_piece(_weights.NativeHandle.Vocab, (LLama.Native.LLamaToken)id, buffer, 0, false);
+        return n >= 0 ? buffer[..n].ToArray() : throw new InvalidOperationException($"token {id}: piece longer than 1024 bytes");
+    }
+
+    public int VocabSize => _weights.NativeHandle.Vocab.Count;
+
     public void Dispose() => _weights.Dispose();
 }
