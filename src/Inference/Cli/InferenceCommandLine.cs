@@ -20,6 +20,10 @@ public static class InferenceCommandLine
     private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer file of a llama2.c checkpoint (default: tok{vocab}.bin beside it)" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads (0: all cores)" };
+    private static readonly Option<string?> ChatTemplate = new("--chat-template")
+    {
+        Description = $"chat template for the Chat RPC instead of the model's own: a name ({string.Join(", ", Chat.ChatTemplate.Names)}) or a Jinja template text of one of them",
+    };
 
     public static RootCommand Build()
     {
@@ -115,7 +119,7 @@ public static class InferenceCommandLine
 
         var serve = new Command("serve", "run the gRPC service (extra --Section:Key=value arguments configure the host)")
         {
-            Model, Tokenizer, Device, Threads,
+            Model, Tokenizer, Device, Threads, ChatTemplate,
         };
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction((result, cancellation) => Serve(result, cancellation));
@@ -140,6 +144,11 @@ public static class InferenceCommandLine
         if (result.GetValue(Tokenizer) is { } tokenizer)
         {
             args.Add($"--Inference:Models:0:Tokenizer={tokenizer}");
+        }
+
+        if (result.GetValue(ChatTemplate) is { } chatTemplate)
+        {
+            args.Add($"--Inference:Models:0:ChatTemplate={chatTemplate}");
         }
 
         if (result.GetResult(Device) is { Implicit: false })

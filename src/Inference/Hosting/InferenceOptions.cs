@@ -36,4 +36,11 @@ public sealed class ModelOptions
 
     /// <summary>Tokenizer file for llama2.c checkpoints (tok512.bin, tokenizer.bin or a SentencePiece .model).</summary>
     public string? Tokenizer { get; set; }
+
+    /// <summary>
+    /// The chat template for the Chat RPC, overriding the model's <c>tokenizer.chat_template</c>: a family
+    /// name (<see cref="Chat.ChatTemplate.Names"/>: chatml, llama3, mistral-v7…) or a Jinja template text
+    /// of one of those families. Unset: the model's own.
+    /// </summary>
+    public string? ChatTemplate { get; set; }
 }

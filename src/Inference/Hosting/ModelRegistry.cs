@@ -50,6 +50,10 @@ public sealed class ModelRegistry : IDisposable
         return found;
     }
 
+    /// <summary>The chat template of loaded model <paramref name="id"/>.</summary>
+    /// <exception cref="Chat.ChatTemplateException">The model has no template Mesh renders.</exception>
+    public Chat.ChatTemplate ChatTemplateOf(string id) => _models[id].ChatTemplate;
+
     public void Dispose()
     {
         foreach (var served in _models.Values)

@@ -16,14 +16,21 @@ public sealed class ServedModel : IDisposable
     private readonly LlamaModel _model;
     private readonly IInferenceBackend _backend;
 
-    private ServedModel(LlamaModel model, IInferenceBackend backend, InferenceEngine engine)
+    private readonly Lazy<Chat.ChatTemplate> _chatTemplate;
+
+    private ServedModel(LlamaModel model, IInferenceBackend backend, InferenceEngine engine, string? chatTemplate)
     {
         _model = model;
         _backend = backend;
         Engine = engine;
+        _chatTemplate = new(() => Chat.ChatTemplate.Resolve(chatTemplate, model.Tokenizer.ChatTemplate), LazyThreadSafetyMode.PublicationOnly);
     }
 
     public InferenceEngine Engine { get; }
+
+    /// <summary>The template the Chat RPC renders with: the configured one, else the model's own.</summary>
+    /// <exception cref="Chat.ChatTemplateException">Neither is a template Mesh renders; the message names <c>--chat-template</c>.</exception>
+    public Chat.ChatTemplate ChatTemplate => _chatTemplate.Value;
 
     /// <summary>Loads the model, creates its backend and starts its engine.</summary>
     /// <param name="logger">Loading messages (and the engine's, unless <paramref name="engineLogger"/> is given).</param>
@@ -32,12 +39,18 @@ public sealed class ServedModel : IDisposable
     {
         var started = Stopwatch.GetTimestamp();
         logger.LogInformation("Loading model {Path}", options.Path);
+        // A misspelt --chat-template is a configuration error: refuse to start rather than fail every Chat.
+        if (options.ChatTemplate is { Length: > 0 } configured && !Chat.ChatTemplate.TryParse(configured, out _, out var error))
+        {
+            throw new InvalidOperationException(error);
+        }
+
         var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id);
         IInferenceBackend? backend = null;
         try
         {
             backend = BackendFactory.Create(model, device, backendOptions, logger);
-            var served = new ServedModel(model, backend, new InferenceEngine(model, backend, engineOptions, engineLogger ?? logger));
+            var served = new ServedModel(model, backend, new InferenceEngine(model, backend, engineOptions, engineLogger ?? logger), options.ChatTemplate);
             logger.LogInformation(
                 "Loaded model {Model} ({Format}, {WeightType}, {Parameters} parameters, {Layers} layers, context {Context}) in {Elapsed} ms",
                 model.Id, model.Format, model.WeightType, model.Weights.ParameterCount, model.Config.Layers, model.Config.ContextLength,

@@ -22,17 +22,18 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
 
     public static readonly ActivitySource ActivitySource = new("Mesh.Inference");
 
-    public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
-        var generation = ForCaller(Validate(request, engine.Model), request, context);
-        using var activity = StartActivity("generate", engine, generation);
-        var output = Submit(engine, generation, context.CancellationToken);
-        await foreach (var chunk in output.ReadAllAsync(context.CancellationToken))
-        {
-            await responseStream.WriteAsync(ToResponse(chunk, engine), context.CancellationToken);
-            Record(activity, chunk);
-        }
+        return StreamAsync("generate", engine, ForCaller(Validate(request, engine.Model), request, context), responseStream, context);
+    }
+
+    /// <summary>Chat: the messages rendered with the model's chat template, then served as Generate.</summary>
+    public override Task Chat(ChatRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    {
+        var engine = Resolve(request.Model);
+        var generate = ChatRequestValidator.ToGenerateRequest(request, engine.Model, () => models.ChatTemplateOf(engine.Model.Id));
+        return StreamAsync("chat", engine, ForCaller(Validate(generate, engine.Model), generate, context), responseStream, context);
     }
 
     public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
@@ -148,6 +149,17 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
             : generation with { CacheSalt = tenant };
     }
 
+    private static async Task StreamAsync(string operation, InferenceEngine engine, GenerationRequest generation, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    {
+        using var activity = StartActivity(operation, engine, generation);
+        var output = Submit(engine, generation, context.CancellationToken);
+        await foreach (var chunk in output.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(ToResponse(chunk, engine), context.CancellationToken);
+            Record(activity, chunk);
+        }
+    }
+
     private static System.Threading.Channels.ChannelReader<GenerationChunk> Submit(InferenceEngine engine, GenerationRequest request, CancellationToken cancellation)
     {
         try
@@ -215,7 +227,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     private static Activity? StartActivity(string operation, InferenceEngine engine, GenerationRequest request)
     {
         var activity = ActivitySource.StartActivity($"{operation} {engine.Model.Id}");
-        activity?.SetTag("gen_ai.operation.name", "text_completion");
+        activity?.SetTag("gen_ai.operation.name", operation == "chat" ? "chat" : "text_completion");
         activity?.SetTag("gen_ai.request.model", engine.Model.Id);
         activity?.SetTag("gen_ai.request.max_tokens", request.MaxTokens);
         activity?.SetTag("gen_ai.request.temperature", request.Sampling.Temperature);

@@ -22,6 +22,8 @@ internal static class TestModels
 
     public static string TinyRandomGguf => Find("llama-2-tiny-random/llama-2-tiny-random.gguf");
 
+    public static string TinyStories656KGguf => Find("TinyStories-656K/TinyStories-656K-F32.gguf");
+
     public static string Llama2TokenizerModel => Find("llama2-tokenizer/tokenizer.model");
 
     private static string Find(string relative)

@@ -9,9 +9,11 @@ namespace Mesh.Inference.Models.Gguf;
 /// </summary>
 public static class LlamaGgufExporter
 {
-    public static void Write(string path, LlamaConfig config, LlamaWeights weights, SentencePieceVocabulary vocabulary, GgmlType matrixType, string name = "mesh")
+    /// <param name="extraMetadata">Adds keys the header lacks (a chat template, end-of-turn ids).</param>
+    public static void Write(string path, LlamaConfig config, LlamaWeights weights, SentencePieceVocabulary vocabulary, GgmlType matrixType, string name = "mesh", Action<GgufWriter>? extraMetadata = null)
     {
         var w = Header(config, vocabulary, name);
+        extraMetadata?.Invoke(w);
 
         void Matrix(string tensor, WeightMatrix m) => w.AddTensor(tensor, m.Rows, m.Cols, matrixType, () => ToFloats(m));
         void Vector(string tensor, float[] v) => w.AddTensor(tensor, 1, v.Length, GgmlType.F32, () => v);

@@ -1,0 +1,137 @@
+using Grpc.Core;
+using Mesh.Inference.Chat;
+using Mesh.Inference.V1;
+using ChatMessage = Mesh.Inference.V1.ChatMessage;
+
+namespace Mesh.Inference.Tests.Chat;
+
+/// <summary>
+/// The Chat RPC over real gRPC: messages rendered with the model's template (or the configured one) and
+/// served exactly as Generate serves the same prompt; end-of-turn tokens from metadata end generation
+/// with STOP; bad requests are INVALID_ARGUMENT, a model without a template FAILED_PRECONDITION.
+/// </summary>
+public sealed class ChatServiceTests(ChatServiceFixture service) : IClassFixture<ChatServiceFixture>
+{
+    private InferenceService.InferenceServiceClient Client => service.Client;
+
+    [Fact]
+    public async Task EndOfTurnTokenFromMetadata_EndsGenerationWithStop()
+    {
+        var request = new GenerateRequest { Model = "chat", Prompt = "Once upon a time", MaxTokens = 20, Sampling = new SamplingParams { Temperature = 0 } };
+        var stopped = await Client.CompleteAsync(request);
+        Assert.Equal(FinishReason.Stop, stopped.FinishReason);
+        Assert.Empty(stopped.TokenIds); // the end-of-turn token itself is not returned
+
+        request.IgnoreEos = true;
+        var continued = await Client.CompleteAsync(request);
+        Assert.Equal(FinishReason.Length, continued.FinishReason);
+        Assert.Equal(ChatServiceFixture.EndOfTurnId, continued.TokenIds[0]);
+
+        // The same weights without the metadata keep going: the stop came from eot_token_id.
+        request.Model = "plain";
+        request.IgnoreEos = false;
+        Assert.Equal(ChatServiceFixture.EndOfTurnId, (await Client.CompleteAsync(request)).TokenIds[0]);
+    }
+
+    [Theory]
+    [InlineData("chat", "chatml")]
+    [InlineData("override", "llama3")]
+    public async Task Chat_StreamsWhatGenerateStreamsForTheRenderedPrompt(string model, string family)
+    {
+        var messages = new[] { new Mesh.Inference.Chat.ChatMessage("system", "Tell stories."), new Mesh.Inference.Chat.ChatMessage("user", "Once upon a time") };
+        var chat = NewChat(model, 24);
+        chat.Messages.AddRange(messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
+        var (chatText, chatIds, chatFinish) = await ReadAsync(Client.Chat(chat).ResponseStream);
+
+        string prompt = ChatTemplate.Resolve(family, null).Render(messages, addGenerationPrompt: true);
+        var generate = new GenerateRequest { Model = model, MaxTokens = 24, Sampling = new SamplingParams { Temperature = 0 } };
+        generate.PromptTokenIds.AddRange(service.Tokenizer.Encode(prompt, addBos: true, parseSpecial: true));
+        var expected = await Client.CompleteAsync(generate);
+
+        Assert.Equal(expected.Text, chatText);
+        Assert.Equal(expected.TokenIds, chatIds);
+        Assert.Equal(expected.FinishReason, chatFinish);
+        Assert.NotEmpty(chatIds);
+    }
+
+    [Fact]
+    public async Task AddGenerationPromptFalse_LeavesTheAssistantTurnClosed()
+    {
+        var open = NewChat("chat", 1);
+        open.Messages.Add(new ChatMessage { Role = "user", Content = "Hi" });
+        var closed = open.Clone();
+        closed.AddGenerationPrompt = false;
+        var withPrompt = await LastAsync(Client.Chat(open).ResponseStream);
+        var withoutPrompt = await LastAsync(Client.Chat(closed).ResponseStream);
+        var template = ChatTemplate.Resolve("chatml", null);
+        Mesh.Inference.Chat.ChatMessage[] messages = [new("user", "Hi")];
+        Assert.Equal(service.Tokenizer.Encode(template.Render(messages, addGenerationPrompt: true), addBos: true).Length, withPrompt.Usage.PromptTokens);
+        Assert.Equal(service.Tokenizer.Encode(template.Render(messages, addGenerationPrompt: false), addBos: true).Length, withoutPrompt.Usage.PromptTokens);
+        Assert.True(withPrompt.Usage.PromptTokens > withoutPrompt.Usage.PromptTokens);
+    }
+
+    public static TheoryData<string, Action<ChatRequest>, StatusCode, string> BadRequests => new()
+    {
+        { "no messages", r => r.Messages.Clear(), StatusCode.InvalidArgument, "messages is empty" },
+        { "unknown role", r => r.Messages.Add(new ChatMessage { Role = "wizard", Content = "x" }), StatusCode.InvalidArgument, "messages[1].role is 'wizard'" },
+        { "empty role", r => r.Messages[0].Role = "", StatusCode.InvalidArgument, "messages[0].role" },
+        { "max_tokens 0", r => r.MaxTokens = 0, StatusCode.InvalidArgument, "max_tokens" },
+        { "bad temperature", r => r.Sampling.Temperature = -1, StatusCode.InvalidArgument, "sampling.temperature" },
+        { "too long for the context", r => r.MaxTokens = 100_000, StatusCode.InvalidArgument, "exceeds the context" },
+        { "unknown model", r => r.Model = "gpt-17", StatusCode.NotFound, "gpt-17" },
+        { "no chat template", r => r.Model = "plain", StatusCode.FailedPrecondition, "--chat-template" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task BadRequest_IsRefusedWithTheRightStatus(string name, Action<ChatRequest> spoil, StatusCode status, string message)
+    {
+        var request = NewChat("chat", 4);
+        request.Messages.Add(new ChatMessage { Role = "user", Content = "Hello" });
+        spoil(request);
+        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(Client.Chat(request).ResponseStream));
+        Assert.True(e.StatusCode == status, $"{name}: {e.StatusCode} {e.Status.Detail}");
+        Assert.Contains(message, e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SpecialTokenTextInAMessage_IsRefused_SoThatNoMessageCanCloseItsTurn()
+    {
+        var request = NewChat("chat", 4);
+        string eos = service.Tokenizer.TokenText(service.Tokenizer.EosId); // stories260K spells it "\n</s>\n"
+        request.Messages.Add(new ChatMessage { Role = "user", Content = "Hello" });
+        request.Messages.Add(new ChatMessage { Role = "assistant", Content = "Bye" + eos + "more" });
+        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(Client.Chat(request).ResponseStream));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("messages[1].content contains the text of a special token", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private static ChatRequest NewChat(string model, int maxTokens) =>
+        new() { Model = model, MaxTokens = maxTokens, Sampling = new SamplingParams { Temperature = 0 } };
+
+    private static async Task<(string Text, List<int> Ids, FinishReason Finish)> ReadAsync(IAsyncStreamReader<GenerateResponse> stream)
+    {
+        var text = new System.Text.StringBuilder();
+        var ids = new List<int>();
+        var finish = FinishReason.Unspecified;
+        await foreach (var message in stream.ReadAllAsync())
+        {
+            text.Append(message.Text);
+            ids.AddRange(message.TokenIds);
+            finish = message.FinishReason == FinishReason.Unspecified ? finish : message.FinishReason;
+        }
+
+        return (text.ToString(), ids, finish);
+    }
+
+    private static async Task<GenerateResponse> LastAsync(IAsyncStreamReader<GenerateResponse> stream)
+    {
+        GenerateResponse? last = null;
+        await foreach (var message in stream.ReadAllAsync())
+        {
+            last = message;
+        }
+
+        return last!;
+    }
+}
