@@ -70,6 +70,26 @@ public sealed class ChatServiceTests(ChatServiceFixture service) : IClassFixture
         Assert.True(withPrompt.Usage.PromptTokens > withoutPrompt.Usage.PromptTokens);
     }
 
+    [Fact]
+    public async Task ByteLevelBpeModel_IsServed_TokenizingAsLlamaCpp_AndChatting()
+    {
+        using var llamaCpp = new Tokenization.LlamaCppTokenizer(service.BpePath);
+        foreach (string text in (string[])["Hello, world! I'm here.", "  spaces\tand\nnewlines 12345", "naïve café 東京 👩‍💻"])
+        {
+            var tokens = await Client.TokenizeAsync(new TokenizeRequest { Model = "bpe", Text = text });
+            Assert.Equal(llamaCpp.Encode(text, addSpecial: true, parseSpecial: false), tokens.TokenIds);
+            Assert.Equal(text, (await Client.DetokenizeAsync(new DetokenizeRequest { Model = "bpe", TokenIds = { tokens.TokenIds } })).Text);
+        }
+
+        var chat = NewChat("bpe", 8);
+        chat.Messages.Add(new ChatMessage { Role = "user", Content = "Hi there" });
+        var last = await LastAsync(Client.Chat(chat).ResponseStream);
+        string prompt = ChatTemplate.Resolve(null, ChatServiceFixture.Llama3Template).Render([new("user", "Hi there")], addGenerationPrompt: true);
+        int[] expected = llamaCpp.Encode(prompt, addSpecial: true, parseSpecial: true); // <|begin_of_text|><|start_header_id|>user...
+        Assert.Equal(expected.Length, last.Usage.PromptTokens);
+        Assert.Contains(last.FinishReason, (FinishReason[])[FinishReason.Length, FinishReason.Stop]);
+    }
+
     public static TheoryData<string, Action<ChatRequest>, StatusCode, string> BadRequests => new()
     {
         { "no messages", r => r.Messages.Clear(), StatusCode.InvalidArgument, "messages is empty" },

@@ -21,6 +21,18 @@ public static class SyntheticLlamaGguf
             throw new ArgumentException($"the vocabulary has {vocabulary.Pieces.Count} tokens, the config {config.VocabSize}", nameof(vocabulary));
         }
 
+        var w = LlamaGgufExporter.Header(config, vocabulary, $"synthetic-{config.Dim}x{config.Layers}");
+        AddRandomWeights(w, config, matrixType, seed, tiedClassifier);
+        w.Write(path);
+    }
+
+    /// <summary>
+    /// Adds the <c>llama</c> tensors of <paramref name="config"/> with random weights to a writer that holds
+    /// the header, for files whose tokenizer metadata <see cref="LlamaGgufExporter.Header"/> does not write
+    /// (byte-level BPE vocabularies in the tests).
+    /// </summary>
+    public static void AddRandomWeights(GgufWriter w, LlamaConfig config, GgmlType matrixType, ulong seed, bool tiedClassifier = true)
+    {
         var tensor = 0UL;
         float[] Random(int rows, int cols, float scale)
         {
@@ -40,8 +52,6 @@ public static class SyntheticLlamaGguf
         }
 
         float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
-
-        var w = LlamaGgufExporter.Header(config, vocabulary, $"synthetic-{config.Dim}x{config.Layers}");
 
         int dim = config.Dim, hidden = config.HiddenDim, kv = config.KvDim;
         var inScale = 1f / MathF.Sqrt(dim);
@@ -66,7 +76,5 @@ public static class SyntheticLlamaGguf
         {
             w.AddTensor("output.weight", config.VocabSize, dim, matrixType, () => Random(config.VocabSize, dim, inScale));
         }
-
-        w.Write(path);
     }
 }
