@@ -98,9 +98,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         {
             return new ByteLevelBpeTokenizer(vocabulary, preTokenizer!);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException or FormatException)
         {
-            // Microsoft.ML.Tokenizers refuses a merge whose parts or result are not tokens.
+            // Microsoft.ML.Tokenizers may refuse a merge whose parts or result are not tokens.
             throw new ArgumentException($"The merges cannot be used: {e.Message}", nameof(vocabulary), e);
         }
     }

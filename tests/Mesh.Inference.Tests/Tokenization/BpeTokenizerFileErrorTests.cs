@@ -39,6 +39,25 @@ public sealed class BpeTokenizerFileErrorTests : IDisposable
         Assert.Contains("two tokens separated by one space", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("a c")]
+    [InlineData("x y")]
+    public void MergeOfUnknownTokens_LoadsOrIsRefusedByName_NeverAnotherError(string merge)
+    {
+        string path = Path.Combine(_directory, $"{Guid.NewGuid():N}.gguf");
+        GgufMetadataWriter.Write(path, Valid(("tokenizer.ggml.merges", new[] { "a b", merge })));
+        using var gguf = GgufFile.Open(path);
+        try
+        {
+            var tokenizer = TokenizerMetadata.ReadTokenizer(gguf); // llama.cpp accepts such merges; so may Mesh
+            Assert.Equal([2], tokenizer.Encode("ab", addBos: false));
+        }
+        catch (ModelFormatException e)
+        {
+            Assert.Equal("tokenizer.ggml.merges", e.Field);
+        }
+    }
+
     [Fact]
     public void TokenTypeOutOfRange_NamesTheToken() =>
         Assert.Equal("tokenizer.ggml.token_type[1]", Read(Valid(("tokenizer.ggml.token_type", new[] { 1, 9, 1, 3 }))).Field);
