@@ -25,9 +25,14 @@ public static class BackendFactory
                 return CreateCuda(model, options, logger, cuda);
             case "auto":
                 var probe = CudaAvailability.Check();
-                return probe.IsUsable
-                    ? CreateCuda(model, options, logger, probe)
-                    : CreateCpu(model, options, logger, $"no usable GPU: {probe.Reason}");
+                if (!probe.IsUsable)
+                {
+                    return CreateCpu(model, options, logger, $"no usable GPU: {probe.Reason}");
+                }
+
+                return CudaBackendFactory.UnsupportedFeature(model.Config, model.Weights) is { } feature
+                    ? CreateCpu(model, options, logger, $"the CUDA backend does not support {feature} yet")
+                    : CreateCuda(model, options, logger, probe);
             default:
                 throw new ArgumentException($"unknown device '{device}': use auto, cpu or cuda", nameof(device));
         }

@@ -1,6 +1,10 @@
 namespace Mesh.Inference.Models;
 
-/// <summary>The weights of one transformer block.</summary>
+/// <summary>
+/// The weights of one transformer block. Matrices are [out, in]: Query [heads·head_dim, dim],
+/// Key/Value [kv_heads·head_dim, dim], Output [dim, heads·head_dim]. The optional vectors are present
+/// only in the architectures that have them.
+/// </summary>
 public sealed record LayerWeights(
     float[] AttentionNorm,
     WeightMatrix Query,
@@ -10,7 +14,30 @@ public sealed record LayerWeights(
     float[] FeedForwardNorm,
     WeightMatrix Gate,
     WeightMatrix Down,
-    WeightMatrix Up);
+    WeightMatrix Up)
+{
+    /// <summary>Bias added after the query projection (qwen2's <c>attn_q.bias</c>), or null.</summary>
+    public float[]? QueryBias { get; init; }
+
+    /// <summary>Bias added after the key projection, or null.</summary>
+    public float[]? KeyBias { get; init; }
+
+    /// <summary>Bias added after the value projection, or null.</summary>
+    public float[]? ValueBias { get; init; }
+
+    /// <summary>Bias added after the attention output projection, or null.</summary>
+    public float[]? OutputBias { get; init; }
+
+    /// <summary>RMSNorm weight [head_dim] applied to each query head before RoPE (qwen3's <c>attn_q_norm</c>), or null.</summary>
+    public float[]? QueryNorm { get; init; }
+
+    /// <summary>RMSNorm weight [head_dim] applied to each key head before RoPE (qwen3's <c>attn_k_norm</c>), or null.</summary>
+    public float[]? KeyNorm { get; init; }
+
+    /// <summary>Every optional vector that is present.</summary>
+    public IEnumerable<float[]> OptionalVectors =>
+        new[] { QueryBias, KeyBias, ValueBias, OutputBias, QueryNorm, KeyNorm }.OfType<float[]>();
+}
 
 /// <summary>All weights of a Llama model. <see cref="Classifier"/> is the token embedding when tied.</summary>
 public sealed record LlamaWeights(
@@ -28,5 +55,5 @@ public sealed record LlamaWeights(
     public long ParameterCount =>
         Matrices.Sum(m => (long)m.Rows * m.Cols)
         + OutputNorm.Length
-        + Layers.Sum(l => (long)l.AttentionNorm.Length + l.FeedForwardNorm.Length);
+        + Layers.Sum(l => (long)l.AttentionNorm.Length + l.FeedForwardNorm.Length + l.OptionalVectors.Sum(v => (long)v.Length));
 }

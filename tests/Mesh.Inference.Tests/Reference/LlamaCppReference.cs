@@ -8,8 +8,15 @@ namespace Mesh.Inference.Tests.Reference;
 internal static class LlamaCppReference
 {
     /// <summary>Feeds <paramref name="prompt"/>, then appends the argmax token <paramref name="count"/> times.</summary>
-    public static List<int> Greedy(string ggufPath, IReadOnlyList<int> prompt, int count)
+    public static List<int> Greedy(string ggufPath, IReadOnlyList<int> prompt, int count) => Greedy(ggufPath, prompt, count, out _);
+
+    /// <summary>
+    /// Greedy decoding as above; <paramref name="smallestMargin"/> is the smallest gap between the best
+    /// and the second-best logit over the steps, so a test can show its argmax is not a near-tie.
+    /// </summary>
+    public static List<int> Greedy(string ggufPath, IReadOnlyList<int> prompt, int count, out float smallestMargin)
     {
+        smallestMargin = float.PositiveInfinity;
         var parameters = new ModelParams(ggufPath) { ContextSize = 512, GpuLayerCount = 0, Threads = 1, BatchSize = 512 };
         using var weights = LLamaWeights.LoadFromFile(parameters);
         using var context = weights.CreateContext(parameters);
@@ -39,11 +46,61 @@ internal static class LlamaCppReference
                 }
             }
 
+            var second = float.NegativeInfinity;
+            for (var i = 0; i < logits.Length; i++)
+            {
+                if (i != next && logits[i] > second)
+                {
+                    second = logits[i];
+                }
+            }
+
+            smallestMargin = Math.Min(smallestMargin, logits[next] - second);
             result.Add(next);
             batch.Clear();
             batch.Add((LLamaToken)next, position++, LLamaSeqId.Zero, true);
         }
 
         return result;
+    }
+
+    /// <summary>The negative log-likelihood (nats, summed) of <paramref name="tokens"/>[1..] given the tokens before each, from llama.cpp's logits.</summary>
+    public static double Nll(string ggufPath, IReadOnlyList<int> tokens)
+    {
+        var parameters = new ModelParams(ggufPath) { ContextSize = 512, GpuLayerCount = 0, Threads = 1, BatchSize = 512 };
+        using var weights = LLamaWeights.LoadFromFile(parameters);
+        using var context = weights.CreateContext(parameters);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            batch.Add((LLamaToken)tokens[i], i, LLamaSeqId.Zero, true);
+        }
+
+        var status = context.Decode(batch);
+        if (status != DecodeResult.Ok)
+        {
+            throw new InvalidOperationException($"llama_decode failed: {status}");
+        }
+
+        var nll = 0.0;
+        for (var i = 0; i < tokens.Count - 1; i++)
+        {
+            var logits = context.NativeHandle.GetLogitsIth(i);
+            var max = double.NegativeInfinity;
+            foreach (var l in logits)
+            {
+                max = Math.Max(max, l);
+            }
+
+            var sum = 0.0;
+            foreach (var l in logits)
+            {
+                sum += Math.Exp(l - max);
+            }
+
+            nll -= logits[tokens[i + 1]] - (max + Math.Log(sum));
+        }
+
+        return nll;
     }
 }

@@ -6,9 +6,10 @@ using Mesh.Inference.Models;
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
-/// The Llama forward pass on the CPU, written as plainly as llama2.c's <c>forward()</c> but over a
-/// batch of tokens from many sequences: RMSNorm, Q/K/V projections, RoPE, grouped-query attention
-/// over the paged KV cache, output projection, SwiGLU feed-forward, classifier. Matrix products are
+/// The Llama-family forward pass on the CPU, written as plainly as llama2.c's <c>forward()</c> but
+/// over a batch of tokens from many sequences: RMSNorm, Q/K/V projections (+ biases for qwen2),
+/// per-head Q/K RMSNorm (qwen3), RoPE (adjacent or NeoX pairs), grouped-query attention over the
+/// paged KV cache, output projection, SwiGLU feed-forward, classifier. Matrix products are
 /// vectorized (AVX2/FMA through System.Numerics.Tensors and intrinsics) and split by output rows
 /// over all cores; attention is split by (token, head).
 /// </summary>
@@ -36,8 +37,8 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _weights = weights;
         KvGeometry = new KvCacheGeometry(options.KvBlockSize, options.ResolveBlockCount(config));
         _kv = new CpuKvCache(config.Layers, config.KvDim, KvGeometry);
-        _rope = new CpuRope(config.HeadDim, config.ContextLength, config.RopeTheta);
-        _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, config.Dim)));
+        _rope = new CpuRope(config);
+        _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, Math.Max(config.Dim, config.QueryDim))));
     }
 
     public string Name => "cpu";
@@ -71,27 +72,35 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         {
             var layer = _weights.Layers[l];
 
-            // Attention: x += Wo · attention(RoPE(Wq · norm(x)), RoPE(Wk · norm(x)), Wv · norm(x))
+            // Attention: x += Wo · attention(RoPE(Wq · norm(x) + bq), RoPE(Wk · norm(x) + bk), Wv · norm(x) + bv) + bo,
+            // Q and K heads RMS-normalised before RoPE where the model has those norms (qwen3).
             RmsNorm(x, layer.AttentionNorm, _input.Reset(n, c.Dim), n);
             fixed (float* q = _q, k = _k, v = _v)
             {
                 _parallel.MatMul(_input, (layer.Query, (nint)q), (layer.Key, (nint)k), (layer.Value, (nint)v));
             }
 
+            AddBias(_q.AsSpan(0, n * c.QueryDim), layer.QueryBias);
+            AddBias(_k.AsSpan(0, n * c.KvDim), layer.KeyBias);
+            AddBias(_v.AsSpan(0, n * c.KvDim), layer.ValueBias);
+            NormalizeHeads(_q.AsSpan(0, n * c.QueryDim), layer.QueryNorm);
+            NormalizeHeads(_k.AsSpan(0, n * c.KvDim), layer.KeyNorm);
             for (var i = 0; i < n; i++)
             {
-                _rope.Rotate(_q.AsSpan(i * c.Dim, c.Dim), batch.Positions[i]);
+                _rope.Rotate(_q.AsSpan(i * c.QueryDim, c.QueryDim), batch.Positions[i]);
                 _rope.Rotate(_k.AsSpan(i * c.KvDim, c.KvDim), batch.Positions[i]);
                 var table = batch.BlockTables[batch.SequenceOf[i]];
                 _k.AsSpan(i * c.KvDim, c.KvDim).CopyTo(new Span<float>(_kv.Key(l, table, batch.Positions[i]), c.KvDim));
                 _v.AsSpan(i * c.KvDim, c.KvDim).CopyTo(new Span<float>(_kv.Value(l, table, batch.Positions[i]), c.KvDim));
             }
 
-            Attention(batch, l, _attentionOut.Reset(n, c.Dim));
+            Attention(batch, l, _attentionOut.Reset(n, c.QueryDim));
             fixed (float* o = _projected)
             {
                 _parallel.MatMul(_attentionOut, (layer.Output, (nint)o));
             }
+
+            AddBias(_projected.AsSpan(0, n * c.Dim), layer.OutputBias);
 
             TensorPrimitives.Add(x, _projected.AsSpan(0, n * c.Dim), x);
 
@@ -151,7 +160,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         long work = 0;
         foreach (var p in batch.Positions)
         {
-            work += (long)(p + 1) * c.Dim * 2;
+            work += (long)(p + 1) * c.QueryDim * 2;
         }
 
         _parallel.For(batch.Count * c.Heads, work, (item, scratch) =>
@@ -160,7 +169,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             var h = item % c.Heads;
             var position = batch.Positions[i];
             var table = batch.BlockTables[batch.SequenceOf[i]];
-            var query = q.AsSpan((i * c.Dim) + (h * headDim), headDim);
+            var query = q.AsSpan((i * c.QueryDim) + (h * headDim), headDim);
             var kvOffset = h / groupSize * headDim;
             var scores = scratch[..(position + 1)];
             for (var t = 0; t <= position; t++)
@@ -170,7 +179,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             }
 
             TensorPrimitives.SoftMax(scores, scores);
-            var result = new Span<float>(output + (i * c.Dim) + (h * headDim), headDim);
+            var result = new Span<float>(output + (i * c.QueryDim) + (h * headDim), headDim);
             result.Clear();
             for (var t = 0; t <= position; t++)
             {
@@ -178,6 +187,36 @@ public sealed unsafe class CpuBackend : IInferenceBackend
                 TensorPrimitives.MultiplyAdd(value, scores[t], result, result);
             }
         });
+    }
+
+    /// <summary>Adds <paramref name="bias"/> (null: none) to every row of <paramref name="rows"/>.</summary>
+    private static void AddBias(Span<float> rows, float[]? bias)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+
+        for (var start = 0; start < rows.Length; start += bias.Length)
+        {
+            var row = rows.Slice(start, bias.Length);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    /// <summary>RMSNorm of each head_dim slice of <paramref name="rows"/> with <paramref name="weight"/> (null: none), as llama.cpp's qwen3 attn_q_norm/attn_k_norm.</summary>
+    private void NormalizeHeads(Span<float> rows, float[]? weight)
+    {
+        if (weight is null)
+        {
+            return;
+        }
+
+        for (var start = 0; start < rows.Length; start += weight.Length)
+        {
+            var head = rows.Slice(start, weight.Length);
+            RmsNormRow(head, weight, head, Config.NormEpsilon);
+        }
     }
 
     private void RmsNorm(ReadOnlySpan<float> x, float[] weight, float* output, int n)
@@ -209,7 +248,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
 
         var capacity = Math.Max(n, _x.Length / c.Dim * 2);
         _x = new float[capacity * c.Dim];
-        _q = new float[capacity * c.Dim];
+        _q = new float[capacity * c.QueryDim];
         _k = new float[capacity * c.KvDim];
         _v = new float[capacity * c.KvDim];
         _gate = new float[capacity * c.HiddenDim];

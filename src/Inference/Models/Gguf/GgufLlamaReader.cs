@@ -1,41 +1,25 @@
 namespace Mesh.Inference.Models.Gguf;
 
 /// <summary>
-/// Maps a GGUF file of the <c>llama</c> architecture onto <see cref="LlamaConfig"/> and
-/// <see cref="LlamaWeights"/>, using llama.cpp's metadata keys and tensor names. Matrices stay in
-/// the file mapping in their stored type; the small norm vectors are converted to f32.
+/// Maps a GGUF file of a Llama-family architecture (<see cref="LlamaArchitectures.Supported"/>) onto
+/// <see cref="LlamaConfig"/> and <see cref="LlamaWeights"/> with llama.cpp's metadata keys
+/// (<c>{general.architecture}.*</c>) and tensor names. Matrices stay in the file mapping in their
+/// stored type; the small vectors (norms, biases) are converted to f32. A tensor the forward pass
+/// would not use is an error, as in llama.cpp, so nothing in a file is silently ignored.
 /// </summary>
-public static unsafe class GgufLlamaReader
+public static class GgufLlamaReader
 {
     public static (LlamaConfig Config, LlamaWeights Weights) Read(GgufFile gguf)
     {
         var arch = gguf.GetString("general.architecture");
-        if (arch != "llama")
+        if (!LlamaArchitectures.Supported.Contains(arch))
         {
-            throw gguf.Error("general.architecture", $"architecture '{arch}' is not supported (only 'llama')");
+            throw LlamaArchitectures.Unsupported(gguf.Path, "general.architecture", arch, LlamaArchitectures.Supported);
         }
 
-        var embedding = gguf.GetTensor("token_embd.weight");
-        var dim = (int)gguf.GetUInt32("llama.embedding_length");
-        var heads = (int)gguf.GetUInt32("llama.attention.head_count");
-        var vocab = gguf.Contains("tokenizer.ggml.tokens")
-            ? gguf.GetStringArray("tokenizer.ggml.tokens").Count
-            : (int)embedding.Dimensions[^1];
-        var config = new LlamaConfig(
-            Dim: dim,
-            HiddenDim: (int)gguf.GetUInt32("llama.feed_forward_length"),
-            Layers: (int)gguf.GetUInt32("llama.block_count"),
-            Heads: heads,
-            KvHeads: gguf.TryGetUInt32("llama.attention.head_count_kv", out var kv) ? (int)kv : heads,
-            VocabSize: vocab,
-            ContextLength: (int)gguf.GetUInt32("llama.context_length"),
-            NormEpsilon: gguf.TryGetFloat32("llama.attention.layer_norm_rms_epsilon", out var eps) ? eps : 1e-5f,
-            RopeTheta: gguf.TryGetFloat32("llama.rope.freq_base", out var theta) ? theta : 10000f);
-        config.Validate(gguf.Path);
-        if (gguf.TryGetUInt32("llama.rope.dimension_count", out var ropeDims) && ropeDims != config.HeadDim)
-        {
-            throw gguf.Error("llama.rope.dimension_count", $"partial RoPE ({ropeDims} of {config.HeadDim} dimensions) is not supported");
-        }
+        var config = ReadConfig(gguf, arch);
+        var used = new HashSet<string>();
+        int dim = config.Dim, qDim = config.QueryDim, kvDim = config.KvDim, hidden = config.HiddenDim;
 
         WeightMatrix Matrix(string name, int rows, int cols)
         {
@@ -45,8 +29,12 @@ public static unsafe class GgufLlamaReader
                 throw gguf.Error(name, $"shape [{string.Join(", ", t.Dimensions)}] does not match the expected [{cols}, {rows}]");
             }
 
+            used.Add(name);
             return new WeightMatrix(name, t.Type, rows, cols, gguf.GetTensorData(t));
         }
+
+        float[]? OptionalVector(string name, int length) =>
+            gguf.Tensors.ContainsKey(name) ? Vector(name, length) : null;
 
         float[] Vector(string name, int length)
         {
@@ -56,6 +44,7 @@ public static unsafe class GgufLlamaReader
                 throw gguf.Error(name, $"has {t.ElementCount} elements, {length} expected");
             }
 
+            used.Add(name);
             var result = new float[length];
             Dequantize.Row(new WeightMatrix(name, t.Type, 1, length, gguf.GetTensorData(t)), 0, result);
             return result;
@@ -67,20 +56,137 @@ public static unsafe class GgufLlamaReader
             var p = $"blk.{l}.";
             layers[l] = new LayerWeights(
                 Vector(p + "attn_norm.weight", dim),
-                Matrix(p + "attn_q.weight", dim, dim),
-                Matrix(p + "attn_k.weight", config.KvDim, dim),
-                Matrix(p + "attn_v.weight", config.KvDim, dim),
-                Matrix(p + "attn_output.weight", dim, dim),
+                Matrix(p + "attn_q.weight", qDim, dim),
+                Matrix(p + "attn_k.weight", kvDim, dim),
+                Matrix(p + "attn_v.weight", kvDim, dim),
+                Matrix(p + "attn_output.weight", dim, qDim),
                 Vector(p + "ffn_norm.weight", dim),
-                Matrix(p + "ffn_gate.weight", config.HiddenDim, dim),
-                Matrix(p + "ffn_down.weight", dim, config.HiddenDim),
-                Matrix(p + "ffn_up.weight", config.HiddenDim, dim));
+                Matrix(p + "ffn_gate.weight", hidden, dim),
+                Matrix(p + "ffn_down.weight", dim, hidden),
+                Matrix(p + "ffn_up.weight", hidden, dim))
+            {
+                QueryBias = OptionalVector(p + "attn_q.bias", qDim),
+                KeyBias = OptionalVector(p + "attn_k.bias", kvDim),
+                ValueBias = OptionalVector(p + "attn_v.bias", kvDim),
+                OutputBias = OptionalVector(p + "attn_output.bias", dim),
+                QueryNorm = OptionalVector(p + "attn_q_norm.weight", config.HeadDim),
+                KeyNorm = OptionalVector(p + "attn_k_norm.weight", config.HeadDim),
+            };
+            RequireArchitectureTensors(gguf, arch, l, layers[l]);
         }
 
         var tokenEmbedding = Matrix("token_embd.weight", config.VocabSize, dim);
+        // Tied embeddings: without output.weight the classifier is the embedding (llama.cpp does the same).
         var classifier = gguf.Tensors.ContainsKey("output.weight")
             ? Matrix("output.weight", config.VocabSize, dim)
             : tokenEmbedding;
-        return (config, new LlamaWeights(tokenEmbedding, layers, Vector("output_norm.weight", dim), classifier));
+        var outputNorm = Vector("output_norm.weight", dim);
+        if (gguf.Tensors.ContainsKey("rope_freqs.weight"))
+        {
+            used.Add("rope_freqs.weight");
+        }
+
+        var unused = gguf.Tensors.Keys.Where(name => !used.Contains(name)).Order(StringComparer.Ordinal).ToList();
+        if (unused.Count > 0)
+        {
+            throw gguf.Error(unused[0], $"tensor is not part of the '{arch}' architecture as Mesh runs it ({unused.Count} such tensor(s): {string.Join(", ", unused.Take(5))})");
+        }
+
+        return (config, new LlamaWeights(tokenEmbedding, layers, outputNorm, classifier));
+    }
+
+    private static LlamaConfig ReadConfig(GgufFile gguf, string arch)
+    {
+        var dim = (int)gguf.GetUInt32($"{arch}.embedding_length");
+        var heads = (int)gguf.GetUInt32($"{arch}.attention.head_count");
+        var vocab = gguf.Contains("tokenizer.ggml.tokens")
+            ? gguf.GetStringArray("tokenizer.ggml.tokens").Count
+            : (int)gguf.GetTensor("token_embd.weight").Dimensions[^1];
+        var headDim = 0;
+        if (gguf.TryGetUInt32($"{arch}.attention.key_length", out var keyLength))
+        {
+            headDim = (int)keyLength;
+            if (gguf.TryGetUInt32($"{arch}.attention.value_length", out var valueLength) && valueLength != keyLength)
+            {
+                throw gguf.Error($"{arch}.attention.value_length", $"{valueLength} differs from attention.key_length {keyLength}; Mesh needs equal key and value head sizes");
+            }
+        }
+
+        var config = new LlamaConfig(
+            Dim: dim,
+            HiddenDim: (int)gguf.GetUInt32($"{arch}.feed_forward_length"),
+            Layers: (int)gguf.GetUInt32($"{arch}.block_count"),
+            Heads: heads,
+            KvHeads: gguf.TryGetUInt32($"{arch}.attention.head_count_kv", out var kv) ? (int)kv : heads,
+            VocabSize: vocab,
+            ContextLength: (int)gguf.GetUInt32($"{arch}.context_length"),
+            NormEpsilon: gguf.TryGetFloat32($"{arch}.attention.layer_norm_rms_epsilon", out var eps) ? eps : 1e-5f,
+            RopeTheta: gguf.TryGetFloat32($"{arch}.rope.freq_base", out var theta) ? theta : 10000f)
+        {
+            Architecture = arch,
+            HeadDim = headDim,
+            RopeStyle = LlamaArchitectures.GgufRopeStyle(arch),
+        };
+        config.Validate(gguf.Path);
+        if (gguf.TryGetUInt32($"{arch}.rope.dimension_count", out var ropeDims) && ropeDims != config.HeadDim)
+        {
+            throw gguf.Error($"{arch}.rope.dimension_count", $"partial RoPE ({ropeDims} of {config.HeadDim} dimensions) is not supported");
+        }
+
+        config = config with { RopeFrequencyFactors = ReadFrequencyFactors(gguf, arch, config.HeadDim) };
+        config.Validate(gguf.Path);
+        return config;
+    }
+
+    /// <summary>
+    /// llama.cpp's RoPE frequency divisors: the <c>rope_freqs.weight</c> tensor (Llama 3.1 scaling),
+    /// times the factor of linear scaling. Other scaling types are refused by name.
+    /// </summary>
+    private static float[]? ReadFrequencyFactors(GgufFile gguf, string arch, int headDim)
+    {
+        float[]? factors = null;
+        if (gguf.Tensors.TryGetValue("rope_freqs.weight", out var t))
+        {
+            if (t.ElementCount != headDim / 2)
+            {
+                throw gguf.Error("rope_freqs.weight", $"has {t.ElementCount} elements, head_dim/2 = {headDim / 2} expected");
+            }
+
+            factors = new float[headDim / 2];
+            Dequantize.Row(new WeightMatrix("rope_freqs.weight", t.Type, 1, factors.Length, gguf.GetTensorData(t)), 0, factors);
+        }
+
+        var type = gguf.Contains($"{arch}.rope.scaling.type") ? gguf.GetString($"{arch}.rope.scaling.type") : "none";
+        switch (type)
+        {
+            case "none":
+                return factors;
+            case "linear":
+                var linear = gguf.TryGetFloat32($"{arch}.rope.scaling.factor", out var f) ? f : 1f;
+                if (!(linear > 0 && float.IsFinite(linear)))
+                {
+                    throw gguf.Error($"{arch}.rope.scaling.factor", $"{linear} must be a positive number");
+                }
+
+                return (factors ?? Enumerable.Repeat(1f, headDim / 2).ToArray()).Select(x => x * linear).ToArray();
+            case "llama3" when factors is not null:
+                return factors;
+            default:
+                throw gguf.Error($"{arch}.rope.scaling.type", $"RoPE scaling '{type}' is not supported (supported: none, linear, and Llama 3 scaling through rope_freqs.weight)");
+        }
+    }
+
+    private static void RequireArchitectureTensors(GgufFile gguf, string arch, int layer, LayerWeights weights)
+    {
+        var p = $"blk.{layer}.";
+        if (arch == "qwen2" && (weights.QueryBias is null || weights.KeyBias is null || weights.ValueBias is null))
+        {
+            throw gguf.Error(p + "attn_q.bias", "qwen2 needs Q, K and V biases (attn_q.bias, attn_k.bias, attn_v.bias)");
+        }
+
+        if (arch == "qwen3" && (weights.QueryNorm is null || weights.KeyNorm is null))
+        {
+            throw gguf.Error(p + "attn_q_norm.weight", "qwen3 needs the per-head Q and K norms (attn_q_norm.weight, attn_k_norm.weight)");
+        }
     }
 }
