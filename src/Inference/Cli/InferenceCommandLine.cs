@@ -16,7 +16,7 @@ namespace Mesh.Inference.Cli;
 /// </summary>
 public static class InferenceCommandLine
 {
-    private static readonly Option<string> Model = new("--model") { Description = "GGUF file or llama2.c checkpoint" };
+    private static readonly Option<string> Model = new("--model") { Description = "GGUF file, Hugging Face model directory (config.json, *.safetensors, tokenizer.json) or llama2.c checkpoint" };
     private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer file of a llama2.c checkpoint (default: tok{vocab}.bin beside it)" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads (0: all cores)" };

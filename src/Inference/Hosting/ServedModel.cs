@@ -45,7 +45,7 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException(error);
         }
 
-        var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id);
+        var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id, logger);
         IInferenceBackend? backend = null;
         try
         {

@@ -1,12 +1,15 @@
 using Mesh.Inference.Models.Gguf;
+using Mesh.Inference.Models.HuggingFace;
 using Mesh.Inference.Models.Llama2c;
 using Mesh.Inference.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Inference.Models;
 
 /// <summary>
-/// A loaded Llama-family model: hyperparameters, weights (in the file mapping), and the tokenizer
-/// built from the same file. Loads GGUF files (v2/v3, architecture <c>llama</c>) and llama2.c
+/// A loaded Llama-family model: hyperparameters, weights (in the file mappings), and the tokenizer
+/// built from the same file. Loads GGUF files (v2/v3, architectures <c>llama</c>, <c>qwen2</c>,
+/// <c>qwen3</c>), Hugging Face directories (config.json + safetensors + tokenizer.json) and llama2.c
 /// checkpoints with their tokenizer file.
 /// </summary>
 public sealed class LlamaModel : IDisposable
@@ -30,7 +33,7 @@ public sealed class LlamaModel : IDisposable
 
     public string Path { get; }
 
-    /// <summary>"gguf" or "llama2c".</summary>
+    /// <summary>"gguf", "huggingface" or "llama2c".</summary>
     public string Format { get; }
 
     public LlamaConfig Config { get; }
@@ -44,16 +47,32 @@ public sealed class LlamaModel : IDisposable
     public string WeightType { get; }
 
     /// <summary>
-    /// Loads <paramref name="path"/>. A llama2.c checkpoint needs its tokenizer file: given, or found
-    /// next to the checkpoint as <c>tok{vocab}.bin</c> or <c>tokenizer.bin</c>.
+    /// Loads <paramref name="path"/>: a GGUF file, a llama2.c checkpoint, or a Hugging Face model
+    /// directory. A llama2.c checkpoint needs its tokenizer file: given, or found next to the
+    /// checkpoint as <c>tok{vocab}.bin</c> or <c>tokenizer.bin</c>. Files larger than the memory
+    /// available are refused before they are mapped; the weights are then paged in, with progress
+    /// on <paramref name="logger"/> for large models.
     /// </summary>
-    public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null)
+    public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null, ILogger? logger = null)
     {
+        var model = LoadMapped(path, tokenizerPath, id);
+        ModelMemory.PageIn(model.Weights.Matrices, model.Id, logger);
+        return model;
+    }
+
+    private static LlamaModel LoadMapped(string path, string? tokenizerPath, string? id)
+    {
+        if (Directory.Exists(path))
+        {
+            return LoadHuggingFace(path, tokenizerPath, id);
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"model file not found: {path}", path);
         }
 
+        ModelMemory.EnsureFits(path, new FileInfo(path).Length, ModelMemory.AvailableBytes());
         id ??= System.IO.Path.GetFileNameWithoutExtension(path);
         if (IsGguf(path))
         {
@@ -91,6 +110,30 @@ public sealed class LlamaModel : IDisposable
     }
 
     public void Dispose() => _storage.Dispose();
+
+    private static LlamaModel LoadHuggingFace(string directory, string? tokenizerPath, string? id)
+    {
+        if (!HuggingFaceModelReader.IsModelDirectory(directory))
+        {
+            throw new ModelFormatException(directory, "config.json", "a model directory needs a Hugging Face config.json (or pass a .gguf file)");
+        }
+
+        var bytes = HuggingFaceModelReader.WeightFiles(directory).Sum(f => File.Exists(f) ? new FileInfo(f).Length : throw new FileNotFoundException($"weight file not found: {f}", f));
+        ModelMemory.EnsureFits(directory, bytes, ModelMemory.AvailableBytes());
+        id ??= new DirectoryInfo(directory).Name;
+        var hf = HuggingFaceModelReader.Read(directory);
+        try
+        {
+            var tokenizer = tokenizerPath is null ? SentencePieceTokenizer.Create(hf.Vocabulary) : LoadTokenizerFile(tokenizerPath, hf.Config.VocabSize);
+            CheckVocabulary(directory, hf.Config, tokenizer);
+            return new LlamaModel(id, directory, "huggingface", hf.Config, hf.Weights, tokenizer, hf.Storage);
+        }
+        catch
+        {
+            hf.Storage.Dispose();
+            throw;
+        }
+    }
 
     private static bool IsGguf(string path)
     {

@@ -76,7 +76,7 @@ internal sealed class SyntheticFamilyModel
     public IReadOnlyDictionary<string, (int Rows, int Cols, float[] Data)> Tensors => _tensors;
 
     /// <summary>Writes the model as llama.cpp's converter would, with <paramref name="vocabulary"/> as its tokenizer.</summary>
-    public void WriteGguf(string path, SentencePieceVocabulary vocabulary, bool withLlama3Factors = true)
+    public void WriteGguf(string path, SentencePieceVocabulary vocabulary, bool withLlama3Factors = true, GgmlType matrixType = GgmlType.F32)
     {
         var c = Config;
         var a = Architecture;
@@ -111,7 +111,7 @@ internal sealed class SyntheticFamilyModel
             }
 
             var data = permute && a == "llama" ? PermuteToAdjacent(t.Data, t.Rows, t.Cols, (t.Rows == 1 ? t.Cols : t.Rows) / c.HeadDim) : t.Data;
-            w.AddTensor(gguf, t.Rows, t.Cols, GgmlType.F32, () => data);
+            w.AddTensor(gguf, t.Rows, t.Cols, matrixType, () => data);
         }
 
         Tensor("token_embd.weight", "model.embed_tokens.weight");
@@ -144,6 +144,63 @@ internal sealed class SyntheticFamilyModel
         }
 
         w.Write(path);
+    }
+
+    /// <summary>
+    /// Writes the model as a Hugging Face directory: config.json, the tensors in safetensors files
+    /// of <paramref name="dtype"/> (F32, F16 or BF16) split over <paramref name="shards"/> files
+    /// (with model.safetensors.index.json when more than one), and the given tokenizer files.
+    /// </summary>
+    public void WriteHuggingFace(string directory, string dtype, int shards, string tokenizerFolder)
+    {
+        Directory.CreateDirectory(directory);
+        var c = Config;
+        var hfArchitecture = Architecture switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" };
+        var config = new Dictionary<string, object?>
+        {
+            ["architectures"] = new[] { hfArchitecture },
+            ["hidden_act"] = "silu",
+            ["hidden_size"] = c.Dim,
+            ["intermediate_size"] = c.HiddenDim,
+            ["num_hidden_layers"] = c.Layers,
+            ["num_attention_heads"] = c.Heads,
+            ["num_key_value_heads"] = c.KvHeads,
+            ["head_dim"] = c.HeadDim,
+            ["max_position_embeddings"] = c.ContextLength,
+            ["rms_norm_eps"] = c.NormEpsilon,
+            ["rope_theta"] = c.RopeTheta,
+            ["tie_word_embeddings"] = Tied,
+            ["vocab_size"] = c.VocabSize,
+            ["bos_token_id"] = 1,
+            ["eos_token_id"] = 2,
+            ["torch_dtype"] = dtype == "F32" ? "float32" : dtype == "F16" ? "float16" : "bfloat16",
+            ["rope_scaling"] = Llama3 is { } s
+                ? new Dictionary<string, object> { ["rope_type"] = "llama3", ["factor"] = s.Factor, ["low_freq_factor"] = s.Low, ["high_freq_factor"] = s.High, ["original_max_position_embeddings"] = s.Original }
+                : null,
+        };
+        File.WriteAllText(Path.Combine(directory, "config.json"), System.Text.Json.JsonSerializer.Serialize(config));
+        foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json" })
+        {
+            File.Copy(Path.Combine(tokenizerFolder, name), Path.Combine(directory, name));
+        }
+
+        var type = dtype switch { "F32" => GgmlType.F32, "F16" => GgmlType.F16, "BF16" => GgmlType.BF16, _ => throw new ArgumentOutOfRangeException(nameof(dtype)) };
+        var names = _tensors.Keys.Order(StringComparer.Ordinal).ToList();
+        var weightMap = new Dictionary<string, string>();
+        for (var shard = 0; shard < shards; shard++)
+        {
+            var file = shards == 1 ? "model.safetensors" : $"model-{shard + 1:D5}-of-{shards:D5}.safetensors";
+            var mine = names.Where((_, i) => i % shards == shard).ToList();
+            SafetensorsWriter.Write(Path.Combine(directory, file), mine.Select(n => (n, Shape(n), dtype, GgufWriter.Encode(_tensors[n].Data, type))));
+            mine.ForEach(n => weightMap[n] = file);
+        }
+
+        if (shards > 1)
+        {
+            File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), System.Text.Json.JsonSerializer.Serialize(new { metadata = new { }, weight_map = weightMap }));
+        }
+
+        long[] Shape(string name) => _tensors[name] is var t && t.Rows == 1 ? [t.Cols] : [t.Rows, t.Cols];
     }
 
     /// <summary>

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Inference.Models;
+
+/// <summary>
+/// Memory checks and page-in for memory-mapped weights: a model whose files exceed the memory
+/// available is refused before anything is mapped (with both sizes), and after mapping, the weights
+/// are read once, page by page, so the first request does not pay for the disk reads; large files
+/// report progress on the log at most once a second.
+/// </summary>
+public static class ModelMemory
+{
+    /// <summary>Files at least this large report page-in progress.</summary>
+    public const long ProgressThresholdBytes = 256L << 20;
+
+    /// <summary>
+    /// Bytes of memory available for a model: Linux's MemAvailable (free plus reclaimable page
+    /// cache), capped by the container or process limit the runtime sees.
+    /// </summary>
+    public static long AvailableBytes()
+    {
+        var limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                    && long.TryParse(line["MemAvailable:".Length..].Trim().Split(' ')[0], out var kb))
+                {
+                    return Math.Min(limit, kb * 1024);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Not Linux, or /proc is not mounted: the runtime's limit is the best estimate.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return limit;
+    }
+
+    /// <summary>Refuses a model of <paramref name="modelBytes"/> when only <paramref name="availableBytes"/> are available.</summary>
+    /// <exception cref="ModelFormatException">The model does not fit; the message gives both sizes.</exception>
+    public static void EnsureFits(string path, long modelBytes, long availableBytes)
+    {
+        if (modelBytes > availableBytes)
+        {
+            throw new ModelFormatException(path, "size",
+                $"the model's files take {Format(modelBytes)} but only {Format(availableBytes)} of memory is available; free memory or use a smaller (more quantized) file");
+        }
+    }
+
+    /// <summary>Reads one byte of every page of <paramref name="matrices"/>, logging progress for large models.</summary>
+    public static unsafe void PageIn(IEnumerable<WeightMatrix> matrices, string modelId, ILogger? logger)
+    {
+        var list = matrices.ToList();
+        var total = list.Sum(m => m.ByteLength);
+        var report = logger is not null && total >= ProgressThresholdBytes;
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        long done = 0;
+        var sink = 0;
+        foreach (var m in list)
+        {
+            var p = (byte*)m.Data;
+            for (long offset = 0; offset < m.ByteLength; offset += Environment.SystemPageSize)
+            {
+                sink += p[offset];
+            }
+
+            done += m.ByteLength;
+            if (report && clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
+            {
+                lastReport = clock.Elapsed;
+                logger!.LogInformation("Loading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(total), done * 100 / total);
+            }
+        }
+
+        if (report)
+        {
+            logger!.LogInformation("Loaded {Model}: {Total} of weights paged in in {Seconds:F1} s", modelId, Format(total), clock.Elapsed.TotalSeconds);
+        }
+
+        GC.KeepAlive(sink);
+    }
+
+    /// <summary>Bytes as MiB or GiB with one decimal.</summary>
+    public static string Format(long bytes) =>
+        bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1L << 20):F1} MiB";
+}
