@@ -111,6 +111,26 @@ public sealed class ArchitectureParityTests : IDisposable
         Assert.Contains("bias", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("llama", null)]
+    [InlineData("llama-tied", null)]
+    [InlineData("llama3-rope-scaling", "RoPE frequency factors")]
+    [InlineData("qwen2", "NeoX-style RoPE (qwen2)")]
+    [InlineData("qwen3", "NeoX-style RoPE (qwen3)")]
+    public void TheCudaBackendSaysWhichFeatureItLacks(string name, string? feature)
+    {
+        using var model = LlamaModel.Load(Write(name));
+        var lacking = Mesh.Inference.Backends.Cuda.CudaBackendFactory.UnsupportedFeature(model.Config, model.Weights);
+        if (feature is null)
+        {
+            Assert.Null(lacking);
+        }
+        else
+        {
+            Assert.StartsWith(feature, lacking, StringComparison.Ordinal);
+        }
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     private static Mesh.Inference.Tokenization.SentencePieceVocabulary Vocabulary => ArchitectureModels.TinyStoriesVocabulary;
