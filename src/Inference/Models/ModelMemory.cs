@@ -54,12 +54,15 @@ public static class ModelMemory
         }
     }
 
-    /// <summary>Reads one byte of every page of <paramref name="matrices"/>, logging progress for large models.</summary>
-    public static unsafe void PageIn(IEnumerable<WeightMatrix> matrices, string modelId, ILogger? logger)
+    /// <summary>
+    /// Reads one byte of every page of <paramref name="matrices"/>; when they total at least
+    /// <paramref name="progressThresholdBytes"/>, logs progress at most once a second and a final line.
+    /// </summary>
+    public static unsafe void PageIn(IEnumerable<WeightMatrix> matrices, string modelId, ILogger? logger, long progressThresholdBytes = ProgressThresholdBytes)
     {
         var list = matrices.ToList();
         var total = list.Sum(m => m.ByteLength);
-        var report = logger is not null && total >= ProgressThresholdBytes;
+        var report = logger is not null && total >= progressThresholdBytes;
         var clock = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         long done = 0;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.SafeTensors;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Inference.Tests.Architectures;
 
@@ -117,6 +118,36 @@ public sealed class HuggingFaceErrorTests : IDisposable
         Assert.InRange(ModelMemory.AvailableBytes(), 1L << 20, long.MaxValue);
     }
 
+    [Fact]
+    public void PagingInLogsProgressForLargeModelsOnly()
+    {
+        using var model = LlamaModel.Load(ArchitectureModels.TinyStoriesGguf);
+        var small = new ListLogger();
+        var large = new ListLogger();
+
+        ModelMemory.PageIn(model.Weights.Matrices, "tiny", small);
+        ModelMemory.PageIn(model.Weights.Matrices, "tiny", large, progressThresholdBytes: 1);
+
+        Assert.Empty(small.Lines);
+        Assert.Contains(large.Lines, l => l.StartsWith("Loaded tiny: ", StringComparison.Ordinal) && l.Contains("paged in", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AMistralSlidingWindowCapsTheContextInsteadOfBeingIgnored()
+    {
+        var directory = CopyTinyStories();
+        Edit(Path.Combine(directory, "config.json"), json =>
+        {
+            json["architectures"] = new JsonArray("MistralForCausalLM");
+            json["sliding_window"] = 128;
+        });
+
+        using var model = LlamaModel.Load(directory);
+
+        Assert.Equal(128, model.Config.ContextLength);
+        Assert.Equal("llama", model.Config.Architecture);
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     private string CopyTinyStories()
@@ -138,5 +169,18 @@ public sealed class HuggingFaceErrorTests : IDisposable
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         edit(json);
         File.WriteAllText(path, json.ToJsonString());
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add(formatter(state, exception));
     }
 }
