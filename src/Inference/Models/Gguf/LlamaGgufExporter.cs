@@ -9,9 +9,16 @@ namespace Mesh.Inference.Models.Gguf;
 /// </summary>
 public static class LlamaGgufExporter
 {
+    /// <exception cref="ArgumentException">The model is not a plain <c>llama</c> one (NeoX RoPE, RoPE factors, biases or Q/K norms would be lost).</exception>
     /// <param name="extraMetadata">Adds keys the header lacks (a chat template, end-of-turn ids).</param>
     public static void Write(string path, LlamaConfig config, LlamaWeights weights, SentencePieceVocabulary vocabulary, GgmlType matrixType, string name = "mesh", Action<GgufWriter>? extraMetadata = null)
     {
+        if (config.Architecture != "llama" || config.RopeStyle != RopeStyle.Adjacent || config.RopeFrequencyFactors is not null
+            || config.QueryDim != config.Dim || weights.Layers.Any(l => l.OptionalVectors.Any()))
+        {
+            throw new ArgumentException("only plain llama models (adjacent-pair RoPE, no factors, biases or Q/K norms) can be exported", nameof(config));
+        }
+
         var w = Header(config, vocabulary, name);
         extraMetadata?.Invoke(w);
 
