@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Mesh.Inference.Models;
 using Mesh.Inference.Tests.Reference;
 using Mesh.Inference.Tests.Tokenization;
@@ -10,7 +11,7 @@ namespace Mesh.Inference.Tests.Architectures;
 /// relative, and greedy decoding agrees with llama.cpp for 32 steps (with argmax margins that are
 /// clearly not ties).
 /// </summary>
-public sealed class ArchitectureParityTests : IDisposable
+public sealed class ArchitectureParityTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly int[] Text = [1, 80, 147, 201, 282, 57, 8, 3, 400, 512, 733, 1024, 1500, 2000, 17, 99, 250, 301, 1200, 42, 640, 900, 1800, 77];
     private readonly string _folder = Directory.CreateTempSubdirectory("mesh-arch-").FullName;
@@ -27,6 +28,7 @@ public sealed class ArchitectureParityTests : IDisposable
         var mesh = -(await harness.Engine.ScoreAsync(Text, CancellationToken.None)).Sum(l => (double)l);
         var reference = LlamaCppReference.Nll(path, Text);
 
+        output.WriteLine($"{name}: Mesh NLL {mesh:F6}, llama.cpp {reference:F6}, relative difference {Math.Abs(mesh - reference) / Math.Abs(reference):E2}");
         Assert.True(Math.Abs(mesh - reference) <= 1e-3 * Math.Abs(reference), $"{name}: Mesh NLL {mesh:F6}, llama.cpp {reference:F6}");
     }
 
@@ -41,6 +43,7 @@ public sealed class ArchitectureParityTests : IDisposable
         var expected = LlamaCppReference.Greedy(path, prompt, 32, out var margin);
         var (tokens, _, _) = await harness.RunAsync(EngineHarness.Greedy(prompt, 32));
 
+        output.WriteLine($"{name}: smallest greedy margin {margin:F4}, {expected.Zip(tokens).Count(p => p.First == p.Second)}/32 tokens equal, {expected.Distinct().Count()} distinct");
         Assert.True(margin > 1e-2, $"{name}: the reference's smallest argmax margin {margin} is too close to a tie to compare");
         Assert.Equal(expected, tokens);
     }

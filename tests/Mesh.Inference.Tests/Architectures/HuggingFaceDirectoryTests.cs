@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
@@ -11,7 +12,7 @@ namespace Mesh.Inference.Tests.Architectures;
 /// and, per architecture and dtype, synthetic directories against GGUF files of the same weights
 /// (which <see cref="ArchitectureParityTests"/> checks against llama.cpp).
 /// </summary>
-public sealed class HuggingFaceDirectoryTests : IDisposable
+public sealed class HuggingFaceDirectoryTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly int[] Text = [1, 80, 147, 201, 282, 57, 8, 3, 400, 512, 733, 1024, 1500, 2000, 17, 99, 250, 301, 1200, 42, 640, 900, 1800, 77];
     private readonly string _folder = Directory.CreateTempSubdirectory("mesh-hf-").FullName;
@@ -93,11 +94,12 @@ public sealed class HuggingFaceDirectoryTests : IDisposable
     }
 
     /// <summary>Largest absolute difference relative to the largest logit magnitude.</summary>
-    private static void AssertSameLogits(float[] expected, float[] actual, double tolerance)
+    private void AssertSameLogits(float[] expected, float[] actual, double tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
         var scale = expected.Max(Math.Abs);
         var error = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        output.WriteLine($"max |Δlogit| {error:E2}, max |logit| {scale:F3}, relative {error / scale:E2}");
         Assert.True(error <= tolerance * scale, $"max |Δlogit| {error:E2} > {tolerance:E0} × max |logit| {scale:F3}");
     }
 }

@@ -16,7 +16,7 @@ internal sealed class SyntheticFamilyModel
     private ulong _state;
 
     public SyntheticFamilyModel(string architecture, int vocab, ulong seed, bool tied, int dim = 64, int heads = 4, int kvHeads = 2, int headDim = 0, int hidden = 96, int layers = 2,
-        bool biases = false, bool qkNorm = false, float theta = 10000f, float qkScale = 1f, (float Factor, float Low, float High, int Original)? llama3 = null)
+        bool biases = false, bool qkNorm = false, float theta = 10000f, float qkScale = 1f, float blockScale = 1f, (float Factor, float Low, float High, int Original)? llama3 = null)
     {
         Architecture = architecture;
         _state = (seed * 0x9E3779B97F4A7C15UL) | 1;
@@ -50,17 +50,19 @@ internal sealed class SyntheticFamilyModel
                 Add(p + "self_attn.k_norm.weight", 1, hd, 0.3f, 1f);
             }
 
-            Add(p + "self_attn.o_proj.weight", dim, qDim, 1f / MathF.Sqrt(qDim), 0f);
+            Add(p + "self_attn.o_proj.weight", dim, qDim, blockScale / MathF.Sqrt(qDim), 0f);
             Add(p + "post_attention_layernorm.weight", 1, dim, 0.3f, 1f);
             Add(p + "mlp.gate_proj.weight", hidden, dim, inScale, 0f);
             Add(p + "mlp.up_proj.weight", hidden, dim, inScale, 0f);
-            Add(p + "mlp.down_proj.weight", dim, hidden, 1f / MathF.Sqrt(hidden), 0f);
+            Add(p + "mlp.down_proj.weight", dim, hidden, blockScale / MathF.Sqrt(hidden), 0f);
         }
 
-        Add("model.norm.weight", 1, dim, 0.3f, 1f);
+        // Tied: a final norm of mixed signs keeps e_t · norm(x) from favouring the current token's own
+        // embedding, which otherwise makes greedy decoding repeat one token.
+        Add("model.norm.weight", 1, dim, tied ? 4f : 0.3f, tied ? 0f : 1f);
         if (!tied)
         {
-            Add("lm_head.weight", vocab, dim, 1f, 0f);
+            Add("lm_head.weight", vocab, dim, 4f, 0f); // large logits: greedy margins well above rounding
         }
     }
 
