@@ -51,6 +51,10 @@ public static class GenerateRequestValidator
         }
 
         Require(request.TopLogprobs is >= 0 and <= MaxTopLogprobs, $"top_logprobs must be between 0 and {MaxTopLogprobs} (got {request.TopLogprobs})");
+        var constrained = request.ResponseFormat is { FormatCase: not ResponseFormat.FormatOneofCase.None };
+        Require(!constrained || request.Stop.Count == 0, "response_format cannot be combined with stop: the format decides where the output ends");
+        Require(!constrained || !request.IgnoreEos, "response_format cannot be combined with ignore_eos: the format decides where the output ends");
+        var constraint = ResponseFormatValidator.Validate(request.ResponseFormat, model);
         return new GenerationRequest(
             prompt,
             request.MaxTokens,
@@ -59,7 +63,8 @@ public static class GenerateRequestValidator
             request.IgnoreEos,
             request.TopLogprobs,
             request.Priority,
-            request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N"));
+            request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N"),
+            constraint);
     }
 
     public static SamplingParameters Sampling(SamplingParams? s)

@@ -1,0 +1,122 @@
+namespace Mesh.Inference.StructuredOutput;
+
+/// <summary>
+/// A compiled format bound to one vocabulary: the grammar's matcher plus a per-state token-mask cache
+/// (the adaptive mask cache of xgrammar, here whole masks keyed by automaton state; bounded). Shared by
+/// every sequence that asks for the same format on the same model.
+/// </summary>
+public sealed class CompiledFormat : ITokenConstraintSource
+{
+    /// <summary>Bytes of mask cache one format may hold.</summary>
+    public const long MaxMaskCacheBytes = 64L << 20;
+
+    private long _maskBytes;
+
+    public CompiledFormat(Grammar grammar, TokenVocabulary vocabulary)
+    {
+        Matcher = new GrammarMatcher(grammar);
+        Vocabulary = vocabulary;
+    }
+
+    public GrammarMatcher Matcher { get; }
+
+    public TokenVocabulary Vocabulary { get; }
+
+    public ITokenConstraint Create(ReadOnlySpan<int> promptTokens) => new GrammarConstraint(this, Vocabulary.AtStart(promptTokens));
+
+    /// <summary>The allowed-token bitmap of <paramref name="state"/> (EOS not included), cached when room allows.</summary>
+    public ulong[] MaskOf(MatcherState state, bool atStart)
+    {
+        var slot = atStart ? 1 : 0;
+        if (state.Masks[slot] is { } cached)
+        {
+            return cached;
+        }
+
+        var mask = new ulong[(Vocabulary.Count + 63) / 64];
+        (atStart ? Vocabulary.StartTrie : Vocabulary.Trie).Walk(Matcher, state, mask);
+        if (Interlocked.Add(ref _maskBytes, mask.Length * 8L) <= MaxMaskCacheBytes)
+        {
+            state.Masks[slot] = mask;
+        }
+
+        return mask;
+    }
+}
+
+/// <summary>The <see cref="ITokenConstraint"/> of one sequence: a position in a <see cref="CompiledFormat"/>'s automaton.</summary>
+public sealed class GrammarConstraint(CompiledFormat format, bool atStart) : ITokenConstraint
+{
+    private MatcherState _state = format.Matcher.Initial;
+    private bool _atStart = atStart;
+
+    /// <summary>The output so far is a complete value (EOS is allowed).</summary>
+    public bool IsAccepting => _state.Accepting;
+
+    public bool IsComplete => _state.Accepting && !format.Matcher.CanContinue(_state);
+
+    public bool Mask(Span<float> logits)
+    {
+        var mask = format.MaskOf(_state, _atStart);
+        var any = false;
+        for (var w = 0; w * 64 < logits.Length; w++)
+        {
+            var bits = w < mask.Length ? mask[w] : 0UL;
+            var eos = format.Vocabulary.EosId;
+            if (_state.Accepting && eos >> 6 == w)
+            {
+                bits |= 1UL << (eos & 63);
+            }
+
+            any |= bits != 0;
+            if (bits == ulong.MaxValue)
+            {
+                continue;
+            }
+
+            var end = Math.Min(64, logits.Length - (w * 64));
+            for (var b = 0; b < end; b++)
+            {
+                if ((bits & (1UL << b)) == 0)
+                {
+                    logits[(w * 64) + b] = float.NegativeInfinity;
+                }
+            }
+        }
+
+        return any;
+    }
+
+    public bool Accept(int token)
+    {
+        if (token == format.Vocabulary.EosId)
+        {
+            return _state.Accepting;
+        }
+
+        if ((uint)token >= (uint)format.Vocabulary.Count)
+        {
+            return false;
+        }
+
+        var bytes = _atStart ? format.Vocabulary.StartBytes[token] : format.Vocabulary.Bytes[token];
+        var state = _state;
+        foreach (var b in bytes)
+        {
+            state = format.Matcher.Step(state, b);
+            if (state.IsDead)
+            {
+                return false;
+            }
+        }
+
+        if (bytes.Length == 0)
+        {
+            return false; // a control token adds no text, so it cannot advance a format
+        }
+
+        _state = state;
+        _atStart = false;
+        return true;
+    }
+}
