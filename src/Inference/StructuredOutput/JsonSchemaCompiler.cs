@@ -79,6 +79,11 @@ public sealed partial class JsonSchemaCompiler
 
     private Symbol[] Value(JsonNode? schema, string path, int depth)
     {
+        if (depth > _options.MaxRefDepth)
+        {
+            return [Symbol.Of(ByteSet.Empty)]; // past the recursion bound: this alternative is dropped
+        }
+
         if (schema is JsonValue v && v.TryGetValue<bool>(out var b))
         {
             return b ? _json.AnyValue() : [Symbol.Of(ByteSet.Empty)];
@@ -108,9 +113,10 @@ public sealed partial class JsonSchemaCompiler
             return Ref(reference, path, depth);
         }
 
-        if (s["allOf"] is { } allOf)
+        if (s["allOf"] is not null)
         {
-            return Value(MergeAllOf(s, path, depth), path + "/allOf", depth);
+            // Merging inlines the parts' $refs: one level of the recursion bound.
+            return Value(MergeAllOf(s, path, depth), path + "/allOf", depth + 1);
         }
 
         foreach (var combinator in new[] { "anyOf", "oneOf" })
@@ -127,13 +133,14 @@ public sealed partial class JsonSchemaCompiler
 
             // Siblings apply to every branch: X and anyOf[A, B] is anyOf[X∧A, X∧B].
             var siblings = new JsonObject(s.Where(p => p.Key != combinator && !Annotations.Contains(p.Key)).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
-            var merged = branches.Select((branch, i) => siblings.Count == 0 ? Resolve(branch, depth) : Merge([siblings, Resolve(branch, depth)], $"{path}/{combinator}/{i}")).ToList();
+            // A branch merged with siblings has its $ref inlined: that counts as one level of recursion.
+            var merged = branches.Select((branch, i) => siblings.Count == 0 ? branch : Merge([siblings, Resolve(branch, depth)], $"{path}/{combinator}/{i}")).ToList();
             if (combinator == "oneOf")
             {
-                CheckDisjoint(merged, path);
+                CheckDisjoint([.. merged.Select(m => Resolve(m, depth))], path);
             }
 
-            return _builder.Choice(combinator, [.. merged.Select((m, i) => Value(m, $"{path}/{combinator}/{i}", depth))]);
+            return _builder.Choice(combinator, [.. merged.Select((m, i) => Value(m, $"{path}/{combinator}/{i}", siblings.Count == 0 ? depth : depth + 1))]);
         }
 
         if (s["enum"] is not null || s["const"] is not null)
