@@ -17,7 +17,7 @@ public static class ResponseFormatValidator
     public const int MaxChoiceLength = 1024;
 
     /// <summary>Compiled formats, most recently used kept.</summary>
-    public static ResponseFormatCache Cache { get; } = new(64);
+    public static ResponseFormatCache Cache { get; } = new(32);
 
     /// <summary>The constraint source for <paramref name="format"/>, or null when no format is set.</summary>
     public static ITokenConstraintSource? Validate(V1.ResponseFormat? format, LlamaModel model)

@@ -54,7 +54,7 @@ public sealed class MatcherState
 /// </summary>
 public sealed class GrammarMatcher
 {
-    public const int MaxStates = 20_000;
+    public const int MaxStates = 4096;
     public const int MaxNodes = 200_000;
 
     private readonly Grammar _grammar;

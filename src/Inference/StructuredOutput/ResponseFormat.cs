@@ -51,9 +51,11 @@ public sealed record ResponseFormat(ResponseFormatKind Kind, string Text, IReadO
 /// <summary>
 /// Compiles formats once per (format, vocabulary) and keeps the most recently used
 /// <see cref="Capacity"/> of them (a bounded LRU), so repeated schemas cost nothing after the first
-/// request and their automaton and mask caches stay warm. Thread-safe.
+/// request and their automaton and mask caches stay warm. Memory per format is bounded by
+/// <see cref="GrammarMatcher.MaxStates"/> memoized states (2 KiB of transitions each) and all formats'
+/// masks by <see cref="CompiledFormat.MaxMaskCacheBytes"/>. Thread-safe.
 /// </summary>
-public sealed class ResponseFormatCache(int capacity = 64)
+public sealed class ResponseFormatCache(int capacity = 32)
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Key, TokenVocabulary Vocabulary), LinkedListNode<((string, TokenVocabulary) Key, CompiledFormat Format)>> _entries = [];
@@ -100,6 +102,7 @@ public sealed class ResponseFormatCache(int capacity = 64)
             while (_entries.Count > Capacity)
             {
                 _entries.Remove(_order.Last!.Value.Key);
+                _order.Last.Value.Format.Release();
                 _order.RemoveLast();
             }
 
