@@ -284,6 +284,3 @@ public sealed class GrammarBuilder
         return productive;
     }
 }
-
-/// <summary>A format that cannot be compiled; the message says what to change.</summary>
-public sealed class GrammarException(string message) : Exception(message);

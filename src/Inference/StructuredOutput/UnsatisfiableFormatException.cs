@@ -1,0 +1,8 @@
+namespace Mesh.Inference.StructuredOutput;
+
+/// <summary>
+/// The format cannot be continued with the model's vocabulary (no token spells any allowed next
+/// text, e.g. a vocabulary without '{' asked for JSON). Surfaces as gRPC FAILED_PRECONDITION.
+/// </summary>
+public sealed class UnsatisfiableFormatException(string message)
+    : Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.FailedPrecondition, message));
