@@ -17,6 +17,7 @@ public sealed class GbnfParser
     private readonly CharacterRules _chars;
     private readonly Dictionary<string, int> _rules = new(StringComparer.Ordinal);
     private int _pos;
+    private int _nesting;
 
     private GbnfParser(string text)
     {
@@ -194,6 +195,11 @@ public sealed class GbnfParser
         if (c == '(')
         {
             _pos++;
+            if (++_nesting > RegexCompiler.MaxNesting)
+            {
+                throw Error($"parentheses nest deeper than {RegexCompiler.MaxNesting}");
+            }
+
             SkipSpace(newlines: true);
             var alternatives = ParseAlternatives(nested: true);
             if (_pos >= _text.Length || _text[_pos] != ')')
@@ -202,6 +208,7 @@ public sealed class GbnfParser
             }
 
             _pos++;
+            _nesting--;
             var group = _builder.Declare("group");
             _builder.Define(group, [.. alternatives]);
             return [Symbol.OfRule(group)];

@@ -21,6 +21,9 @@ public sealed class GrammarBuilder
     /// <summary>Upper bound on grammar elements; a schema that needs more is refused.</summary>
     public const int MaxElements = 400_000;
 
+    /// <summary>Longest chain of rules that each start with the next.</summary>
+    public const int MaxExpansionDepth = 1000;
+
     private readonly List<string> _names = [];
     private readonly List<List<Symbol[]>?> _rules = [];
     private int _elements;
@@ -136,6 +139,7 @@ public sealed class GrammarBuilder
 
         var rules = _rules.Select(r => r!.Where(a => a.All(s => s.IsRule ? productive[s.Rule] : !s.Set.IsEmpty)).ToList()).ToList();
         CheckLeftRecursion(rules);
+        CheckExpansionDepth(rules);
         var sets = new List<ByteSet>();
         var setIndex = new Dictionary<ByteSet, int>();
         var code = new List<GrammarElement>();
@@ -228,6 +232,53 @@ public sealed class GrammarBuilder
             if (color[r] == 0 && FindCycle(r, first, color) is { } cycle)
             {
                 throw new GrammarException($"rule '{_names[cycle]}' is left-recursive (it can start with itself); rewrite it with right recursion or repetition");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The matcher expands a rule's first symbols recursively; a chain of rules each starting with the
+    /// next (`a ::= b`, `b ::= c`, …) thousands long would exhaust the scheduler thread's stack.
+    /// </summary>
+    private void CheckExpansionDepth(List<List<Symbol[]>> rules)
+    {
+        // Longest chain of leading rule references (acyclic: left recursion was refused), iteratively.
+        var depth = new int[rules.Count];
+        var stack = new Stack<(int Rule, bool Done)>();
+        for (var r = 0; r < rules.Count; r++)
+        {
+            if (depth[r] != 0)
+            {
+                continue;
+            }
+
+            stack.Push((r, false));
+            while (stack.Count > 0)
+            {
+                var (rule, done) = stack.Pop();
+                var leading = rules[rule].Where(a => a.Length > 0 && a[0].IsRule).Select(a => a[0].Rule);
+                if (done)
+                {
+                    depth[rule] = 1 + leading.Select(l => depth[l]).DefaultIfEmpty(0).Max();
+                    if (depth[rule] > MaxExpansionDepth)
+                    {
+                        throw new GrammarException($"rule '{_names[rule]}' starts a chain of more than {MaxExpansionDepth} nested rules; flatten the grammar");
+                    }
+
+                    continue;
+                }
+
+                if (depth[rule] != 0)
+                {
+                    continue;
+                }
+
+                depth[rule] = -1; // in progress
+                stack.Push((rule, true));
+                foreach (var l in leading.Where(l => depth[l] == 0))
+                {
+                    stack.Push((l, false));
+                }
             }
         }
     }

@@ -20,6 +20,9 @@ public sealed partial class JsonSchemaCompiler
     public const int MaxLengthBound = 4096;
     public const int MaxItemsBound = 1000;
 
+    /// <summary>Deepest nesting of subschemas the compiler follows.</summary>
+    public const int MaxNesting = 200;
+
     private static readonly HashSet<string> Annotations = new(StringComparer.Ordinal)
     {
         "title", "description", "$schema", "$id", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
@@ -39,6 +42,7 @@ public sealed partial class JsonSchemaCompiler
     private readonly GrammarBuilder _builder = new();
     private readonly JsonPrimitives _json;
     private readonly Dictionary<(string Pointer, int Depth), int> _refRules = [];
+    private int _nesting;
 
     private JsonSchemaCompiler(JsonNode root, JsonSchemaOptions options)
     {
@@ -84,6 +88,24 @@ public sealed partial class JsonSchemaCompiler
             return [Symbol.Of(ByteSet.Empty)]; // past the recursion bound: this alternative is dropped
         }
 
+        // Compiling recurses once per subschema level ($refs included): bound it before the stack is.
+        if (++_nesting > MaxNesting)
+        {
+            throw new GrammarException($"{path}: subschemas nest deeper than {MaxNesting} levels (counting $ref expansions); lower max_ref_depth or flatten the schema");
+        }
+
+        try
+        {
+            return CompileValue(schema, path, depth);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Symbol[] CompileValue(JsonNode? schema, string path, int depth)
+    {
         if (schema is JsonValue v && v.TryGetValue<bool>(out var b))
         {
             return b ? _json.AnyValue() : [Symbol.Of(ByteSet.Empty)];

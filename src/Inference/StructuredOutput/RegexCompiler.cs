@@ -16,6 +16,9 @@ namespace Mesh.Inference.StructuredOutput;
 public sealed class RegexCompiler
 {
     public const int MaxRepeat = 1000;
+
+    /// <summary>Deepest nesting of groups (parsing recurses once per level).</summary>
+    public const int MaxNesting = 100;
     private static readonly ByteSet Digit = ByteSet.Range('0', '9');
     private static readonly ByteSet Word = Digit.Union(ByteSet.Range('a', 'z')).Union(ByteSet.Range('A', 'Z')).Union(ByteSet.Of((byte)'_'));
     private static readonly ByteSet Space = CharacterRules.Set(" \t\n\r\f\v");
@@ -26,6 +29,7 @@ public sealed class RegexCompiler
     private readonly string _pattern;
     private readonly string _name;
     private int _pos;
+    private int _nesting;
 
     private RegexCompiler(CharacterRules chars, string pattern, bool inJsonString, string name)
     {
@@ -186,6 +190,11 @@ public sealed class RegexCompiler
         {
             case '(':
                 _pos++;
+                if (++_nesting > MaxNesting)
+                {
+                    throw Error($"groups nest deeper than {MaxNesting}");
+                }
+
                 if (Eat('?'))
                 {
                     if (!Eat(':'))
@@ -199,6 +208,8 @@ public sealed class RegexCompiler
                 {
                     throw Error("missing ')'");
                 }
+
+                _nesting--;
 
                 return inner.Length == 1 ? inner : Wrap(inner);
             case '[':

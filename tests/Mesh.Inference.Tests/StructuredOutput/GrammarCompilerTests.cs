@@ -151,4 +151,17 @@ public sealed class GrammarCompilerTests
         Assert.Contains("'root'", Assert.Throws<GrammarException>(() => GbnfParser.Parse("start ::= \"a\"")).Message);
         Assert.Contains("line 2", Assert.Throws<GrammarException>(() => GbnfParser.Parse("root ::= x\nx ::= \"a")).Message);
     }
+
+    [Fact]
+    public void Deeply_nested_formats_are_refused_instead_of_exhausting_the_stack()
+    {
+        Assert.Contains("nest deeper", Assert.Throws<GrammarException>(() => Regex(new string('(', 5000) + "a" + new string(')', 5000))).Message);
+        Assert.Contains("nest deeper", Assert.Throws<GrammarException>(() => GbnfParser.Parse("root ::= " + new string('(', 5000) + "\"a\"" + new string(')', 5000))).Message);
+        var chain = string.Join("\n", Enumerable.Range(0, 3000).Select(i => $"r{i} ::= r{i + 1}")) + "\nr3000 ::= \"x\"\nroot ::= r0";
+        Assert.Contains("chain", Assert.Throws<GrammarException>(() => GbnfParser.Parse(chain)).Message);
+        var nested = string.Concat(Enumerable.Repeat("{\"anyOf\":[", 25)) + "{\"type\":\"integer\"}" + string.Concat(Enumerable.Repeat("]}", 25));
+        Assert.True(Matches(Schema(nested), "42"));
+        var refs = "{\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/a\"},{\"$ref\":\"#/$defs/a\"},{\"type\":\"null\"}]}},\"$ref\":\"#/$defs/a\"}";
+        Assert.True(Matches(JsonSchemaCompiler.Compile(refs, new JsonSchemaOptions { MaxRefDepth = 16 }), "null"));
+    }
 }
