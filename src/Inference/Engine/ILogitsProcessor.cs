@@ -25,4 +25,16 @@ public interface ILogitsProcessor
 
     /// <summary>Told the token sampled from the processed row, so a stateful processor (a grammar matcher) advances.</summary>
     void Accept(int token);
+
+    /// <summary>
+    /// After <see cref="Accept"/>: the output is complete and nothing may follow (a grammar reached
+    /// its end); the scheduler finishes the request with <see cref="FinishReason.Stop"/>.
+    /// </summary>
+    bool IsComplete => false;
+
+    /// <summary>
+    /// After <see cref="Accept"/>: why this request cannot go on (e.g. no token can continue its
+    /// grammar); the scheduler fails this request alone with it. Null while all is well.
+    /// </summary>
+    Exception? Failure => null;
 }

@@ -107,7 +107,15 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
         var outputs = new List<EngineCoreOutput>(result.Sampled.Count);
         foreach (var (s, token, logprobs) in result.Sampled)
         {
-            s.Request.LogitsProcessor?.Accept(token);
+            var processor = s.Request.LogitsProcessor;
+            processor?.Accept(token);
+            if (processor?.Failure is { } failure)
+            {
+                Finish(s);
+                outputs.Add(new EngineCoreOutput(s.Output!, -1, false, null, null, s.CachedPromptTokens, result.Timestamp, failure));
+                continue;
+            }
+
             if ((token == eosId || endOfGeneration?.Contains(token) == true) && !s.Request.IgnoreEos)
             {
                 Finish(s);
@@ -118,7 +126,12 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
 
             s.Tokens.Add(token);
             FinishReason? finish = null;
-            if (s.OutputLength >= s.Request.MaxTokens || s.Tokens.Count >= contextLength)
+            if (processor?.IsComplete == true)
+            {
+                finish = FinishReason.Stop; // a constrained output is complete and nothing may follow
+                Finish(s);
+            }
+            else if (s.OutputLength >= s.Request.MaxTokens || s.Tokens.Count >= contextLength)
             {
                 finish = FinishReason.Length;
                 Finish(s);
