@@ -64,7 +64,7 @@ public static class GenerateRequestValidator
             request.TopLogprobs,
             request.Priority,
             request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N"),
-            constraint);
+            LogitsProcessor: constraint?.CreateProcessor(prompt));
     }
 
     public static SamplingParameters Sampling(SamplingParams? s)

@@ -19,8 +19,8 @@ public static class ResponseFormatValidator
     /// <summary>Compiled formats, most recently used kept.</summary>
     public static ResponseFormatCache Cache { get; } = new(32);
 
-    /// <summary>The constraint source for <paramref name="format"/>, or null when no format is set.</summary>
-    public static ITokenConstraintSource? Validate(V1.ResponseFormat? format, LlamaModel model)
+    /// <summary>The compiled <paramref name="format"/> for the model's vocabulary, or null when no format is set.</summary>
+    public static CompiledFormat? Validate(V1.ResponseFormat? format, LlamaModel model)
     {
         if (format is null || format.FormatCase == V1.ResponseFormat.FormatOneofCase.None)
         {

@@ -30,6 +30,9 @@ public sealed class CompiledFormat : ITokenConstraintSource
 
     public ITokenConstraint Create(ReadOnlySpan<int> promptTokens) => new GrammarConstraint(this, Vocabulary.AtStart(promptTokens));
 
+    /// <summary>The engine's logits processor for one request whose output follows <paramref name="promptTokens"/>.</summary>
+    public ConstraintLogitsProcessor CreateProcessor(ReadOnlySpan<int> promptTokens) => new(Create(promptTokens), Vocabulary.EosId);
+
     /// <summary>The allowed-token bitmap of <paramref name="state"/> (EOS not included), cached when the budget allows.</summary>
     public ulong[] MaskOf(MatcherState state, bool atStart)
     {

@@ -28,7 +28,7 @@ public sealed class StructuredOutputLimitsTests
     {
         using var harness = new EngineHarness(TinyStories656K);
         var format = new ResponseFormatCache().Get(new(ResponseFormatKind.Regex, "a\\{", [], new()), TokenVocabulary.For(harness.Model.Tokenizer));
-        var request = new GenerationRequest([harness.Model.Tokenizer.BosId], 8, new SamplingParameters { Temperature = 1, Seed = 1 }, [], Constraint: format);
+        var request = new GenerationRequest([harness.Model.Tokenizer.BosId], 8, new SamplingParameters { Temperature = 1, Seed = 1 }, [], LogitsProcessor: format.CreateProcessor([harness.Model.Tokenizer.BosId]));
         var e = await Assert.ThrowsAsync<UnsatisfiableFormatException>(() => harness.RunAsync(request));
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
         Assert.Contains("after 1 tokens", e.Status.Detail);

@@ -134,7 +134,7 @@ public sealed class StructuredOutputPropertyTests(ITestOutputHelper output)
         var runs = Enumerable.Range(0, Seeds).Select(seed =>
         {
             var prompt = seed % 2 == 0 ? [tokenizer.BosId] : tokenizer.Encode("Once upon a time", addBos: true);
-            var request = new GenerationRequest(prompt, maxTokens, new SamplingParameters { Temperature = 1, Seed = (ulong)seed }, [], Constraint: format);
+            var request = new GenerationRequest(prompt, maxTokens, new SamplingParameters { Temperature = 1, Seed = (ulong)seed }, [], LogitsProcessor: format.CreateProcessor(prompt));
             return harness.RunAsync(request);
         });
         return [.. (await Task.WhenAll(runs)).Select(r => (r.Text, r.Last.Finish!.Value))];

@@ -1,0 +1,40 @@
+using Mesh.Inference.Engine;
+
+namespace Mesh.Inference.StructuredOutput;
+
+/// <summary>
+/// Plugs one sequence's <see cref="ITokenConstraint"/> into the engine's per-request logits hook:
+/// <see cref="Process"/> masks the row before sampling, <see cref="Accept"/> advances the automaton,
+/// <see cref="IsComplete"/> ends the request with STOP, and <see cref="Failure"/> fails this request
+/// alone when no token can continue the format (the row then allows only EOS, so the step completes).
+/// </summary>
+public sealed class ConstraintLogitsProcessor(ITokenConstraint constraint, int eosId) : ILogitsProcessor
+{
+    public bool IsComplete => Failure is null && constraint.IsComplete;
+
+    public Exception? Failure { get; private set; }
+
+    public void Process(Span<float> logits, ReadOnlySpan<int> outputTokens)
+    {
+        if (constraint.Mask(logits) || Failure is not null)
+        {
+            return;
+        }
+
+        logits.Fill(float.NegativeInfinity);
+        if ((uint)eosId < (uint)logits.Length)
+        {
+            logits[eosId] = 0;
+        }
+
+        Failure = new UnsatisfiableFormatException($"no token can continue the response_format after {outputTokens.Length} tokens; the model's vocabulary cannot spell what the format requires next");
+    }
+
+    public void Accept(int token)
+    {
+        if (Failure is null && !constraint.Accept(token))
+        {
+            Failure = new UnsatisfiableFormatException($"the sampler chose token {token}, which the response_format's mask had excluded");
+        }
+    }
+}
