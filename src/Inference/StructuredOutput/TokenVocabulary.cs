@@ -10,7 +10,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// </summary>
 public sealed class TokenVocabulary
 {
-    private static readonly ConditionalWeakTable<SentencePieceTokenizer, TokenVocabulary> ByTokenizer = new();
+    private static readonly ConditionalWeakTable<ITokenizer, TokenVocabulary> ByTokenizer = new();
     private readonly Lazy<TokenTrie> _trie;
     private readonly Lazy<TokenTrie> _startTrie;
 
@@ -53,9 +53,9 @@ public sealed class TokenVocabulary
     }
 
     /// <summary>The vocabulary of a tokenizer (built once per tokenizer, then shared).</summary>
-    public static TokenVocabulary For(SentencePieceTokenizer tokenizer) => ByTokenizer.GetValue(tokenizer, Build);
+    public static TokenVocabulary For(ITokenizer tokenizer) => ByTokenizer.GetValue(tokenizer, Build);
 
-    private static TokenVocabulary Build(SentencePieceTokenizer tokenizer)
+    private static TokenVocabulary Build(ITokenizer tokenizer)
     {
         var bytes = new byte[tokenizer.VocabSize][];
         var start = new byte[tokenizer.VocabSize][];
