@@ -29,6 +29,9 @@ public sealed class GuardOptions
     /// <summary>Segments per embedding batch (a batch is padded to its longest segment).</summary>
     public int EmbeddingBatchSize { get; set; } = 16;
 
+    /// <summary>Longest JSON Schema a request may carry, in characters (INVALID_ARGUMENT beyond).</summary>
+    public int MaxSchemaChars { get; set; } = 262_144;
+
     /// <summary>How many compiled JSON Schemas given with requests are kept for reuse.</summary>
     public int SchemaCacheSize { get; set; } = 256;
 }

@@ -108,13 +108,4 @@ public sealed class PolicyFileTests : IDisposable
             await Task.Delay(50);
         }
     }
-
-    /// <summary>Parsing tests need no real embeddings; the parser only stores what it is given.</summary>
-    private sealed class ZeroEmbedder : ITextEmbedder
-    {
-        public int Dimensions => 4;
-
-        public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
-            texts.Select(_ => new float[4]).ToArray();
-    }
 }

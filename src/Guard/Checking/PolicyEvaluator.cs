@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Json.Schema;
+using Mesh.Guard.Schema;
 using Mesh.Guard.Detectors;
 using Mesh.Guard.Embeddings;
 using Mesh.Guard.Policies;
@@ -23,7 +23,7 @@ public sealed class PolicyEvaluator(ITextEmbedder embedder, GuardTelemetry telem
         Policy policy,
         Stages stage,
         string text,
-        JsonSchema? requestSchema = null,
+        CompiledSchema? requestSchema = null,
         bool isPartial = false,
         Dictionary<string, float[]>? embeddingCache = null,
         CancellationToken cancellationToken = default)

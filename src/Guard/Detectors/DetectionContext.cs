@@ -1,5 +1,5 @@
 using Mesh.Guard.Embeddings;
-using Json.Schema;
+using Mesh.Guard.Schema;
 
 namespace Mesh.Guard.Detectors;
 
@@ -20,7 +20,7 @@ public sealed class DetectionContext
         string text,
         ITextEmbedder embedder,
         bool isPartial = false,
-        JsonSchema? requestSchema = null,
+        CompiledSchema? requestSchema = null,
         Dictionary<string, float[]>? embeddingCache = null,
         CancellationToken cancellationToken = default)
     {
@@ -41,7 +41,7 @@ public sealed class DetectionContext
     public bool IsPartial { get; }
 
     /// <summary>The schema the request carried, compiled; null when it carried none.</summary>
-    public JsonSchema? RequestSchema { get; }
+    public CompiledSchema? RequestSchema { get; }
 
     public CancellationToken CancellationToken { get; }
 

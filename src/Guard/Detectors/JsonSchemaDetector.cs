@@ -1,4 +1,3 @@
-using Json.Schema;
 using Mesh.Guard.Schema;
 
 namespace Mesh.Guard.Detectors;
@@ -8,7 +7,7 @@ namespace Mesh.Guard.Detectors;
 /// the failing value. Uses the policy rule's schema, or the request's when the rule carries none.
 /// A streamed answer is judged only once complete (half a JSON document is never valid).
 /// </summary>
-public sealed class JsonSchemaDetector(JsonSchema? schema) : IDetector
+public sealed class JsonSchemaDetector(CompiledSchema? schema) : IDetector
 {
     public string Category => "json_schema";
 

@@ -52,6 +52,7 @@ public sealed class PolicyParser(ITextEmbedder embedder)
         var stream = new YamlStream();
         try
         {
+            YamlLimits.Check(text, source);
             stream.Load(new StringReader(text));
         }
         catch (YamlException e)

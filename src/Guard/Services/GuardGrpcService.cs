@@ -35,7 +35,7 @@ public sealed class GuardGrpcService(
         var schema = CompileSchema(request.JsonSchema, "json_schema");
         activity?.SetTag("mesh.guard.policy", policy.Name);
 
-        var outcome = evaluator.Evaluate(policy, stage, request.Text, schema, cancellationToken: context.CancellationToken);
+        var outcome = Evaluate(() => evaluator.Evaluate(policy, stage, request.Text, schema, cancellationToken: context.CancellationToken));
         var positions = new CodePoints(request.Text);
         var response = new CheckResponse
         {
@@ -113,7 +113,7 @@ public sealed class GuardGrpcService(
         }
 
         var whole = text.ToString();
-        var final = evaluator.Evaluate(policy, stage, whole, schema, isPartial: false, embeddingCache, ct);
+        var final = Evaluate(() => evaluator.Evaluate(policy, stage, whole, schema, isPartial: false, embeddingCache, ct));
         var wholePositions = new CodePoints(whole);
         var last = new CheckStreamResponse
         {
@@ -136,7 +136,7 @@ public sealed class GuardGrpcService(
         }
         CheckLength(request.Json.Length, request.Json);
         var schema = CompileSchema(request.Schema, "schema")!;
-        var errors = JsonSchemaValidator.Validate(schema, request.Json);
+        var errors = Evaluate(() => JsonSchemaValidator.Validate(schema, request.Json), "schema");
         var response = new ValidateJsonResponse { Valid = errors.Count == 0 };
         response.Errors.AddRange(errors.Select(e => new V1.SchemaError
         {
@@ -170,7 +170,7 @@ public sealed class GuardGrpcService(
                 $"policy '{name}' does not exist; known policies: {string.Join(", ", set.Policies.Keys.Order(StringComparer.Ordinal))}"));
     }
 
-    private JsonSchema? CompileSchema(string schemaText, string field)
+    private CompiledSchema? CompileSchema(string schemaText, string field)
     {
         if (schemaText.Length == 0)
         {
@@ -179,6 +179,22 @@ public sealed class GuardGrpcService(
         try
         {
             return schemas.Compile(schemaText);
+        }
+        catch (InvalidSchemaException e)
+        {
+            throw Invalid($"{field}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A request's schema is compiled before evaluation, but applying it can still fail (a pattern
+    /// the instance cannot be matched against): that is the caller's schema, INVALID_ARGUMENT.
+    /// </summary>
+    private static T Evaluate<T>(Func<T> evaluate, string field = "json_schema")
+    {
+        try
+        {
+            return evaluate();
         }
         catch (InvalidSchemaException e)
         {

@@ -52,19 +52,20 @@ public static class PiiRecognizers
 
     private static bool ValidatePhone(string text, Match m)
     {
-        var digits = CountDigits(m.Value);
-        if (m.Value[0] == '+')
+        var value = FormatFolding.Fold(m.Value);
+        var digits = CountDigits(value);
+        if (value[0] == '+')
         {
             return digits is >= 8 and <= 15;
         }
-        var national = m.Value.StartsWith("1", StringComparison.Ordinal) && digits == 11 ? m.Value[1..].TrimStart(' ', '.', '-') : m.Value;
+        var national = value.StartsWith('1') && digits == 11 ? value[1..].TrimStart(' ', '.', '-') : value;
         var area = national.TrimStart('(');
         if (digits is not (10 or 11) || area[0] is '0' or '1')
         {
             return false;
         }
         // Ten bare digits are as often an order or account number: only with a phone word nearby.
-        return m.Value.Length != 10 || PatternRecognizer.PrecededBy(text, m.Index, 30, PhoneContext);
+        return value.Length != 10 || PatternRecognizer.PrecededBy(text, m.Index, 30, PhoneContext);
     }
 
     // ---- CREDIT_CARD: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid, known IIN.
@@ -72,17 +73,8 @@ public static class PiiRecognizers
 
     private static bool ValidateCard(string text, Match m)
     {
-        Span<char> digits = stackalloc char[19];
-        var n = 0;
-        foreach (var c in m.Value)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits[n++] = c;
-            }
-        }
-        var d = digits[..n];
-        return Checksums.Luhn(d) && HasCardPrefix(d);
+        var d = FormatFolding.Digits(m.Value);
+        return d.Length is >= 13 and <= 19 && Checksums.Luhn(d) && HasCardPrefix(d);
     }
 
     // Issuer identification numbers of the major networks (Visa, Mastercard, Amex, Discover, JCB,
@@ -103,10 +95,11 @@ public static class PiiRecognizers
     }
 
     // ---- IBAN_CODE: country, check digits, BBAN in groups of four (spaces optional), mod-97.
+    // Any letter case: the validator folds to the registry's upper case before the checks.
     private static readonly Regex IbanPattern = PatternRecognizer.Compile(
-        @"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])");
+        @"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z\d]{4}){2,7}(?: ?[A-Z\d]{1,3})?(?![A-Za-z0-9])", RegexOptions.IgnoreCase);
 
-    private static bool ValidateIban(string text, Match m) => Checksums.Iban(m.Value.Replace(" ", "", StringComparison.Ordinal));
+    private static bool ValidateIban(string text, Match m) => Checksums.Iban(FormatFolding.Fold(m.Value, " "));
 
     // ---- US_SSN: AAA-GG-SSSS (dashes or spaces), or nine digits next to an SSN word.
     private static readonly Regex SsnPattern = PatternRecognizer.Compile(@"(?<![\w-])(?:\d{3}(?<sep>[- ])\d{2}\k<sep>\d{4}|\d{9})(?![\w-])");
@@ -118,7 +111,7 @@ public static class PiiRecognizers
 
     private static bool ValidateSsn(string text, Match m)
     {
-        var d = new string(m.Value.Where(char.IsAsciiDigit).ToArray());
+        var d = FormatFolding.Digits(m.Value);
         if (d.Length != 9 || d.StartsWith("000", StringComparison.Ordinal) || d.StartsWith("666", StringComparison.Ordinal) || d[0] == '9'
             || d.AsSpan(3, 2).SequenceEqual("00") || d.AsSpan(5).SequenceEqual("0000") || InvalidSsns.Contains(d) || d.Distinct().Count() == 1)
         {
