@@ -12,7 +12,7 @@ namespace Mesh.Guard.Tests;
 /// </summary>
 public sealed class PolicyFuzzTests
 {
-    private const int Inputs = 4_000;
+    private const int Inputs = 3_000;
 
     // Fragments a YAML author (or attacker) might leave: structure, anchors and aliases, keys,
     // detector names, odd scalars.

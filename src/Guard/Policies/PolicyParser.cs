@@ -306,7 +306,7 @@ public sealed class PolicyParser(ITextEmbedder embedder)
             // No schema in the file: the rule applies the schema each request brings.
             return new JsonSchemaDetector(null);
         }
-        var json = node is YamlScalarNode s ? s.Value ?? "" : ToJson(node)?.ToJsonString() ?? "null";
+        var json = node is YamlScalarNode s ? s.Value ?? "" : ToJson(file, node)?.ToJsonString() ?? "null";
         try
         {
             return new JsonSchemaDetector(JsonSchemaValidator.Parse(json));
@@ -331,22 +331,30 @@ public sealed class PolicyParser(ITextEmbedder embedder)
         return texts.Select(t => _referenceVectors[t]).ToArray();
     }
 
-    /// <summary>YAML to JSON for inline schemas: plain scalars keep their YAML types, quoted ones are strings.</summary>
-    private static JsonNode? ToJson(YamlNode node) => node switch
+    /// <summary>
+    /// YAML to JSON for inline schemas: plain scalars keep their YAML types, quoted ones are strings.
+    /// Recursive, but <see cref="YamlLimits"/> has bounded the depth and the alias expansion.
+    /// </summary>
+    private static JsonNode? ToJson(FileContext file, YamlNode node) => node switch
     {
-        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", ToJson(kv.Value)))),
-        YamlSequenceNode s => new JsonArray(s.Children.Select(ToJson).ToArray()),
+        YamlMappingNode m => m.Children.Aggregate(new JsonObject(), (o, kv) =>
+            o.TryAdd((kv.Key as YamlScalarNode)?.Value ?? throw file.Error(kv.Key, "schema keys must be text"), ToJson(file, kv.Value))
+                ? o
+                : throw file.Error(kv.Key, "this key appears twice in the schema")),
+        YamlSequenceNode s => new JsonArray(s.Children.Select(c => ToJson(file, c)).ToArray()),
         YamlScalarNode { Style: ScalarStyle.Plain } p => p.Value switch
         {
             null or "null" or "~" or "" => null,
             "true" => JsonValue.Create(true),
             "false" => JsonValue.Create(false),
             var v when long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) => JsonValue.Create(l),
-            var v when double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var dbl) => JsonValue.Create(dbl),
+            var v when double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var dbl) => double.IsFinite(dbl)
+                ? JsonValue.Create(dbl)
+                : throw file.Error(p, $"'{v}' is not a number JSON can hold; quote it if it is text"),
             var v => JsonValue.Create(v),
         },
         YamlScalarNode q => JsonValue.Create(q.Value),
-        _ => null,
+        _ => throw file.Error(node, "not a YAML value a schema can hold"),
     };
 
     private static bool IsName(string s) => s.Length is > 0 and <= 128 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

@@ -20,6 +20,24 @@ internal static class YamlLimits
     /// <summary>Most nodes the file may describe, counting each alias as the nodes it stands for.</summary>
     public const long MaxExpandedNodes = 200_000;
 
+    /// <summary>
+    /// One parser step. YamlDotNet's scanner throws <see cref="YamlException"/> for the syntax errors
+    /// it knows, and other exceptions (InvalidOperationException from ScanPlainScalar, found by
+    /// fuzzing) for some it does not: those are reported after the last event that parsed.
+    /// </summary>
+    private static bool Next(Parser parser, string source, Mark last)
+    {
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (Exception e) when (e is not YamlException and not OutOfMemoryException)
+        {
+            throw new PolicyFileException(source, Math.Max(1, last.Line), Math.Max(1, last.Column),
+                $"not valid YAML after this point ({e.GetType().Name}: {e.Message})", e);
+        }
+    }
+
     /// <summary>Throws <see cref="PolicyFileException"/> when a limit is passed; YAML syntax errors surface as <see cref="YamlException"/>.</summary>
     public static void Check(string text, string source)
     {
@@ -27,9 +45,11 @@ internal static class YamlLimits
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
         var open = new Stack<(string Anchor, long Nodes)>();
         long total = 0;
-        while (parser.MoveNext())
+        var last = Mark.Empty;
+        while (Next(parser, source, last))
         {
             var e = parser.Current!;
+            last = e.End;
             long added;
             switch (e)
             {
