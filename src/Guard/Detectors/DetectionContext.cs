@@ -4,25 +4,33 @@ using Mesh.Guard.Schema;
 namespace Mesh.Guard.Detectors;
 
 /// <summary>
-/// What one check hands every detector: the text, whether more of it is still coming (streaming),
-/// the request's own JSON Schema, and the text's segment embeddings, computed at most once per
-/// check however many detectors need them.
+/// What one check hands every detector: the text (a whole text, or a window of a streamed one),
+/// whether more of it is still coming, the request's own JSON Schema, and the text's segment
+/// embeddings, computed at most once per check however many detectors need them.
 /// </summary>
 public sealed class DetectionContext
 {
     private readonly ITextEmbedder _embedder;
     private readonly Dictionary<string, float[]>? _embeddingCache;
+    private readonly IReadOnlyList<TextSegmenter.Segment>? _givenSegments;
     private IReadOnlyList<EmbeddedSegment>? _segments;
 
     /// <param name="embeddingCache">Segment text to vector, kept by a streaming check across
-    /// chunks so that a sentence is embedded once however many chunks follow it.</param>
+    /// chunks so that a sentence is embedded once however many chunks and rules see it.</param>
+    /// <param name="segments">The sentences to judge, relative to <paramref name="text"/>; null to
+    /// split the text (a whole text). A streaming check passes the sentences completed by the last chunk.</param>
+    /// <param name="scanFrom">Findings must start at or after this index; the text before it is context.</param>
+    /// <param name="codePointOffset">Code points of the streamed text before <paramref name="text"/>.</param>
     public DetectionContext(
         string text,
         ITextEmbedder embedder,
         bool isPartial = false,
         CompiledSchema? requestSchema = null,
         Dictionary<string, float[]>? embeddingCache = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<TextSegmenter.Segment>? segments = null,
+        int scanFrom = 0,
+        long codePointOffset = 0)
     {
         Text = text;
         _embedder = embedder;
@@ -30,13 +38,16 @@ public sealed class DetectionContext
         RequestSchema = requestSchema;
         _embeddingCache = embeddingCache;
         CancellationToken = cancellationToken;
+        _givenSegments = segments;
+        ScanFrom = scanFrom;
+        CodePointOffset = codePointOffset;
     }
 
     public string Text { get; }
 
     /// <summary>
     /// True while a streamed answer is still arriving: detectors that judge the whole text (JSON
-    /// Schema, allowed topics) wait for the end, and the unfinished last sentence is not embedded.
+    /// Schema, allowed topics) wait for the end.
     /// </summary>
     public bool IsPartial { get; }
 
@@ -45,16 +56,18 @@ public sealed class DetectionContext
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>Index in <see cref="Text"/> from which findings are wanted; 0 for a whole text.</summary>
+    public int ScanFrom { get; }
+
+    /// <summary>Code points before <see cref="Text"/> in the streamed text; 0 for a whole text.</summary>
+    public long CodePointOffset { get; }
+
     /// <summary>The text's sentences (see <see cref="TextSegmenter"/>) with their embeddings.</summary>
     public IReadOnlyList<EmbeddedSegment> Segments => _segments ??= EmbedSegments();
 
     private List<EmbeddedSegment> EmbedSegments()
     {
-        var segments = TextSegmenter.Split(Text);
-        if (IsPartial && segments.Count > 0 && !segments[^1].Complete)
-        {
-            segments.RemoveAt(segments.Count - 1);
-        }
+        var segments = _givenSegments ?? TextSegmenter.Split(Text);
         var texts = new string[segments.Count];
         var vectors = new float[segments.Count][];
         var missing = new List<int>();

@@ -23,11 +23,15 @@ public sealed class KeywordDetector : IDetector
 
     public string Category => "keyword";
 
+    /// <inheritdoc />
+    /// <remarks>The longest keyword and the character on each side that decides a whole word.</remarks>
+    public StreamReach Reach => new(_maxLength + 1, 1);
+
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var text = context.Text;
         var found = new List<Finding>();
-        var offset = 0;
+        var offset = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - Reach.Behind);
         while (offset < text.Length)
         {
             var i = text.AsSpan(offset).IndexOfAny(_keywords);

@@ -1,6 +1,9 @@
 namespace Mesh.Guard.Detectors;
 
-/// <summary>A length limit in characters (code points); the finding spans the part past the limit.</summary>
+/// <summary>
+/// A length limit in characters (code points); the finding spans the part past the limit. In a
+/// stream it is judged on each new chunk, counting from the code points that came before it.
+/// </summary>
 public sealed class LengthDetector(int maxChars) : IDetector
 {
     public string Category => "length";
@@ -8,12 +11,13 @@ public sealed class LengthDetector(int maxChars) : IDetector
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var text = context.Text;
-        // Fast path: UTF-16 length is an upper bound on code points.
-        if (text.Length <= maxChars)
+        var codePoints = context.CodePointOffset;
+        // Passed before this window: an earlier chunk of the stream reported it. Fast path: UTF-16
+        // length is an upper bound on code points.
+        if (codePoints >= maxChars || codePoints + text.Length <= maxChars)
         {
             yield break;
         }
-        var codePoints = 0;
         for (var i = 0; i < text.Length; i++)
         {
             if (codePoints == maxChars)

@@ -12,15 +12,22 @@ public sealed class PatternDetector(string category, IReadOnlyList<PatternRecogn
 
     public IReadOnlyList<PatternRecognizer> Recognizers { get; } = recognizers;
 
+    /// <inheritdoc />
+    public StreamReach Reach { get; } = new(
+        recognizers.Select(r => r.MaxLength).DefaultIfEmpty(0).Max(), recognizers.Select(r => r.MatchLookAhead).DefaultIfEmpty(0).Max());
+
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var specific = new List<Finding>();
         var fallback = new List<Finding>();
         foreach (var recognizer in Recognizers)
         {
-            foreach (var (start, end) in recognizer.Find(context.Text))
+            // Each recognizer rescans only its own reach: a private-key block needs 8 K
+            // characters of a stream's window, an SSN a dozen.
+            var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - recognizer.MaxLength);
+            foreach (var (start, end) in recognizer.Find(context.Text, from))
             {
-                (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected"));
+                (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected", Ahead: recognizer.MatchLookAhead));
             }
         }
         foreach (var f in fallback)

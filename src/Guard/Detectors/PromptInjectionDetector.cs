@@ -26,6 +26,10 @@ public sealed class PromptInjectionDetector : IDetector
 
     public string Category => "prompt_injection";
 
+    /// <inheritdoc />
+    /// <remarks>The rule patterns' repetitions are bounded: the longest match is under 160 characters.</remarks>
+    public StreamReach Reach => new(192, PatternRecognizer.LookAhead);
+
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var found = new List<Finding>();
@@ -33,7 +37,8 @@ public sealed class PromptInjectionDetector : IDetector
         {
             foreach (var (name, pattern) in Patterns)
             {
-                foreach (Match m in pattern.Matches(context.Text))
+                var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - Reach.Behind);
+                for (var m = pattern.Match(context.Text, from); m.Success; m = m.NextMatch())
                 {
                     found.Add(new Finding(name, m.Index, m.Index + m.Length, 1f, $"Known prompt-injection pattern '{name}'"));
                 }
@@ -65,6 +70,6 @@ public sealed class PromptInjectionDetector : IDetector
         ("role_override", P(@"\b(?:you are now|from now on,? you(?:'re| are| will)|act as|pretend (?:to be|you are|you're)|roleplay as|role-play as|simulate)\b[\w\s,'-]{0,40}?\b(?:unrestricted|unfiltered|uncensored|without (?:any )?(?:restrictions|limits|filters|rules|guidelines|ethics|morals)|no (?:restrictions|limits|filters|rules|guidelines|ethics|morals)|evil|jailbroken|dan\b|do anything now)")),
         ("jailbreak_persona", P(@"\b(?:DAN mode|do anything now|developer mode (?:enabled|on|output)|jailbreak(?:en|ed)? mode|god mode|STAN\b|DUDE\b|AIM\b(?= (?:stands|is))|evil confidant|anti-?DAN)")),
         ("disable_safety", P(@"\b(?:disable|turn off|remove|bypass|ignore|deactivate|circumvent|lift)\b[\w\s,'-]{0,20}?\b(?:safety|content|ethical|moderation|security)\s+(?:filters?|guidelines|policies|policy|restrictions|measures|protocols?|checks|guardrails|settings)")),
-        ("prompt_delimiter", P(@"<\|(?:im_start|im_end|system|endoftext|begin_of_text|start_header_id)\|>|\[/?INST\]|<<SYS>>|^\s*#{2,}\s*(?:system|new instructions?)\b|\bEND OF (?:USER )?INPUT\b|\bnew (?:system )?instructions?\s*:")),
+        ("prompt_delimiter", P(@"<\|(?:im_start|im_end|system|endoftext|begin_of_text|start_header_id)\|>|\[/?INST\]|<<SYS>>|^\s{0,16}#{2,16}\s{0,16}(?:system|new instructions?)\b|\bEND OF (?:USER )?INPUT\b|\bnew (?:system )?instructions?\s{0,16}:")),
     ];
 }

@@ -7,15 +7,29 @@ namespace Mesh.Guard.Detectors;
 /// from a policy file cannot make a check take exponential time (and patterns that need
 /// backtracking, like back-references, are rejected when the policy loads).
 /// </summary>
-public sealed class RegexDetector(IReadOnlyList<(string Name, Regex Pattern)> patterns) : IDetector
+/// <param name="reach">How far a match reaches, which a policy's pattern cannot tell: the rule's
+/// <c>stream_window</c> (default <see cref="DefaultStreamWindow"/>), and <see cref="StreamLookAhead"/>
+/// after it. In a stream, a match longer than the window may be reported only in the final message,
+/// and one that could still grow by more than the look-ahead (<c>foo.*</c>) with a shorter span.</param>
+public sealed class RegexDetector(IReadOnlyList<(string Name, Regex Pattern)> patterns, StreamReach reach) : IDetector
 {
+    /// <summary>Default <c>stream_window</c> of a regex rule, in characters.</summary>
+    public const int DefaultStreamWindow = 256;
+
+    /// <summary>Characters that must follow a match in a stream before it is reported.</summary>
+    public const int StreamLookAhead = 32;
+
     public string Category => "regex";
+
+    /// <inheritdoc />
+    public StreamReach Reach { get; } = reach;
 
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
+        var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - Reach.Behind);
         foreach (var (name, pattern) in patterns)
         {
-            foreach (Match m in pattern.Matches(context.Text))
+            for (var m = pattern.Match(context.Text, from); m.Success; m = m.NextMatch())
             {
                 if (m.Length > 0)
                 {

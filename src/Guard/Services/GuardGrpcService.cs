@@ -29,7 +29,7 @@ public sealed class GuardGrpcService(
         {
             throw Invalid("stage must be STAGE_INPUT or STAGE_OUTPUT");
         }
-        CheckLength(request.Text.Length, request.Text);
+        CheckLength(CodePoints.Count(request.Text));
         var set = policies.Current;
         var policy = ResolvePolicy(set, request.Policy, context);
         var schema = CompileSchema(request.JsonSchema, "json_schema");
@@ -70,35 +70,26 @@ public sealed class GuardGrpcService(
         var policy = ResolvePolicy(set, first.Policy, context);
         var schema = CompileSchema(first.JsonSchema, "json_schema");
 
-        var text = new System.Text.StringBuilder();
-        var reported = new HashSet<(string Rule, string Entity, int Start)>();
-        var embeddingCache = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        // Each chunk is judged from the last settled offset (StreamingCheck): the work per chunk
+        // does not grow with the text already received.
+        var stream = evaluator.StartStream(policy, stage, schema, ct);
         var message = first;
         while (true)
         {
-            text.Append(message.Chunk);
-            CheckLength(text.Length, null);
             if (message.Chunk.Length > 0)
             {
-                var current = text.ToString();
-                var outcome = evaluator.Evaluate(policy, stage, current, schema, isPartial: true, embeddingCache, ct);
-                var positions = new CodePoints(current);
+                CheckLength(stream.Text.CodePoints + CodePoints.Count(message.Chunk));
+                var settled = Evaluate(() => stream.Append(message.Chunk));
                 var response = new CheckStreamResponse
                 {
-                    Verdict = ProtoMapping.ToProto(outcome.Verdict),
-                    Received = positions[current.Length],
+                    Verdict = ProtoMapping.ToProto(stream.Verdict),
+                    Received = stream.Text.CodePoints,
                     Policy = policy.Name,
                     PolicyVersion = set.Version,
                 };
-                foreach (var v in outcome.Violations)
-                {
-                    if (reported.Add((v.Rule.Name, v.EntityType, v.Start)))
-                    {
-                        response.Violations.Add(ProtoMapping.ToProto(v, positions));
-                    }
-                }
+                response.Violations.AddRange(settled.Select(v => ProtoMapping.ToProto(v, stream.Text.CodePointAt)));
                 await responseStream.WriteAsync(response, ct);
-                if (outcome.Verdict == RuleAction.Block)
+                if (stream.Verdict == RuleAction.Block)
                 {
                     logger.LogInformation("Stream {RequestId} with policy {Policy} blocked after {Received} characters",
                         first.RequestId, policy.Name, response.Received);
@@ -112,8 +103,8 @@ public sealed class GuardGrpcService(
             message = requestStream.Current;
         }
 
-        var whole = text.ToString();
-        var final = Evaluate(() => evaluator.Evaluate(policy, stage, whole, schema, isPartial: false, embeddingCache, ct));
+        var whole = stream.Text.ToString();
+        var final = Evaluate(() => evaluator.Evaluate(policy, stage, whole, schema, stream.Embeddings, ct));
         var wholePositions = new CodePoints(whole);
         var last = new CheckStreamResponse
         {
@@ -134,7 +125,7 @@ public sealed class GuardGrpcService(
         {
             throw Invalid("schema is required: a JSON Schema as JSON text");
         }
-        CheckLength(request.Json.Length, request.Json);
+        CheckLength(CodePoints.Count(request.Json));
         var schema = CompileSchema(request.Schema, "schema")!;
         var errors = Evaluate(() => JsonSchemaValidator.Validate(schema, request.Json), "schema");
         var response = new ValidateJsonResponse { Valid = errors.Count == 0 };
@@ -202,11 +193,10 @@ public sealed class GuardGrpcService(
         }
     }
 
-    private void CheckLength(int utf16Length, string? text)
+    private void CheckLength(int codePoints)
     {
         var max = options.Value.MaxTextChars;
-        // UTF-16 length is an upper bound on code points: count exactly only when it could matter.
-        if (utf16Length > max && (text is null || CodePoints.Count(text) > max))
+        if (codePoints > max)
         {
             throw Invalid($"text is longer than {max} characters (Guard:MaxTextChars); split it or raise the limit");
         }

@@ -32,13 +32,16 @@ internal static class ProtoMapping
         _ => Stages.None,
     };
 
-    public static V1.Violation ToProto(Checking.Violation v, CodePoints positions) => new()
+    public static V1.Violation ToProto(Checking.Violation v, CodePoints positions) => ToProto(v, i => positions[i]);
+
+    /// <param name="codePointAt">Maps a UTF-16 index of the checked text to its code point index.</param>
+    public static V1.Violation ToProto(Checking.Violation v, Func<int, int> codePointAt) => new()
     {
         Rule = v.Rule.Name,
         Category = v.Category,
         EntityType = v.EntityType,
-        Start = positions[v.Start],
-        End = positions[v.End],
+        Start = codePointAt(v.Start),
+        End = codePointAt(v.End),
         Score = v.Score,
         Message = v.Message,
         Action = ToProto(v.Rule.Action),

@@ -7,9 +7,23 @@ namespace Mesh.Guard.Detectors.Pii;
 /// range rules, context) accepts or rejects each, the way Presidio's pattern recognizers work.
 /// The reported span is the named group <c>value</c> when the pattern has one, else the match.
 /// </summary>
-public sealed class PatternRecognizer(string entityType, Regex pattern, Func<string, Match, bool>? validate = null, bool isFallback = false)
+/// <param name="maxLength">The longest match the pattern can make plus the context its
+/// look-behinds and validator read before it, in UTF-16 units (every built-in pattern's
+/// repetitions are bounded so that this exists). A streaming check rescans this much.</param>
+/// <param name="lookAhead">Characters past a match's end that can still change it (its
+/// look-aheads, a repetition's next separator and digits); <see cref="LookAhead"/> by default.</param>
+public sealed class PatternRecognizer(string entityType, Regex pattern, int maxLength, Func<string, Match, bool>? validate = null, bool isFallback = false, int lookAhead = PatternRecognizer.LookAhead)
 {
+    /// <summary>Default characters past a match's end that can still change it: look-aheads and a repetition's next separator and digits.</summary>
+    public const int LookAhead = 4;
+
+    /// <summary>See the constructor's <c>lookAhead</c>.</summary>
+    public int MatchLookAhead { get; } = lookAhead;
+
     public string EntityType { get; } = entityType;
+
+    /// <summary>See the constructor's <c>maxLength</c>.</summary>
+    public int MaxLength { get; } = maxLength;
 
     /// <summary>
     /// A catch-all (such as a high-entropy value after "token=") whose finding is dropped where a
@@ -17,9 +31,10 @@ public sealed class PatternRecognizer(string entityType, Regex pattern, Func<str
     /// </summary>
     public bool IsFallback { get; } = isFallback;
 
-    public IEnumerable<(int Start, int End)> Find(string text)
+    /// <summary>Matches starting at or after <paramref name="from"/> (the text before it is read as context).</summary>
+    public IEnumerable<(int Start, int End)> Find(string text, int from = 0)
     {
-        foreach (Match m in pattern.Matches(text))
+        for (var m = pattern.Match(text, Math.Clamp(from, 0, text.Length)); m.Success; m = m.NextMatch())
         {
             if (validate is not null && !validate(text, m))
             {
@@ -30,10 +45,15 @@ public sealed class PatternRecognizer(string entityType, Regex pattern, Func<str
         }
     }
 
-    /// <summary>Options every built-in pattern uses; the timeout bounds a pathological input.</summary>
+    /// <summary>
+    /// Options every built-in pattern uses. No match timeout: every repetition in a built-in
+    /// pattern is bounded, so a match costs at most a constant per starting position and a check
+    /// is linear in the text (itself bounded by Guard:MaxTextChars). A wall-clock timeout instead
+    /// fired on harmless text whenever the matching thread stalled — a loaded machine, a GC pause,
+    /// the first call's JIT of the compiled pattern — and the check failed with UNKNOWN.
+    /// </summary>
     public static Regex Compile(string pattern, RegexOptions extra = RegexOptions.None) =>
-        new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | extra,
-            TimeSpan.FromSeconds(1));
+        new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | extra, Regex.InfiniteMatchTimeout);
 
     /// <summary>True when one of <paramref name="words"/> occurs in the <paramref name="window"/> characters before <paramref name="index"/>.</summary>
     public static bool PrecededBy(string text, int index, int window, IReadOnlyList<string> words)

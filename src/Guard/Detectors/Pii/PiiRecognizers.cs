@@ -19,20 +19,22 @@ public static class PiiRecognizers
 
     public static IReadOnlyList<string> All { get; } = [Email, Phone, CreditCard, IbanCode, UsSsn, IpAddress];
 
+    // Longest match plus the context read before it (look-behinds, the 30-character context-word
+    // windows), from the bounded repetitions of each pattern below.
     public static PatternRecognizer Create(string entity) => entity switch
     {
-        Email => new(Email, EmailPattern, ValidateEmail),
-        Phone => new(Phone, PhonePattern, ValidatePhone),
-        CreditCard => new(CreditCard, CardPattern, ValidateCard),
-        IbanCode => new(IbanCode, IbanPattern, ValidateIban),
-        UsSsn => new(UsSsn, SsnPattern, ValidateSsn),
-        IpAddress => new(IpAddress, IpPattern, ValidateIp),
+        Email => new(Email, EmailPattern, 64 + 1 + 16 * 64 + 24 + 8, ValidateEmail),
+        Phone => new(Phone, PhonePattern, 48 + 30, ValidatePhone),
+        CreditCard => new(CreditCard, CardPattern, 40 + 4, ValidateCard),
+        IbanCode => new(IbanCode, IbanPattern, 48 + 2, ValidateIban),
+        UsSsn => new(UsSsn, SsnPattern, 12 + 30, ValidateSsn),
+        IpAddress => new(IpAddress, IpPattern, 80 + 16, ValidateIp),
         _ => throw new ArgumentException($"Unknown PII entity '{entity}'; known: {string.Join(", ", All)}.", nameof(entity)),
     };
 
-    // ---- EMAIL_ADDRESS: RFC 5322 dot-atom local part, dotted host, alphabetic TLD.
+    // ---- EMAIL_ADDRESS: RFC 5322 dot-atom local part, dotted host (at most 16 labels), alphabetic TLD.
     private static readonly Regex EmailPattern = PatternRecognizer.Compile(
-        @"(?<![\w.%+-])[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?<tld>[A-Za-z]{2,24}))(?![\w-]|\.[A-Za-z0-9])");
+        @"(?<![\w.%+-])[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,16}(?<tld>[A-Za-z]{2,24}))(?![\w-]|\.[A-Za-z0-9])");
 
     // File extensions are not top-level domains: "icon@2x.png" is an asset name, not an address.
     private static readonly HashSet<string> FileExtensions = new(StringComparer.OrdinalIgnoreCase)

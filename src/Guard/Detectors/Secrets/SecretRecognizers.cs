@@ -9,20 +9,22 @@ namespace Mesh.Guard.Detectors.Secrets;
 /// </summary>
 public static class SecretRecognizers
 {
+    // Every repetition is bounded (a PEM block at 8 K characters — an RSA-8192 key is 6.4 K — a JWT part at 2 K), so each
+    // recognizer has a longest match, the third argument: what a streaming check rescans.
     public static IReadOnlyList<PatternRecognizer> All { get; } =
     [
-        new("AWS_ACCESS_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
-        new("AWS_SECRET_KEY", PatternRecognizer.Compile(@"(?i)aws_?secret_?(?:access_?)?key[""']?\s*[:=]\s*[""']?(?<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])")),
-        new("GITHUB_TOKEN", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})")),
-        new("SLACK_TOKEN", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,250}")),
-        new("STRIPE_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}")),
-        new("OPENAI_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{20,200}"), (_, m) => HasDigitAndLetter(m.Value[3..])),
-        new("GOOGLE_API_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
-        new("PRIVATE_KEY", PatternRecognizer.Compile(@"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*)")),
-        new("JWT", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+        new("AWS_ACCESS_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 24, lookAhead: 1),
+        new("AWS_SECRET_KEY", PatternRecognizer.Compile(@"(?i)aws_?secret_?(?:access_?)?key[""']?\s{0,16}[:=]\s{0,16}[""']?(?<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"), 128),
+        new("GITHUB_TOKEN", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"), 272),
+        new("SLACK_TOKEN", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,250}"), 264),
+        new("STRIPE_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}"), 264),
+        new("OPENAI_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|ant-[a-z0-9]{1,16}-)?[A-Za-z0-9_-]{20,200}"), 240, (_, m) => HasDigitAndLetter(m.Value[3..])),
+        new("GOOGLE_API_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"), 48, lookAhead: 1),
+        new("PRIVATE_KEY", PatternRecognizer.Compile(@"-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,8192}?-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]{0,8192})"), 8_400),
+        new("JWT", PatternRecognizer.Compile(@"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,2048}\.eyJ[A-Za-z0-9_-]{8,2048}\.[A-Za-z0-9_-]{8,2048}"), 6_176),
         new("GENERIC_SECRET", PatternRecognizer.Compile(
-            @"(?i)(?<![A-Za-z0-9])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|bearer|password|passwd|pwd|secret|token)[""']?\s*(?:[:=]|\bis\b)\s*[""']?(?<value>[A-Za-z0-9_\-+/=.!@#$%^&*]{8,200})"),
-            (_, m) => LooksRandom(m.Groups["value"].Value), isFallback: true),
+            @"(?i)(?<![A-Za-z0-9])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|bearer|password|passwd|pwd|secret|token)[""']?\s{0,16}(?:[:=]|\bis\b)\s{0,16}[""']?(?<value>[A-Za-z0-9_\-+/=.!@#$%^&*]{8,200})"),
+            280, (_, m) => LooksRandom(m.Groups["value"].Value), isFallback: true),
     ];
 
     private static bool HasDigitAndLetter(string s) => s.Any(char.IsAsciiDigit) && s.Any(char.IsAsciiLetter);
