@@ -51,7 +51,17 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
             {
                 batch[i] = texts[order[start + i]];
             }
-            var vectors = _encoder.Encode(batch, cancellationToken);
+            float[][] vectors;
+            try
+            {
+                vectors = _encoder.Encode(batch, cancellationToken);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The package stops a cancelled run with RunOptions.Terminate, which ONNX Runtime
+                // reports as an error: it is the caller's cancellation (CANCELLED), not a fault.
+                throw new OperationCanceledException(cancellationToken);
+            }
             for (var i = 0; i < count; i++)
             {
                 result[order[start + i]] = vectors[i];
