@@ -10,7 +10,8 @@ namespace Mesh.Guard.Bench;
 /// with the shipped default policy. The baseline, measured in the same run, is the same Check
 /// against a policy with a single length rule: the cost of gRPC, protobuf and the service shell,
 /// so each row's ratio says what the detectors themselves add.
-/// Usage: Mesh.Guard.Bench [--requests N] [--embedding-requests N] [--concurrency N] [--chars N] [--Guard:Option=value ...]
+/// Then CheckStream of 100, 200 and 400 chunks (<see cref="StreamBench"/>; --no-stream skips it).
+/// Usage: Mesh.Guard.Bench [--requests N] [--embedding-requests N] [--concurrency N] [--chars N] [--stream-repeats N] [--no-stream] [--Guard:Option=value ...]
 /// </summary>
 internal static class Program
 {
@@ -68,6 +69,10 @@ internal static class Program
             {
                 var baseline = r.Concurrency == 1 ? rows[0] : rows[3];
                 Console.WriteLine($"| {r.Name} | {r.Requests} | {r.P50:F2} | {r.P99:F2} | {r.Throughput:F1} | {r.P50 / baseline.P50:F1}x |");
+            }
+            if (!args.Contains("--no-stream"))
+            {
+                await StreamBench.Run(client, Arg(args, "--stream-repeats", 5), [100, 200, 400]);
             }
             await app.StopAsync();
             return 0;

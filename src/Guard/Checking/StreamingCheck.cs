@@ -106,7 +106,7 @@ public sealed class StreamingCheck
             CharactersScanned += window.Length;
             var context = new DetectionContext(window, _embedder, isPartial: true, _schema, Embeddings, _cancellationToken,
                 segments: useSentences ? sentences.Select(s => s with { Start = s.Start - from, End = s.End - from }).ToList() : [],
-                scanFrom: keepFrom - from, codePointOffset: Text.CodePointAt(from));
+                scanFrom: keepFrom - from, codePointOffset: Text.CodePointAt(from), newFrom: Math.Max(0, previous - from));
             foreach (var f in rule.Detector.Detect(context))
             {
                 var (start, end) = (f.Start + from, f.End + from);

@@ -21,6 +21,7 @@ public sealed class DetectionContext
     /// split the text (a whole text). A streaming check passes the sentences completed by the last chunk.</param>
     /// <param name="scanFrom">Findings must start at or after this index; the text before it is context.</param>
     /// <param name="codePointOffset">Code points of the streamed text before <paramref name="text"/>.</param>
+    /// <param name="newFrom">Index in <paramref name="text"/> of the first character the latest chunk added (0 for a whole text).</param>
     public DetectionContext(
         string text,
         ITextEmbedder embedder,
@@ -30,7 +31,8 @@ public sealed class DetectionContext
         CancellationToken cancellationToken = default,
         IReadOnlyList<TextSegmenter.Segment>? segments = null,
         int scanFrom = 0,
-        long codePointOffset = 0)
+        long codePointOffset = 0,
+        int newFrom = 0)
     {
         Text = text;
         _embedder = embedder;
@@ -41,6 +43,7 @@ public sealed class DetectionContext
         _givenSegments = segments;
         ScanFrom = scanFrom;
         CodePointOffset = codePointOffset;
+        NewFrom = newFrom;
     }
 
     public string Text { get; }
@@ -58,6 +61,13 @@ public sealed class DetectionContext
 
     /// <summary>Index in <see cref="Text"/> from which findings are wanted; 0 for a whole text.</summary>
     public int ScanFrom { get; }
+
+    /// <summary>
+    /// Index in <see cref="Text"/> of the first character the latest chunk of a stream added; 0 for
+    /// a whole text. A detector whose parts reach less far than the detector as a whole (one
+    /// recognizer of many) may start each part from here less that part's reach.
+    /// </summary>
+    public int NewFrom { get; }
 
     /// <summary>Code points before <see cref="Text"/> in the streamed text; 0 for a whole text.</summary>
     public long CodePointOffset { get; }

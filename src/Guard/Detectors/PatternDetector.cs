@@ -22,9 +22,12 @@ public sealed class PatternDetector(string category, IReadOnlyList<PatternRecogn
         var fallback = new List<Finding>();
         foreach (var recognizer in Recognizers)
         {
-            // Each recognizer rescans only its own reach: a private-key block needs 8 K
-            // characters of a stream's window, an SSN a dozen.
-            var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - recognizer.MaxLength);
+            // In a stream, each recognizer rescans only its own reach, not the detector's: a
+            // private-key block needs 8 K characters, an SSN a dozen. Its matches that start before
+            // the new text less its longest match and look-ahead were reported with an earlier chunk;
+            // one more longest match before that lets the scan fall into step with a whole-text scan.
+            var from = context.ScanFrom == 0 ? 0 : Math.Max(0,
+                Math.Max(context.ScanFrom, context.NewFrom - recognizer.MaxLength - recognizer.MatchLookAhead) - recognizer.MaxLength);
             foreach (var (start, end) in recognizer.Find(context.Text, from))
             {
                 (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected", Ahead: recognizer.MatchLookAhead));
