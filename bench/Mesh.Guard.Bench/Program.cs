@@ -10,7 +10,7 @@ namespace Mesh.Guard.Bench;
 /// with the shipped default policy. The baseline, measured in the same run, is the same Check
 /// against a policy with a single length rule: the cost of gRPC, protobuf and the service shell,
 /// so each row's ratio says what the detectors themselves add.
-/// Then CheckStream of 100, 200 and 400 chunks (<see cref="StreamBench"/>; --no-stream skips it).
+/// Then CheckStream of 100 to 800 chunks (<see cref="StreamBench"/>; --no-stream skips it).
 /// Usage: Mesh.Guard.Bench [--requests N] [--embedding-requests N] [--concurrency N] [--chars N] [--stream-repeats N] [--no-stream] [--Guard:Option=value ...]
 /// </summary>
 internal static class Program
@@ -72,7 +72,7 @@ internal static class Program
             }
             if (!args.Contains("--no-stream"))
             {
-                await StreamBench.Run(client, Arg(args, "--stream-repeats", 5), [100, 200, 400]);
+                await StreamBench.Run(client, Arg(args, "--stream-repeats", 5), [100, 200, 400, 800]);
             }
             await app.StopAsync();
             return 0;
