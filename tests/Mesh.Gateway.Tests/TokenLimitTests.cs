@@ -67,6 +67,26 @@ public sealed class TokenLimitTests(MeshFixture mesh)
         Assert.Equal(16, answer.Usage.CompletionTokens);
     }
 
+    [Fact]
+    public async Task Tokenize_and_Score_are_never_charged_however_many_token_ids_they_return()
+    {
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+        var text = string.Join(' ', Enumerable.Repeat("Once upon a time there was a little girl.", 10));
+
+        long returned = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            returned += (await client.TokenizeAsync(new InferenceV1.TokenizeRequest { Model = "stories260K", Text = text }, mesh.Unmetered.Metadata)).TokenIds.Count;
+            returned += (await client.ScoreAsync(new InferenceV1.ScoreRequest { Model = "stories260K", Text = text }, mesh.Unmetered.Metadata)).TokenIds.Count;
+        }
+
+        // Far more ids than the 10-token budget came back, yet generation is still admitted and spends it.
+        Assert.True(returned > 100, $"{returned} token ids returned");
+        var generated = await client.CompleteAsync(Request, mesh.Unmetered.Metadata);
+        Assert.Equal(16, generated.Usage.CompletionTokens);
+        AssertTokenLimit(await Calls.FailureOf(() => client.CompleteAsync(Request, mesh.Unmetered.Metadata).ResponseAsync));
+    }
+
     private static void AssertTokenLimit(RpcException refused)
     {
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);

@@ -1,35 +1,31 @@
-using Google.Protobuf;
 using Grpc.Core;
 using Mesh.Gateway.Authentication;
 using Mesh.Gateway.GrpcWire;
 using Mesh.Gateway.Observability;
 using Mesh.Gateway.RateLimiting;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Mesh.Gateway.Metering;
 
 /// <summary>
-/// Tokens-per-minute limit for calls whose responses report generated tokens (Inference's Generate and
-/// Complete): admits a call while the key's budget for the minute is not spent, then charges the
-/// tokens as the responses stream through, the way Envoy AI Gateway meters LLM usage.
+/// Tokens-per-minute limit for the RPCs that generate (<see cref="GenerationMethods"/>: Inference's
+/// Generate and Complete; Tokenize, Score and every other RPC are never charged): admits a call while
+/// the key's budget for the minute is not spent, then charges the tokens as the responses stream
+/// through (<see cref="GeneratedTokenScanner"/>), the way Envoy AI Gateway meters LLM usage. Failed
+/// calls pass through with the service's status untouched (<see cref="MeteringResponseBodyFeature"/>).
 /// </summary>
 public sealed partial class TokenMeteringMiddleware(
     RequestDelegate next,
-    GrpcMethodCatalog catalog,
     ApiKeyStore keys,
     KeyLimitsRegistry limits,
     GatewayMetrics metrics,
     ILogger<TokenMeteringMiddleware> logger)
 {
-    // Responses are parsed only to count tokens; a message larger than this is passed on uncounted
-    // except through the usage of a later message.
-    private const int MaxMeteredMessageBytes = 4 * 1024 * 1024;
-
     public async Task InvokeAsync(HttpContext context)
     {
-        var method = catalog.Find(context.Request.Path);
-        var counter = method is null ? null : GeneratedTokenCounter.For(method.OutputType);
+        var layout = GenerationMethods.Find(context.Request.Path);
         var key = context.User.GetKeyName() is { } name ? keys.FindByName(name) : null;
-        if (counter is null || key is null)
+        if (layout is null || key is null)
         {
             await next(context);
             return;
@@ -48,42 +44,30 @@ public sealed partial class TokenMeteringMiddleware(
         // Ask the service for uncompressed responses: the gateway must read them to count tokens.
         context.Request.Headers.Remove("grpc-accept-encoding");
 
-        long counted = 0;
-        var parser = new GrpcFrameParser(MaxMeteredMessageBytes, message =>
+        var scanner = new GeneratedTokenScanner(layout, added =>
         {
-            if (message.Skipped || message.Compressed)
-            {
-                return;
-            }
-
-            try
-            {
-                var added = counter.Count(message.Payload.Span, counted);
-                counted += added;
-                budget.Charge(added);
-                metrics.GeneratedTokens(key.Name, added);
-            }
-            catch (InvalidProtocolBufferException ex)
-            {
-                Log.UnreadableResponse(logger, context.Request.Path, ex);
-            }
+            budget.Charge(added);
+            metrics.GeneratedTokens(key.Name, added);
         });
-
-        var original = context.Response.Body;
-        context.Response.Body = new MeteringResponseStream(original, parser);
+        var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        context.Features.Set<IHttpResponseBodyFeature>(new MeteringResponseBodyFeature(original, scanner.Push));
         try
         {
             await next(context);
         }
         finally
         {
-            context.Response.Body = original;
+            context.Features.Set(original);
+            if (scanner.Corrupt)
+            {
+                Log.UnreadableResponse(logger, context.Request.Path, scanner.Counted);
+            }
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "A response of {Path} could not be parsed to count its tokens")]
-        public static partial void UnreadableResponse(ILogger logger, PathString path, Exception exception);
+        [LoggerMessage(Level = LogLevel.Warning, Message = "A response of {Path} is not the protobuf its method returns; metering stopped after {Tokens} tokens")]
+        public static partial void UnreadableResponse(ILogger logger, PathString path, long tokens);
     }
 }

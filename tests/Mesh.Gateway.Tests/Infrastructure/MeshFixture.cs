@@ -39,6 +39,9 @@ public sealed class MeshFixture : IAsyncLifetime
     /// <summary>Ten generated tokens per minute, for the streaming test.</summary>
     public TestKey FewStreamedTokens { get; } = new("few-streamed-tokens", "hooli", ["*"], ["*"], TokensPerMinute: 10);
 
+    /// <summary>Ten generated tokens per minute, spent only by the tests that check what is not metered.</summary>
+    public TestKey Unmetered { get; } = new("unmetered", "hooli", ["*"], ["*"], TokensPerMinute: 10);
+
     public ServiceReplica Inference { get; private set; } = null!;
     public ServiceReplica Retrieval { get; private set; } = null!;
     public ServiceReplica Guard { get; private set; } = null!;
@@ -58,7 +61,7 @@ public sealed class MeshFixture : IAsyncLifetime
                 ["retrieval"] = [Retrieval.Address],
                 ["guard"] = [Guard.Address],
             },
-            [Admin, Narrow, Slow, SingleStream, FewTokens, FewStreamedTokens]);
+            [Admin, Narrow, Slow, SingleStream, FewTokens, FewStreamedTokens, Unmetered]);
     }
 
     public async Task DisposeAsync()
