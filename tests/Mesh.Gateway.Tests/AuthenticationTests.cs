@@ -62,4 +62,22 @@ public sealed class AuthenticationTests(MeshFixture mesh)
         var received = mesh.Guard.Calls.Last(c => c.Path == Path);
         Assert.Null(received.Header("authorization"));
     }
+
+    [Fact]
+    public async Task A_refusal_message_arrives_as_plain_text_not_percent_encoded()
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(mesh.Gateway.Address, Path))
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(Mesh.Gateway.GrpcWire.GrpcFrame.Encode([])),
+        };
+        request.Content.Headers.ContentType = new("application/grpc");
+
+        using var response = await http.SendAsync(request);
+
+        // What grpcurl and every other client shows: the message, ':' and quotes included, as written.
+        Assert.Equal("Missing API key: send the metadata 'authorization: Bearer <key>'.", response.Headers.GetValues("grpc-message").Single());
+    }
 }

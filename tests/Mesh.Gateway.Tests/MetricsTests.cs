@@ -26,4 +26,29 @@ public sealed class MetricsTests(MeshFixture mesh)
         Assert.Contains(counts, l => l.Contains("mesh_route=\"guard\"", StringComparison.Ordinal)
             && !l.Contains("rpc_grpc_status=\"Unauthenticated\"", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Call_durations_are_seconds_in_buckets_made_for_seconds()
+    {
+        var client = new GuardV1.GuardService.GuardServiceClient(mesh.Channel);
+        for (var i = 0; i < 3; i++)
+        {
+            await client.ListPoliciesAsync(new(), mesh.Admin.Metadata);
+        }
+
+        using var http = new HttpClient { BaseAddress = mesh.Gateway.HttpAddress };
+        var buckets = (await http.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => l.StartsWith("mesh_gateway_call_duration_seconds_bucket{", StringComparison.Ordinal)
+                && l.Contains("rpc_method=\"/mesh.guard.v1.GuardService/ListPolicies\"", StringComparison.Ordinal)
+                && l.Contains("rpc_grpc_status=\"OK\"", StringComparison.Ordinal))
+            .Select(l => (Le: l[(l.IndexOf("le=\"", StringComparison.Ordinal) + 4)..l.IndexOf("\"}", StringComparison.Ordinal)], Count: double.Parse(l[(l.IndexOf("} ", StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+
+        // Sub-second boundaries exist, and ListPolicies calls (milliseconds, the first one cold) all fall at or below 10 (seconds).
+        Assert.Contains(buckets, b => b.Le == "0.005");
+        Assert.Contains(buckets, b => b.Le == "300");
+        var total = buckets.Single(b => b.Le == "+Inf").Count;
+        Assert.True(total >= 3);
+        Assert.Equal(total, buckets.Single(b => b.Le == "10").Count);
+    }
 }

@@ -26,8 +26,7 @@ public static class GrpcError
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)status).ToString(CultureInfo.InvariantCulture);
-        // grpc-message is percent-encoded (PROTOCOL-HTTP2.md); clients decode it.
-        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        response.Headers["grpc-message"] = EncodeMessage(message);
         if (retryAfter is { } delay)
         {
             var ms = Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds));
@@ -35,6 +34,35 @@ public static class GrpcError
         }
 
         return response.CompleteAsync();
+    }
+
+    /// <summary>
+    /// <c>grpc-message</c> as PROTOCOL-HTTP2.md defines it: the UTF-8 bytes, with only those outside
+    /// 0x20–0x7E and '%' itself percent-encoded. Everything printable (':' , '/', quotes, spaces)
+    /// stays as it is, so clients that show the raw header and clients that decode it agree
+    /// (<see cref="Uri.EscapeDataString(string)"/> would also encode ':' as %3A).
+    /// </summary>
+    public static string EncodeMessage(string message)
+    {
+        if (message.All(c => c is >= ' ' and <= '~' and not '%'))
+        {
+            return message;
+        }
+
+        var encoded = new System.Text.StringBuilder(message.Length + 16);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(message))
+        {
+            if (b is >= 0x20 and <= 0x7E and not (byte)'%')
+            {
+                encoded.Append((char)b);
+            }
+            else
+            {
+                encoded.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return encoded.ToString();
     }
 
     /// <summary>The gRPC status of a finished call: from the trailers, or from the headers of a trailers-only response.</summary>

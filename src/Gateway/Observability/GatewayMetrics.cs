@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Mesh.ServiceDefaults.Hosting;
 
 namespace Mesh.Gateway.Observability;
 
@@ -19,8 +20,11 @@ public sealed class GatewayMetrics
     public GatewayMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
+        // Seconds, as OTel's semantic conventions ask, with boundaries for seconds: the SDK's default
+        // boundaries (0, 5, 10, 25 …) are meant for milliseconds and would put every call in le=5.
         _callDuration = meter.CreateHistogram<double>("mesh.gateway.call.duration", "s",
-            "Duration of gRPC calls through the gateway, by route, method and gRPC status.");
+            "Duration of gRPC calls through the gateway, by route, method and gRPC status.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramBuckets.DurationSeconds });
         _rateLimited = meter.CreateCounter<long>("mesh.gateway.rate_limited", "{call}",
             "Calls refused by a per-key limit, by key and limit.");
         _generatedTokens = meter.CreateCounter<long>("mesh.gateway.generated_tokens", "{token}",

@@ -76,4 +76,11 @@ public sealed class GrpcWireTests
         Assert.True(GrpcTimeout.TryParse(GrpcTimeout.Format(TimeSpan.FromDays(30)), out var long_));
         Assert.True(long_ >= TimeSpan.FromDays(30));
     }
+
+    [Theory]
+    [InlineData("Missing API key: send the metadata 'authorization: Bearer <key>'.", "Missing API key: send the metadata 'authorization: Bearer <key>'.")]
+    [InlineData("100% sure", "100%25 sure")]
+    [InlineData("caf\u00e9\nnext", "caf%C3%A9%0Anext")]
+    public void Grpc_message_percent_encodes_only_what_the_protocol_requires(string message, string header) =>
+        Assert.Equal(header, GrpcError.EncodeMessage(System.Text.RegularExpressions.Regex.Unescape(message)));
 }
