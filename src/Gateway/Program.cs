@@ -11,6 +11,7 @@ using Mesh.Gateway.Reflection;
 using Mesh.Gateway.Routing;
 using Mesh.Gateway.Tenancy;
 using Mesh.ServiceDefaults;
+using Mesh.ServiceDefaults.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Configuration.Json;
@@ -26,6 +27,7 @@ namespace Mesh.Gateway;
 /// <summary>Entry point of the Gateway service host.</summary>
 public static class Program
 {
+    /// <summary>Runs the gateway; a refused configuration prints one line and exits 1.</summary>
     public static async Task<int> Main(string[] args)
     {
         // `Mesh.Gateway hash-key <key>` prints what Gateway:ApiKeys:<name>:Sha256 stores.
@@ -35,9 +37,7 @@ public static class Program
             return 0;
         }
 
-        await using var app = GatewayHost.CreateApp(args);
-        await app.RunAsync();
-        return 0;
+        return await MeshHost.RunAsync(GatewayHost.CreateApp, args);
     }
 }
 
@@ -56,16 +56,10 @@ public static class GatewayHost
             Optional = false,
             FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory),
         });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Mesh:Endpoints:Grpc"] = "http://127.0.0.1:8080",
-            ["Mesh:Endpoints:Http"] = "http://127.0.0.1:8081",
-        }.Where(kv => builder.Configuration[kv.Key] is null));
-        builder.AddMeshServiceDefaults("mesh-gateway");
+        builder.AddMeshHost("mesh-gateway", grpcPort: 8080, httpPort: 8081);
         builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Yarp.ReverseProxy"));
 
-        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        builder.Services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(builder.Configuration.GetSection(GatewayOptions.SectionName));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(_ => GrpcMethodCatalog.FromContracts());
         builder.Services.AddSingleton<ApiKeyStore>();

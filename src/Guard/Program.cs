@@ -5,6 +5,7 @@ using Mesh.Guard.Schema;
 using Mesh.Guard.Services;
 using Mesh.Guard.Telemetry;
 using Mesh.ServiceDefaults;
+using Mesh.ServiceDefaults.Hosting;
 
 namespace Mesh.Guard;
 
@@ -13,9 +14,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        await using var app = GuardHost.CreateApp(args);
-        await app.RunAsync();
-        return 0;
+        return await MeshHost.RunAsync(GuardHost.CreateApp, args);
     }
 }
 
@@ -24,13 +23,7 @@ public static class GuardHost
 {
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Mesh:Endpoints:Grpc"] = "http://127.0.0.1:50053",
-            ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9103",
-        }.Where(kv => builder.Configuration[kv.Key] is null));
-        builder.AddMeshServiceDefaults("mesh-guard");
+        var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-guard", grpcPort: 50053, httpPort: 9103);
         AddGuard(builder.Services, builder.Configuration);
 
         var app = builder.Build();
@@ -44,7 +37,7 @@ public static class GuardHost
     /// <summary>Guard's services; also used by the evaluation tests and the benchmark to build the same pipeline.</summary>
     public static IServiceCollection AddGuard(IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<GuardOptions>(configuration.GetSection(GuardOptions.SectionName));
+        services.AddValidatedOptions<GuardOptions, GuardOptionsValidator>(configuration.GetSection(GuardOptions.SectionName));
         services.AddMetrics();
         services.AddSingleton<ITextEmbedder, MiniLmEmbedder>();
         services.AddSingleton<PolicyParser>();

@@ -2,6 +2,7 @@ using Mesh.Inference.Cli;
 using Mesh.Inference.Hosting;
 using Mesh.Inference.Services;
 using Mesh.ServiceDefaults;
+using Mesh.ServiceDefaults.Hosting;
 
 namespace Mesh.Inference;
 
@@ -14,9 +15,10 @@ public static class Program
         {
             return await InferenceCommandLine.Build().Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is Models.ModelFormatException or FileNotFoundException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is Models.ModelFormatException or FileNotFoundException or ArgumentException or InvalidOperationException
+            or Microsoft.Extensions.Options.OptionsValidationException)
         {
-            // A bad file or flag is the user's to fix: say what, without a stack trace.
+            // A bad file, flag or setting is the user's to fix: say what, without a stack trace.
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 1;
         }
@@ -28,14 +30,8 @@ public static class InferenceHost
 {
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Mesh:Endpoints:Grpc"] = "http://127.0.0.1:50051",
-            ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9101",
-        }.Where(kv => builder.Configuration[kv.Key] is null));
-        builder.AddMeshServiceDefaults("mesh-inference");
-        builder.Services.Configure<InferenceOptions>(builder.Configuration.GetSection(InferenceOptions.SectionName));
+        var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-inference", grpcPort: 50051, httpPort: 9101);
+        builder.Services.AddValidatedOptions<InferenceOptions, InferenceOptionsValidator>(builder.Configuration.GetSection(InferenceOptions.SectionName));
         builder.Services.AddSingleton<ModelRegistry>();
         var app = builder.Build();
         app.MapMeshDefaults();

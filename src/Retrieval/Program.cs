@@ -1,7 +1,9 @@
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Embedding;
 using Mesh.Retrieval.Services;
+using Grpc.AspNetCore.Server;
 using Mesh.ServiceDefaults;
+using Mesh.ServiceDefaults.Hosting;
 
 namespace Mesh.Retrieval;
 
@@ -10,9 +12,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        await using var app = RetrievalHost.CreateApp(args);
-        await app.RunAsync();
-        return 0;
+        return await MeshHost.RunAsync(RetrievalHost.CreateApp, args);
     }
 }
 
@@ -21,15 +21,9 @@ public static class RetrievalHost
 {
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Mesh:Endpoints:Grpc"] = "http://127.0.0.1:50052",
-            ["Mesh:Endpoints:Http"] = "http://127.0.0.1:9102",
-        }.Where(kv => builder.Configuration[kv.Key] is null));
-        builder.AddMeshServiceDefaults("mesh-retrieval");
+        var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-retrieval", grpcPort: 50052, httpPort: 9102);
 
-        builder.Services.AddOptions<RetrievalOptions>().Bind(builder.Configuration.GetSection(RetrievalOptions.SectionName));
+        builder.Services.AddValidatedOptions<RetrievalOptions, RetrievalOptionsValidator>(builder.Configuration.GetSection(RetrievalOptions.SectionName));
         builder.Services.AddSingleton<MiniLmTextEmbedder>();
         builder.Services.AddSingleton<IReadOnlyDictionary<string, ITextEmbedder>>(sp => new Dictionary<string, ITextEmbedder>(StringComparer.Ordinal)
         {
@@ -39,12 +33,8 @@ public static class RetrievalHost
         builder.Services.AddSingleton<CollectionManager>();
         // Hosted services start before Kestrel listens: every collection is recovered before the first call.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CollectionManager>());
-        builder.Services.AddSingleton<RetrievalExceptionInterceptor>();
-        builder.Services.AddGrpc(o =>
-        {
-            o.Interceptors.Add<RetrievalExceptionInterceptor>();
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-        });
+        // RetrievalException is a ServiceException: ServiceDefaults' interceptor maps it.
+        builder.Services.Configure<GrpcServiceOptions>(o => o.MaxReceiveMessageSize = 64 * 1024 * 1024);
 
         var app = builder.Build();
         app.MapMeshDefaults();

@@ -2,6 +2,8 @@ using System.Reflection;
 using Google.Protobuf;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace Mesh.ServiceDefaults;
 
@@ -10,7 +12,9 @@ namespace Mesh.ServiceDefaults;
 /// that fails to parse (for example a string field holding invalid UTF-8) is answered with
 /// INVALID_ARGUMENT and a message naming the message type and the fault, instead of UNKNOWN.
 /// Deserialization runs before any interceptor sees the call, so the request marshaller is the one
-/// place this can be done for every service at once.
+/// place this can be done for every service at once. Like grpc-dotnet's binder, every method is
+/// routed for POST only (gRPC over HTTP/2 is always POST): any other method gets 405 from routing
+/// and never reaches the handler.
 /// </summary>
 internal sealed class MalformedRequestServiceMethodProvider<TService> : IServiceMethodProvider<TService>
     where TService : class
@@ -70,7 +74,13 @@ internal sealed class MalformedRequestServiceMethodProvider<TService> : IService
     {
         var method = typeof(TService).GetMethod(name, BindingFlags.Public | BindingFlags.Instance, parameters)
             ?? throw new InvalidOperationException($"{typeof(TService).Name} has no method {name}");
-        return (method.CreateDelegate<TDelegate>(), [.. typeof(TService).GetCustomAttributes(inherit: true), .. method.GetCustomAttributes(inherit: true)]);
+        return (method.CreateDelegate<TDelegate>(),
+        [
+            .. typeof(TService).GetCustomAttributes(inherit: true),
+            .. method.GetCustomAttributes(inherit: true),
+            // What grpc-dotnet's own binder adds (ProviderServiceBinder): POST only, CORS preflight allowed.
+            new HttpMethodMetadata([HttpMethods.Post], acceptCorsPreflight: true),
+        ]);
     }
 
     private sealed class Binder(ServiceMethodProviderContext<TService> context) : ServiceBinderBase

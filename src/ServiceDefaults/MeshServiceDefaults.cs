@@ -27,6 +27,14 @@ public static class MeshServiceDefaults
     /// <summary>Prefix of every ActivitySource and Meter Mesh code creates ("Mesh.Inference", …).</summary>
     public const string TelemetryPrefix = "Mesh.";
 
+    /// <summary>Logging categories kept at Warning unless configuration says otherwise.</summary>
+    public static readonly IReadOnlyList<string> QuietFrameworkCategories = ["Microsoft.AspNetCore", "Grpc", "Yarp"];
+
+    /// <summary>
+    /// Adds what every host shares. Call once, before any other <c>AddGrpc</c>: a later
+    /// <c>AddGrpc</c> registers grpc-dotnet's own method binder again (tune gRPC with
+    /// <c>Configure&lt;GrpcServiceOptions&gt;</c> instead).
+    /// </summary>
     public static WebApplicationBuilder AddMeshServiceDefaults(this WebApplicationBuilder builder, string serviceName)
     {
         var endpoints = builder.Configuration.GetSection(MeshEndpointOptions.SectionName).Get<MeshEndpointOptions>()
@@ -34,6 +42,11 @@ public static class MeshServiceDefaults
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureEndpoints(kestrel, endpoints));
 
+        // Framework request logs (4 Information lines per call, health probes included) are off by
+        // default: each host writes its own structured line per call. Configuration still overrides.
+        builder.Configuration.AddInMemoryCollection(QuietFrameworkCategories
+            .Select(c => new KeyValuePair<string, string?>($"Logging:LogLevel:{c}", "Warning"))
+            .Where(kv => builder.Configuration[kv.Key] is null));
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o =>
         {
@@ -61,7 +74,12 @@ public static class MeshServiceDefaults
             otel.UseOtlpExporter();
         }
 
-        builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);
+        builder.Services.AddGrpc(o =>
+        {
+            o.EnableDetailedErrors = false;
+            // One mapping of exceptions to statuses for every service and call type.
+            o.Interceptors.Add<Errors.ServiceExceptionInterceptor>();
+        });
         // Replace grpc-dotnet's binder so malformed request messages get INVALID_ARGUMENT, not UNKNOWN.
         builder.Services.RemoveAll(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>));
         builder.Services.AddSingleton(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>), typeof(MalformedRequestServiceMethodProvider<>));
