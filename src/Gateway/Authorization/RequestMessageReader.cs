@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
@@ -47,7 +49,7 @@ public static class RequestMessageReader
                 $"A {inputType.Name} call carries exactly one length-prefixed request message; this one carried {parser.MessageCount}{(parser.AtMessageBoundary ? "" : " and a truncated frame")}.");
         }
 
-        return Decode(context, single, inputType);
+        return Decode(context, single, inputType, maxMessageBytes);
     }
 
     /// <summary>
@@ -83,11 +85,15 @@ public static class RequestMessageReader
             return (new(null, StatusCode.InvalidArgument, "The request ends inside its first message."), frame);
         }
 
-        return (Decode(context, new GrpcMessage(frame.AsMemory(GrpcFrame.HeaderSize), compressed, length, Skipped: false), inputType), frame);
+        return (Decode(context, new GrpcMessage(frame.AsMemory(GrpcFrame.HeaderSize), compressed, length, Skipped: false), inputType, maxMessageBytes), frame);
     }
 
-    /// <summary>Parses one message of the request's type, decompressing gzip first.</summary>
-    public static Result Decode(HttpContext context, GrpcMessage message, MessageDescriptor inputType)
+    /// <summary>
+    /// Parses one message of the request's type, inflating gzip first. Inflation stops as soon as the
+    /// output passes <paramref name="maxMessageBytes"/> (RESOURCE_EXHAUSTED): a small frame that would
+    /// inflate to gigabytes costs at most the limit in memory.
+    /// </summary>
+    public static Result Decode(HttpContext context, GrpcMessage message, MessageDescriptor inputType, int maxMessageBytes)
     {
         if (message.Skipped)
         {
@@ -96,14 +102,55 @@ public static class RequestMessageReader
 
         try
         {
-            var payload = message.Compressed ? Decompress(context, message.Payload) : message.Payload.ToArray();
-            return payload is null
-                ? new(null, StatusCode.Unimplemented, $"The gateway inspects requests compressed with gzip or identity only; grpc-encoding was '{context.Request.Headers["grpc-encoding"]}'.")
-                : new(inputType.Parser.ParseFrom(payload), StatusCode.OK, null);
+            if (!message.Compressed)
+            {
+                return new(inputType.Parser.ParseFrom(message.Payload.Span), StatusCode.OK, null);
+            }
+
+            if (!string.Equals(context.Request.Headers["grpc-encoding"], "gzip", StringComparison.Ordinal))
+            {
+                return new(null, StatusCode.Unimplemented, $"The gateway inspects requests compressed with gzip or identity only; grpc-encoding was '{context.Request.Headers["grpc-encoding"]}'.");
+            }
+
+            var inflated = Inflate(message.Payload, maxMessageBytes);
+            return inflated is null
+                ? new(null, StatusCode.ResourceExhausted,
+                    $"The request message inflates to more than the gateway's limit of {maxMessageBytes} bytes (Gateway:MaxRequestMessageBytes).")
+                : new(inputType.Parser.ParseFrom(inflated.GetBuffer().AsSpan(0, (int)inflated.Length)), StatusCode.OK, null);
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidDataException)
         {
             return new(null, StatusCode.InvalidArgument, $"The request is not a valid {inputType.FullName}: {ex.Message}");
+        }
+    }
+
+    /// <summary>The inflated gzip payload, or null as soon as it passes <paramref name="maxBytes"/>.</summary>
+    private static MemoryStream? Inflate(ReadOnlyMemory<byte> payload, int maxBytes)
+    {
+        var input = MemoryMarshal.TryGetArray(payload, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(payload.ToArray(), writable: false);
+        using var gzip = new GZipStream(input, CompressionMode.Decompress);
+        var output = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = gzip.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                if (output.Length + read > maxBytes)
+                {
+                    return null;
+                }
+
+                output.Write(chunk, 0, read);
+            }
+
+            return output;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
     }
 
@@ -117,18 +164,5 @@ public static class RequestMessageReader
         }
 
         return filled;
-    }
-
-    private static byte[]? Decompress(HttpContext context, ReadOnlyMemory<byte> payload)
-    {
-        if (!string.Equals(context.Request.Headers["grpc-encoding"], "gzip", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        using var gzip = new GZipStream(new MemoryStream(payload.ToArray()), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        gzip.CopyTo(output);
-        return output.ToArray();
     }
 }

@@ -67,7 +67,7 @@ public sealed class ResourceAuthorizationMiddleware(
 
         context.Request.Body = new InspectedRequestStream(context, consumed, limits.MaxRequestMessageBytes, message =>
         {
-            var later = RequestMessageReader.Decode(context, message, method.InputType);
+            var later = RequestMessageReader.Decode(context, message, method.InputType, limits.MaxRequestMessageBytes);
             return later.Message is null ? later.Error
                 : key is null ? null
                 : FindDenied(later.Message, key, limits.ResourceFields);
