@@ -2,12 +2,33 @@ using Microsoft.Extensions.Options;
 
 namespace Mesh.Gateway;
 
-/// <summary>Refuses to start with a configuration that would fail calls later, and says what to fix.</summary>
-public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+/// <summary>
+/// Refuses to start with a configuration that would fail calls later, and says what to fix. Also
+/// reports API keys the configuration names but binding dropped: the configuration binder silently
+/// skips a dictionary entry with a value it cannot convert (<c>RequestsPerSecond=lots</c>), which
+/// would otherwise leave that key unknown at call time.
+/// </summary>
+public sealed class GatewayOptionsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
+        foreach (var configured in configuration.GetSection($"{GatewayOptions.SectionName}:ApiKeys").GetChildren())
+        {
+            if (!options.ApiKeys.ContainsKey(configured.Key))
+            {
+                try
+                {
+                    configured.Get<Authentication.ApiKeyOptions>();
+                    errors.Add($"{configured.Path} could not be read.");
+                }
+                catch (InvalidOperationException e)
+                {
+                    errors.Add($"{configured.Path}: {e.Message}");
+                }
+            }
+        }
+
         if (options.MaxRequestMessageBytes <= 0)
         {
             errors.Add($"Gateway:MaxRequestMessageBytes must be > 0 (got {options.MaxRequestMessageBytes}).");

@@ -53,6 +53,9 @@ public static class MeshHost
         try
         {
             app = createApp(args);
+            // Options validated on start are checked here first, so that a refusal is reported once,
+            // by the line below, rather than also as the host's "Hosting failed to start" stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             await app.StartAsync();
         }
         catch (Exception e) when (IsConfigurationError(e))
