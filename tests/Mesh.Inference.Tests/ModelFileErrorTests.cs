@@ -34,24 +34,29 @@ public sealed class ModelFileErrorTests : IDisposable
         Assert.Equal(path, e.FilePath);
     }
 
-    [Fact]
-    public void AnUnsupportedTensorTypeIsNamed()
+    [Theory]
+    [InlineData(23u, "tensor type IQ4_XS (an importance-matrix quantization) is not supported")]
+    [InlineData(4u, "tensor type Q4_2 is not supported")]
+    [InlineData(28u, "tensor type F64 is not supported")]
+    [InlineData(99u, "tensor type 99 is not a GGML type")]
+    public void AnUnsupportedTensorTypeIsNamed(uint type, string expected)
     {
         var bytes = File.ReadAllBytes(TestModels.Stories260KGguf);
         using (var gguf = GgufFile.Open(TestModels.Stories260KGguf))
         {
-            // Rewrite the first tensor's type field (just before its offset) to Q4_0 (2).
+            // Rewrite the first tensor's type field (just before its offset).
             var name = System.Text.Encoding.UTF8.GetBytes(gguf.Tensors.Keys.First());
             var at = bytes.AsSpan().IndexOf(name) + name.Length;
             var dims = BitConverter.ToInt32(bytes, at);
-            BitConverter.GetBytes(2u).CopyTo(bytes, at + 4 + (8 * dims));
+            BitConverter.GetBytes(type).CopyTo(bytes, at + 4 + (8 * dims));
         }
 
-        var path = Path.Combine(_folder, "q4.gguf");
+        var path = Path.Combine(_folder, $"type-{type}.gguf");
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path));
         Assert.EndsWith(".type", e.Field, StringComparison.Ordinal);
-        Assert.Contains("not supported", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("Q4_K", e.Message, StringComparison.Ordinal); // the message lists what Mesh reads
     }
 
     [Fact]
@@ -59,7 +64,36 @@ public sealed class ModelFileErrorTests : IDisposable
     {
         var path = Path.Combine(_folder, "noise.gguf");
         File.WriteAllBytes(path, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 37))]);
-        Assert.ThrowsAny<ModelFormatException>(() => LlamaModel.Load(path));
+        var e = Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path));
+        Assert.Contains("not a GGUF or llama2.c file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GGUX", "starts with 'GGUX'")]
+    [InlineData("tjgg", "pre-GGUF GGML format")]
+    [InlineData("\0\0\0\0", "not 'GGUF'")]
+    public void AGgufWithAWrongMagicSaysSoInsteadOfParsingItAsLlama2c(string magic, string expected)
+    {
+        // The bug this replaces: the bytes after the magic were read as a llama2.c header
+        // ("n_heads: 0 must divide dim 1481983815").
+        var bytes = File.ReadAllBytes(TestModels.Stories260KGguf);
+        System.Text.Encoding.ASCII.GetBytes(magic).CopyTo(bytes, 0);
+        var path = Path.Combine(_folder, "bad-magic.gguf");
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path));
+        Assert.Equal("magic", e.Field);
+        Assert.Contains("not a GGUF or llama2.c file", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ACheckpointWithBytesBeyondItsWeightsIsNotTakenForLlama2c()
+    {
+        var path = Path.Combine(_folder, "stories260K.bin");
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(EngineHarness.Stories260KBin), .. new byte[64]]);
+        File.Copy(TestModels.Stories260KTokenizer, Path.Combine(_folder, "tok512.bin"), overwrite: true);
+        var e = Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path));
+        Assert.Contains("describes 1056540 bytes, but the file has 1056604", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -94,11 +94,23 @@ public sealed unsafe class GgufFile : IDisposable
             {
                 if (!GgmlTypeInfo.IsSupported(rawType))
                 {
-                    throw Error($"{name}.type", $"tensor type {rawType} is not supported (F32, F16, BF16 and Q8_0 are)");
+                    throw Error($"{name}.type", UnsupportedType(rawType));
                 }
 
                 var type = (GgmlType)rawType;
-                var elements = dims.Aggregate(1L, (a, b) => checked(a * b));
+                // Each dimension is at most 2^40 and a tensor cannot hold more elements than the file
+                // has bits, so anything beyond the file's length is refused before it can overflow.
+                var elements = 1L;
+                foreach (var dim in dims)
+                {
+                    if (dim > (_length * 8) / elements)
+                    {
+                        throw Error($"{name}.dims", $"shape [{string.Join(", ", dims)}] holds more elements than the {_length}-byte file can store");
+                    }
+
+                    elements *= dim;
+                }
+
                 if (elements % GgmlTypeInfo.BlockSize(type) != 0 || dims[0] % GgmlTypeInfo.BlockSize(type) != 0)
                 {
                     throw Error($"{name}.dims", $"row length {dims[0]} is not a multiple of the {type} block size");
@@ -252,6 +264,21 @@ public sealed unsafe class GgufFile : IDisposable
 
     internal ModelFormatException Error(string field, string message) => new(Path, field, message);
 
+    /// <summary>Why a tensor type cannot be loaded, naming it as GGML does.</summary>
+    private static string UnsupportedType(uint rawType)
+    {
+        var supported = string.Join(", ", GgmlTypeInfo.Supported);
+        if (!Enum.IsDefined((GgmlType)rawType))
+        {
+            return $"tensor type {rawType} is not a GGML type (Mesh reads {supported})";
+        }
+
+        var name = GgmlTypeInfo.Name(rawType);
+        return GgmlTypeInfo.IsIQuant(rawType)
+            ? $"tensor type {name} (an importance-matrix quantization) is not supported; use a file quantized to one of {supported} (e.g. Q4_K_M)"
+            : $"tensor type {name} is not supported (Mesh reads {supported})";
+    }
+
     private ModelFormatException Missing(string key, string what) => Error(key, $"metadata key is missing (expected {what})");
 
     private T Get<T>(string key, string what)
@@ -294,6 +321,11 @@ public sealed unsafe class GgufFile : IDisposable
                 throw file.Error(field, $"string length {n} is implausibly large (corrupt file?)");
             }
 
+            if ((long)n > file._length - Position)
+            {
+                throw file.Error(field, $"string of {n} bytes runs past the end of the file at byte {file._length} (truncated?)");
+            }
+
             return Encoding.UTF8.GetString(Take((int)n, field));
         }
 
@@ -324,6 +356,20 @@ public sealed unsafe class GgufFile : IDisposable
         {
             var elementType = (GgufValueType)U32(key + ".element_type");
             var n = (int)Count(key + ".length");
+            // Every element takes at least one byte (a string eight), so a count the rest of the file
+            // cannot hold is refused before anything of its size is allocated.
+            var minBytes = elementType switch
+            {
+                GgufValueType.String or GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
+                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+                _ => 1,
+            };
+            if ((long)n * minBytes > file._length - Position)
+            {
+                throw file.Error(key, $"array of {n} elements cannot fit in the {file._length - Position} bytes left in the file (truncated or corrupt)");
+            }
+
             return elementType switch
             {
                 GgufValueType.UInt8 => Take(n, key).ToArray(),

@@ -22,6 +22,7 @@ public static unsafe class Llama2cCheckpoint
         }
 
         var header = new ReadOnlySpan<int>(file.Pointer, 7);
+        CheckPlausible(file, header);
         var sharedClassifier = header[5] > 0;
         var config = new LlamaConfig(
             Dim: header[0],
@@ -73,5 +74,56 @@ public static unsafe class Llama2cCheckpoint
             .Select(l => new LayerWeights(attNorm[l], wq[l], wk[l], wv[l], wo[l], ffnNorm[l], w1[l], w2[l], w3[l]))
             .ToArray();
         return (config, new LlamaWeights(embedding, layerWeights, finalNorm, classifier));
+    }
+
+    /// <summary>
+    /// The bytes a legacy llama2.c checkpoint with this header occupies: the header, every f32 weight
+    /// in run.c's order, the two RoPE tables, and the classifier when it is not shared. Null when a
+    /// header field is out of the range any llama2.c model has (so the file is something else).
+    /// </summary>
+    public static long? ExpectedLength(ReadOnlySpan<int> header)
+    {
+        int dim = header[0], hidden = header[1], layers = header[2], heads = header[3], kvHeads = header[4], seqLen = header[6];
+        var vocab = Math.Abs((long)header[5]);
+        if (dim is <= 0 or > 1 << 16 || hidden is <= 0 or > 1 << 18 || layers is <= 0 or > 1024
+            || heads <= 0 || heads > dim || dim % heads != 0 || kvHeads <= 0 || kvHeads > heads
+            || vocab is 0 or > 1 << 22 || seqLen is <= 0 or > 1 << 22)
+        {
+            return null;
+        }
+
+        long headDim = dim / heads, kvDim = kvHeads * headDim;
+        var perLayer = (2L * dim) + (2L * dim * dim) + (2L * dim * kvDim) + (3L * dim * hidden);
+        var floats = (vocab * dim) + (layers * perLayer) + dim + (seqLen * (headDim / 2) * 2) + (header[5] > 0 ? 0 : vocab * dim);
+        return HeaderBytes + (floats * sizeof(float));
+    }
+
+    /// <summary>
+    /// A file that is neither GGUF nor llama2.c used to fall through to a confusing hyperparameter
+    /// error; only a header with plausible fields and a size that matches the weights is taken as a
+    /// checkpoint (a shorter file is reported as truncated at the tensor that is cut).
+    /// </summary>
+    private static void CheckPlausible(MappedFile file, ReadOnlySpan<int> header)
+    {
+        var expected = ExpectedLength(header);
+        var magic = new ReadOnlySpan<byte>(file.Pointer, 4);
+        if (expected is null)
+        {
+            throw new ModelFormatException(file.Path, "magic", $"not a GGUF or llama2.c file: {DescribeMagic(magic)}, and the first 28 bytes are not a plausible llama2.c header ([{string.Join(", ", header.ToArray())}])");
+        }
+
+        if (file.Length > expected)
+        {
+            throw new ModelFormatException(file.Path, "header", $"not a GGUF or llama2.c file: as a llama2.c checkpoint its header [{string.Join(", ", header.ToArray())}] describes {expected} bytes, but the file has {file.Length}");
+        }
+    }
+
+    private static string DescribeMagic(ReadOnlySpan<byte> magic)
+    {
+        var text = new string([.. magic.ToArray().Select(b => b is >= 0x20 and < 0x7F ? (char)b : '.')]);
+        // The formats before GGUF (llama.cpp's GGML, GGMF, GGJT) start with their magic byte-reversed.
+        return text is "lmgg" or "fmgg" or "tjgg"
+            ? $"it starts with '{text}', the pre-GGUF GGML format (convert it to GGUF with llama.cpp's convert scripts)"
+            : $"it starts with '{text}' (0x{Convert.ToHexString(magic)}), not 'GGUF'";
     }
 }
