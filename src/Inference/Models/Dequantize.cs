@@ -6,7 +6,8 @@ namespace Mesh.Inference.Models;
 
 /// <summary>
 /// Converts stored weights to f32. Q8_0 is GGML's format: blocks of 32 values, each block one f16
-/// scale followed by 32 int8 quants (value = scale × quant). BF16 is the top half of an f32.
+/// scale followed by 32 int8 quants (value = scale × quant). BF16 is the top half of an f32. The
+/// 4/5-bit block types are in <see cref="BlockQuants"/>, the K-quants in <see cref="KQuants"/>.
 /// </summary>
 public static unsafe class Dequantize
 {
@@ -36,6 +37,12 @@ public static unsafe class Dequantize
                 break;
             case GgmlType.Q8_0:
                 Q8ToSingle(src, cols, destination);
+                break;
+            case var t when BlockQuants.Handles(t):
+                BlockQuants.ToSingle(t, src, cols, destination);
+                break;
+            case var t when KQuants.Handles(t):
+                KQuants.ToSingle(t, src, cols, destination);
                 break;
             default:
                 throw new NotSupportedException($"tensor type {matrix.Type}");
@@ -89,8 +96,9 @@ public static unsafe class Dequantize
     }
 
     /// <summary>
-    /// Quantizes one block of 32 values to int8 and returns its scale (max|x| / 127): the one rule for
-    /// weights written as Q8_0 and for activations quantized before an int8 dot product.
+    /// Quantizes one block of 32 values to int8 and returns its scale (max|x| / 127), as ggml's
+    /// reference quantizer writes Q8_0 weights (the CPU backend quantizes activations by ggml's x86
+    /// rule instead, in <c>CpuActivations</c>, so that its dot products match llama.cpp's).
     /// </summary>
     public static float QuantizeBlock(ReadOnlySpan<float> block, Span<sbyte> quants)
     {

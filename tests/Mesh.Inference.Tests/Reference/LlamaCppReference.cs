@@ -65,9 +65,26 @@ internal static class LlamaCppReference
     }
 
     /// <summary>The negative log-likelihood (nats, summed) of <paramref name="tokens"/>[1..] given the tokens before each, from llama.cpp's logits.</summary>
-    public static double Nll(string ggufPath, IReadOnlyList<int> tokens)
+    public static double Nll(string ggufPath, IReadOnlyList<int> tokens) => -LogProbs(ggufPath, tokens).Sum();
+
+    /// <summary>
+    /// log p(token[i + 1] | tokens[..i]) for every position, from llama.cpp's logits of one batch over
+    /// the whole sequence (what Mesh's Score returns), computed in double precision.
+    /// </summary>
+    public static double[] LogProbs(string ggufPath, IReadOnlyList<int> tokens)
     {
-        var parameters = new ModelParams(ggufPath) { ContextSize = 512, GpuLayerCount = 0, Threads = 1, BatchSize = 512 };
+        // An f32 KV cache and plain attention, as Mesh computes: llama.cpp's defaults (f16 cache,
+        // flash attention) would add their own rounding to the comparison of the weights.
+        var parameters = new ModelParams(ggufPath)
+        {
+            ContextSize = 512,
+            GpuLayerCount = 0,
+            Threads = 2,
+            BatchSize = 512,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
         using var weights = LLamaWeights.LoadFromFile(parameters);
         using var context = weights.CreateContext(parameters);
         var batch = new LLamaBatch();
@@ -82,8 +99,8 @@ internal static class LlamaCppReference
             throw new InvalidOperationException($"llama_decode failed: {status}");
         }
 
-        var nll = 0.0;
-        for (var i = 0; i < tokens.Count - 1; i++)
+        var result = new double[tokens.Count - 1];
+        for (var i = 0; i < result.Length; i++)
         {
             var logits = context.NativeHandle.GetLogitsIth(i);
             var max = double.NegativeInfinity;
@@ -98,9 +115,9 @@ internal static class LlamaCppReference
                 sum += Math.Exp(l - max);
             }
 
-            nll -= logits[tokens[i + 1]] - (max + Math.Log(sum));
+            result[i] = logits[tokens[i + 1]] - max - Math.Log(sum);
         }
 
-        return nll;
+        return result;
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Mesh.Inference.Models;
@@ -5,15 +6,20 @@ using Mesh.Inference.Models;
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
-/// The input of a matrix multiplication: n rows of f32 activations and, when the weights are Q8_0,
-/// the same rows quantized to int8 with one scale per 32 values, so the inner loop is an integer dot
-/// product (what llama.cpp does; it halves the bytes the activations take in cache).
+/// The input of a matrix multiplication: n rows of f32 activations and, when the weights are
+/// quantized, the same rows quantized to int8 as ggml does, so the inner loop is an integer dot
+/// product: Q8_0 (one scale and one sum of quants per 32 values) for the 32-value block types, Q8_K
+/// (one scale per 256 values and one sum of quants per 16) for the K-quants.
 /// </summary>
 internal sealed unsafe class CpuActivations : IDisposable
 {
     private float* _f32;
     private sbyte* _q8;
     private float* _q8Scales;
+    private float* _q8Offsets;
+    private sbyte* _q8k;
+    private float* _q8kScales;
+    private short* _q8kSums;
     private int _capacity;
 
     public int Rows { get; private set; }
@@ -22,11 +28,24 @@ internal sealed unsafe class CpuActivations : IDisposable
 
     public bool IsQuantized { get; private set; }
 
+    public bool IsQuantizedK { get; private set; }
+
     public float* F32 => _f32;
 
     public sbyte* Q8 => _q8;
 
     public float* Q8Scales => _q8Scales;
+
+    /// <summary>Each 32-value block's scale × the sum of its quants (the offset term of Q4_1 and Q5_1).</summary>
+    public float* Q8Offsets => _q8Offsets;
+
+    /// <summary>Rows quantized per 256 values (Q8_K); valid after <see cref="EnsureQuantizedK"/>.</summary>
+    public sbyte* Q8K => _q8k;
+
+    public float* Q8KScales => _q8kScales;
+
+    /// <summary>The sum of the Q8_K quants of each group of 16 values (for the K-quants' mins and offsets).</summary>
+    public short* Q8KSums => _q8kSums;
 
     /// <summary>Prepares room for <paramref name="rows"/> × <paramref name="cols"/> activations.</summary>
     public float* Reset(int rows, int cols)
@@ -39,11 +58,16 @@ internal sealed unsafe class CpuActivations : IDisposable
             _f32 = (float*)NativeMemory.AlignedAlloc((nuint)_capacity * sizeof(float), 64);
             _q8 = (sbyte*)NativeMemory.AlignedAlloc((nuint)_capacity, 64);
             _q8Scales = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / Dequantize.Q8BlockSize + 1) * sizeof(float), 64);
+            _q8Offsets = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / Dequantize.Q8BlockSize + 1) * sizeof(float), 64);
+            _q8k = (sbyte*)NativeMemory.AlignedAlloc((nuint)_capacity, 64);
+            _q8kScales = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.SuperBlockSize + 1) * sizeof(float), 64);
+            _q8kSums = (short*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.GroupSize + 1) * sizeof(short), 64);
         }
 
         Rows = rows;
         Cols = cols;
         IsQuantized = false;
+        IsQuantizedK = false;
         return _f32;
     }
 
@@ -61,13 +85,76 @@ internal sealed unsafe class CpuActivations : IDisposable
         var blocks = Rows * Cols / Dequantize.Q8BlockSize;
         for (var b = 0; b < blocks; b++)
         {
+            // ggml's x86 rule for activations: quants from 127 / max|x|, rounded half to even; the
+            // scale stored as f16 (as block_q8_0 holds it), and for Q4_1/Q5_1 the block's offset
+            // term s = scale × Σq, also f16 (block_q8_1).
             var offset = b * Dequantize.Q8BlockSize;
-            _q8Scales[b] = Dequantize.QuantizeBlock(
-                new ReadOnlySpan<float>(_f32 + offset, Dequantize.Q8BlockSize),
-                new Span<sbyte>(_q8 + offset, Dequantize.Q8BlockSize));
+            var block = new ReadOnlySpan<float>(_f32 + offset, Dequantize.Q8BlockSize);
+            var max = MathF.Abs(TensorPrimitives.MaxMagnitude(block));
+            var scale = max / 127f;
+            var inverse = max != 0 ? 127f / max : 0f;
+            var sum = 0;
+            for (var i = 0; i < Dequantize.Q8BlockSize; i++)
+            {
+                var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
+                _q8[offset + i] = (sbyte)q;
+                sum += q;
+            }
+
+            _q8Scales[b] = (float)(Half)scale;
+            _q8Offsets[b] = (float)(Half)(scale * sum);
         }
 
         IsQuantized = true;
+    }
+
+    /// <summary>Quantizes the f32 rows to Q8_K: Cols must be a multiple of 256 (the loader checks K-quant rows are).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void EnsureQuantizedK()
+    {
+        if (IsQuantizedK)
+        {
+            return;
+        }
+
+        var superBlocks = Rows * Cols / KQuants.SuperBlockSize;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            // ggml's quantize_row_q8_K: scale from the value of largest magnitude with its sign
+            // (−127 / max), quants rounded half to even and capped at 127, f32 scale 1 / that.
+            var offset = s * KQuants.SuperBlockSize;
+            var block = new ReadOnlySpan<float>(_f32 + offset, KQuants.SuperBlockSize);
+            var max = TensorPrimitives.MaxMagnitude(block);
+            var quants = _q8k + offset;
+            if (max == 0)
+            {
+                new Span<sbyte>(quants, KQuants.SuperBlockSize).Clear();
+                new Span<short>(_q8kSums + (s * KQuants.GroupsPerSuperBlock), KQuants.GroupsPerSuperBlock).Clear();
+                _q8kScales[s] = 0;
+                continue;
+            }
+
+            var inverse = -127f / max;
+            for (var i = 0; i < KQuants.SuperBlockSize; i++)
+            {
+                quants[i] = (sbyte)Math.Min(127, (int)MathF.Round(inverse * block[i], MidpointRounding.ToEven));
+            }
+
+            for (var g = 0; g < KQuants.GroupsPerSuperBlock; g++)
+            {
+                var sum = 0;
+                for (var i = 0; i < KQuants.GroupSize; i++)
+                {
+                    sum += quants[(g * KQuants.GroupSize) + i];
+                }
+
+                _q8kSums[(s * KQuants.GroupsPerSuperBlock) + g] = (short)sum;
+            }
+
+            _q8kScales[s] = 1f / inverse;
+        }
+
+        IsQuantizedK = true;
     }
 
     public void Dispose() => Free();
@@ -77,8 +164,16 @@ internal sealed unsafe class CpuActivations : IDisposable
         NativeMemory.AlignedFree(_f32);
         NativeMemory.AlignedFree(_q8);
         NativeMemory.AlignedFree(_q8Scales);
+        NativeMemory.AlignedFree(_q8Offsets);
+        NativeMemory.AlignedFree(_q8k);
+        NativeMemory.AlignedFree(_q8kScales);
+        NativeMemory.AlignedFree(_q8kSums);
         _f32 = null;
         _q8 = null;
         _q8Scales = null;
+        _q8Offsets = null;
+        _q8k = null;
+        _q8kScales = null;
+        _q8kSums = null;
     }
 }

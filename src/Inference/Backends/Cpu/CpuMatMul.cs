@@ -98,6 +98,12 @@ internal static unsafe class CpuMatMul
                 }
 
                 break;
+            case var t when BlockQuants.Handles(t):
+                CpuQuantMatMul.BlockRows(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            case var t when KQuants.Handles(t):
+                CpuQuantMatMul.KRows(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
             default:
                 throw new NotSupportedException($"tensor type {w.Type}");
         }

@@ -56,9 +56,13 @@ internal sealed class CpuParallel(int threads, int scratchLength)
                 throw new InvalidOperationException($"{w.Name} has {w.Cols} columns, the input {input.Cols}");
             }
 
-            if (w.Type == GgmlType.Q8_0)
+            if (BlockQuants.Handles(w.Type))
             {
                 input.EnsureQuantized();
+            }
+            else if (KQuants.Handles(w.Type))
+            {
+                input.EnsureQuantizedK();
             }
 
             totalRows += w.Rows;

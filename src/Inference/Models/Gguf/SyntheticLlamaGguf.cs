@@ -14,7 +14,11 @@ public static class SyntheticLlamaGguf
     public static LlamaConfig Shape110M(int vocabSize, int context = 1024) =>
         new(Dim: 768, HiddenDim: 2048, Layers: 12, Heads: 12, KvHeads: 12, VocabSize: vocabSize, ContextLength: context, NormEpsilon: 1e-5f, RopeTheta: 10000f);
 
-    public static void Write(string path, LlamaConfig config, SentencePieceVocabulary vocabulary, GgmlType matrixType, ulong seed, bool tiedClassifier = true)
+    /// <param name="classifierGain">
+    /// Multiplies the classifier's weights (untied only): a gain of a few makes the logits spread
+    /// like a trained model's, so greedy choices have clear margins instead of near-ties.
+    /// </param>
+    public static void Write(string path, LlamaConfig config, SentencePieceVocabulary vocabulary, GgmlType matrixType, ulong seed, bool tiedClassifier = true, float classifierGain = 1f)
     {
         if (vocabulary.Pieces.Count != config.VocabSize)
         {
@@ -22,16 +26,16 @@ public static class SyntheticLlamaGguf
         }
 
         var w = LlamaGgufExporter.Header(config, vocabulary, $"synthetic-{config.Dim}x{config.Layers}");
-        AddRandomWeights(w, config, matrixType, seed, tiedClassifier);
+        AddRandomWeights(w, config, matrixType, seed, tiedClassifier, classifierGain);
         w.Write(path);
     }
 
     /// <summary>
     /// Adds the <c>llama</c> tensors of <paramref name="config"/> with random weights to a writer that holds
     /// the header, for files whose tokenizer metadata <see cref="LlamaGgufExporter.Header"/> does not write
-    /// (byte-level BPE vocabularies in the tests).
+    /// (byte-level BPE vocabularies in the tests). <paramref name="classifierGain"/> as in <see cref="Write"/>.
     /// </summary>
-    public static void AddRandomWeights(GgufWriter w, LlamaConfig config, GgmlType matrixType, ulong seed, bool tiedClassifier = true)
+    public static void AddRandomWeights(GgufWriter w, LlamaConfig config, GgmlType matrixType, ulong seed, bool tiedClassifier = true, float classifierGain = 1f)
     {
         var tensor = 0UL;
         float[] Random(int rows, int cols, float scale)
@@ -74,7 +78,7 @@ public static class SyntheticLlamaGguf
         w.AddTensor("output_norm.weight", 1, dim, GgmlType.F32, () => Ones(dim));
         if (!tiedClassifier)
         {
-            w.AddTensor("output.weight", config.VocabSize, dim, matrixType, () => Random(config.VocabSize, dim, inScale));
+            w.AddTensor("output.weight", config.VocabSize, dim, matrixType, () => Random(config.VocabSize, dim, inScale * classifierGain));
         }
     }
 }

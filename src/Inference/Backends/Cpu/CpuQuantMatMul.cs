@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// y = x · Wᵀ for the 4/5-bit block types (Q4_0, Q4_1, Q5_0, Q5_1) against Q8_0 activations, and for
+/// the K-quants (Q2_K–Q6_K) against Q8_K activations, as ggml pairs them. Each weight row is unpacked
+/// once into its integer form (<see cref="BlockQuants"/>, <see cref="KQuants"/>) in thread-local
+/// scratch, then multiplied with every activation row by int8 dot products (maddubs/madd, with the
+/// sign of the weights moved onto the activations as ggml's AVX2 path does). Each output is summed
+/// block by block in one fixed order, whatever the thread split or the batch around it.
+/// </summary>
+internal static unsafe class CpuQuantMatMul
+{
+    private static bool Simd => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/> holds ≥ Cols floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+    {
+        var cols = w.Cols;
+        var blocks = cols / BlockQuants.BlockSize;
+        var hasOffset = w.Type is Models.Gguf.GgmlType.Q4_1 or Models.Gguf.GgmlType.Q5_1;
+        fixed (float* room = scratch)
+        {
+            // Layout: cols int8 quants, then a scale and an offset per block (cols is a multiple of 32).
+            var q = (sbyte*)room;
+            var d = (float*)(q + cols);
+            var m = d + blocks;
+            for (var r = rowStart; r < rowEnd; r++)
+            {
+                BlockQuants.Unpack(w.Type, w.Row(r), blocks, q, d, m);
+                for (var b = 0; b < x.Rows; b++)
+                {
+                    var xBlocks = (nint)b * blocks;
+                    y[((nint)b * yStride) + r] = DotBlocks(q, d, hasOffset ? m : null, x.Q8 + ((nint)b * cols), x.Q8Scales + xBlocks, x.Q8Offsets + xBlocks, blocks);
+                }
+            }
+        }
+    }
+
+    /// <summary>Output columns [rowStart, rowEnd) of y for a K-quant matrix; <paramref name="scratch"/> holds ≥ Cols floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void KRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+    {
+        var cols = w.Cols;
+        var superBlocks = cols / KQuants.SuperBlockSize;
+        var groups = cols / KQuants.GroupSize;
+        var hasMins = w.Type is Models.Gguf.GgmlType.Q2_K or Models.Gguf.GgmlType.Q4_K or Models.Gguf.GgmlType.Q5_K;
+        fixed (float* room = scratch)
+        {
+            // Layout: cols int8 quants, a scale and a min per group of 16, d and dmin per super-block.
+            var q = (sbyte*)room;
+            var scales = q + cols;
+            var mins = scales + groups;
+            var d = (float*)(mins + groups);
+            var dmin = d + superBlocks;
+            for (var r = rowStart; r < rowEnd; r++)
+            {
+                KQuants.Unpack(w.Type, w.Row(r), superBlocks, q, scales, mins, d, dmin);
+                for (var b = 0; b < x.Rows; b++)
+                {
+                    y[((nint)b * yStride) + r] = DotK(
+                        q, scales, hasMins ? mins : null, d, dmin,
+                        x.Q8K + ((nint)b * cols), x.Q8KScales + ((nint)b * superBlocks), x.Q8KSums + ((nint)b * groups), superBlocks);
+                }
+            }
+        }
+    }
+
+    /// <summary>Σ over blocks of d_w·d_x·(q_w · q_x) + m_w·(d_x·Σq_x): one 32-value block type row times one Q8_0 row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotBlocks(sbyte* wq, float* wd, float* wm, sbyte* xq, float* xd, float* xOffsets, int blocks)
+    {
+        var offset = 0f;
+        if (wm is not null)
+        {
+            for (var b = 0; b < blocks; b++)
+            {
+                offset += wm[b] * xOffsets[b];
+            }
+        }
+
+        if (Simd)
+        {
+            var ones = Vector256.Create((short)1);
+            var acc = Vector256<float>.Zero;
+            for (var b = 0; b < blocks; b++)
+            {
+                var w = Avx.LoadVector256(wq + (b * BlockQuants.BlockSize));
+                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
+                var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(wd[b] * xd[b]), acc);
+            }
+
+            return Vector256.Sum(acc) + offset;
+        }
+
+        var sum = 0f;
+        for (var b = 0; b < blocks; b++)
+        {
+            var dot = 0;
+            for (var i = 0; i < BlockQuants.BlockSize; i++)
+            {
+                dot += wq[(b * BlockQuants.BlockSize) + i] * xq[(b * BlockQuants.BlockSize) + i];
+            }
+
+            sum += dot * (wd[b] * xd[b]);
+        }
+
+        return sum + offset;
+    }
+
+    /// <summary>
+    /// Σ over super-blocks of d_w·d_x·Σ_g scale_g·(q_w · q_x)_g − dmin_w·d_x·Σ_g min_g·Σq_x,g: one
+    /// K-quant row times one Q8_K row. The integer sums stay exact within a super-block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotK(sbyte* wq, sbyte* scales, sbyte* mins, float* wd, float* wdmin, sbyte* xq, float* xd, short* xSums, int superBlocks)
+    {
+        const int groups = KQuants.GroupsPerSuperBlock;
+        var minTerm = 0f;
+        if (mins is not null)
+        {
+            for (var s = 0; s < superBlocks; s++)
+            {
+                var m = 0;
+                for (var g = 0; g < groups; g++)
+                {
+                    m += mins[(s * groups) + g] * xSums[(s * groups) + g];
+                }
+
+                minTerm += wdmin[s] * xd[s] * m;
+            }
+        }
+
+        if (Simd)
+        {
+            var acc = Vector256<float>.Zero;
+            for (var s = 0; s < superBlocks; s++)
+            {
+                var isum = Vector256<int>.Zero;
+                var sc = scales + (s * groups);
+                var wBase = wq + (s * KQuants.SuperBlockSize);
+                var xBase = xq + (s * KQuants.SuperBlockSize);
+                for (var p = 0; p < groups / 2; p++)
+                {
+                    var w = Avx.LoadVector256(wBase + (p * 32));
+                    var v = Avx.LoadVector256(xBase + (p * 32));
+                    // 16 pair sums: lanes 0–7 from group 2p, lanes 8–15 from group 2p + 1.
+                    var pairs = Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w));
+                    var scale = Vector256.Create(Vector128.Create((short)sc[2 * p]), Vector128.Create((short)sc[(2 * p) + 1]));
+                    isum = Avx2.Add(isum, Avx2.MultiplyAddAdjacent(pairs, scale));
+                }
+
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(wd[s] * xd[s]), acc);
+            }
+
+            return Vector256.Sum(acc) - minTerm;
+        }
+
+        var sum = 0f;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var isum = 0;
+            for (var g = 0; g < groups; g++)
+            {
+                var dot = 0;
+                for (var i = 0; i < KQuants.GroupSize; i++)
+                {
+                    var k = (s * KQuants.SuperBlockSize) + (g * KQuants.GroupSize) + i;
+                    dot += wq[k] * xq[k];
+                }
+
+                isum += scales[(s * groups) + g] * dot;
+            }
+
+            sum += isum * (wd[s] * xd[s]);
+        }
+
+        return sum - minTerm;
+    }
+}
