@@ -32,6 +32,31 @@ internal static class BenchModels
         return path;
     }
 
+    /// <summary>
+    /// The synthetic 110M model quantized by llama.cpp's own quantizer (LLamaSharp's
+    /// <c>LLamaQuantizer</c>) from its F32 file, written on first use: the mixes users download
+    /// (a Q4_K_M file holds Q4_K and Q6_K matrices; Q4_0 has a Q6_K classifier).
+    /// </summary>
+    public static string Quantized110M(LLama.Native.LLamaFtype type)
+    {
+        var path = Path.Combine(RepoRoot, ".cache", "bench-models", $"synthetic-110M-{type}.gguf");
+        if (!File.Exists(path))
+        {
+            var source = Synthetic110M(GgmlType.F32);
+            Console.Error.WriteLine($"quantizing {path} with llama.cpp (once)…");
+            LLama.Native.NativeApi.llama_empty_call(); // loads the native library before the quantizer's first P/Invoke
+            var temporary = path + ".partial";
+            if (!LLama.LLamaQuantizer.Quantize(source, temporary, type, nthread: Environment.ProcessorCount, allowRequantize: true, quantizeOutputTensor: true))
+            {
+                throw new InvalidOperationException($"llama.cpp could not quantize {source} to {type}");
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+
+        return path;
+    }
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -17,12 +17,13 @@ internal static class Program
         var decode = new Option<int>("--decode-tokens") { DefaultValueFactory = _ => 64 };
         var streams = new Option<int[]>("--streams") { DefaultValueFactory = _ => [1, 4, 16, 64], AllowMultipleArgumentsPerToken = true };
         var maxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 32 };
+        var only = new Option<string?>("--only") { Description = "run only the models whose name contains this (e.g. Q4)" };
         var weights = new Option<string>("--weights") { Description = "F32 or Q8_0 (synthetic 110M)", DefaultValueFactory = _ => "F32" };
 
-        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode };
-        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode)));
-        var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode };
-        llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode)));
+        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only };
+        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
+        var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
+        llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
         throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };

@@ -1,3 +1,4 @@
+using LLama.Native;
 using Mesh.Inference.Models.Gguf;
 
 namespace Mesh.Inference.Bench;
@@ -8,15 +9,21 @@ namespace Mesh.Inference.Bench;
 /// </summary>
 internal static class SpeedBench
 {
-    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens)
+    /// <param name="only">When set, only the models whose name contains it (e.g. "Q4").</param>
+    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens, string? only = null)
     {
-        var models = new List<(string Name, string Path, bool F32)>
+        var all = new List<(string Name, Func<string> Path, bool F32)>
         {
-            ("stories260K (llama2.c .bin)", BenchModels.Stories260KBin, true),
-            ("stories260K (GGUF F32)", BenchModels.Stories260KGguf, true),
-            ("synthetic 110M F32", BenchModels.Synthetic110M(GgmlType.F32), true),
-            ("synthetic 110M Q8_0", BenchModels.Synthetic110M(GgmlType.Q8_0), false),
+            ("stories260K (llama2.c .bin)", () => BenchModels.Stories260KBin, true),
+            ("stories260K (GGUF F32)", () => BenchModels.Stories260KGguf, true),
+            ("synthetic 110M F32", () => BenchModels.Synthetic110M(GgmlType.F32), true),
+            ("synthetic 110M Q8_0", () => BenchModels.Synthetic110M(GgmlType.Q8_0), false),
+            ("synthetic 110M Q4_0 (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_0), false),
+            ("synthetic 110M Q4_K_M (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_K_M), false),
         };
+        var models = all.Where(m => only is null || m.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
+            .Select(m => (m.Name, Path: m.Path(), m.F32))
+            .ToList();
         Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, best of {Repeats} runs after a warm-up, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
         Console.WriteLine();
         var table = withLlamaCpp
@@ -58,7 +65,7 @@ internal static class SpeedBench
             var theirs = Best(theirsRuns);
             var agreement = f32
                 ? $"{best.GreedyTokens.Take(32).Zip(theirs.GreedyTokens).TakeWhile(p => p.First == p.Second).Count()}/32"
-                : "n/a (Q8_0)";
+                : "n/a (quantized)";
             table.Add(
                 name,
                 best.PrefillTokensPerSecond,
