@@ -17,6 +17,18 @@ internal static unsafe class CpuQuantMatMul
 {
     private static bool Simd => Avx2.IsSupported && Fma.IsSupported;
 
+    /// <summary>
+    /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
+    /// half and lane 2k + 1 into all of the high half (groups 2k and 2k + 1 of a quarter).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> ScaleShuffle(int k)
+    {
+        var low = (ushort)((4 * k) | (((4 * k) + 1) << 8));
+        var high = (ushort)(((4 * k) + 2) | (((4 * k) + 3) << 8));
+        return Vector256.Create(Vector128.Create(low), Vector128.Create(high)).AsByte();
+    }
+
     /// <summary>Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/> holds ≥ Cols floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
@@ -122,28 +134,18 @@ internal static unsafe class CpuQuantMatMul
     private static float DotK(sbyte* wq, sbyte* scales, sbyte* mins, float* wd, float* wdmin, sbyte* xq, float* xd, short* xSums, int superBlocks)
     {
         const int groups = KQuants.GroupsPerSuperBlock;
-        var minTerm = 0f;
-        if (mins is not null)
-        {
-            for (var s = 0; s < superBlocks; s++)
-            {
-                var m = 0;
-                for (var g = 0; g < groups; g++)
-                {
-                    m += mins[(s * groups) + g] * xSums[(s * groups) + g];
-                }
-
-                minTerm += wdmin[s] * xd[s] * m;
-            }
-        }
-
         if (Simd)
         {
             var acc = Vector256<float>.Zero;
+            var accMin = Vector256<float>.Zero;
             for (var s = 0; s < superBlocks; s++)
             {
+                // The 16 group scales as int16, groups 0–7 in both 128-bit lanes (first) or 8–15
+                // (second); a byte shuffle then spreads groups 2p and 2p + 1 over the two lanes.
+                var wide = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(scales + (s * groups)));
+                var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
+                var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
                 var isum = Vector256<int>.Zero;
-                var sc = scales + (s * groups);
                 var wBase = wq + (s * KQuants.SuperBlockSize);
                 var xBase = xq + (s * KQuants.SuperBlockSize);
                 for (var p = 0; p < groups / 2; p++)
@@ -152,20 +154,26 @@ internal static unsafe class CpuQuantMatMul
                     var v = Avx.LoadVector256(xBase + (p * 32));
                     // 16 pair sums: lanes 0–7 from group 2p, lanes 8–15 from group 2p + 1.
                     var pairs = Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w));
-                    var scale = Vector256.Create(Vector128.Create((short)sc[2 * p]), Vector128.Create((short)sc[(2 * p) + 1]));
+                    var scale = Avx2.Shuffle(p < 4 ? first : second, ScaleShuffle(p % 4)).AsInt16();
                     isum = Avx2.Add(isum, Avx2.MultiplyAddAdjacent(pairs, scale));
                 }
 
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(wd[s] * xd[s]), acc);
+                if (mins is not null)
+                {
+                    var m = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.LoadVector128(mins + (s * groups))), Avx.LoadVector256(xSums + (s * groups)));
+                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), Vector256.Create(wdmin[s] * xd[s]), accMin);
+                }
             }
 
-            return Vector256.Sum(acc) - minTerm;
+            return Vector256.Sum(acc) - Vector256.Sum(accMin);
         }
 
         var sum = 0f;
+        var minTerm = 0f;
         for (var s = 0; s < superBlocks; s++)
         {
-            var isum = 0;
+            int isum = 0, msum = 0;
             for (var g = 0; g < groups; g++)
             {
                 var dot = 0;
@@ -176,9 +184,11 @@ internal static unsafe class CpuQuantMatMul
                 }
 
                 isum += scales[(s * groups) + g] * dot;
+                msum += mins is null ? 0 : mins[(s * groups) + g] * xSums[(s * groups) + g];
             }
 
             sum += isum * (wd[s] * xd[s]);
+            minTerm += msum * (wdmin[s] * xd[s]);
         }
 
         return sum - minTerm;
