@@ -16,6 +16,12 @@ public static class BackendFactory
             case "cpu":
                 return CreateCpu(model, options, logger, "requested with --device cpu");
             case "cuda":
+                var unreadable = CudaMatrix.UnreadableTypes(model.Weights);
+                if (unreadable is not null)
+                {
+                    throw new InvalidOperationException($"--device cuda: the CUDA backend cannot read {unreadable} weights (it reads F32, F16, BF16 and Q8_0). Use --device cpu or --device auto.");
+                }
+
                 var cuda = CudaAvailability.Check();
                 if (!cuda.IsUsable)
                 {
@@ -24,6 +30,13 @@ public static class BackendFactory
 
                 return CreateCuda(model, options, logger, cuda);
             case "auto":
+                // The quantized types beyond Q8_0 have CPU kernels only: such a model stays on the CPU.
+                var cpuOnly = CudaMatrix.UnreadableTypes(model.Weights);
+                if (cpuOnly is not null)
+                {
+                    return CreateCpu(model, options, logger, $"the CUDA backend cannot read {cpuOnly} weights");
+                }
+
                 var probe = CudaAvailability.Check();
                 if (!probe.IsUsable)
                 {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 using LLama.Native;
 using Mesh.Inference.Backends;
@@ -87,6 +88,19 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
         var e = Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path));
         Assert.EndsWith(".type", e.Field, StringComparison.Ordinal);
         Assert.Contains("IQ2_XXS", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AQ4KModelRunsOnTheCpuUnderAutoAndCudaRefusesItByTypeName()
+    {
+        using var model = LlamaModel.Load(files.Get(LLamaFtype.MOSTLY_Q4_K_M));
+        using (var auto = BackendFactory.Create(model, "auto", new BackendOptions { KvBlockCount = 8 }, NullLogger.Instance))
+        {
+            Assert.Equal("cpu", auto.Name);
+        }
+
+        var e = Assert.Throws<InvalidOperationException>(() => BackendFactory.Create(model, "cuda", new BackendOptions(), NullLogger.Instance));
+        Assert.Contains("cannot read Q4_K, Q6_K weights", e.Message, StringComparison.Ordinal);
     }
 
     private static float[] Logits(LlamaModel model, int threads, int[] tokens)

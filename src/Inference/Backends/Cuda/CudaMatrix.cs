@@ -42,6 +42,16 @@ internal sealed class CudaMatrix : IDisposable
         _ => throw new NotSupportedException($"the CUDA backend cannot read {type} weights"),
     };
 
+    /// <summary>The weight types of <paramref name="weights"/> the kernels cannot read, as "Q4_K, Q6_K", or null when there are none.</summary>
+    public static string? UnreadableTypes(LlamaWeights weights)
+    {
+        var types = weights.Matrices.Select(m => m.Type).Distinct()
+            .Where(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0))
+            .Order()
+            .ToArray();
+        return types.Length == 0 ? null : string.Join(", ", types);
+    }
+
     /// <summary>Copies <paramref name="matrix"/> to the device, checking the matvec kernel can read its rows.</summary>
     public static unsafe CudaMatrix Upload(WeightMatrix matrix)
     {
