@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
 
 namespace Mesh.Inference.Backends.Cpu;
 
@@ -35,7 +36,7 @@ internal static unsafe class CpuQuantMatMul
     {
         var cols = w.Cols;
         var blocks = cols / BlockQuants.BlockSize;
-        var hasOffset = w.Type is Models.Gguf.GgmlType.Q4_1 or Models.Gguf.GgmlType.Q5_1;
+        var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
         fixed (float* room = scratch)
         {
             // Layout: cols int8 quants, then a scale and an offset per block (cols is a multiple of 32).
@@ -61,7 +62,7 @@ internal static unsafe class CpuQuantMatMul
         var cols = w.Cols;
         var superBlocks = cols / KQuants.SuperBlockSize;
         var groups = cols / KQuants.GroupSize;
-        var hasMins = w.Type is Models.Gguf.GgmlType.Q2_K or Models.Gguf.GgmlType.Q4_K or Models.Gguf.GgmlType.Q5_K;
+        var hasMins = w.Type is GgmlType.Q2_K or GgmlType.Q4_K or GgmlType.Q5_K;
         fixed (float* room = scratch)
         {
             // Layout: cols int8 quants, a scale and a min per group of 16, d and dmin per super-block.
