@@ -60,10 +60,12 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
 
     private static double Rms(double[] a, double[] b) => Math.Sqrt(a.Zip(b, (x, y) => (x - y) * (x - y)).Average());
 
-    [Fact]
-    public void ResultsAreIdenticalForEveryThreadCount()
+    [Theory]
+    [InlineData(LLamaFtype.MOSTLY_Q4_K_M)]
+    [InlineData(LLamaFtype.MOSTLY_Q5_1)]
+    public void ResultsAreIdenticalForEveryThreadCount(LLamaFtype fileType)
     {
-        using var model = LlamaModel.Load(files.Get(LLamaFtype.MOSTLY_Q4_K_M));
+        using var model = LlamaModel.Load(files.Get(fileType));
         var one = Logits(model, threads: 1, Tokens[..12]);
         Assert.Equal(one, Logits(model, threads: 2, Tokens[..12]));
         Assert.Equal(one, Logits(model, threads: 3, Tokens[..12]));
