@@ -30,6 +30,7 @@ public static class RetrievalHost
             [MiniLmTextEmbedder.ModelName] = sp.GetRequiredService<MiniLmTextEmbedder>(),
         });
         builder.Services.AddSingleton<RetrievalMetrics>();
+        builder.Services.AddSingleton<SnapshotHooks>();
         builder.Services.AddSingleton<CollectionManager>();
         // Hosted services start before Kestrel listens: every collection is recovered before the first call.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CollectionManager>());

@@ -26,4 +26,10 @@ public sealed class RetrievalOptions
 
     /// <summary>Most points in one upsert, import batch, get or delete.</summary>
     public int MaxPointsPerRequest { get; set; } = 10_000;
+
+    /// <summary>
+    /// Largest response a Search, SearchBatch or Get builds (bytes serialized): hits with vectors and
+    /// payloads are counted as they are added, and a larger answer is RESOURCE_EXHAUSTED, not a memory spike.
+    /// </summary>
+    public int MaxResponseBytes { get; set; } = 64 * 1024 * 1024;
 }

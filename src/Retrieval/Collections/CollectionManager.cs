@@ -11,15 +11,22 @@ namespace Mesh.Retrieval.Collections;
 /// Every collection of every tenant, keyed by (tenant, name), stored under
 /// <c>{DataPath}/{tenant}/{collection}/</c>. Opens (and so recovers) all of them when the host starts,
 /// before the gRPC endpoint accepts calls, and snapshots them when it stops.
+/// <para>
+/// A collection whose files cannot be restored does not stop the others: it is kept aside as damaged,
+/// every call naming it gets FAILED_PRECONDITION with the damaged file and the fix, and it can be dropped.
+/// </para>
 /// </summary>
 internal sealed partial class CollectionManager(
     IOptions<RetrievalOptions> options,
     IReadOnlyDictionary<string, ITextEmbedder> embedders,
+    SnapshotHooks hooks,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     private readonly RetrievalOptions _options = options.Value;
     private readonly ILogger _logger = loggerFactory.CreateLogger<CollectionManager>();
     private readonly ConcurrentDictionary<(string Tenant, string Name), Collection> _collections = new();
+    // Collections whose files could not be restored at start: the reason, naming the damaged file.
+    private readonly ConcurrentDictionary<(string Tenant, string Name), string> _damaged = new();
     private readonly SemaphoreSlim _catalog = new(1, 1);
 
     public IReadOnlyDictionary<string, ITextEmbedder> Embedders => embedders;
@@ -35,11 +42,27 @@ internal sealed partial class CollectionManager(
                 {
                     continue; // a creation that crashed before its definition was written
                 }
-                var collection = Collection.Open(folder, _options, loggerFactory.CreateLogger<Collection>());
-                _collections[(collection.Tenant, collection.Name)] = collection;
+                // The folder names are the identity: a damaged definition cannot move a collection elsewhere.
+                var key = (Tenant: Path.GetFileName(tenantFolder), Name: Path.GetFileName(folder));
+                try
+                {
+                    var collection = Collection.Open(folder, _options, embedders, hooks, loggerFactory.CreateLogger<Collection>());
+                    if ((collection.Tenant, collection.Name) != key)
+                    {
+                        collection.Dispose();
+                        throw new InvalidDataException($"{Path.Combine(folder, Collection.DefinitionName)} is damaged: it names {collection.Tenant}/{collection.Name}.");
+                    }
+                    _collections[key] = collection;
+                }
+                catch (Exception exception) when (exception is not OutOfMemoryException)
+                {
+                    _damaged[key] = exception.Message;
+                    _logger.LogError(exception, "Collection {Tenant}/{Collection} is damaged and cannot be restored; the other collections serve", key.Tenant, key.Name);
+                }
             }
         }
-        _logger.LogInformation("Retrieval data at {DataPath}: {Collections} collections opened", Path.GetFullPath(_options.DataPath), _collections.Count);
+        _logger.LogInformation("Retrieval data at {DataPath}: {Collections} collections opened, {Damaged} damaged",
+            Path.GetFullPath(_options.DataPath), _collections.Count, _damaged.Count);
         return Task.CompletedTask;
     }
 
@@ -57,6 +80,10 @@ internal sealed partial class CollectionManager(
         await _catalog.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_damaged.ContainsKey((tenant, config.Name)))
+            {
+                throw new RetrievalException(StatusCode.AlreadyExists, $"Collection \"{config.Name}\" already exists but is damaged; drop it first to create it anew.");
+            }
             if (_collections.ContainsKey((tenant, config.Name)))
             {
                 throw new RetrievalException(StatusCode.AlreadyExists, $"Collection \"{config.Name}\" already exists; pick another name or drop it first.");
@@ -66,7 +93,7 @@ internal sealed partial class CollectionManager(
             {
                 Directory.Delete(folder, recursive: true); // leftovers of a creation that never completed
             }
-            var collection = Collection.Create(folder, tenant, config, _options, loggerFactory.CreateLogger<Collection>());
+            var collection = Collection.Create(folder, tenant, config, _options, hooks, loggerFactory.CreateLogger<Collection>());
             _collections[(tenant, config.Name)] = collection;
             _logger.LogInformation("Created collection {Tenant}/{Collection}: {Dimensions} dimensions, {Metric}", tenant, config.Name, config.Dimensions, config.Metric);
             return collection;
@@ -80,7 +107,14 @@ internal sealed partial class CollectionManager(
     public Collection Get(string tenant, string name)
     {
         CollectionConfig.ValidateName(name, "collection");
-        return _collections.TryGetValue((tenant, name), out var collection) ? collection : throw Collection.NotFound(name);
+        if (_collections.TryGetValue((tenant, name), out var collection))
+        {
+            return collection;
+        }
+        throw _damaged.TryGetValue((tenant, name), out var damage)
+            ? new RetrievalException(StatusCode.FailedPrecondition,
+                $"Collection \"{name}\" is damaged and could not be restored from its log or an older snapshot: {damage} Restore its folder from a backup and restart, or drop it.")
+            : NotFound(name);
     }
 
     public async Task DropAsync(string tenant, string name)
@@ -89,11 +123,18 @@ internal sealed partial class CollectionManager(
         await _catalog.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!_collections.TryRemove((tenant, name), out var collection))
+            if (_damaged.TryRemove((tenant, name), out _))
             {
-                throw Collection.NotFound(name);
+                Directory.Delete(Path.Combine(_options.DataPath, tenant, name), recursive: true);
             }
-            await collection.DropAsync().ConfigureAwait(false);
+            else if (_collections.TryRemove((tenant, name), out var collection))
+            {
+                await collection.DropAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                throw NotFound(name);
+            }
             _logger.LogInformation("Dropped collection {Tenant}/{Collection}", tenant, name);
         }
         finally
@@ -104,6 +145,10 @@ internal sealed partial class CollectionManager(
 
     public IEnumerable<Collection> List(string tenant) =>
         _collections.Values.Where(c => c.Tenant == tenant).OrderBy(c => c.Name, StringComparer.Ordinal);
+
+    /// <summary>A missing collection: NOT_FOUND, also for another tenant's (which must look the same).</summary>
+    public static RetrievalException NotFound(string name) =>
+        new(StatusCode.NotFound, $"Collection \"{name}\" does not exist; create it first or check the name (ListCollections lists yours).");
 
     /// <summary>Checks a tenant name from call metadata: it becomes a folder name.</summary>
     public static string ValidateTenant(string tenant) =>

@@ -227,6 +227,37 @@ internal sealed unsafe class UsearchIndex : IDisposable
     }
 
     /// <summary>
+    /// The index as its file image, in memory: a point-in-time copy taken under the exclusive lock (adds and
+    /// searches wait for a memory copy, not for a disk write), so a background writer can persist it while
+    /// the index keeps changing. The caller disposes the buffer.
+    /// </summary>
+    public NativeBuffer Serialize()
+    {
+        _structure.EnterWriteLock();
+        try
+        {
+            var length = UsearchNative.SerializedLength(_handle, out var error);
+            UsearchNative.ThrowIfError(error, "serialized_length");
+            var buffer = new NativeBuffer((long)length);
+            try
+            {
+                UsearchNative.SaveBuffer(_handle, buffer.Pointer, length, out error);
+                UsearchNative.ThrowIfError(error, "save_buffer");
+                return buffer;
+            }
+            catch
+            {
+                buffer.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            _structure.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
     /// The index's distance between two full-precision vectors, computed by the same SIMD kernels the
     /// graph uses: exact search ranks with it so that exact and approximate scores agree in meaning.
     /// </summary>

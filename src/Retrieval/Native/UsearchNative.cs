@@ -64,6 +64,12 @@ internal static unsafe partial class UsearchNative
     [LibraryImport(Library, EntryPoint = "usearch_save", StringMarshalling = StringMarshalling.Utf8)]
     public static partial void Save(UsearchIndexHandle index, string path, out nint error);
 
+    [LibraryImport(Library, EntryPoint = "usearch_serialized_length")]
+    public static partial nuint SerializedLength(UsearchIndexHandle index, out nint error);
+
+    [LibraryImport(Library, EntryPoint = "usearch_save_buffer")]
+    public static partial void SaveBuffer(UsearchIndexHandle index, void* buffer, nuint length, out nint error);
+
     [LibraryImport(Library, EntryPoint = "usearch_load", StringMarshalling = StringMarshalling.Utf8)]
     public static partial void Load(UsearchIndexHandle index, string path, out nint error);
 

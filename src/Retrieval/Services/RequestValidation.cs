@@ -45,7 +45,7 @@ internal static class RequestValidation
             switch (point.InputCase)
             {
                 case PointStruct.InputOneofCase.Vector:
-                    result[i] = (id, Vector(collection, point.Vector, $"points[{i}].vector"), payload);
+                    result[i] = (id, Vector(collection, point.Vector, $"points[{i}].vector (id {id})"), payload);
                     break;
                 case PointStruct.InputOneofCase.Text:
                     Text(collection, point.Text, $"points[{i}].text");
@@ -113,21 +113,11 @@ internal static class RequestValidation
         {
             throw RetrievalException.Invalid($"{field}: {values?.Count ?? 0} components; collection \"{collection.Name}\" has {collection.Dimensions} dimensions.");
         }
-        var result = new float[values.Count];
-        var zero = true;
-        for (var i = 0; i < result.Length; i++)
+        var result = values.ToArray();
+        // One rule for what the index can hold, shared with recovery (VectorIndex.Refusal).
+        if (VectorIndex.Refusal(result, collection.Config.Metric, collection.Config.Storage) is { } refusal)
         {
-            var value = values[i];
-            if (!float.IsFinite(value))
-            {
-                throw RetrievalException.Invalid($"{field}: component {i} is {value}; every component must be a finite number.");
-            }
-            zero &= value == 0;
-            result[i] = value;
-        }
-        if (zero && collection.Config.Metric == Metric.Cosine)
-        {
-            throw RetrievalException.Invalid($"{field}: the zero vector has no direction, so cosine similarity is undefined for it.");
+            throw RetrievalException.Invalid($"{field}: {refusal}");
         }
         return result;
     }

@@ -15,7 +15,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
     private readonly RetrievalOptions _options = options.Value;
 
     public override async Task<CollectionInfo> CreateCollection(CreateCollectionRequest request, ServerCallContext context) =>
-        (await collections.CreateAsync(Tenant(context), request).ConfigureAwait(false)).Describe();
+        ProtoMapping.ToInfo(await collections.CreateAsync(Tenant(context), request).ConfigureAwait(false));
 
     public override async Task<DropCollectionResponse> DropCollection(DropCollectionRequest request, ServerCallContext context)
     {
@@ -24,31 +24,31 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
     }
 
     public override Task<ListCollectionsResponse> ListCollections(ListCollectionsRequest request, ServerCallContext context) =>
-        Task.FromResult(new ListCollectionsResponse { Collections = { collections.List(Tenant(context)).Select(c => c.Describe()) } });
+        Task.FromResult(new ListCollectionsResponse { Collections = { collections.List(Tenant(context)).Select(ProtoMapping.ToInfo) } });
 
     public override Task<CollectionInfo> DescribeCollection(DescribeCollectionRequest request, ServerCallContext context) =>
-        Task.FromResult(collections.Get(Tenant(context), request.Name).Describe());
+        Task.FromResult(ProtoMapping.ToInfo(collections.Get(Tenant(context), request.Name)));
 
     public override async Task<UpdateResponse> Upsert(UpsertRequest request, ServerCallContext context)
     {
         var collection = collections.Get(Tenant(context), request.Collection);
         var points = RequestValidation.Points(collection, request.Points, _options, collections, context.CancellationToken);
-        var response = await collection.UpsertAsync(points, context.CancellationToken).ConfigureAwait(false);
+        var result = await collection.UpsertAsync(points, context.CancellationToken).ConfigureAwait(false);
         metrics.PointsWritten(points.Count);
-        return response;
+        return ProtoMapping.ToResponse(result);
     }
 
     public override async Task<UpdateResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         var collection = collections.Get(Tenant(context), request.Collection);
-        return request.SelectorCase switch
+        return ProtoMapping.ToResponse(request.SelectorCase switch
         {
             DeleteRequest.SelectorOneofCase.Ids => await collection.DeleteAsync(
                 RequestValidation.Ids(request.Ids.Ids, _options, "ids.ids"), null, context.CancellationToken).ConfigureAwait(false),
             DeleteRequest.SelectorOneofCase.Filter => await collection.DeleteAsync(
                 null, collection.CompileFilter(request.Filter), context.CancellationToken).ConfigureAwait(false),
             _ => throw RetrievalException.Invalid("selector: set ids or filter."),
-        };
+        });
     }
 
     public override Task<GetResponse> Get(GetRequest request, ServerCallContext context)
@@ -56,19 +56,13 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
         var collection = collections.Get(Tenant(context), request.Collection);
         var response = new GetResponse();
         var withPayload = !request.HasWithPayload || request.WithPayload;
+        var budget = new ResponseBudget(_options.MaxResponseBytes);
         foreach (var id in RequestValidation.Ids(request.Ids, _options, "ids"))
         {
             if (collection.Get(id) is { } point)
             {
-                var retrieved = new RetrievedPoint { Id = id.ToPointId() };
-                if (withPayload)
-                {
-                    retrieved.Payload = point.Payload;
-                }
-                if (request.WithVector)
-                {
-                    retrieved.Vector = new Vector { Values = { point.Vector } };
-                }
+                var retrieved = ProtoMapping.ToRetrievedPoint(point, withPayload, request.WithVector);
+                budget.Add(retrieved.CalculateSize(), $"point {id}");
                 response.Points.Add(retrieved);
             }
         }
@@ -78,7 +72,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {
         var collection = collections.Get(Tenant(context), request.Collection);
-        return Task.FromResult(RunSearch(collection, request, context.CancellationToken, ""));
+        return Task.FromResult(RunSearch(collection, request, context.CancellationToken, "", new ResponseBudget(_options.MaxResponseBytes)));
     }
 
     public override Task<SearchBatchResponse> SearchBatch(SearchBatchRequest request, ServerCallContext context)
@@ -89,9 +83,10 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             throw RetrievalException.Invalid($"searches: send 1..256 searches; got {request.Searches.Count}.");
         }
         var response = new SearchBatchResponse();
+        var budget = new ResponseBudget(_options.MaxResponseBytes);
         for (var i = 0; i < request.Searches.Count; i++)
         {
-            response.Results.Add(RunSearch(collection, request.Searches[i], context.CancellationToken, $"searches[{i}]."));
+            response.Results.Add(RunSearch(collection, request.Searches[i], context.CancellationToken, $"searches[{i}].", budget));
         }
         return Task.FromResult(response);
     }
@@ -120,7 +115,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
         }
     }
 
-    private SearchResponse RunSearch(Collection collection, SearchRequest request, CancellationToken cancellationToken, string field)
+    private SearchResponse RunSearch(Collection collection, SearchRequest request, CancellationToken cancellationToken, string field, ResponseBudget budget)
     {
         var clock = Stopwatch.StartNew();
         var query = RequestValidation.Query(collection, request, collections, cancellationToken, field);
@@ -129,17 +124,10 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             query, (int)request.Limit, filter, (int)(request.Params?.Ef ?? 0), request.Params?.Exact ?? false,
             request.HasScoreThreshold ? request.ScoreThreshold : null);
         var response = new SearchResponse();
-        foreach (var (point, score) in hits)
+        foreach (var hit in hits)
         {
-            var scored = new ScoredPoint { Id = point.Id.ToPointId(), Score = score };
-            if (request.WithPayload)
-            {
-                scored.Payload = point.Payload;
-            }
-            if (request.WithVector)
-            {
-                scored.Vector = new Vector { Values = { point.Vector } };
-            }
+            var scored = ProtoMapping.ToScoredPoint(hit, request.WithPayload, request.WithVector);
+            budget.Add(scored.CalculateSize(), $"{field}points[{response.Points.Count}]");
             response.Points.Add(scored);
         }
         response.TimeUs = (ulong)clock.Elapsed.TotalMicroseconds;

@@ -55,6 +55,13 @@ internal sealed class WriteAheadLog : IDisposable
         }
     }
 
+    /// <summary>The intact records of a log file, without repairing it (sealed segments, fuzz tests).</summary>
+    public static List<WalRecord> ReadOnly(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return RecordFraming.ReadRecords(file, Magic, WalRecord.Parser, out _);
+    }
+
     /// <summary>Appends a record and waits until it is durable.</summary>
     public void Append(WalRecord record)
     {

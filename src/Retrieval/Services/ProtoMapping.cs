@@ -1,0 +1,75 @@
+using Grpc.Core;
+using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.V1;
+
+namespace Mesh.Retrieval.Services;
+
+/// <summary>
+/// The one place internal types become contract messages (collections, write results, hits, points), so
+/// the storage and search code below Services/ never builds a response.
+/// </summary>
+internal static class ProtoMapping
+{
+    public static CollectionInfo ToInfo(Collection collection) => new()
+    {
+        Name = collection.Name,
+        Dimensions = collection.Config.Dimensions,
+        Metric = collection.Config.Metric,
+        Hnsw = collection.Config.Hnsw.Clone(),
+        Embedder = collection.Config.Embedder,
+        PayloadIndexes = { collection.Config.PayloadIndexes },
+        Storage = collection.Config.Storage,
+        PointsCount = (ulong)collection.Count,
+        DiskSizeBytes = (ulong)collection.DiskSizeBytes,
+    };
+
+    public static UpdateResponse ToResponse(WriteResult result) => new() { OperationId = result.OperationId, Count = (ulong)result.Count };
+
+    public static ScoredPoint ToScoredPoint(SearchHit hit, bool withPayload, bool withVector)
+    {
+        var scored = new ScoredPoint { Id = hit.Point.Id.ToPointId(), Score = hit.Score };
+        if (withPayload)
+        {
+            scored.Payload = hit.Point.Payload;
+        }
+        if (withVector)
+        {
+            scored.Vector = new Vector { Values = { hit.Point.Vector } };
+        }
+        return scored;
+    }
+
+    public static RetrievedPoint ToRetrievedPoint(PointRecord point, bool withPayload, bool withVector)
+    {
+        var retrieved = new RetrievedPoint { Id = point.Id.ToPointId() };
+        if (withPayload)
+        {
+            retrieved.Payload = point.Payload;
+        }
+        if (withVector)
+        {
+            retrieved.Vector = new Vector { Values = { point.Vector } };
+        }
+        return retrieved;
+    }
+}
+
+/// <summary>
+/// Counts the serialized bytes of a response as it is built and refuses it (RESOURCE_EXHAUSTED) past
+/// <see cref="RetrievalOptions.MaxResponseBytes"/>: limits on hits alone do not bound a response whose hits
+/// carry 4096-dimension vectors and 64 KiB payloads.
+/// </summary>
+internal sealed class ResponseBudget(int maxBytes)
+{
+    private long _bytes;
+
+    public void Add(int bytes, string what)
+    {
+        _bytes += bytes;
+        if (_bytes > maxBytes)
+        {
+            throw new RetrievalException(StatusCode.ResourceExhausted,
+                $"The response would exceed {maxBytes} bytes at {what}; ask for fewer points (limit, ids, searches) or leave out with_vector / with_payload.");
+        }
+    }
+}
