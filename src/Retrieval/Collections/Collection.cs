@@ -49,7 +49,7 @@ internal sealed class Collection : IDisposable
         _segment = recovered.Segment;
         _log = recovered.Log;
         _lastSequence = recovered.LastSequence;
-        _sealedThrough = recovered.Snapshot?.LastSequence ?? 0;
+        _sealedThrough = recovered.SealedThrough;
         _snapshots = new SnapshotWorker(folder, hooks, logger, $"{tenant}/{config.Name}");
         _snapshots.Restore(recovered.Snapshot);
     }

@@ -4,8 +4,9 @@ using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Collections;
 
-/// <summary>What recovery rebuilt: the segment, the open active log, and the snapshot it started from.</summary>
-internal sealed record RecoveredCollection(Segment Segment, WriteAheadLog Log, ulong LastSequence, SnapshotManifest? Snapshot, string? Damage, int Replayed);
+/// <summary>What recovery rebuilt: the segment, the open active log, and the snapshot it started from.
+/// <c>SealedThrough</c> is the last sequence already outside the active log (in a snapshot or a sealed segment).</summary>
+internal sealed record RecoveredCollection(Segment Segment, WriteAheadLog Log, ulong LastSequence, ulong SealedThrough, SnapshotManifest? Snapshot, string? Damage, int Replayed);
 
 /// <summary>
 /// Rebuilds a collection from its folder, trusting nothing in it. It tries, in order, the manifest's
@@ -52,7 +53,8 @@ internal static class CollectionRecovery
                         throw new InvalidDataException(
                             $"{Describe(snapshot)} and the log reach sequence {last}, but the manifest covers up to {promised}; the log records in between are gone.");
                     }
-                    return new RecoveredCollection(segment, log, last, snapshot, errors.Count > 0 ? errors[0] : null, replayed);
+                    var sealedThrough = Math.Max(snapshot?.LastSequence ?? 0, LogSegments.Sealed(folder).Select(s => s.LastSequence).DefaultIfEmpty(0UL).Max());
+                    return new RecoveredCollection(segment, log, last, sealedThrough, snapshot, errors.Count > 0 ? errors[0] : null, replayed);
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
