@@ -26,6 +26,12 @@ internal sealed class RetrievalServer : IAsyncDisposable
 
     public RetrievalService.RetrievalServiceClient Client { get; }
 
+    /// <summary>The host's services (test seams such as the snapshot hooks).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The plain-HTTP endpoint (<c>/metrics</c>, <c>/healthz</c>).</summary>
+    public Uri HttpAddress => _app.GetBoundAddresses()[1];
+
     public static async Task<RetrievalServer> StartAsync(string? dataPath = null, params string[] settings)
     {
         var ownsData = dataPath is null;

@@ -1,0 +1,148 @@
+using Google.Protobuf.WellKnownTypes;
+using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.Embedding;
+using Mesh.Retrieval.Filtering;
+using Mesh.Retrieval.Storage.Records;
+using Mesh.Retrieval.V1;
+
+namespace Mesh.Retrieval.Tests;
+
+/// <summary>
+/// Unit tests of a segment's parts (issue 11), without a host: the id tracker, the payload index, the
+/// vector index, the search planner, and the segment that applies logged operations to all of them.
+/// </summary>
+public sealed class SegmentPartsTests
+{
+    private static readonly CreateCollectionRequest Config = CollectionConfig.Normalize(new CreateCollectionRequest
+    {
+        Name = "parts", Dimensions = 4, Metric = Metric.Cosine,
+        PayloadIndexes = { new V1.PayloadIndex { Field = "color", Kind = PayloadIndexKind.Keyword }, new V1.PayloadIndex { Field = "n", Kind = PayloadIndexKind.Numeric } },
+    }, new Dictionary<string, ITextEmbedder>());
+
+    [Fact]
+    public void IdTracker_gives_a_replaced_id_a_new_key_and_retires_the_old_one()
+    {
+        var ids = new IdTracker();
+        var payloads = new Collections.PayloadIndex(Config.PayloadIndexes);
+        var first = new PointRecord(1, new PointKey(7, null), [1, 0, 0, 0], new Struct(), payloads.Extract(new Struct()));
+        ids.Add(first);
+        Assert.Same(first, ids.Get(new PointKey(7, null)));
+        Assert.Null(ids.Get(new PointKey(0, "7"))); // 7 and "7" are different points
+        Assert.Equal(2UL, ids.NextKey);
+
+        Assert.Same(first, ids.Remove(new PointKey(7, null)));
+        var second = new PointRecord(2, new PointKey(7, null), [0, 1, 0, 0], new Struct(), payloads.Extract(new Struct()));
+        ids.Add(second);
+        Assert.Null(ids.ByKey(1)); // a search that found the old key skips it
+        Assert.Same(second, ids.ByKey(2));
+        Assert.Equal(1, ids.Count);
+        ids.RestoreNextKey(1);
+        Assert.Equal(3UL, ids.NextKey); // a key counter never goes back
+    }
+
+    [Fact]
+    public void PayloadIndex_extracts_declared_fields_and_bounds_keyword_filters_by_posting_size()
+    {
+        var payloads = new Collections.PayloadIndex(Config.PayloadIndexes);
+        for (ulong key = 1; key <= 10; key++)
+        {
+            var payload = new Struct { Fields = { ["color"] = Value.ForString(key <= 3 ? "red" : "blue"), ["n"] = Value.ForNumber(key) } };
+            payloads.Add(new PointRecord(key, new PointKey(key, null), [1, 0, 0, 0], payload, payloads.Extract(payload)));
+        }
+        var red = payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("color", "red")) } });
+        Assert.Equal(3, red.UpperBound(payloads.Postings));
+        Assert.Equal([1UL, 2UL, 3UL], red.Candidates(payloads.Postings).Order());
+        var range = payloads.Compile(new Filter { Must = { TestData.Field(new FieldCondition { Key = "n", Range = new V1.Range { Gte = 5 } }) } });
+        Assert.Null(range.UpperBound(payloads.Postings)); // numeric ranges have no postings: the planner scans
+        var error = Assert.Throws<RetrievalException>(() => payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("size", "L")) } }));
+        Assert.Contains("no payload index", error.Message);
+    }
+
+    [Fact]
+    public void VectorIndex_normalises_cosine_and_refuses_what_the_storage_cannot_hold()
+    {
+        using var vectors = VectorIndex.Create(Config, concurrency: 2);
+        vectors.Add(1, [100000, 0, 0, 0]);
+        vectors.Add(2, [0, 1e-30f, 0, 0]);
+        var keys = new ulong[2];
+        var distances = new float[2];
+        Assert.Equal(2, vectors.Search(vectors.Prepare([1e-30f, 0, 0, 0]), 0, keys, distances, null));
+        Assert.Equal(1UL, keys[0]);
+        Assert.Equal(1, vectors.Score(distances[0]), 0.002);
+        Assert.Equal(0, vectors.Score(distances[1]), 0.002);
+        Assert.Equal(1, vectors.Score(vectors.Distance(vectors.Prepare([3e38f, 0, 0, 0]), [1e-30f, 0, 0, 0], new float[4])), 1e-6);
+
+        Assert.Null(VectorIndex.Refusal([100000, 0], Metric.Cosine, V1.Storage.F16));
+        Assert.Contains("zero vector", VectorIndex.Refusal([0, 0], Metric.Cosine, V1.Storage.F16));
+        Assert.Contains("component 1", VectorIndex.Refusal([1, 70000], Metric.L2, V1.Storage.F16));
+        Assert.Null(VectorIndex.Refusal([1, 65504], Metric.InnerProduct, V1.Storage.F16));
+        Assert.Null(VectorIndex.Refusal([1, 70000], Metric.L2, V1.Storage.F32));
+        Assert.Contains("component 0", VectorIndex.Refusal([1e18f, 0], Metric.InnerProduct, V1.Storage.F32));
+        Assert.Contains("finite", VectorIndex.Refusal([float.NaN], Metric.L2, V1.Storage.F32));
+    }
+
+    [Fact]
+    public void SearchPlanner_ranks_few_matching_points_exactly_and_many_through_the_filtered_graph()
+    {
+        using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 5);
+        var vectors = TestData.RandomVectors(200, 4, seed: 11);
+        segment.Apply(Upsert(1, 1, vectors, i => i < 4 ? "red" : "blue"));
+        var query = vectors[0];
+        foreach (var color in new[] { "red", "blue" }) // 4 red points: exact; 196 blue: graph walk with the filter
+        {
+            var filter = segment.Payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("color", color)) } });
+            // ef above the point count: the graph walk sees every node, so its answer is exact too.
+            var hits = segment.Planner.Search(query, 3, filter, ef: 256, exact: false, threshold: null);
+            var expected = TestData.ExactTopK(vectors, query, 3, i => (i < 4) == (color == "red"));
+            Assert.Equal(expected, hits.Select(h => h.Point.Id.Number));
+            Assert.Equal(hits.OrderByDescending(h => h.Score).Select(h => h.Point.Id), hits.Select(h => h.Point.Id));
+        }
+        var above = segment.Planner.Search(query, 10, null, 0, exact: true, threshold: 0.5f);
+        Assert.All(above, h => Assert.True(h.Score >= 0.5f));
+    }
+
+    [Fact]
+    public void Segment_applies_replacements_and_deletes_and_refuses_damaged_records_whole()
+    {
+        using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 4096);
+        var vectors = TestData.RandomVectors(10, 4, seed: 5);
+        segment.Apply(Upsert(1, 1, vectors, _ => "red"));
+        var replaced = Upsert(2, 11, [vectors[9]], _ => "blue"); // point 0 gets point 9's vector, key 11
+        segment.Apply(replaced);
+        Assert.Equal(10, segment.Ids.Count);
+        Assert.Equal(11UL, segment.Ids.Get(new PointKey(0, null))!.Key);
+        Assert.Equal(10, segment.Vectors.Count);
+        segment.Apply(new WalRecord { Sequence = 3, Delete = new DeleteOperation { Ids = { new PointId { Num = 1 }, new PointId { Num = 42 } } } });
+        Assert.Equal(9, segment.Ids.Count);
+        Assert.Equal(9, segment.Vectors.Count);
+
+        // A record reusing a retired key, or with a wrong-length vector, changes nothing.
+        var reused = Upsert(4, 5, [vectors[2]], _ => "red");
+        Assert.Throws<InvalidDataException>(() => segment.Apply(reused));
+        var wrong = Upsert(5, 20, [vectors[2]], _ => "red");
+        wrong.Upsert.Points.Add(new StoredPoint { Key = 21, Id = new PointId { Num = 77 }, Vector = { 1, 2 } });
+        var error = Assert.Throws<InvalidDataException>(() => segment.Apply(wrong));
+        Assert.Contains("2 components", error.Message);
+        Assert.Equal(9, segment.Ids.Count);
+        Assert.Equal(11UL, segment.Ids.Get(new PointKey(0, null))!.Key);
+        Assert.Equal(vectors[2], segment.Ids.Get(new PointKey(2, null))!.Vector);
+
+        using var image = segment.Capture();
+        Assert.Equal(9, image.Points.Count);
+        Assert.Equal(12UL, image.NextKey);
+        Assert.True(image.Index.Length > 0);
+    }
+
+    // Points 0..n-1 (vectors[i]) with keys from firstKey, payload color by index.
+    private static WalRecord Upsert(ulong sequence, ulong firstKey, float[][] vectors, Func<int, string> color)
+    {
+        var operation = new UpsertOperation();
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            var point = new StoredPoint { Key = firstKey + (ulong)i, Id = new PointId { Num = (ulong)i }, Payload = new Struct { Fields = { ["color"] = Value.ForString(color(i)) } } };
+            point.Vector.Add(vectors[i]);
+            operation.Points.Add(point);
+        }
+        return new WalRecord { Sequence = sequence, Upsert = operation };
+    }
+}
