@@ -41,11 +41,9 @@ public sealed class MetricsTests
         Assert.True(Value(lines, "mesh_retrieval_points_written_total") >= 50);
     }
 
-    // The sample value of a single-series metric: the first token after the labels (a timestamp may follow).
-    private static double Value(string[] lines, string name)
-    {
-        var line = lines.Single(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal));
-        var afterLabels = line[(line.LastIndexOf('}') + 1 is var at && at > 0 ? at : name.Length)..];
-        return double.Parse(afterLabels.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-    }
+    // The sum of a metric's samples over its series (filtered and unfiltered): the first token after the
+    // labels (a timestamp may follow).
+    private static double Value(string[] lines, string name) =>
+        lines.Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf('}') + 1 is var at && at > 0 ? at : name.Length)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
 }
