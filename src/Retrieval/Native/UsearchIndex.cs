@@ -178,13 +178,13 @@ internal sealed unsafe class UsearchIndex : IDisposable
                     }
                     else
                     {
-                        var state = new FilterState(filter);
+                        var state = new UsearchFilterCallback(filter);
                         var gc = GCHandle.Alloc(state);
                         try
                         {
                             found = UsearchNative.FilteredSearch(
                                 _handle, q, UsearchNative.ScalarKind.F32, (nuint)keys.Length,
-                                &InvokeFilter, GCHandle.ToIntPtr(gc), k, d, out error);
+                                &UsearchFilterCallback.Invoke, GCHandle.ToIntPtr(gc), k, d, out error);
                         }
                         finally
                         {
@@ -383,28 +383,5 @@ internal sealed unsafe class UsearchIndex : IDisposable
         {
             throw new ArgumentException($"The vector has {vector.Length} components; the index has {Options.Dimensions} dimensions.", name);
         }
-    }
-
-    [UnmanagedCallersOnly]
-    private static int InvokeFilter(ulong key, nint state)
-    {
-        var filter = (FilterState)GCHandle.FromIntPtr(state).Target!;
-        try
-        {
-            return filter.Predicate(key) ? 1 : 0;
-        }
-        catch (Exception exception)
-        {
-            // An exception must not unwind through native frames: record it and reject the key.
-            filter.Failure ??= exception;
-            return 0;
-        }
-    }
-
-    private sealed class FilterState(Func<ulong, bool> predicate)
-    {
-        public Func<ulong, bool> Predicate { get; } = predicate;
-
-        public Exception? Failure { get; set; }
     }
 }
