@@ -60,14 +60,10 @@ public sealed class RequestLimitTests : IAsyncLifetime
         Assert.Equal(120, (await _server.Client.GetAsync(get)).Points.Count);
     }
 
-    private const string RecursionLimitBug =
-        "Fails today with UNKNOWN \"Exception was thrown by handler\": protobuf's recursion-limit InvalidProtocolBufferException " +
-        "escapes ServiceDefaults' MalformedRequestServiceMethodProvider (outside Retrieval; reported to the lead). The process survives.";
-
     [Fact]
     public async Task A_filter_nested_past_its_depth_limit_is_invalid_argument() => await Deeply_nested_filters_are_invalid_argument(5);
 
-    [Theory(Skip = RecursionLimitBug)]
+    [Theory]
     [InlineData(300)]   // past protobuf's recursion limit: refused while parsing
     [InlineData(1000)]  // deep enough to overflow the stack of an unbounded recursive parser
     public async Task Deeply_nested_filters_are_invalid_argument(int depth)
@@ -83,7 +79,7 @@ public sealed class RequestLimitTests : IAsyncLifetime
         await AssertServingAsync();
     }
 
-    [Theory(Skip = RecursionLimitBug)]
+    [Theory]
     [InlineData(300)]
     [InlineData(1000)]
     public async Task Deeply_nested_payloads_are_invalid_argument(int depth)
