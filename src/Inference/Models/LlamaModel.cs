@@ -124,7 +124,7 @@ public sealed class LlamaModel : IDisposable
         var hf = HuggingFaceModelReader.Read(directory);
         try
         {
-            var tokenizer = tokenizerPath is null ? SentencePieceTokenizer.Create(hf.Vocabulary) : LoadTokenizerFile(tokenizerPath, hf.Config.VocabSize);
+            var tokenizer = tokenizerPath is null ? hf.Tokenizer : LoadTokenizerFile(tokenizerPath, hf.Config.VocabSize);
             CheckVocabulary(directory, hf.Config, tokenizer);
             return new LlamaModel(id, directory, "huggingface", hf.Config, hf.Weights, tokenizer, hf.Storage);
         }

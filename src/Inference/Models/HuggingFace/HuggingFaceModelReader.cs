@@ -15,7 +15,7 @@ namespace Mesh.Inference.Models.HuggingFace;
 public static class HuggingFaceModelReader
 {
     /// <summary>A loaded directory; <paramref name="Storage"/> owns the mappings.</summary>
-    public sealed record Result(LlamaConfig Config, LlamaWeights Weights, SentencePieceVocabulary Vocabulary, IDisposable Storage);
+    public sealed record Result(LlamaConfig Config, LlamaWeights Weights, ITokenizer Tokenizer, IDisposable Storage);
 
     /// <summary>Whether <paramref name="directory"/> looks like a Hugging Face model directory.</summary>
     public static bool IsModelDirectory(string directory) => File.Exists(Path.Combine(directory, "config.json"));
@@ -67,9 +67,7 @@ public static class HuggingFaceModelReader
             }
 
             var weights = ReadWeights(directory, config, hf.TiedEmbeddings, tensors);
-            var vocabulary = HuggingFaceTokenizer.Read(
-                Path.Combine(directory, "tokenizer.json"), hf, HuggingFaceTokenizer.ReadAddBos(Path.Combine(directory, "tokenizer_config.json")));
-            return new Result(config, weights, vocabulary, storage);
+            return new Result(config, weights, HuggingFaceTokenizer.Load(directory, hf), storage);
         }
         catch
         {

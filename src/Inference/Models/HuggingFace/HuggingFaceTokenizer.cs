@@ -10,14 +10,34 @@ namespace Mesh.Inference.Models.HuggingFace;
 /// Mesh's SentencePiece tokenizer (on Microsoft.ML.Tokenizers) runs, the way llama.cpp's converter
 /// turns such a file into a GGUF vocabulary: pieces by id, scores −id (earlier-learned merges win),
 /// added special tokens as control tokens, <c>&lt;0xHH&gt;</c> pieces as byte tokens, ids missing
-/// below the model's vocab_size as unused <c>[PAD{id}]</c> pieces. Byte-level BPE files (Llama 3,
-/// Qwen: a ByteLevel pre-tokenizer) are refused with a message; that tokenizer family is built
-/// separately from GGUF metadata.
+/// below the model's vocab_size as unused <c>[PAD{id}]</c> pieces. <see cref="Load"/> also takes
+/// byte-level BPE files (Llama 3, Qwen: a ByteLevel pre-tokenizer), read by <see cref="HuggingFaceBpeTokenizer"/>.
 /// </summary>
 public static class HuggingFaceTokenizer
 {
     /// <summary>The largest token id accepted, so a hostile file cannot make the vocabulary huge.</summary>
     public const int MaxVocabulary = 1 << 22;
+
+    /// <summary>
+    /// The tokenizer of a model directory: <c>tokenizer.json</c>, byte-level BPE or SentencePiece-style
+    /// BPE, with <c>tokenizer_config.json</c>'s add_bos_token/add_eos_token and chat template.
+    /// </summary>
+    /// <exception cref="ModelFormatException">Either file is malformed or of a kind Mesh does not run; the message names the field.</exception>
+    /// <exception cref="FileNotFoundException"><c>tokenizer.json</c> is missing.</exception>
+    public static ITokenizer Load(string directory, HuggingFaceConfig.Result config)
+    {
+        var path = Path.Combine(directory, "tokenizer.json");
+        var settings = HuggingFaceTokenizerConfig.Read(Path.Combine(directory, "tokenizer_config.json"));
+        bool byteLevel;
+        using (var document = HuggingFaceConfig.Parse(path))
+        {
+            byteLevel = HuggingFaceBpeTokenizer.IsByteLevel(document.RootElement);
+        }
+
+        return byteLevel
+            ? HuggingFaceBpeTokenizer.Read(path, config, settings)
+            : SentencePieceTokenizer.Create(Read(path, config, settings.AddBos), chatTemplate: settings.ChatTemplate);
+    }
 
     /// <summary>Reads <paramref name="path"/>; <paramref name="config"/> supplies vocab_size and BOS/EOS ids, <paramref name="addBos"/> tokenizer_config.json's add_bos_token when known.</summary>
     public static SentencePieceVocabulary Read(string path, HuggingFaceConfig.Result config, bool? addBos)
@@ -33,9 +53,9 @@ public static class HuggingFaceTokenizer
             throw Error("model.type", $"'{type}' is not supported (only SentencePiece-style BPE tokenizer.json files)");
         }
 
-        if (Mentions(root, "pre_tokenizer", "ByteLevel") || Mentions(root, "decoder", "ByteLevel"))
+        if (HuggingFaceBpeTokenizer.IsByteLevel(root))
         {
-            throw Error("pre_tokenizer", "byte-level BPE (ByteLevel) tokenizer.json files are not supported for Hugging Face directories yet; use the model's GGUF file");
+            throw Error("pre_tokenizer", "is byte-level (ByteLevel); read such files with Load, which builds a byte-level BPE tokenizer");
         }
 
         if (!Mentions(root, "normalizer", "Prepend") && !Mentions(root, "pre_tokenizer", "Metaspace"))
@@ -76,30 +96,15 @@ public static class HuggingFaceTokenizer
         var unk = unkPiece is null ? -1 : pieces.Where(p => p.Value.Piece == unkPiece).Select(p => p.Key).DefaultIfEmpty(-1).Min();
         var vocabulary = new SentencePieceVocabulary(list, scores, kinds,
             BosId: config.BosId ?? 1, EosId: config.EosId ?? 2, UnkId: unk >= 0 ? unk : 0,
-            AddBos: addBos ?? StartsWithSpecialToken(root));
+            AddBos: addBos ?? PostProcessorAddsBos(root) ?? false);
         return vocabulary.FindProblem() is { } problem ? throw Error("model.vocab", problem) : vocabulary;
 
         int Id(JsonElement e, string field) =>
             e.TryGetInt32(out var id) && id is >= 0 and < MaxVocabulary ? id : throw Error(field, $"token id {e} is not in [0, {MaxVocabulary})");
     }
 
-    /// <summary>tokenizer_config.json's add_bos_token, or null when the file or the key is absent.</summary>
-    public static bool? ReadAddBos(string tokenizerConfigPath)
-    {
-        if (!File.Exists(tokenizerConfigPath))
-        {
-            return null;
-        }
-
-        using var document = HuggingFaceConfig.Parse(tokenizerConfigPath);
-        return document.RootElement.ValueKind == JsonValueKind.Object
-            && document.RootElement.TryGetProperty("add_bos_token", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? v.GetBoolean()
-            : null;
-    }
-
     /// <summary>Whether the section <paramref name="section"/> is, or contains, a component of type <paramref name="type"/>.</summary>
-    private static bool Mentions(JsonElement root, string section, string type) =>
+    internal static bool Mentions(JsonElement root, string section, string type) =>
         root.TryGetProperty(section, out var s) && HasType(s, type);
 
     private static bool HasType(JsonElement e, string type) => e.ValueKind switch
@@ -110,9 +115,26 @@ public static class HuggingFaceTokenizer
         _ => false,
     };
 
-    /// <summary>Whether the post-processor's single-sequence template starts with a special token (BOS).</summary>
-    private static bool StartsWithSpecialToken(JsonElement root) =>
-        root.TryGetProperty("post_processor", out var p) && p.ValueKind == JsonValueKind.Object
-        && p.TryGetProperty("single", out var single) && single.ValueKind == JsonValueKind.Array && single.GetArrayLength() > 0
-        && single[0].TryGetProperty("SpecialToken", out _);
+    /// <summary>Whether the post-processor's single-sequence template (possibly inside a Sequence) starts with a special token (BOS); null when it has no template.</summary>
+    internal static bool? PostProcessorAddsBos(JsonElement root)
+    {
+        if (!root.TryGetProperty("post_processor", out var p) || p.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var processors = HasOwnType(p, "Sequence") && p.TryGetProperty("processors", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [p];
+        foreach (var processor in processors)
+        {
+            if (processor.ValueKind == JsonValueKind.Object && processor.TryGetProperty("single", out var single) && single.ValueKind == JsonValueKind.Array)
+            {
+                return single.GetArrayLength() > 0 && single[0].ValueKind == JsonValueKind.Object && single[0].TryGetProperty("SpecialToken", out _);
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasOwnType(JsonElement e, string type) =>
+        e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type;
 }
