@@ -56,6 +56,7 @@ public sealed class CudaKernels : IDisposable
         }
     }
 
+    /// <summary>The context the kernel modules are loaded into; launches must run with it current.</summary>
     public CudaContext Context { get; }
 
     /// <summary>True on sm_90 devices, where the wgmma + TMA matmul (an sm_90a module) is loaded.</summary>
@@ -64,9 +65,11 @@ public sealed class CudaKernels : IDisposable
     /// <summary>The loaded function for an entry name (for timing and attribute queries).</summary>
     public CudaFunction this[string entry] => _functions[entry];
 
+    /// <summary>y[i] += x[i] for <paramref name="count"/> f32 values (the transformer's residual connection).</summary>
     public void ResidualAdd(DeviceBuffer y, DeviceBuffer x, long count, CudaStream? stream) =>
         Launch("residual_add_f32", KernelShapes.ElementWise(count, _multiprocessors), stream, a => a.Add(y).Add(x).Add((uint)count));
 
+    /// <summary>output[i] = silu(gate[i]) · up[i] for <paramref name="count"/> f32 values (silu(g) = g / (1 + e^−g); LLaMA's SwiGLU feed-forward, Shazeer 2020).</summary>
     public void SwiGlu(DeviceBuffer output, DeviceBuffer gate, DeviceBuffer up, long count, CudaStream? stream) =>
         Launch("swiglu_f32", KernelShapes.ElementWise(count, _multiprocessors), stream, a => a.Add(output).Add(gate).Add(up).Add((uint)count));
 
@@ -86,6 +89,7 @@ public sealed class CudaKernels : IDisposable
         Launch("rmsnorm_f32", KernelShapes.RmsNorm(rows, dim), stream,
             a => a.Add(output).Add(x).Add(weight).Add(rowIndex?.Pointer ?? 0UL).Add((uint)dim).Add(epsilon));
 
+    /// <summary>Rotates <paramref name="tokens"/> rows of <paramref name="width"/> f32 values in place, each head of <paramref name="headDim"/> by its token's position (int32 per row in <paramref name="positions"/>), with cos/sin tables [position][headDim/2] f32 (RoPE, Su et al. 2021).</summary>
     public void Rope(DeviceBuffer vectors, DeviceBuffer positions, DeviceBuffer cos, DeviceBuffer sin, int tokens, int width, int headDim, CudaStream? stream) =>
         Launch("rope_f32", KernelShapes.Rope(tokens, width, headDim), stream,
             a => a.Add(vectors).Add(positions).Add(cos).Add(sin).Add((uint)width).Add((uint)headDim));
@@ -103,6 +107,7 @@ public sealed class CudaKernels : IDisposable
         Launch(entry, geometry, stream, a => a.Add(output).Add(table).Add(tokens).Add((uint)dim));
     }
 
+    /// <summary>Writes <paramref name="tokens"/> rows of keys and values (f32 [token][kvHeads·headDim]) into the paged pools at the slots given per token (int32 slot = block·blockSize + offset; layout in <see cref="Layout.BlockTableLayout"/>).</summary>
     public void KvAppend(DeviceBuffer keyPool, DeviceBuffer valuePool, DeviceBuffer keys, DeviceBuffer values, DeviceBuffer slots, int tokens, int kvHeads, int headDim, int blockSize, CudaStream? stream) =>
         Launch("kv_append_f32", KernelShapes.KvAppend(tokens, kvHeads * headDim), stream,
             a => a.Add(keyPool).Add(valuePool).Add(keys).Add(values).Add(slots).Add((uint)kvHeads).Add((uint)headDim).Add((uint)blockSize));
@@ -155,6 +160,7 @@ public sealed class CudaKernels : IDisposable
             args => args.Add(c).Add(maps.Pointer).Add(maps.Pointer + TensorMap.Bytes).Add((uint)m).Add((uint)n).Add((uint)k));
     }
 
+    /// <summary>Decode attention over the paged KV cache (PagedAttention, Kwon et al. 2023): for each query row, softmax(q·Kᵀ·<paramref name="scale"/>)·V over its sequence's positions 0..position, keys read through <paramref name="blockTables"/> (int32 [sequence][<paramref name="maxBlocks"/>]); q and output f32 [tokens][heads][headDim], grouped-query heads sharing kv heads.</summary>
     public void Attention(
         DeviceBuffer output, DeviceBuffer q, DeviceBuffer keyPool, DeviceBuffer valuePool, DeviceBuffer blockTables, DeviceBuffer tokenSequence,
         DeviceBuffer tokenPosition, int tokens, int heads, int kvHeads, int headDim, int maxBlocks, int blockSize, float scale, CudaStream? stream) =>
@@ -188,6 +194,7 @@ public sealed class CudaKernels : IDisposable
         function.Launch(geometry, _args, stream);
     }
 
+    /// <summary>Frees the cached tensor maps, unloads the kernel modules and frees the argument array.</summary>
     public void Dispose()
     {
         foreach (var maps in _tensorMaps.Values)

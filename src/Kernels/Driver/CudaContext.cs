@@ -13,6 +13,7 @@ public sealed unsafe class CudaContext : SafeHandle
 
     private CudaContext(int device) : base(0, ownsHandle: true) => _device = device;
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
     /// <summary>The device this context belongs to.</summary>
@@ -46,5 +47,6 @@ public sealed unsafe class CudaContext : SafeHandle
         return (free, total);
     }
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle() => NativeMethods.cuDevicePrimaryCtxRelease_v2(_device) == CuResult.Success;
 }

@@ -56,5 +56,6 @@ public sealed unsafe class CudaDevice
     /// <summary>Retains the device's primary context (the one the runtime API and PyTorch share) and makes it current.</summary>
     public CudaContext RetainPrimaryContext() => CudaContext.RetainPrimary(this);
 
+    /// <summary>The device's name, ordinal and compute capability, e.g. "NVIDIA H100 (device 0, sm_90)".</summary>
     public override string ToString() => $"{Name} (device {Ordinal}, sm_{ComputeCapability.Major}{ComputeCapability.Minor})";
 }

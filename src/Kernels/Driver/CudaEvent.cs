@@ -7,8 +7,11 @@ public sealed unsafe class CudaEvent : SafeHandle
 {
     private CudaEvent() : base(0, ownsHandle: true) { }
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
+    /// <summary>Creates an event with timing enabled.</summary>
+    /// <exception cref="CudaException">The driver refused (no current context).</exception>
     public static CudaEvent Create()
     {
         nint raw;
@@ -18,9 +21,11 @@ public sealed unsafe class CudaEvent : SafeHandle
         return e;
     }
 
+    /// <summary>Records the event on <paramref name="stream"/> (the legacy default stream when null): it completes when the work queued before it does.</summary>
     public void Record(CudaStream? stream = null) =>
         Cu.Check(NativeMethods.cuEventRecord(handle, stream?.Handle ?? 0), nameof(NativeMethods.cuEventRecord));
 
+    /// <summary>Blocks the calling thread until the recorded work has completed.</summary>
     public void Synchronize() => Cu.Check(NativeMethods.cuEventSynchronize(handle), nameof(NativeMethods.cuEventSynchronize));
 
     /// <summary>Milliseconds of device time between <paramref name="start"/> and <paramref name="end"/> (both recorded and complete).</summary>
@@ -31,5 +36,6 @@ public sealed unsafe class CudaEvent : SafeHandle
         return ms;
     }
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle() => NativeMethods.cuEventDestroy_v2(handle) == CuResult.Success;
 }

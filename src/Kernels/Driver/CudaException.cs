@@ -7,6 +7,7 @@ namespace Mesh.Kernels.Driver;
 /// </summary>
 public sealed class CudaException : Exception
 {
+    /// <summary>A failure of driver call <paramref name="call"/> with <paramref name="result"/>; <paramref name="errorName"/> and <paramref name="description"/> are the driver's (cuGetErrorName/cuGetErrorString), <paramref name="jitLog"/> the PTX JIT's error log of a module load.</summary>
     public CudaException(string call, CuResult result, string? errorName, string? description, string? jitLog = null)
         : base(Format(call, result, errorName, description, jitLog))
     {
@@ -15,14 +16,17 @@ public sealed class CudaException : Exception
         JitLog = jitLog;
     }
 
+    /// <summary>A failure of an unknown call (<see cref="CuResult.Unknown"/>); for serializers and generic code.</summary>
     public CudaException() : this("(unknown call)", CuResult.Unknown, null, null) { }
 
+    /// <summary>A failure described by <paramref name="message"/>, of an unknown call.</summary>
     public CudaException(string message) : base(message)
     {
         Call = "(unknown call)";
         Result = CuResult.Unknown;
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public CudaException(string message, Exception innerException) : base(message, innerException)
     {
         Call = "(unknown call)";

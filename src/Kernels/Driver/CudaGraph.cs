@@ -14,6 +14,7 @@ public sealed unsafe class CudaGraph : SafeHandle
 
     private CudaGraph() : base(0, ownsHandle: true) { }
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
     /// <summary>Ends a capture begun with <see cref="CudaStream.BeginCapture"/> and instantiates the graph.</summary>
@@ -39,6 +40,7 @@ public sealed unsafe class CudaGraph : SafeHandle
         Cu.Check(NativeMethods.cuGraphLaunch(handle, stream.Handle), nameof(NativeMethods.cuGraphLaunch));
     }
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle()
     {
         var ok = NativeMethods.cuGraphExecDestroy(handle) == CuResult.Success;

@@ -16,6 +16,7 @@ public sealed unsafe class CudaModule : SafeHandle
 
     private CudaModule() : base(0, ownsHandle: true) { }
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
     /// <summary>What the JIT compiler reported while loading (empty when it had nothing to say).</summary>
@@ -68,5 +69,6 @@ public sealed unsafe class CudaModule : SafeHandle
         return Encoding.UTF8.GetString(buffer, 0, end < 0 ? buffer.Length : end).Trim();
     }
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle() => NativeMethods.cuModuleUnload(handle) == CuResult.Success;
 }

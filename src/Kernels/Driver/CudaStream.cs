@@ -9,6 +9,7 @@ public sealed unsafe class CudaStream : SafeHandle
 
     private CudaStream() : base(0, ownsHandle: true) { }
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
     internal nint Handle
@@ -20,6 +21,8 @@ public sealed unsafe class CudaStream : SafeHandle
         }
     }
 
+    /// <summary>Creates a non-blocking stream (no implicit synchronisation with the legacy default stream).</summary>
+    /// <exception cref="CudaException">The driver refused (no current context, out of resources).</exception>
     public static CudaStream Create()
     {
         nint raw;
@@ -38,5 +41,6 @@ public sealed unsafe class CudaStream : SafeHandle
     /// </summary>
     public void BeginCapture() => Cu.Check(NativeMethods.cuStreamBeginCapture_v2(Handle, 0), nameof(NativeMethods.cuStreamBeginCapture_v2));
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle() => NativeMethods.cuStreamDestroy_v2(handle) == CuResult.Success;
 }

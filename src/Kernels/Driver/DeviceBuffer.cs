@@ -11,6 +11,7 @@ public sealed unsafe class DeviceBuffer : SafeHandle
 {
     private DeviceBuffer(ulong bytes) : base(0, ownsHandle: true) => Bytes = bytes;
 
+    /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
     /// <summary>Size of the allocation in bytes.</summary>
@@ -131,5 +132,6 @@ public sealed unsafe class DeviceBuffer : SafeHandle
         }
     }
 
+    /// <inheritdoc/>
     protected override bool ReleaseHandle() => NativeMethods.cuMemFree_v2((ulong)handle) == CuResult.Success;
 }

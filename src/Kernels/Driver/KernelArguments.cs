@@ -14,6 +14,7 @@ public sealed unsafe class KernelArguments : IDisposable
     private readonly int _capacity;
     private int _count;
 
+    /// <summary>Allocates room for <paramref name="capacity"/> arguments (native memory, freed by <see cref="Dispose"/>).</summary>
     public KernelArguments(int capacity = 16)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
@@ -31,20 +32,27 @@ public sealed unsafe class KernelArguments : IDisposable
 
     internal void** Pointers => _pointers;
 
+    /// <summary>Forgets the arguments added so far, for refilling before the next launch; returns this instance.</summary>
     public KernelArguments Clear()
     {
         _count = 0;
         return this;
     }
 
+    /// <summary>Appends a device pointer (<c>T*</c> parameter); returns this instance.</summary>
+    /// <exception cref="InvalidOperationException">The capacity is full.</exception>
     public KernelArguments Add(DeviceBuffer buffer) => AddRaw(buffer.Pointer);
 
+    /// <summary>Appends a 64-bit value (<c>u64</c> or a raw device address).</summary>
     public KernelArguments Add(ulong value) => AddRaw(value);
 
+    /// <summary>Appends a 32-bit unsigned value (<c>u32</c>).</summary>
     public KernelArguments Add(uint value) => AddRaw(value);
 
+    /// <summary>Appends a 32-bit signed value (<c>s32</c>), bit for bit.</summary>
     public KernelArguments Add(int value) => AddRaw(unchecked((uint)value));
 
+    /// <summary>Appends an f32 value, bit for bit.</summary>
     public KernelArguments Add(float value) => AddRaw(BitConverter.SingleToUInt32Bits(value));
 
     private KernelArguments AddRaw(ulong bits)
@@ -57,6 +65,7 @@ public sealed unsafe class KernelArguments : IDisposable
         return this;
     }
 
+    /// <summary>Frees the native argument arrays.</summary>
     public void Dispose()
     {
         NativeMemory.Free(_slots);

@@ -8,6 +8,7 @@ namespace Mesh.Kernels.Driver;
 /// </summary>
 public static unsafe class TensorMap
 {
+    /// <summary>Size of one <c>CUtensorMap</c> descriptor, in bytes (cuda.h: 128, 64-byte aligned).</summary>
     public const int Bytes = 128;
     private const int DataTypeBFloat16 = 9, InterleaveNone = 0, Swizzle128B = 3, L2Promotion256B = 3, OobFillZero = 0;
 

@@ -8,6 +8,8 @@ namespace Mesh.Kernels.Layout;
 /// </summary>
 public sealed class BlockTableLayout
 {
+    /// <summary>A cache of <paramref name="blockCount"/> blocks of <paramref name="blockSize"/> positions, each position <paramref name="kvHeads"/> × <paramref name="headDim"/> floats per pool.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is zero or negative.</exception>
     public BlockTableLayout(int blockSize, int blockCount, int kvHeads, int headDim)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
@@ -20,12 +22,16 @@ public sealed class BlockTableLayout
         HeadDim = headDim;
     }
 
+    /// <summary>Positions (tokens) per block.</summary>
     public int BlockSize { get; }
 
+    /// <summary>Blocks in each pool.</summary>
     public int BlockCount { get; }
 
+    /// <summary>Key/value heads per position.</summary>
     public int KvHeads { get; }
 
+    /// <summary>Floats per head.</summary>
     public int HeadDim { get; }
 
     /// <summary>Floats in one block of one pool (all kv heads).</summary>

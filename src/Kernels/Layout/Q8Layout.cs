@@ -10,7 +10,9 @@ namespace Mesh.Kernels.Layout;
 /// </summary>
 public static class Q8Layout
 {
+    /// <summary>Values per Q8_0 block.</summary>
     public const int BlockValues = 32;
+    /// <summary>Bytes per GGML Q8_0 block: a 2-byte f16 scale and 32 int8 quants.</summary>
     public const int BlockBytes = 34;
 
     /// <summary>Splits <paramref name="rows"/>×<paramref name="cols"/> GGML Q8_0 data into quants and scales.</summary>

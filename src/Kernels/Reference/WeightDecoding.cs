@@ -11,7 +11,7 @@ namespace Mesh.Kernels.Reference;
 /// </summary>
 public static class WeightDecoding
 {
-    /// <summary>Decodes <paramref name="count"/> values of a row-major matrix stored as <paramref name="format"/>.</summary>
+    /// <summary>Decodes the <paramref name="rows"/>×<paramref name="cols"/> row-major matrix <paramref name="data"/> stored as <paramref name="format"/> into f32 values.</summary>
     public static float[] Decode(WeightFormat format, ReadOnlySpan<byte> data, int rows, int cols)
     {
         var count = rows * cols;
