@@ -3,6 +3,7 @@ namespace Mesh.Guard;
 /// <summary>Guard's settings, bound from the <c>Guard</c> configuration section.</summary>
 public sealed class GuardOptions
 {
+    /// <summary>The configuration section the options bind from.</summary>
     public const string SectionName = "Guard";
 
     /// <summary>

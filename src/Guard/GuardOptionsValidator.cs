@@ -8,6 +8,7 @@ namespace Mesh.Guard;
 /// </summary>
 public sealed class GuardOptionsValidator : IValidateOptions<GuardOptions>
 {
+    /// <inheritdoc/>
     public ValidateOptionsResult Validate(string? name, GuardOptions options)
     {
         const string at = GuardOptions.SectionName;

@@ -12,6 +12,7 @@ namespace Mesh.Guard;
 /// <summary>Entry point of the Guard service host.</summary>
 public static class Program
 {
+    /// <summary>Runs the service until it is stopped; the exit code is non-zero when it could not start.</summary>
     public static async Task<int> Main(string[] args)
     {
         return await MeshHost.RunAsync(GuardHost.CreateApp, args);
@@ -21,6 +22,8 @@ public static class Program
 /// <summary>Builds the Guard web application; tests start the same application on loopback.</summary>
 public static class GuardHost
 {
+    /// <summary>The configured Guard application (gRPC on 50053, HTTP health and metrics on 9103 by default) with its policies loaded.</summary>
+    /// <exception cref="PolicyFileException">The policy file cannot be used.</exception>
     public static WebApplication CreateApp(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-guard", grpcPort: 50053, httpPort: 9103);

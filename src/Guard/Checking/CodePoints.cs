@@ -8,6 +8,7 @@ public sealed class CodePoints
 {
     private readonly int[]? _prefix;
 
+    /// <summary>Prepares the index map of <paramref name="text"/>: O(1) when it has no surrogates, else one int per UTF-16 unit.</summary>
     public CodePoints(string text)
     {
         // Fast path: without surrogates the two indexings agree.
@@ -28,6 +29,7 @@ public sealed class CodePoints
         _prefix[text.Length] = n;
     }
 
+    /// <summary>The code-point index of UTF-16 index <paramref name="utf16Index"/> (0 to the text's length inclusive).</summary>
     public int this[int utf16Index] => _prefix is null ? utf16Index : _prefix[utf16Index];
 
     /// <summary>Number of code points in a text.</summary>

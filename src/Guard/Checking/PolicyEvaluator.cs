@@ -19,6 +19,8 @@ public sealed class PolicyEvaluator(ITextEmbedder embedder, GuardTelemetry telem
     private static readonly Rule RequestSchemaRule = new("request_schema", "json_schema", new JsonSchemaDetector(null),
         Stages.Output, RuleAction.Block, RuleSeverity.High, null);
 
+    /// <summary>Runs the rules of <paramref name="policy"/> that apply to <paramref name="stage"/> on the whole <paramref name="text"/>: the violations found (positions in UTF-16 units) and the verdict, the strongest action among them; <paramref name="requestSchema"/> adds a blocking JSON Schema rule for outputs, <paramref name="embeddingCache"/> (segment text to vector) is reused across calls when given.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public CheckOutcome Evaluate(
         Policy policy,
         Stages stage,
@@ -70,6 +72,7 @@ public sealed class PolicyEvaluator(ITextEmbedder embedder, GuardTelemetry telem
         return rules;
     }
 
+    /// <summary>The violation <paramref name="rule"/> reports for detector finding <paramref name="f"/> (same UTF-16 span, score and message).</summary>
     public static Violation ToViolation(Rule rule, Finding f) =>
         new(rule, rule.Detector.Category, f.EntityType, f.Start, f.End, f.Score, f.Message, f.JsonPointer);
 

@@ -21,6 +21,7 @@ public sealed class TextBuffer
     /// <summary>The whole text so far, without copying.</summary>
     public ReadOnlySpan<char> Span => _chars.AsSpan(0, Length);
 
+    /// <summary>Appends <paramref name="chunk"/>, in time proportional to its length (amortised); a surrogate pair split across chunks counts as one code point.</summary>
     public void Append(string chunk)
     {
         if (Length + chunk.Length > _chars.Length)
@@ -42,6 +43,7 @@ public sealed class TextBuffer
     /// <summary>[from, from + length) as a string.</summary>
     public string ToString(int from, int length) => new(_chars, from, length);
 
+    /// <summary>The whole text so far, as a new string.</summary>
     public override string ToString() => ToString(0, Length);
 
     /// <summary><paramref name="index"/>, moved back one when it would split a surrogate pair.</summary>

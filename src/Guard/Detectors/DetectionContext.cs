@@ -15,6 +15,12 @@ public sealed class DetectionContext
     private readonly IReadOnlyList<TextSegmenter.Segment>? _givenSegments;
     private IReadOnlyList<EmbeddedSegment>? _segments;
 
+    /// <summary>A context for one check of <paramref name="text"/>.</summary>
+    /// <param name="text">The text to judge (positions in findings are UTF-16 indices into it).</param>
+    /// <param name="embedder">Computes segment embeddings when a detector first asks.</param>
+    /// <param name="isPartial">True while a streamed text is still arriving.</param>
+    /// <param name="requestSchema">The request's compiled JSON Schema, or null.</param>
+    /// <param name="cancellationToken">The check's cancellation.</param>
     /// <param name="embeddingCache">Segment text to vector, kept by a streaming check across
     /// chunks so that a sentence is embedded once however many chunks and rules see it.</param>
     /// <param name="segments">The sentences to judge, relative to <paramref name="text"/>; null to
@@ -46,6 +52,7 @@ public sealed class DetectionContext
         NewFrom = newFrom;
     }
 
+    /// <summary>The text to judge: a whole text, or a window of a streamed one (see <see cref="ScanFrom"/>).</summary>
     public string Text { get; }
 
     /// <summary>
@@ -57,6 +64,7 @@ public sealed class DetectionContext
     /// <summary>The schema the request carried, compiled; null when it carried none.</summary>
     public CompiledSchema? RequestSchema { get; }
 
+    /// <summary>The check's cancellation; detectors doing long work (embedding) observe it.</summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Index in <see cref="Text"/> from which findings are wanted; 0 for a whole text.</summary>

@@ -29,5 +29,6 @@ public interface IDetector
 /// <param name="Ahead">Characters past a finding's end that can still change it (look-aheads, a greedy repetition that may go on).</param>
 public readonly record struct StreamReach(int Behind, int Ahead)
 {
+    /// <summary>No reach: findings depend only on their own characters (the default).</summary>
     public static StreamReach None => default;
 }

@@ -9,11 +9,13 @@ namespace Mesh.Guard.Detectors;
 /// </summary>
 public sealed class JsonSchemaDetector(CompiledSchema? schema) : IDetector
 {
+    /// <inheritdoc/>
     public string Category => "json_schema";
 
     /// <summary>True when the rule carries no schema of its own and applies the request's.</summary>
     public bool UsesRequestSchema => schema is null;
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var effective = schema ?? context.RequestSchema;

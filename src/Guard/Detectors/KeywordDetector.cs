@@ -13,6 +13,7 @@ public sealed class KeywordDetector : IDetector
     private readonly HashSet<string> _lookup;
     private readonly int _maxLength;
 
+    /// <summary>Matches any of <paramref name="keywords"/> (at least one, each non-empty) as a whole word, ordinally, ignoring case unless <paramref name="caseSensitive"/>.</summary>
     public KeywordDetector(IReadOnlyCollection<string> keywords, bool caseSensitive)
     {
         var comparison = caseSensitive ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
@@ -21,12 +22,14 @@ public sealed class KeywordDetector : IDetector
         _maxLength = keywords.Max(k => k.Length);
     }
 
+    /// <inheritdoc/>
     public string Category => "keyword";
 
     /// <inheritdoc />
     /// <remarks>The longest keyword and the character on each side that decides a whole word.</remarks>
     public StreamReach Reach => new(_maxLength + 1, 1);
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var text = context.Text;

@@ -11,6 +11,7 @@ public static class KnownAttacks
 {
     private static readonly Lazy<IReadOnlyList<string>> Builtin = new(Load);
 
+    /// <summary>The built-in attack sentences, loaded from the resource on first use.</summary>
     public static IReadOnlyList<string> All => Builtin.Value;
 
     private static List<string> Load()

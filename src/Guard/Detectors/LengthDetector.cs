@@ -6,8 +6,10 @@ namespace Mesh.Guard.Detectors;
 /// </summary>
 public sealed class LengthDetector(int maxChars) : IDetector
 {
+    /// <inheritdoc/>
     public string Category => "length";
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var text = context.Text;

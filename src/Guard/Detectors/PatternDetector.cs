@@ -8,14 +8,17 @@ namespace Mesh.Guard.Detectors;
 /// </summary>
 public sealed class PatternDetector(string category, IReadOnlyList<PatternRecognizer> recognizers) : IDetector
 {
+    /// <inheritdoc/>
     public string Category { get; } = category;
 
+    /// <summary>The recognizers run on every text, one entity type each.</summary>
     public IReadOnlyList<PatternRecognizer> Recognizers { get; } = recognizers;
 
     /// <inheritdoc />
     public StreamReach Reach { get; } = new(
         recognizers.Select(r => r.MaxLength).DefaultIfEmpty(0).Max(), recognizers.Select(r => r.MatchLookAhead).DefaultIfEmpty(0).Max());
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var specific = new List<Finding>();

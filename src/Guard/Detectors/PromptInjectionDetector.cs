@@ -17,6 +17,8 @@ public sealed class PromptInjectionDetector : IDetector
     private readonly bool _usePatterns;
 
     /// <param name="attackVectors">Embeddings of the known attacks; empty turns the scored detector off.</param>
+    /// <param name="threshold">Cosine similarity at or above which a sentence is a finding.</param>
+    /// <param name="usePatterns">Whether the phrase patterns of common injections also report findings.</param>
     public PromptInjectionDetector(IReadOnlyList<float[]> attackVectors, float threshold, bool usePatterns = true)
     {
         _attackVectors = attackVectors;
@@ -24,12 +26,14 @@ public sealed class PromptInjectionDetector : IDetector
         _usePatterns = usePatterns;
     }
 
+    /// <inheritdoc/>
     public string Category => "prompt_injection";
 
     /// <inheritdoc />
     /// <remarks>The rule patterns' repetitions are bounded: the longest match is under 160 characters.</remarks>
     public StreamReach Reach => new(192, PatternRecognizer.LookAhead);
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var found = new List<Finding>();

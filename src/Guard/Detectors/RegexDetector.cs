@@ -7,6 +7,7 @@ namespace Mesh.Guard.Detectors;
 /// from a policy file cannot make a check take exponential time (and patterns that need
 /// backtracking, like back-references, are rejected when the policy loads).
 /// </summary>
+/// <param name="patterns">The rule's named patterns (compiled with <see cref="Compile"/>).</param>
 /// <param name="reach">How far a match reaches, which a policy's pattern cannot tell: the rule's
 /// <c>stream_window</c> (default <see cref="DefaultStreamWindow"/>), and <see cref="StreamLookAhead"/>
 /// after it. In a stream, a match longer than the window may be reported only in the final message,
@@ -19,11 +20,13 @@ public sealed class RegexDetector(IReadOnlyList<(string Name, Regex Pattern)> pa
     /// <summary>Characters that must follow a match in a stream before it is reported.</summary>
     public const int StreamLookAhead = 32;
 
+    /// <inheritdoc/>
     public string Category => "regex";
 
     /// <inheritdoc />
     public StreamReach Reach { get; } = reach;
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - Reach.Behind);
@@ -39,6 +42,8 @@ public sealed class RegexDetector(IReadOnlyList<(string Name, Regex Pattern)> pa
         }
     }
 
+    /// <summary>Compiles a policy's <paramref name="pattern"/> with the non-backtracking engine (linear time in the text, so a hostile pattern cannot stall a check), culture-invariant, ignoring case unless <paramref name="caseSensitive"/>.</summary>
+    /// <exception cref="ArgumentException">The pattern is invalid or uses a construct the non-backtracking engine refuses (back-references, look-arounds).</exception>
     public static Regex Compile(string pattern, bool caseSensitive) =>
         new(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | (caseSensitive ? RegexOptions.None : RegexOptions.IgnoreCase));
 }

@@ -2,7 +2,7 @@ namespace Mesh.Guard.Detectors;
 
 /// <summary>
 /// How a detector kind judges a text that is still arriving (CheckStream). Declared once per kind
-/// in <see cref="DetectorRegistry"/>; the streaming check evaluates each chunk from the last
+/// in <see cref="Policies.DetectorRegistry"/>; the streaming check evaluates each chunk from the last
 /// settled offset accordingly, so its cost per chunk does not grow with the text already received.
 /// </summary>
 [Flags]

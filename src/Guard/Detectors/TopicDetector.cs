@@ -14,8 +14,10 @@ public sealed class TopicDetector(
     float deniedThreshold,
     float allowedThreshold) : IDetector
 {
+    /// <inheritdoc/>
     public string Category => "topic";
 
+    /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
     {
         var segments = context.Segments;

@@ -15,6 +15,7 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     private readonly SentenceEncoder _encoder;
     private readonly int _batchSize;
 
+    /// <summary>Loads the packaged MiniLM-L6 model, with the batch size of <paramref name="options"/>.</summary>
     public MiniLmEmbedder(IOptions<GuardOptions> options, ILogger<MiniLmEmbedder> logger)
     {
         var o = options.Value;
@@ -70,5 +71,6 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
         return result;
     }
 
+    /// <summary>Releases the ONNX inference session.</summary>
     public void Dispose() => _encoder.Dispose();
 }

@@ -6,17 +6,24 @@ namespace Mesh.Guard.Policies;
 /// <summary>What a rule does when its detector fires. Ordered: the verdict is the strongest action.</summary>
 public enum RuleAction
 {
+    /// <summary>Report the violation and let the text through.</summary>
     Allow = 1,
+    /// <summary>Replace the violating spans and let the redacted text through.</summary>
     Redact = 2,
+    /// <summary>Refuse the text.</summary>
     Block = 3,
 }
 
 /// <summary>How bad a violation of a rule is, as the policy author rated it.</summary>
 public enum RuleSeverity
 {
+    /// <summary>Low severity.</summary>
     Low = 1,
+    /// <summary>Medium severity.</summary>
     Medium = 2,
+    /// <summary>High severity.</summary>
     High = 3,
+    /// <summary>Critical severity.</summary>
     Critical = 4,
 }
 
@@ -24,9 +31,13 @@ public enum RuleSeverity
 [Flags]
 public enum Stages
 {
+    /// <summary>No stage.</summary>
     None = 0,
+    /// <summary>Prompts, before they reach a model.</summary>
     Input = 1,
+    /// <summary>Model answers, before they reach the user.</summary>
     Output = 2,
+    /// <summary>Prompts and answers.</summary>
     Both = Input | Output,
 }
 
@@ -54,6 +65,7 @@ public sealed record PolicySet(
     string Source,
     long Version)
 {
+    /// <summary>The name of the policy used when neither the request nor its tenant names one.</summary>
     public const string DefaultPolicy = "default";
 
     /// <summary>The policy a request gets: the one it names, else its tenant's, else <c>default</c>.</summary>

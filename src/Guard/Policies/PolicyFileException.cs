@@ -4,9 +4,12 @@ namespace Mesh.Guard.Policies;
 public sealed class PolicyFileException(string source, long line, long column, string problem, Exception? inner = null)
     : Exception($"{source}:{line}:{column}: {problem}", inner)
 {
+    /// <summary>The 1-based line of the problem.</summary>
     public long Line { get; } = line;
 
+    /// <summary>The 1-based column of the problem.</summary>
     public long Column { get; } = column;
 
+    /// <summary>What is wrong and what to fix, without the position.</summary>
     public string Problem { get; } = problem;
 }

@@ -28,13 +28,17 @@ public sealed class PolicyParser(ITextEmbedder embedder)
 
     // Both chosen on the development half of their evaluation sets for the best F0.5 (see
     // DetectorEvaluationTests.Similarity_threshold_sweep and src/Guard/README.md).
+    /// <summary>Default cosine similarity at or above which a sentence counts as a known prompt injection.</summary>
     public const float DefaultInjectionThreshold = 0.48f;
+    /// <summary>Default cosine similarity below which a text is off every allowed topic.</summary>
     public const float DefaultTopicThreshold = 0.26f;
 
     private static readonly string[] CommonKeys = ["name", "detector", "stages", "action", "severity", "redact", "replacement", "mask_char", "description"];
 
     private readonly ConcurrentDictionary<string, float[]> _referenceVectors = new(StringComparer.Ordinal);
 
+    /// <summary>Parses policy YAML <paramref name="text"/> (<paramref name="source"/> names it in errors; <paramref name="version"/> is stored in the result) and builds every rule's detector.</summary>
+    /// <exception cref="PolicyFileException">The file is too large, not YAML, or a key, value, pattern or reference is invalid; the message gives the line and column.</exception>
     public PolicySet Parse(string text, string source, long version)
     {
         var stream = new YamlStream();

@@ -22,6 +22,8 @@ public sealed class PolicyStore : IDisposable
     private PolicySet _current;
     private string _lastError = "";
 
+    /// <summary>Loads the policy file named by <c>Guard:PolicyFile</c> (relative to the binary) and, when <c>Guard:WatchPolicyFile</c>, watches it for changes.</summary>
+    /// <exception cref="PolicyFileException">The initial file cannot be used: a service with a broken policy must not start.</exception>
     public PolicyStore(PolicyParser parser, GuardTelemetry telemetry, IOptions<GuardOptions> options, ILogger<PolicyStore> logger)
     {
         _parser = parser;
@@ -133,6 +135,7 @@ public sealed class PolicyStore : IDisposable
         }
     }
 
+    /// <summary>Stops watching the policy file.</summary>
     public void Dispose()
     {
         _watch?.Dispose();

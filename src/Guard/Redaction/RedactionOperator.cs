@@ -10,18 +10,21 @@ namespace Mesh.Guard.Redaction;
 /// </summary>
 public abstract record RedactionOperator
 {
+    /// <summary>The replacement for the span <paramref name="original"/> of entity type <paramref name="entityType"/>.</summary>
     public abstract string Apply(string entityType, string original);
 }
 
 /// <summary>Replaces the span with a fixed text; <c>{entity}</c> in it becomes the entity type.</summary>
 public sealed record ReplaceOperator(string Template = "<{entity}>") : RedactionOperator
 {
+    /// <inheritdoc/>
     public override string Apply(string entityType, string original) => Template.Replace("{entity}", entityType, StringComparison.Ordinal);
 }
 
 /// <summary>Replaces every character (code point) of the span with the mask character, keeping its length.</summary>
 public sealed record MaskOperator(char MaskChar = '*') : RedactionOperator
 {
+    /// <inheritdoc/>
     public override string Apply(string entityType, string original)
     {
         var codePoints = 0;
@@ -43,6 +46,7 @@ public sealed record MaskOperator(char MaskChar = '*') : RedactionOperator
 /// </summary>
 public sealed record HashOperator(string Salt = "") : RedactionOperator
 {
+    /// <inheritdoc/>
     public override string Apply(string entityType, string original)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(Salt + original));

@@ -12,6 +12,7 @@ public static class Redactor
     /// <summary>A span to redact: [Start, End) in UTF-16 units, and how; Rank orders competing operators (higher wins).</summary>
     public readonly record struct Redaction(int Start, int End, string EntityType, RedactionOperator Operator, int Rank);
 
+    /// <summary><paramref name="text"/> with each span of <paramref name="redactions"/> replaced by its operator's output; overlapping or touching spans merge, the higher <see cref="Redaction.Rank"/> deciding the operator.</summary>
     public static string Apply(string text, IReadOnlyList<Redaction> redactions)
     {
         if (redactions.Count == 0)

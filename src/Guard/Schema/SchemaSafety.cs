@@ -14,7 +14,7 @@ namespace Mesh.Guard.Schema;
 /// <see cref="MaxSubschemas"/> subschemas.</item>
 /// </list>
 /// Evaluation recurses once per subschema it applies: at most (instance depth + 1) × (longest
-/// in-place chain + 1) frames deep, which <see cref="MaxInstanceDepth"/> keeps under
+/// in-place chain + 1) frames deep, which <see cref="CompiledSchema.MaxInstanceDepth"/> keeps under
 /// <see cref="EvaluationBudget"/>. JsonSchema.Net 8 overflowed a 1.5 MiB thread-pool stack at
 /// about 4,000 nested subschemas when measured; the budget keeps a 2× margin.
 /// Works on the raw JSON with explicit stacks, so the check itself cannot recurse on request data.

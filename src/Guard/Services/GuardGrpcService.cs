@@ -21,6 +21,7 @@ public sealed class GuardGrpcService(
     ILogger<GuardGrpcService> logger) : GuardService.GuardServiceBase
 {
 
+    /// <summary>Checks one text against a policy (see guard.proto: unknown policy NOT_FOUND, bad stage or oversized text INVALID_ARGUMENT).</summary>
     public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
         using var activity = GuardTelemetry.ActivitySource.StartActivity("guard.check");
@@ -53,6 +54,7 @@ public sealed class GuardGrpcService(
         return Task.FromResult(response);
     }
 
+    /// <summary>Checks a streamed text chunk by chunk (see guard.proto), settling each violation once the text that can change it has arrived.</summary>
     public override async Task CheckStream(IAsyncStreamReader<CheckStreamRequest> requestStream, IServerStreamWriter<CheckStreamResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
@@ -119,6 +121,7 @@ public sealed class GuardGrpcService(
         await responseStream.WriteAsync(last, ct);
     }
 
+    /// <summary>Validates a JSON document against a JSON Schema (draft 2020-12); an unusable schema is INVALID_ARGUMENT.</summary>
     public override Task<ValidateJsonResponse> ValidateJson(ValidateJsonRequest request, ServerCallContext context)
     {
         if (request.Schema.Length == 0)
@@ -138,6 +141,7 @@ public sealed class GuardGrpcService(
         return Task.FromResult(response);
     }
 
+    /// <summary>The loaded policies with their rules, and the version of the policy file.</summary>
     public override Task<ListPoliciesResponse> ListPolicies(ListPoliciesRequest request, ServerCallContext context)
     {
         var set = policies.Current;

@@ -34,6 +34,7 @@ internal static class ProtoMapping
 
     public static V1.Violation ToProto(Checking.Violation v, CodePoints positions) => ToProto(v, i => positions[i]);
 
+    /// <param name="v">The violation, with UTF-16 positions.</param>
     /// <param name="codePointAt">Maps a UTF-16 index of the checked text to its code point index.</param>
     public static V1.Violation ToProto(Checking.Violation v, Func<int, int> codePointAt) => new()
     {

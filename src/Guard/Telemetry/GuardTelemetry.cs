@@ -6,12 +6,15 @@ namespace Mesh.Guard.Telemetry;
 /// <summary>Guard's traces and metrics ("Mesh.Guard"; ServiceDefaults exports every Mesh.* source and meter).</summary>
 public sealed class GuardTelemetry : IDisposable
 {
+    /// <summary>Name of the activity source and the meter.</summary>
     public const string Name = "Mesh.Guard";
 
+    /// <summary>Guard's traces: one span per check.</summary>
     public static readonly ActivitySource ActivitySource = new(Name);
 
     private readonly Meter _meter;
 
+    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public GuardTelemetry(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(Name);
@@ -21,13 +24,18 @@ public sealed class GuardTelemetry : IDisposable
         Reloads = _meter.CreateCounter<long>("mesh.guard.policy.reloads", description: "Policy file reloads, by outcome.");
     }
 
+    /// <summary><c>mesh.guard.checks</c>: checks completed, by policy, stage and verdict.</summary>
     public Counter<long> Checks { get; }
 
+    /// <summary><c>mesh.guard.violations</c>: violations found, by policy, rule and category.</summary>
     public Counter<long> Violations { get; }
 
+    /// <summary><c>mesh.guard.check.duration</c>: time to evaluate one check, in milliseconds.</summary>
     public Histogram<double> CheckDuration { get; }
 
+    /// <summary><c>mesh.guard.policy.reloads</c>: policy file reloads, by outcome.</summary>
     public Counter<long> Reloads { get; }
 
+    /// <summary>Disposes the meter.</summary>
     public void Dispose() => _meter.Dispose();
 }

@@ -3,7 +3,7 @@ namespace Mesh.Guard.Detectors.Pii;
 /// <summary>Check-digit algorithms that tell a real identifier from a number that merely looks like one.</summary>
 public static class Checksums
 {
-    /// <summary>Luhn (mod 10) over the digits of <paramref name="value"/>, ignoring separators.</summary>
+    /// <summary>Luhn (mod 10) over <paramref name="digits"/>, ignoring separators.</summary>
     public static bool Luhn(ReadOnlySpan<char> digits)
     {
         var sum = 0;

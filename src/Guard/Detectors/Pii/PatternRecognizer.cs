@@ -7,6 +7,10 @@ namespace Mesh.Guard.Detectors.Pii;
 /// range rules, context) accepts or rejects each, the way Presidio's pattern recognizers work.
 /// The reported span is the named group <c>value</c> when the pattern has one, else the match.
 /// </summary>
+/// <param name="entityType">The entity type its findings carry.</param>
+/// <param name="pattern">Proposes candidates; compile it with <see cref="Compile"/>.</param>
+/// <param name="validate">Accepts or rejects a candidate (text, match); null accepts every match.</param>
+/// <param name="isFallback">A catch-all whose finding is dropped where a specific recognizer of the same detector names the span (<see cref="IsFallback"/>).</param>
 /// <param name="maxLength">The longest match the pattern can make plus the context its
 /// look-behinds and validator read before it, in UTF-16 units (every built-in pattern's
 /// repetitions are bounded so that this exists). A streaming check rescans this much.</param>
@@ -20,6 +24,7 @@ public sealed class PatternRecognizer(string entityType, Regex pattern, int maxL
     /// <summary>See the constructor's <c>lookAhead</c>.</summary>
     public int MatchLookAhead { get; } = lookAhead;
 
+    /// <summary>The entity type its findings carry (Presidio's names: <c>EMAIL_ADDRESS</c>, <c>CREDIT_CARD</c>, …).</summary>
     public string EntityType { get; } = entityType;
 
     /// <summary>See the constructor's <c>maxLength</c>.</summary>

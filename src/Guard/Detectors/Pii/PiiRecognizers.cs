@@ -10,17 +10,26 @@ namespace Mesh.Guard.Detectors.Pii;
 /// </summary>
 public static class PiiRecognizers
 {
+    /// <summary>An e-mail address, accepted by its validator.</summary>
     public const string Email = "EMAIL_ADDRESS";
+    /// <summary>A phone number, accepted by its validator (digit count and context).</summary>
     public const string Phone = "PHONE_NUMBER";
+    /// <summary>A payment card number of 13 to 19 digits that passes the Luhn check.</summary>
     public const string CreditCard = "CREDIT_CARD";
+    /// <summary>An IBAN that passes the ISO 13616 mod-97 check.</summary>
     public const string IbanCode = "IBAN_CODE";
+    /// <summary>A US Social Security number (<c>123-45-6789</c> or nine digits), accepted by its validator.</summary>
     public const string UsSsn = "US_SSN";
+    /// <summary>An IPv4 or IPv6 address, accepted by its validator.</summary>
     public const string IpAddress = "IP_ADDRESS";
 
+    /// <summary>Every built-in PII entity type, in the order policies list them.</summary>
     public static IReadOnlyList<string> All { get; } = [Email, Phone, CreditCard, IbanCode, UsSsn, IpAddress];
 
     // Longest match plus the context read before it (look-behinds, the 30-character context-word
     // windows), from the bounded repetitions of each pattern below.
+    /// <summary>The recognizer of <paramref name="entity"/> (one of <see cref="All"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="entity"/> is not a built-in entity type.</exception>
     public static PatternRecognizer Create(string entity) => entity switch
     {
         Email => new(Email, EmailPattern, 64 + 1 + 16 * 64 + 24 + 8, ValidateEmail),

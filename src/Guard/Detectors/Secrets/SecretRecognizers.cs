@@ -11,6 +11,7 @@ public static class SecretRecognizers
 {
     // Every repetition is bounded (a PEM block at 8 K characters — an RSA-8192 key is 6.4 K — a JWT part at 2 K), so each
     // recognizer has a longest match, the third argument: what a streaming check rescans.
+    /// <summary>The built-in secret recognizers, one per credential kind, each with its validator.</summary>
     public static IReadOnlyList<PatternRecognizer> All { get; } =
     [
         new("AWS_ACCESS_KEY", PatternRecognizer.Compile(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 24, lookAhead: 1),
