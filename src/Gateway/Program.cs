@@ -1,5 +1,6 @@
 using Grpc.Reflection;
 using Mesh.Gateway;
+using Mesh.Gateway.Assistant;
 using Mesh.Gateway.Authentication;
 using Mesh.Gateway.Authorization;
 using Mesh.Gateway.GrpcWire;
@@ -86,6 +87,7 @@ public static class GatewayHost
 
         // Reflection lists the routed services too; registered after ServiceDefaults' AddGrpcReflection, so this one wins.
         builder.Services.AddSingleton<ReflectionServiceImpl>(GatewayReflection.Create);
+        builder.Services.AddMeshAssistant(builder.Configuration);
 
         var app = builder.Build();
         WarnIfTenantUnsigned(app);
@@ -93,6 +95,7 @@ public static class GatewayHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMeshDefaults();
+        app.MapMeshAssistant();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<KeyRateLimitMiddleware>();
