@@ -126,7 +126,7 @@ internal sealed class AssistantGrpcService(
             Sampling = request.Sampling,
             RequestId = requestId,
         }, call);
-        using var guard = new OutputGuard(upstream.Guard.CheckStream(call), options.Value);
+        using var guard = new OutputGuard(() => upstream.Guard.CheckStream(call), options.Value);
 
         GenerateResponse? last = null;
         await foreach (var piece in generation.ResponseStream.ReadAllAsync(ct))

@@ -12,9 +12,13 @@ namespace Mesh.Gateway.Assistant;
 /// <see cref="AssistantOptions.OutputHoldbackChars"/> characters back, so an entity to redact is
 /// usually caught before any of it leaves. From the first REDACT verdict on, nothing more is released
 /// until the guard's final, redacted text arrives; its part after what was already sent goes out then.
+/// The call is opened with its first chunk: the gateway holds a client stream until its first message
+/// arrives, and Kestrel's minimum request data rate would cut an idle one while the model warms up.
 /// </summary>
-internal sealed class OutputGuard(AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse> call, AssistantOptions options) : IDisposable
+internal sealed class OutputGuard(Func<AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse>> open, AssistantOptions options) : IDisposable
 {
+    private AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse>? _call;
+
     private readonly StringBuilder _answer = new();
     private readonly StringBuilder _unchecked = new();
     private readonly Stopwatch _waiting = new();
@@ -64,7 +68,7 @@ internal sealed class OutputGuard(AsyncDuplexStreamingCall<CheckStreamRequest, C
         }
 
         _waiting.Start();
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        await _call!.RequestStream.CompleteAsync().ConfigureAwait(false);
         var final = await ReadAsync(ct).ConfigureAwait(false);
         _waiting.Stop();
         if (final.Verdict == GuardAction.Block)
@@ -80,7 +84,7 @@ internal sealed class OutputGuard(AsyncDuplexStreamingCall<CheckStreamRequest, C
         return (rest, final);
     }
 
-    public void Dispose() => call.Dispose();
+    public void Dispose() => _call?.Dispose();
 
     private async Task<CheckStreamResponse> SendAsync(string policy, string requestId, CancellationToken ct)
     {
@@ -91,19 +95,20 @@ internal sealed class OutputGuard(AsyncDuplexStreamingCall<CheckStreamRequest, C
             request.Policy = policy;
             request.RequestId = requestId;
             _started = true;
+            _call = open();
         }
 
         _unchecked.Clear();
         _waiting.Start();
-        await call.RequestStream.WriteAsync(request, ct).ConfigureAwait(false);
+        await _call!.RequestStream.WriteAsync(request, ct).ConfigureAwait(false);
         var response = request.Chunk.Length == 0 ? new CheckStreamResponse { Verdict = GuardAction.Allow } : await ReadAsync(ct).ConfigureAwait(false);
         _waiting.Stop();
         return response;
     }
 
     private async Task<CheckStreamResponse> ReadAsync(CancellationToken ct) =>
-        await call.ResponseStream.MoveNext(ct).ConfigureAwait(false)
-            ? call.ResponseStream.Current
+        await _call!.ResponseStream.MoveNext(ct).ConfigureAwait(false)
+            ? _call.ResponseStream.Current
             : throw new RpcException(new Status(StatusCode.Internal, "the output guard ended its stream without a verdict"));
 
     private string Release(int upTo)

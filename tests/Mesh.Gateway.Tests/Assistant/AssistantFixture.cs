@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Google.Protobuf.WellKnownTypes;
+using Mesh.Gateway.Tests.Infrastructure;
+using Mesh.Guard;
+using Mesh.Inference;
+using Mesh.Inference.V1;
+using Mesh.Retrieval;
+using Mesh.Retrieval.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Gateway.Tests.Assistant;
+
+/// <summary>
+/// Real Guard, Retrieval and Inference hosts behind a real gateway, with a small shop collection
+/// loaded through the gateway under the test key's tenant. The Inference host records every prompt
+/// it receives, so tests can assert what the model saw.
+/// </summary>
+public sealed class AssistantFixture : IAsyncLifetime
+{
+    public const string Collection = "shop";
+    public const string Model = "stories260K";
+
+    /// <summary>The documents of the collection: id, category, in_stock, text.</summary>
+    public static readonly (ulong Id, string Category, bool InStock, string Text)[] Documents =
+    [
+        (1, "footwear", true, "Trailrunner 2 Running Shoe: lightweight trail running shoe. Price $119."),
+        (2, "footwear", false, "Summit Hiking Boot: waterproof leather hiking boot. Out of stock."),
+        (3, "camping", true, "Ridgeline 2 Tent: two-person backpacking tent, 1.6 kg. Price $249."),
+        (4, "policy", true, "Returns: unworn items can be returned within 30 days of delivery for a full refund."),
+        (5, "policy", true, "Shipping: standard shipping takes 3 to 5 business days and is free over $50."),
+    ];
+
+    private readonly ConcurrentQueue<string> _prompts = new();
+
+    public TestKey Key { get; } = new("shop", "retail", ["*"], ["*"]);
+
+    public ServiceReplica Inference { get; private set; } = null!;
+    public ServiceReplica Retrieval { get; private set; } = null!;
+    public ServiceReplica Guard { get; private set; } = null!;
+    public GatewayUnderTest Gateway { get; private set; } = null!;
+
+    /// <summary>Every prompt Inference received in a GenerateRequest, in arrival order.</summary>
+    public IReadOnlyCollection<string> Prompts => _prompts;
+
+    public async Task InitializeAsync()
+    {
+        Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0, MeshFixture.InferenceArgs);
+        Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, MeshFixture.RetrievalArgs());
+        Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
+        Gateway = await GatewayUnderTest.StartAsync(
+            new Dictionary<string, IReadOnlyList<Uri>>
+            {
+                ["inference"] = [Inference.Address],
+                ["retrieval"] = [Retrieval.Address],
+                ["guard"] = [Guard.Address],
+            },
+            [Key]);
+
+        var retrieval = new RetrievalService.RetrievalServiceClient(Gateway.Channel);
+        await retrieval.CreateCollectionAsync(new CreateCollectionRequest
+        {
+            Name = Collection,
+            Metric = Metric.Cosine,
+            Embedder = "all-MiniLM-L6-v2",
+            PayloadIndexes =
+            {
+                new PayloadIndex { Field = "category", Kind = PayloadIndexKind.Keyword },
+                new PayloadIndex { Field = "in_stock", Kind = PayloadIndexKind.Keyword },
+            },
+        }, Key.Metadata);
+        var upsert = new UpsertRequest { Collection = Collection };
+        foreach (var (id, category, inStock, text) in Documents)
+        {
+            var payload = new Struct();
+            payload.Fields["category"] = Value.ForString(category);
+            payload.Fields["in_stock"] = Value.ForBool(inStock);
+            payload.Fields["text"] = Value.ForString(text);
+            upsert.Points.Add(new PointStruct { Id = new PointId { Num = id }, Text = text, Payload = payload });
+        }
+
+        await retrieval.UpsertAsync(upsert, Key.Metadata);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Inference.DisposeAsync();
+        await Retrieval.DisposeAsync();
+        await Guard.DisposeAsync();
+    }
+
+    /// <summary>Wraps a host's factory with a middleware that reads each Generate request message and keeps its prompt.</summary>
+    private Func<string[], WebApplication> RecordingPrompts(Func<string[], WebApplication> createApp) => args =>
+    {
+        var app = createApp(args);
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.Value?.EndsWith("/Generate", StringComparison.Ordinal) == true)
+            {
+                context.Request.EnableBuffering();
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+                context.Request.Body.Position = 0;
+                var bytes = body.ToArray();
+                // One gRPC frame: compressed flag, 4-byte big-endian length, the message.
+                if (bytes.Length >= 5 && bytes[0] == 0)
+                {
+                    var length = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(1, 4));
+                    _prompts.Enqueue(GenerateRequest.Parser.ParseFrom(bytes, 5, length).Prompt);
+                }
+            }
+
+            await next(context);
+        });
+        return app;
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class AssistantCollection : ICollectionFixture<AssistantFixture>
+{
+    public const string Name = "assistant";
+}
