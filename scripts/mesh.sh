@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The whole mesh on loopback, as one product: Gateway, Inference, Retrieval and Guard.
+#
+#   scripts/mesh.sh up       build once (Release), start all four, wait until every service is
+#                            SERVING through the gateway, write a development API key to
+#                            .mesh/dev-key, load the demo knowledge base (demo/retail) into the
+#                            collection "demo", print the endpoints
+#   scripts/mesh.sh status   which processes run, and whether each service is SERVING
+#   scripts/mesh.sh logs [NAME] [-f]   the services' logs (.mesh/logs/NAME.log)
+#   scripts/mesh.sh down     stop exactly the processes `up` started (.mesh/pids), nothing else
+#
+# Environment (defaults): MESH_GATEWAY_GRPC_PORT (8080), MESH_GATEWAY_HTTP_PORT (8081),
+# MESH_INFERENCE_PORT (50051), MESH_RETRIEVAL_PORT (50052), MESH_GUARD_PORT (50053), the services'
+# /metrics ports MESH_*_HTTP_PORT (50061..50063), MESH_MODEL (../shared/models/stories260K/
+# stories260K.gguf), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
+# logs and data, MESH_UP_TIMEOUT_S (180).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+state=${MESH_STATE:-$root/.mesh}
+gw_grpc=${MESH_GATEWAY_GRPC_PORT:-8080}
+gw_http=${MESH_GATEWAY_HTTP_PORT:-8081}
+inf_port=${MESH_INFERENCE_PORT:-50051}
+ret_port=${MESH_RETRIEVAL_PORT:-50052}
+grd_port=${MESH_GUARD_PORT:-50053}
+inf_http=${MESH_INFERENCE_HTTP_PORT:-50061}
+ret_http=${MESH_RETRIEVAL_HTTP_PORT:-50062}
+grd_http=${MESH_GUARD_HTTP_PORT:-50063}
+model=${MESH_MODEL:-$(cd "$root/.." && pwd)/shared/models/stories260K/stories260K.gguf}
+model_id=$(basename "${model%.*}")
+bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
+demo_tool=$(bin tools/Mesh.Demo Mesh.Demo)
+services=(inference retrieval guard gateway)
+
+# The pid of a started service, if that process still runs the service's dll (a reused pid is not ours).
+running_pid() {
+  local file="$state/pids/$1.pid" pid
+  [[ -f $file ]] || return 1
+  pid=$(cat "$file")
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "Mesh\.[A-Za-z]*\.dll" || return 1
+  echo "$pid"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() { # name dll args...
+  local name=$1 dll=$2; shift 2
+  mkdir -p "$state/logs" "$state/pids"
+  nohup dotnet "$dll" "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$state/pids/$name.pid"
+}
+
+endpoints() {
+  cat <<EOT
+Mesh is up (model $model_id, collection "demo"):
+  gateway gRPC   http://127.0.0.1:$gw_grpc   (every service, plus mesh.assistant.v1.AssistantService)
+  gateway HTTP   http://127.0.0.1:$gw_http   (/metrics, /healthz)
+  API key        $state/dev-key   (send as: authorization: Bearer \$(cat .mesh/dev-key))
+  services       inference :$inf_port  retrieval :$ret_port  guard :$grd_port   (direct, for debugging)
+  try            dotnet $(realpath --relative-to="$root" "$demo_tool") ask --model $model_id "What is the return policy?"
+  stop           scripts/mesh.sh down
+EOT
+}
+
+health_args() { echo "inference=http://127.0.0.1:$inf_port retrieval=http://127.0.0.1:$ret_port guard=http://127.0.0.1:$grd_port"; }
+
+up() {
+  if running_pid gateway >/dev/null; then
+    echo "mesh.sh: already up (scripts/mesh.sh down first to restart)"; endpoints; return 0
+  fi
+  [[ -f $model ]] || { echo "mesh.sh: no model at $model (set MESH_MODEL)" >&2; return 1; }
+  for p in $gw_grpc $gw_http $inf_port $ret_port $grd_port $inf_http $ret_http $grd_http; do
+    port_free "$p" || { echo "mesh.sh: port $p is in use (set the MESH_*_PORT variables)" >&2; return 1; }
+  done
+  if [[ ${MESH_SKIP_BUILD:-0} != 1 ]]; then
+    echo "building (Release)..."
+    for project in src/Gateway src/Inference src/Retrieval src/Guard tools/Mesh.Demo; do
+      dotnet build "$project" -c Release --nologo -clp:ErrorsOnly -v q >&2
+    done
+  fi
+  mkdir -p "$state/data/retrieval"
+  # A development key and tenant-signing secret, made once and kept with the mesh's state.
+  umask 077
+  [[ -s $state/dev-key ]] || head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$state/dev-key"
+  [[ -s $state/tenant-secret ]] || head -c 32 /dev/urandom | base64 | tr -d '\n' >"$state/tenant-secret"
+  umask 022
+  local hash secret
+  hash=$(printf %s "$(cat "$state/dev-key")" | sha256sum | cut -d' ' -f1)
+  secret=$(cat "$state/tenant-secret")
+  trap 'echo "mesh.sh: up failed; logs in $state/logs" >&2; down >&2' ERR
+
+  export Mesh__Tenancy__SigningKey=$secret Gateway__TenantSigningKey=$secret
+  start inference "$(bin src/Inference Mesh.Inference)" serve --model "$model" \
+    --Mesh:Endpoints:Grpc=http://127.0.0.1:$inf_port --Mesh:Endpoints:Http=http://127.0.0.1:$inf_http
+  start retrieval "$(bin src/Retrieval Mesh.Retrieval)" --Retrieval:DataPath="$state/data/retrieval" \
+    --Mesh:Endpoints:Grpc=http://127.0.0.1:$ret_port --Mesh:Endpoints:Http=http://127.0.0.1:$ret_http
+  start guard "$(bin src/Guard Mesh.Guard)" \
+    --Mesh:Endpoints:Grpc=http://127.0.0.1:$grd_port --Mesh:Endpoints:Http=http://127.0.0.1:$grd_http
+  start gateway "$(bin src/Gateway Mesh.Gateway)" \
+    --Mesh:Endpoints:Grpc=http://127.0.0.1:$gw_grpc --Mesh:Endpoints:Http=http://127.0.0.1:$gw_http \
+    --ReverseProxy:Clusters:inference:Destinations:r1:Address=http://127.0.0.1:$inf_port \
+    --ReverseProxy:Clusters:retrieval:Destinations:r1:Address=http://127.0.0.1:$ret_port \
+    --ReverseProxy:Clusters:guard:Destinations:r1:Address=http://127.0.0.1:$grd_port \
+    --Gateway:ApiKeys:dev:Sha256="$hash" --Gateway:ApiKeys:dev:Tenant=dev \
+    --Gateway:ApiKeys:dev:Models:0='*' --Gateway:ApiKeys:dev:Collections:0='*'
+  unset Mesh__Tenancy__SigningKey Gateway__TenantSigningKey
+
+  echo "waiting for every service to be SERVING through the gateway..."
+  export MESH_GATEWAY=http://127.0.0.1:$gw_grpc MESH_API_KEY
+  MESH_API_KEY=$(cat "$state/dev-key")
+  # shellcheck disable=SC2046
+  dotnet "$demo_tool" wait $(health_args) --timeout-s "${MESH_UP_TIMEOUT_S:-180}"
+  echo "loading the demo knowledge base..."
+  dotnet "$demo_tool" load --dir "$root/demo/retail" --collection demo
+  trap - ERR
+  endpoints
+}
+
+status() {
+  local any=0 name pid
+  for name in "${services[@]}"; do
+    if pid=$(running_pid "$name"); then echo "$name: running (pid $pid)"; any=1; else echo "$name: stopped"; fi
+  done
+  [[ $any == 1 ]] || return 1
+  [[ -s $state/dev-key ]] || return 1
+  # shellcheck disable=SC2046
+  MESH_GATEWAY=http://127.0.0.1:$gw_grpc MESH_API_KEY=$(cat "$state/dev-key") dotnet "$demo_tool" status $(health_args)
+}
+
+down() {
+  local name pid
+  for name in gateway inference retrieval guard; do
+    if pid=$(running_pid "$name"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      if kill -0 "$pid" 2>/dev/null; then echo "$name (pid $pid) did not stop in 10 s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
+      echo "$name: stopped (pid $pid)"
+    fi
+    rm -f "$state/pids/$name.pid"
+  done
+}
+
+logs() {
+  local name=${1:-} follow=
+  [[ ${2:-} == -f || ${1:-} == -f ]] && follow=-f
+  [[ $name == -f ]] && name=
+  if [[ -n $name ]]; then tail -n 100 $follow "$state/logs/$name.log"; else tail -n 20 $follow "$state"/logs/*.log; fi
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  logs) shift; logs "$@" ;;
+  *) echo "usage: scripts/mesh.sh up|down|status|logs [NAME] [-f]" >&2; exit 2 ;;
+esac

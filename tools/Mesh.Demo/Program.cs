@@ -1,0 +1,38 @@
+using Grpc.Core;
+using Mesh.Demo;
+
+// mesh-demo <command> [options]; see Usage.
+try
+{
+    return args switch
+    {
+        ["wait", .. var rest] => await Readiness.RunAsync(new Options(rest, Readiness.Flags), wait: true),
+        ["status", .. var rest] => await Readiness.RunAsync(new Options(rest, Readiness.Flags), wait: false),
+        ["load", .. var rest] => await KnowledgeBase.LoadAsync(new Options(rest, KnowledgeBase.Flags)),
+        ["ask", .. var rest] => await AskCommand.RunAsync(new Options(rest, AskCommand.Flags)),
+        _ => Usage(),
+    };
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"mesh-demo: {e.Message}");
+    return 2;
+}
+catch (RpcException e)
+{
+    Console.Error.WriteLine($"mesh-demo: {e.StatusCode}: {e.Status.Detail}");
+    return 1;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Mesh.Demo <command> [options]      (--gateway URL, --api-key KEY | MESH_API_KEY | .mesh/dev-key)
+          wait   NAME=URL ... [--timeout-s 120]           until every service and the gateway are SERVING
+          status NAME=URL ...                             one look; exit 1 unless all are SERVING
+          load   --dir demo/retail --collection demo        (re)creates the collection and upserts every *.jsonl line
+          ask    --model M [--collection demo] [--top-k 3] [--max-tokens 64] [--category C] [--in-stock]
+                 [--max-price P] [--policy P] [--seed N] "question"
+        """);
+    return 2;
+}
