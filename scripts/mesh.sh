@@ -75,7 +75,7 @@ up() {
   if [[ ${MESH_SKIP_BUILD:-0} != 1 ]]; then
     echo "building (Release)..."
     for project in src/Gateway src/Inference src/Retrieval src/Guard tools/Mesh.Demo; do
-      dotnet build "$project" -c Release --nologo -clp:ErrorsOnly -v q >&2
+      dotnet build "$project" -c Release --nologo "-clp:ErrorsOnly;NoSummary" -v q >&2
     done
   fi
   mkdir -p "$state/data/retrieval"
