@@ -58,6 +58,11 @@ internal static class AskCommand
             {
                 case AskResponse.EventOneofCase.Context:
                     sources = [.. e.Context.Points];
+                    if (e.Context.QuestionRedactions.Count > 0)
+                    {
+                        Console.WriteLine($"redacted by the input guard ({string.Join(", ", e.Context.QuestionRedactions.Select(r => r.EntityType))}); the model sees: {e.Context.Question}");
+                    }
+
                     Console.WriteLine("sources:");
                     for (var i = 0; i < sources.Count; i++)
                     {

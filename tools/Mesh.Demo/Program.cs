@@ -10,6 +10,7 @@ try
         ["status", .. var rest] => await Readiness.RunAsync(new Options(rest, Readiness.Flags), wait: false),
         ["load", .. var rest] => await KnowledgeBase.LoadAsync(new Options(rest, KnowledgeBase.Flags)),
         ["ask", .. var rest] => await AskCommand.RunAsync(new Options(rest, AskCommand.Flags)),
+        ["bench", .. var rest] => await BenchCommand.RunAsync(new Options(rest, BenchCommand.Flags)),
         _ => Usage(),
     };
 }
@@ -33,6 +34,7 @@ static int Usage()
           load   --dir demo/retail --collection demo        (re)creates the collection and upserts every *.jsonl line
           ask    --model M [--collection demo] [--top-k 3] [--max-tokens 64] [--category C] [--in-stock]
                  [--max-price P] [--policy P] [--seed N] "question"
+          bench  --model M [--users 4] [--seconds 20]       the pipeline's overhead per stage, p50/p99
         """);
     return 2;
 }

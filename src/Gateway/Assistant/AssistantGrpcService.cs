@@ -96,8 +96,9 @@ internal sealed class AssistantGrpcService(
                 timings.PromptMs = Since(clock, stage);
             }
 
-            var retrieved = new RetrievedContext();
+            var retrieved = new RetrievedContext { Question = question };
             retrieved.Points.AddRange(sources);
+            retrieved.QuestionRedactions.AddRange(input.Violations.Where(v => v.Action == GuardAction.Redact));
             await responses.WriteAsync(new AskResponse { Context = retrieved }, ct);
 
             // 4 + 5. Generation, each piece checked by the output guard before it is sent.

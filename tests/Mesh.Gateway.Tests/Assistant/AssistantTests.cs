@@ -73,6 +73,10 @@ public sealed partial class AssistantTests(AssistantFixture mesh)
         var events = await AskAsync(Question(question));
 
         Assert.Equal(AskResponse.EventOneofCase.Done, events[^1].EventCase);
+        var redaction = Assert.Single(events[0].Context.QuestionRedactions);
+        Assert.Equal("CREDIT_CARD", redaction.EntityType);
+        Assert.Equal(CardNumber, question[redaction.Start..redaction.End]);
+        Assert.DoesNotContain("4111", events[0].Context.Question, StringComparison.Ordinal);
         var prompt = mesh.Prompts.Last(p => p.Contains("was charged twice for the tent", StringComparison.Ordinal));
         Assert.DoesNotContain("4111", prompt, StringComparison.Ordinal);
         Assert.DoesNotMatch(CardDigits(), prompt);

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Mesh.Assistant.V1;
+using Mesh.Inference.V1;
+
+namespace Mesh.Demo;
+
+/// <summary>
+/// The assistant pipeline's own overhead under concurrent users: each user asks questions from a
+/// fixed set in turn (so a question repeats, as popular questions do, and the input guard's cache is
+/// used), with one answer token, and the stage timings of every Done are collected. Overhead =
+/// input guard + retrieval + prompt assembly + output guard; generation is reported apart.
+/// </summary>
+internal static class BenchCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
+
+    private static readonly string[] Questions =
+    [
+        "How many days do I have to return running shoes?",
+        "Is return shipping free?",
+        "Which tents do you have for backpacking?",
+        "Do you ship to Canada?",
+        "Is there a sale on winter jackets?",
+        "How do I exchange a jacket for another size?",
+        "Which headphones are in stock?",
+        "When will I get my refund?",
+    ];
+
+    public static async Task<int> RunAsync(Options options)
+    {
+        var users = options.Int("users", 4);
+        var duration = TimeSpan.FromSeconds(options.Int("seconds", 20));
+        var warmup = TimeSpan.FromSeconds(options.Int("warmup-seconds", 3));
+        using var channel = GrpcChannel.ForAddress(options.Gateway);
+        var client = new AssistantService.AssistantServiceClient(channel);
+        var key = new Metadata { { "authorization", $"Bearer {options.ApiKey}" } };
+        var samples = new ConcurrentBag<StageTimings>();
+        var clock = Stopwatch.StartNew();
+        var end = warmup + duration;
+        await Task.WhenAll(Enumerable.Range(0, users).Select(user => Task.Run(async () =>
+        {
+            for (var i = user; clock.Elapsed < end; i++)
+            {
+                var request = new AskRequest
+                {
+                    Model = options.Require("model"),
+                    Collection = options.Get("collection") ?? "demo",
+                    TopK = 3,
+                    MaxTokens = 1,
+                    Messages = { new ChatMessage { Role = Role.User, Content = Questions[i % Questions.Length] } },
+                    Sampling = new SamplingParams { Temperature = 0 },
+                };
+                using var call = client.Ask(request, key);
+                await foreach (var e in call.ResponseStream.ReadAllAsync())
+                {
+                    if (e.EventCase == AskResponse.EventOneofCase.Done && clock.Elapsed > warmup)
+                    {
+                        samples.Add(e.Done.Timings);
+                    }
+                }
+            }
+        })));
+
+        var all = samples.ToArray();
+        Console.WriteLine($"{users} users, {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s warm-up, {all.Length} answers ({all.Length / duration.TotalSeconds:F1}/s), {Environment.ProcessorCount} logical CPUs");
+        Console.WriteLine("| stage | p50 ms | p99 ms |");
+        Console.WriteLine("|---|---:|---:|");
+        Row("input guard", all.Select(t => t.InputGuardMs));
+        Row("retrieval", all.Select(t => t.RetrievalMs));
+        Row("prompt assembly", all.Select(t => t.PromptMs));
+        Row("output guard", all.Select(t => t.OutputGuardMs));
+        Row("**overhead** (the four above)", all.Select(t => t.InputGuardMs + t.RetrievalMs + t.PromptMs + t.OutputGuardMs));
+        Row("generation (1 token)", all.Select(t => t.GenerationMs));
+        Row("whole call", all.Select(t => t.TotalMs));
+        return 0;
+    }
+
+    private static void Row(string name, IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {Percentile(sorted, 0.50):F1} | {Percentile(sorted, 0.99):F1} |"));
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+}
