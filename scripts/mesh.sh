@@ -102,7 +102,9 @@ up() {
     --ReverseProxy:Clusters:retrieval:Destinations:r1:Address=http://127.0.0.1:$ret_port \
     --ReverseProxy:Clusters:guard:Destinations:r1:Address=http://127.0.0.1:$grd_port \
     --Gateway:ApiKeys:dev:Sha256="$hash" --Gateway:ApiKeys:dev:Tenant=dev \
-    --Gateway:ApiKeys:dev:Models:0='*' --Gateway:ApiKeys:dev:Collections:0='*'
+    --Gateway:ApiKeys:dev:Models:0='*' --Gateway:ApiKeys:dev:Collections:0='*' \
+    --Gateway:ApiKeys:dev:RequestsPerSecond=1000 --Gateway:ApiKeys:dev:MaxConcurrentStreams=64 \
+    --Gateway:ApiKeys:dev:TokensPerMinute=100000000
   unset Mesh__Tenancy__SigningKey Gateway__TenantSigningKey
 
   echo "waiting for every service to be SERVING through the gateway..."
