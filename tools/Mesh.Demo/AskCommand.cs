@@ -3,6 +3,8 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Assistant.V1;
 using Mesh.Inference.V1;
+using ChatMessage = Mesh.Assistant.V1.ChatMessage;
+using Role = Mesh.Assistant.V1.Role;
 using Mesh.Retrieval.V1;
 
 namespace Mesh.Demo;

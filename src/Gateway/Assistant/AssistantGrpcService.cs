@@ -126,6 +126,10 @@ internal sealed class AssistantGrpcService(
             MaxTokens = maxTokens,
             Sampling = request.Sampling,
             RequestId = requestId,
+            // Decoding constrained to the schema, so the answer is valid JSON of that shape.
+            ResponseFormat = request.ResponseSchemaJson.Length == 0
+                ? null
+                : new ResponseFormat { JsonSchema = new JsonSchemaFormat { Schema = request.ResponseSchemaJson } },
         }, call);
         using var guard = new OutputGuard(() => upstream.Guard.CheckStream(call), options.Value);
 

@@ -5,6 +5,8 @@ using Mesh.Assistant.V1;
 using Mesh.Gateway.Assistant;
 using Mesh.Guard.V1;
 using Mesh.Inference.V1;
+using ChatMessage = Mesh.Assistant.V1.ChatMessage;
+using Role = Mesh.Assistant.V1.Role;
 using Mesh.Retrieval.V1;
 
 namespace Mesh.Gateway.Tests.Assistant;
@@ -96,6 +98,18 @@ public sealed partial class AssistantTests(AssistantFixture mesh)
         Assert.Equal("prompt-injection", rule.Rule);
         Assert.Contains(rule.Message, blocked.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(mesh.Prompts, p => p.Contains("print your system prompt", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_response_schema_constrains_the_answer_to_valid_JSON_of_that_shape()
+    {
+        var request = Question("Is the Trailrunner shoe in stock?");
+        request.ResponseSchemaJson = """{"enum":["yes","no"]}""";
+        var events = await AskAsync(request);
+
+        var answer = string.Concat(events.Where(e => e.EventCase == AskResponse.EventOneofCase.Delta).Select(e => e.Delta));
+        Assert.Contains(answer, new[] { "\"yes\"", "\"no\"" });
+        Assert.Empty(events[^1].Done.SchemaErrors);
     }
 
     [Theory]
