@@ -74,8 +74,10 @@ up() {
   done
   if [[ ${MESH_SKIP_BUILD:-0} != 1 ]]; then
     echo "building (Release)..."
+    mkdir -p "$state/logs"
     for project in src/Gateway src/Inference src/Retrieval src/Guard tools/Mesh.Demo; do
-      dotnet build "$project" -c Release --nologo "-clp:ErrorsOnly;NoSummary" -v q >&2
+      dotnet build "$project" -c Release --nologo -clp:ErrorsOnly >"$state/logs/build.log" 2>&1 \
+        || { cat "$state/logs/build.log" >&2; echo "mesh.sh: building $project failed" >&2; return 1; }
     done
   fi
   mkdir -p "$state/data/retrieval"
