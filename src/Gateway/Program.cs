@@ -7,6 +7,7 @@ using Mesh.Gateway.GrpcWire;
 using Mesh.Gateway.Health;
 using Mesh.Gateway.Metering;
 using Mesh.Gateway.Observability;
+using Mesh.Gateway.OpenAI;
 using Mesh.Gateway.RateLimiting;
 using Mesh.Gateway.Reflection;
 using Mesh.Gateway.Routing;
@@ -88,6 +89,7 @@ public static class GatewayHost
         // Reflection lists the routed services too; registered after ServiceDefaults' AddGrpcReflection, so this one wins.
         builder.Services.AddSingleton<ReflectionServiceImpl>(GatewayReflection.Create);
         builder.Services.AddMeshAssistant(builder.Configuration);
+        builder.Services.AddOpenAIApi();
 
         var app = builder.Build();
         WarnIfTenantUnsigned(app);
@@ -96,6 +98,7 @@ public static class GatewayHost
         app.UseAuthorization();
         app.MapMeshDefaults();
         app.MapMeshAssistant();
+        app.MapOpenAIApi();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<KeyRateLimitMiddleware>();
