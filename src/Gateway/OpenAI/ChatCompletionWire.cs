@@ -67,8 +67,8 @@ public sealed record DeltaWire(string? Role, string? Content);
 /// <summary>Per-token log-probabilities of a chat choice.</summary>
 public sealed record LogprobsWire(List<TokenLogprobWire> Content);
 
-public sealed record TokenLogprobWire(string Token, float Logprob, byte[]? Bytes, List<TopLogprobWire> TopLogprobs);
+public sealed record TokenLogprobWire(string Token, float Logprob, int[]? Bytes, List<TopLogprobWire> TopLogprobs);
 
-public sealed record TopLogprobWire(string Token, float Logprob, byte[]? Bytes);
+public sealed record TopLogprobWire(string Token, float Logprob, int[]? Bytes);
 
 public sealed record UsageWire(int PromptTokens, int CompletionTokens, int TotalTokens);

@@ -14,6 +14,7 @@ public static class OpenAIEndpoints
     {
         var v1 = endpoints.MapGroup("/v1");
         v1.MapPost("/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+        v1.MapPost("/completions", CompletionsEndpoint.HandleAsync);
         v1.MapGet("/models", ModelsEndpoint.HandleAsync);
         return endpoints;
     }
