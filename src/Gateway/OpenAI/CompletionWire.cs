@@ -23,6 +23,8 @@ public sealed class CompletionRequest
     public float? PresencePenalty { get; set; }
     public float? FrequencyPenalty { get; set; }
     public string? User { get; set; }
+    /// <summary>Structured output; see <see cref="ResponseFormatMapper"/>.</summary>
+    public JsonElement ResponseFormat { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }

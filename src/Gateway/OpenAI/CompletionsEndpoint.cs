@@ -8,7 +8,8 @@ namespace Mesh.Gateway.OpenAI;
 /// <summary>
 /// The legacy <c>POST /v1/completions</c> over Inference's Generate: one text prompt continued, with
 /// the same parameters, errors and streaming rules as <see cref="ChatCompletionsEndpoint"/>.
-/// <c>logprobs</c> is OpenAI's legacy integer (alternatives per token, at most 5).
+/// <c>logprobs</c> is OpenAI's legacy integer (alternatives per token, at most 5); <c>response_format</c>
+/// is Inference's structured output (<see cref="ResponseFormatMapper"/>).
 /// </summary>
 public static class CompletionsEndpoint
 {
@@ -134,6 +135,7 @@ public static class CompletionsEndpoint
         var maxTokens = SamplingMapper.MaxTokens(request.MaxTokens, "max_tokens", DefaultMaxTokens);
         var stop = SamplingMapper.Stop(request.Stop);
         var n = SamplingMapper.Choices(request.N);
+        var format = ResponseFormatMapper.Map(request.ResponseFormat);
         return Enumerable.Range(0, n).Select(choice =>
         {
             var generate = new GenerateRequest
@@ -146,6 +148,7 @@ public static class CompletionsEndpoint
                 RequestId = n == 1 ? requestId : $"{requestId}-{choice}",
             };
             generate.Stop.AddRange(stop);
+            generate.ResponseFormat = format?.Clone();
             return generate;
         }).ToList();
     }

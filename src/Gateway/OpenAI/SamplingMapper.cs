@@ -29,7 +29,9 @@ public static class SamplingMapper
         {
             if (Unsupported.Contains(name) && value.ValueKind is not JsonValueKind.Null)
             {
-                throw new OpenAIRequestException(name, $"'{name}' is not supported by this server; remove it.");
+                throw new OpenAIRequestException(name, name == "response_format"
+                    ? "'response_format' is not supported on chat completions yet (Inference's Chat RPC has no structured output); use /v1/completions, which maps it."
+                    : $"'{name}' is not supported by this server; remove it.");
             }
         }
     }

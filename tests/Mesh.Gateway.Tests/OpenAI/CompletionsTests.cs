@@ -39,5 +39,30 @@ public sealed class CompletionsTests(OpenAIFixture mesh) : IClassFixture<OpenAIF
         Assert.Equal("text_completion", body["object"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Response_format_json_schema_constrains_the_completion()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(mesh.Gateway.HttpAddress, "/v1/completions"))
+        {
+            Content = JsonContent.Create(new
+            {
+                model = OpenAIFixture.Model, prompt = "Once upon a time", max_tokens = 200, temperature = 1, seed = 5,
+                response_format = new
+                {
+                    type = "json_schema",
+                    json_schema = new { name = "pet", schema = new { type = "object", properties = new { name = new { type = "string", maxLength = 8 } }, required = new[] { "name" }, additionalProperties = false } },
+                },
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", mesh.Admin.Secret);
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var choice = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!;
+        Assert.Equal("stop", choice["finish_reason"]!.GetValue<string>());
+        var value = JsonNode.Parse(choice["text"]!.GetValue<string>())!.AsObject();
+        Assert.Equal(["name"], value.Select(p => p.Key));
+    }
+
     public void Dispose() => _http.Dispose();
 }
