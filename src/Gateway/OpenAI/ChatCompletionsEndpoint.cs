@@ -104,8 +104,14 @@ public static class ChatCompletionsEndpoint
 
             await ServerSentEvents.WriteDoneAsync(context);
         }
-        catch (RpcException ex) when (!context.RequestAborted.IsCancellationRequested)
+        catch (RpcException ex)
         {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                // The caller went away; the upstream call was cancelled with it and nobody is left to answer.
+                return;
+            }
+
             if (!started)
             {
                 await OpenAIErrors.WriteAsync(context, ex);
