@@ -23,6 +23,9 @@ public static class GenerationMethods
         // Streamed: ids message by message, usage on the last message.
         [Path(nameof(InferenceService.InferenceServiceClient.Generate))] =
             new(GenerateResponse.TokenIdsFieldNumber, GenerateResponse.UsageFieldNumber),
+        // Chat streams GenerateResponse exactly as Generate does: left out, a conversation would escape tokens/min.
+        [Path(nameof(InferenceService.InferenceServiceClient.Chat))] =
+            new(GenerateResponse.TokenIdsFieldNumber, GenerateResponse.UsageFieldNumber),
         // Unary: every id and the usage in one message.
         [Path(nameof(InferenceService.InferenceServiceClient.Complete))] =
             new(CompleteResponse.TokenIdsFieldNumber, CompleteResponse.UsageFieldNumber),
