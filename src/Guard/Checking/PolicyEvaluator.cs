@@ -46,7 +46,7 @@ public sealed class PolicyEvaluator(ITextEmbedder embedder, GuardTelemetry telem
             .ToList();
         var redacted = Redactor.Apply(text, redactions);
 
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var stageTag = stage == Stages.Input ? "input" : "output";
         telemetry.CheckDuration.Record(elapsed, new("policy", policy.Name), new("stage", stageTag));
         telemetry.Checks.Add(1, new("policy", policy.Name), new("stage", stageTag), new("verdict", verdict.ToString().ToLowerInvariant()));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Mesh.ServiceDefaults.Hosting;
 
 namespace Mesh.Guard.Telemetry;
 
@@ -20,7 +21,9 @@ public sealed class GuardTelemetry : IDisposable
         _meter = meterFactory.Create(Name);
         Checks = _meter.CreateCounter<long>("mesh.guard.checks", description: "Checks completed, by policy, stage and verdict.");
         Violations = _meter.CreateCounter<long>("mesh.guard.violations", description: "Violations found, by policy, rule and category.");
-        CheckDuration = _meter.CreateHistogram<double>("mesh.guard.check.duration", unit: "ms", description: "Time to evaluate one check.");
+        // Seconds with explicit boundaries, as OTel's conventions ask (the SDK's defaults are meant for milliseconds).
+        CheckDuration = _meter.CreateHistogram<double>("mesh.guard.check.duration", "s", "Time to evaluate one check.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramBuckets.DurationSeconds });
         Reloads = _meter.CreateCounter<long>("mesh.guard.policy.reloads", description: "Policy file reloads, by outcome.");
     }
 
@@ -30,7 +33,7 @@ public sealed class GuardTelemetry : IDisposable
     /// <summary><c>mesh.guard.violations</c>: violations found, by policy, rule and category.</summary>
     public Counter<long> Violations { get; }
 
-    /// <summary><c>mesh.guard.check.duration</c>: time to evaluate one check, in milliseconds.</summary>
+    /// <summary><c>mesh.guard.check.duration</c>: time to evaluate one check, in seconds.</summary>
     public Histogram<double> CheckDuration { get; }
 
     /// <summary><c>mesh.guard.policy.reloads</c>: policy file reloads, by outcome.</summary>
