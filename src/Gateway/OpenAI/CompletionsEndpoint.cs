@@ -106,19 +106,7 @@ public static class CompletionsEndpoint
         }
         catch (RpcException ex)
         {
-            if (context.RequestAborted.IsCancellationRequested)
-            {
-                // The caller went away; the upstream call was cancelled with it and nobody is left to answer.
-                return;
-            }
-
-            if (!started)
-            {
-                await OpenAIErrors.WriteAsync(context, ex);
-                return;
-            }
-
-            await ServerSentEvents.WriteAsync(context, OpenAIErrors.Body(ex), OpenAIJsonContext.Default.OpenAIErrorBody);
+            await OpenAIErrors.WriteFailureAsync(context, ex, started);
         }
     }
 

@@ -55,6 +55,27 @@ public static class OpenAIErrors
     public static Task WriteAsync(HttpContext context, OpenAIRequestException ex) =>
         WriteAsync(context, 400, new OpenAIErrorWire(ex.Message, "invalid_request_error", ex.Param, "invalid_value"), null);
 
+    /// <summary>
+    /// A failed upstream call, wherever the answer stood: nothing when the caller already hung up (the
+    /// upstream call was cancelled with it), the HTTP error when nothing was sent yet
+    /// (<paramref name="started"/> false), else a last server-sent <c>error</c> event.
+    /// </summary>
+    public static async Task WriteFailureAsync(HttpContext context, RpcException ex, bool started)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!started)
+        {
+            await WriteAsync(context, ex);
+            return;
+        }
+
+        await ServerSentEvents.WriteAsync(context, Body(ex), OpenAIJsonContext.Default.OpenAIErrorBody);
+    }
+
     /// <summary>The same error as a last server-sent event, for a stream that already began.</summary>
     public static OpenAIErrorBody Body(RpcException ex) =>
         new(new OpenAIErrorWire(ex.Status.Detail, Map(ex.StatusCode).Type, null, Map(ex.StatusCode).Code));
