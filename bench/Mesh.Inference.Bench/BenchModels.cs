@@ -44,7 +44,7 @@ internal static class BenchModels
         {
             var source = Synthetic110M(GgmlType.F32);
             Console.Error.WriteLine($"quantizing {path} with llama.cpp (once)…");
-            LLama.Native.NativeApi.llama_empty_call(); // loads the native library before the quantizer's first P/Invoke
+            LlamaCppNative.EnsureLoaded(); // configured and loaded before the quantizer's first P/Invoke
             var temporary = path + ".partial";
             if (!LLama.LLamaQuantizer.Quantize(source, temporary, type, nthread: Environment.ProcessorCount, allowRequantize: true, quantizeOutputTensor: true))
             {

@@ -11,14 +11,9 @@ internal sealed class LlamaCppSubject : ISpeedSubject
     private readonly LLamaWeights _weights;
     private readonly ModelParams _parameters;
 
-    static LlamaCppSubject()
-    {
-        // llama.cpp logs every load to stderr; the configuration can be set once, before first use.
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
-    }
-
     public LlamaCppSubject(string path, int threads, int context)
     {
+        LlamaCppNative.EnsureLoaded();
         _parameters = new ModelParams(path)
         {
             ContextSize = (uint)context,
