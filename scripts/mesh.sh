@@ -12,7 +12,7 @@
 # Environment (defaults): MESH_GATEWAY_GRPC_PORT (8080), MESH_GATEWAY_HTTP_PORT (8081),
 # MESH_INFERENCE_PORT (50051), MESH_RETRIEVAL_PORT (50052), MESH_GUARD_PORT (50053), the services'
 # /metrics ports MESH_*_HTTP_PORT (50061..50063), MESH_MODEL (../shared/models/stories260K/
-# stories260K.gguf), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
+# stories260K.gguf), MESH_CHAT_TEMPLATE (llama2; empty: the model's own), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
 # logs and data, MESH_UP_TIMEOUT_S (180).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,9 @@ inf_http=${MESH_INFERENCE_HTTP_PORT:-50061}
 ret_http=${MESH_RETRIEVAL_HTTP_PORT:-50062}
 grd_http=${MESH_GUARD_HTTP_PORT:-50063}
 model=${MESH_MODEL:-$(cd "$root/.." && pwd)/shared/models/stories260K/stories260K.gguf}
+# stories260K carries no chat template; Chat and the OpenAI chat endpoint need one (a model's own wins
+# when MESH_CHAT_TEMPLATE is set to the empty string).
+chat_template=${MESH_CHAT_TEMPLATE-llama2}
 model_id=$(basename "${model%.*}")
 bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
 demo_tool=$(bin tools/Mesh.Demo Mesh.Demo)
@@ -54,7 +57,7 @@ endpoints() {
   cat <<EOT
 Mesh is up (model $model_id, collection "demo"):
   gateway gRPC   http://127.0.0.1:$gw_grpc   (every service, plus mesh.assistant.v1.AssistantService)
-  gateway HTTP   http://127.0.0.1:$gw_http   (/metrics, /healthz)
+  gateway HTTP   http://127.0.0.1:$gw_http   (OpenAI API /v1/chat/completions, /v1/completions, /v1/models; /metrics, /healthz)
   API key        $state/dev-key   (send as: authorization: Bearer \$(cat .mesh/dev-key))
   services       inference :$inf_port  retrieval :$ret_port  guard :$grd_port   (direct, for debugging)
   try            dotnet $(realpath --relative-to="$root" "$demo_tool") ask --model $model_id "What is the return policy?"
@@ -92,7 +95,7 @@ up() {
   trap 'echo "mesh.sh: up failed; logs in $state/logs" >&2; down >&2' ERR
 
   export Mesh__Tenancy__SigningKey=$secret Gateway__TenantSigningKey=$secret
-  start inference "$(bin src/Inference Mesh.Inference)" serve --model "$model" \
+  start inference "$(bin src/Inference Mesh.Inference)" serve --model "$model" ${chat_template:+--chat-template "$chat_template"} \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$inf_port --Mesh:Endpoints:Http=http://127.0.0.1:$inf_http
   start retrieval "$(bin src/Retrieval Mesh.Retrieval)" --Retrieval:DataPath="$state/data/retrieval" \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$ret_port --Mesh:Endpoints:Http=http://127.0.0.1:$ret_http
