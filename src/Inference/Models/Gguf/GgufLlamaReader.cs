@@ -19,7 +19,7 @@ public static class GgufLlamaReader
 
         var config = ReadConfig(gguf, arch);
         var used = new HashSet<string>();
-        int dim = config.Dim, qDim = config.QueryDim, kvDim = config.KvDim, hidden = config.HiddenDim;
+        var dim = config.Dim;
 
         WeightMatrix Matrix(string name, int rows, int cols)
         {
@@ -53,25 +53,7 @@ public static class GgufLlamaReader
         var layers = new LayerWeights[config.Layers];
         for (var l = 0; l < config.Layers; l++)
         {
-            var p = $"blk.{l}.";
-            layers[l] = new LayerWeights(
-                Vector(p + "attn_norm.weight", dim),
-                Matrix(p + "attn_q.weight", qDim, dim),
-                Matrix(p + "attn_k.weight", kvDim, dim),
-                Matrix(p + "attn_v.weight", kvDim, dim),
-                Matrix(p + "attn_output.weight", dim, qDim),
-                Vector(p + "ffn_norm.weight", dim),
-                Matrix(p + "ffn_gate.weight", hidden, dim),
-                Matrix(p + "ffn_down.weight", dim, hidden),
-                Matrix(p + "ffn_up.weight", hidden, dim))
-            {
-                QueryBias = OptionalVector(p + "attn_q.bias", qDim),
-                KeyBias = OptionalVector(p + "attn_k.bias", kvDim),
-                ValueBias = OptionalVector(p + "attn_v.bias", kvDim),
-                OutputBias = OptionalVector(p + "attn_output.bias", dim),
-                QueryNorm = OptionalVector(p + "attn_q_norm.weight", config.HeadDim),
-                KeyNorm = OptionalVector(p + "attn_k_norm.weight", config.HeadDim),
-            };
+            layers[l] = LayerTensorNames.Gguf.Read(l, config, Matrix, Vector, OptionalVector);
             RequireArchitectureTensors(gguf, arch, l, layers[l]);
         }
 

@@ -79,7 +79,7 @@ public static class HuggingFaceModelReader
     private static LlamaWeights ReadWeights(string directory, LlamaConfig config, bool tied, Dictionary<string, (SafetensorsFile File, SafetensorsTensor Tensor)> tensors)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
-        int dim = config.Dim, qDim = config.QueryDim, kvDim = config.KvDim, hidden = config.HiddenDim;
+        var dim = config.Dim;
 
         (SafetensorsFile File, SafetensorsTensor Tensor) Get(string name, params long[] shape)
         {
@@ -124,28 +124,10 @@ public static class HuggingFaceModelReader
         var layers = new LayerWeights[config.Layers];
         for (var l = 0; l < config.Layers; l++)
         {
-            var p = $"model.layers.{l}.";
-            layers[l] = new LayerWeights(
-                Vector(p + "input_layernorm.weight", dim),
-                Matrix(p + "self_attn.q_proj.weight", qDim, dim),
-                Matrix(p + "self_attn.k_proj.weight", kvDim, dim),
-                Matrix(p + "self_attn.v_proj.weight", kvDim, dim),
-                Matrix(p + "self_attn.o_proj.weight", dim, qDim),
-                Vector(p + "post_attention_layernorm.weight", dim),
-                Matrix(p + "mlp.gate_proj.weight", hidden, dim),
-                Matrix(p + "mlp.down_proj.weight", dim, hidden),
-                Matrix(p + "mlp.up_proj.weight", hidden, dim))
-            {
-                QueryBias = Optional(p + "self_attn.q_proj.bias", qDim),
-                KeyBias = Optional(p + "self_attn.k_proj.bias", kvDim),
-                ValueBias = Optional(p + "self_attn.v_proj.bias", kvDim),
-                OutputBias = Optional(p + "self_attn.o_proj.bias", dim),
-                QueryNorm = Optional(p + "self_attn.q_norm.weight", config.HeadDim),
-                KeyNorm = Optional(p + "self_attn.k_norm.weight", config.HeadDim),
-            };
+            layers[l] = LayerTensorNames.HuggingFace.Read(l, config, Matrix, Vector, Optional);
             if (config.Architecture == "qwen3" && (layers[l].QueryNorm is null || layers[l].KeyNorm is null))
             {
-                throw new ModelFormatException(directory, p + "self_attn.q_norm.weight", "Qwen3 needs the per-head Q and K norms");
+                throw new ModelFormatException(directory, LayerTensorNames.HuggingFace.Name(l, LayerTensorNames.HuggingFace.QueryNorm), "Qwen3 needs the per-head Q and K norms");
             }
         }
 
