@@ -8,6 +8,7 @@ namespace Mesh.ServiceDefaults;
 /// </summary>
 public sealed class MeshEndpointOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Mesh:Endpoints";
 
     /// <summary>The gRPC endpoint (HTTP/2 cleartext, or TLS when <see cref="CertificatePath"/> is set).</summary>

@@ -22,6 +22,7 @@ public sealed partial class ServiceExceptionInterceptor(ILogger<ServiceException
     /// <summary>The request id header the gateway sets on every call it forwards.</summary>
     public const string RequestIdHeader = "x-request-id";
 
+    /// <summary>Runs a unary call, mapping what it throws as the type's summary says.</summary>
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -35,6 +36,7 @@ public sealed partial class ServiceExceptionInterceptor(ILogger<ServiceException
         }
     }
 
+    /// <summary>Runs a client-streaming call, mapping what it throws as the type's summary says.</summary>
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
@@ -48,6 +50,10 @@ public sealed partial class ServiceExceptionInterceptor(ILogger<ServiceException
         }
     }
 
+    /// <summary>
+    /// Runs a server-streaming call, mapping what it throws as the type's summary says; a failure
+    /// after some responses were written ends the stream with the mapped status.
+    /// </summary>
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
@@ -62,6 +68,7 @@ public sealed partial class ServiceExceptionInterceptor(ILogger<ServiceException
         }
     }
 
+    /// <summary>Runs a bidirectional-streaming call, mapping what it throws as the type's summary says.</summary>
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)

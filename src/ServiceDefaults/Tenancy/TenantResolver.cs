@@ -6,6 +6,7 @@ namespace Mesh.ServiceDefaults.Tenancy;
 /// <summary>Tenancy settings of a service (section <c>Mesh:Tenancy</c>).</summary>
 public sealed class TenancyOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Mesh:Tenancy";
 
     /// <summary>
@@ -23,6 +24,7 @@ public sealed class TenancyOptions
 /// <summary>The tenant a call acts for: <c>x-mesh-tenant</c>, verified when a signing key is configured.</summary>
 public sealed class TenantResolver(IOptions<TenancyOptions> options, TimeProvider time)
 {
+    /// <summary>The tenant of a call without <c>x-mesh-tenant</c> when no signing key is configured.</summary>
     public const string DefaultTenant = "default";
 
     private readonly byte[]? _secret = string.IsNullOrEmpty(options.Value.SigningKey) ? null : System.Text.Encoding.UTF8.GetBytes(options.Value.SigningKey);

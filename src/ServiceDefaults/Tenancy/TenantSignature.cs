@@ -14,9 +14,17 @@ namespace Mesh.ServiceDefaults.Tenancy;
 /// </summary>
 public static class TenantSignature
 {
+    /// <summary>The header naming the tenant a call acts for.</summary>
     public const string TenantHeader = "x-mesh-tenant";
+
+    /// <summary>The header carrying <see cref="Sign"/>'s value for <see cref="TenantHeader"/>.</summary>
     public const string SignatureHeader = "x-mesh-tenant-signature";
 
+    /// <summary>
+    /// The signature of <paramref name="tenant"/> for a call to <paramref name="path"/> (the gRPC
+    /// method path, e.g. <c>/mesh.inference.v1.InferenceService/Generate</c>) made at
+    /// <paramref name="now"/> (whole Unix seconds), keyed with <paramref name="secret"/>.
+    /// </summary>
     public static string Sign(byte[] secret, string tenant, string path, DateTimeOffset now)
     {
         var t = now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
