@@ -2,6 +2,7 @@ using Grpc.Core;
 using Mesh.Inference.Chat;
 using Mesh.Inference.Models;
 using Mesh.Inference.V1;
+using Mesh.ServiceDefaults.Errors;
 using static Mesh.Inference.Services.GenerateRequestValidator;
 
 namespace Mesh.Inference.Services;
@@ -43,7 +44,7 @@ public static class ChatRequestValidator
         }
         catch (ChatTemplateException e)
         {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"model '{model.Id}': {e.Message}"));
+            throw new ServiceException(StatusCode.FailedPrecondition, $"model '{model.Id}': {e.Message}");
         }
 
         string prompt = chat.Render(messages, request.HasAddGenerationPrompt ? request.AddGenerationPrompt : true);

@@ -1,8 +1,8 @@
-using Grpc.Core;
 using Mesh.Inference.Engine;
 using Mesh.Inference.Models;
 using Mesh.Inference.Sampling;
 using Mesh.Inference.V1;
+using Mesh.ServiceDefaults.Errors;
 
 namespace Mesh.Inference.Services;
 
@@ -102,7 +102,7 @@ public static class GenerateRequestValidator
     {
         if (!condition)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, message));
+            throw ServiceException.InvalidArgument(message);
         }
     }
 

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Mesh.Inference.Engine;
 using Mesh.Inference.Hosting;
 using Mesh.Inference.V1;
+using Mesh.ServiceDefaults.Errors;
 using Mesh.ServiceDefaults.Tenancy;
 using static Mesh.Inference.Services.GenerateRequestValidator;
 using EngineFinish = Mesh.Inference.Engine.FinishReason;
@@ -172,18 +173,15 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         }
     }
 
-    private static RpcException Overloaded(EngineOverloadedException e)
-    {
-        var trailers = new Metadata { { "retry-after-ms", ((long)e.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } };
-        return new RpcException(new Status(StatusCode.ResourceExhausted, e.Message), trailers);
-    }
+    /// <summary>RESOURCE_EXHAUSTED with the engine's <c>retry-after-ms</c> hint.</summary>
+    private static ServiceException Overloaded(EngineOverloadedException e) => ServiceException.ResourceExhausted(e.Message, e.RetryAfter);
 
     private InferenceEngine Resolve(string model)
     {
         Require(model.Length > 0, $"model is required (loaded: {string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
         return models.TryGet(model, out var engine)
             ? engine
-            : throw new RpcException(new Status(StatusCode.NotFound, $"model '{model}' is not loaded here; ListModels lists the loaded ones ({string.Join(", ", models.Engines.Select(e => e.Model.Id))})"));
+            : throw ServiceException.NotFound($"model '{model}' is not loaded here; ListModels lists the loaded ones ({string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
     }
 
     private static GenerateResponse ToResponse(GenerationChunk chunk, InferenceEngine engine)

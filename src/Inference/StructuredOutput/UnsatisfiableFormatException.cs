@@ -1,3 +1,5 @@
+using Mesh.ServiceDefaults.Errors;
+
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>
@@ -5,4 +7,4 @@ namespace Mesh.Inference.StructuredOutput;
 /// text, e.g. a vocabulary without '{' asked for JSON). Surfaces as gRPC FAILED_PRECONDITION.
 /// </summary>
 public sealed class UnsatisfiableFormatException(string message)
-    : Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.FailedPrecondition, message));
+    : ServiceException(Grpc.Core.StatusCode.FailedPrecondition, message);

@@ -19,8 +19,8 @@ public sealed class StructuredOutputLimitsTests
         using var model = Models.LlamaModel.Load(TinyStories656K);
         var format = new V1.ResponseFormat { JsonObject = new V1.JsonObjectFormat() };
         var e = Assert.Throws<UnsatisfiableFormatException>(() => ResponseFormatValidator.Validate(format, model));
-        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-        Assert.Contains("can begin this format", e.Status.Detail);
+        Assert.Equal(StatusCode.FailedPrecondition, e.Code);
+        Assert.Contains("can begin this format", e.Message);
     }
 
     [Fact]
@@ -30,8 +30,8 @@ public sealed class StructuredOutputLimitsTests
         var format = new ResponseFormatCache().Get(new(ResponseFormatKind.Regex, "a\\{", [], new()), TokenVocabulary.For(harness.Model.Tokenizer));
         var request = new GenerationRequest([harness.Model.Tokenizer.BosId], 8, new SamplingParameters { Temperature = 1, Seed = 1 }, [], LogitsProcessor: format.CreateProcessor([harness.Model.Tokenizer.BosId]));
         var e = await Assert.ThrowsAsync<UnsatisfiableFormatException>(() => harness.RunAsync(request));
-        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-        Assert.Contains("after 1 tokens", e.Status.Detail);
+        Assert.Equal(StatusCode.FailedPrecondition, e.Code);
+        Assert.Contains("after 1 tokens", e.Message);
     }
 
     [Fact]
