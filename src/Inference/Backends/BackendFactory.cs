@@ -9,6 +9,13 @@ namespace Mesh.Inference.Backends;
 /// <summary>Chooses and creates the backend for <c>--device auto|cpu|cuda</c>.</summary>
 public static class BackendFactory
 {
+    /// <summary>
+    /// The backend for <paramref name="device"/>: <c>cpu</c>; <c>cuda</c> (throws
+    /// <see cref="InvalidOperationException"/> naming the reason when the weights hold a type the CUDA kernels
+    /// cannot read or no usable GPU is present); <c>auto</c>, which takes CUDA when the GPU, the weight types
+    /// and the model's features (<see cref="Cuda.CudaBackendFactory.UnsupportedFeature"/>) allow and the CPU
+    /// otherwise, logging why. Any other name is an <see cref="ArgumentException"/>.
+    /// </summary>
     public static IInferenceBackend Create(LlamaModel model, string device, BackendOptions options, ILogger logger)
     {
         switch (device.ToLowerInvariant())

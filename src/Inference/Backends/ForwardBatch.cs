@@ -21,10 +21,17 @@ public sealed class ForwardBatch
     /// <summary>Number of tokens whose logits are wanted (one row each in the logits output).</summary>
     public int LogitCount { get; private set; }
 
+    /// <summary>
+    /// Token ids, [<see cref="Count"/>]; each inside the vocabulary (checked by <see cref="Validate"/>).
+    /// </summary>
     public ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, Count);
 
+    /// <summary>
+    /// Position of each token in its sequence, [<see cref="Count"/>]; 0-based, below the context length.
+    /// </summary>
     public ReadOnlySpan<int> Positions => _positions.AsSpan(0, Count);
 
+    /// <summary>Index (into <see cref="BlockTables"/>) of each token's sequence, [<see cref="Count"/>].</summary>
     public ReadOnlySpan<int> SequenceOf => _sequenceOf.AsSpan(0, Count);
 
     /// <summary>Indices (into the batch) of the tokens whose logits are wanted, in output row order.</summary>
@@ -58,6 +65,9 @@ public sealed class ForwardBatch
         }
     }
 
+    /// <summary>
+    /// Empties the batch for reuse; the buffers keep their capacity, so a steady batch allocates nothing.
+    /// </summary>
     public void Clear()
     {
         Count = 0;
@@ -72,6 +82,11 @@ public sealed class ForwardBatch
         return _blockTables.Count - 1;
     }
 
+    /// <summary>
+    /// Appends <paramref name="token"/> at <paramref name="position"/> of sequence <paramref name="sequence"/>
+    /// (an index from <see cref="AddSequence"/>; otherwise <see cref="ArgumentOutOfRangeException"/>). With
+    /// <paramref name="wantLogits"/> its logits get the next row of the output.
+    /// </summary>
     public void AddToken(int sequence, int token, int position, bool wantLogits)
     {
         if ((uint)sequence >= (uint)_blockTables.Count)

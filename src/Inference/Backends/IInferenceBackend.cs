@@ -13,6 +13,9 @@ public interface IInferenceBackend : IDisposable
     /// <summary>"cpu" or "cuda".</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The hyperparameters of the model this backend runs (shapes of the weights, vocabulary, context).
+    /// </summary>
     LlamaConfig Config { get; }
 
     /// <summary>Shape of the paged KV cache this backend allocated.</summary>
@@ -35,6 +38,7 @@ public interface IInferenceBackend : IDisposable
 /// </summary>
 public readonly record struct KvCacheGeometry(int BlockSize, int BlockCount)
 {
+    /// <summary>Token slots per block unless configured (vLLM's default block size).</summary>
     public const int DefaultBlockSize = 16;
 
     /// <summary>Bytes one block takes for a model (keys and values, all layers, f32).</summary>
@@ -57,6 +61,9 @@ public sealed record BackendOptions
     /// <summary>Memory budget of the KV cache when <see cref="KvBlockCount"/> is 0 (default 256 MiB).</summary>
     public long KvCacheBytes { get; init; } = 256L << 20;
 
+    /// <summary>
+    /// The worker threads to start: <see cref="Threads"/>, or <see cref="Environment.ProcessorCount"/> when it is 0.
+    /// </summary>
     public int ResolveThreads() => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     /// <summary>The block count these options give for a model, at least enough for one full context.</summary>

@@ -31,6 +31,11 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     private float[] _up = [];
     private float[] _projected = [];
 
+    /// <summary>
+    /// Allocates the KV cache (<see cref="BackendOptions.ResolveBlockCount"/> blocks, f32) and the worker
+    /// pool (<see cref="BackendOptions.ResolveThreads"/>) for <paramref name="weights"/>, which stay where
+    /// the loader mapped them.
+    /// </summary>
     public CpuBackend(LlamaConfig config, LlamaWeights weights, BackendOptions options)
     {
         Config = config;
@@ -41,15 +46,19 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, Math.Max(config.Dim, config.QueryDim))));
     }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
 
+    /// <inheritdoc/>
     public LlamaConfig Config { get; }
 
+    /// <inheritdoc/>
     public KvCacheGeometry KvGeometry { get; }
 
     /// <summary>Worker threads in use.</summary>
     public int Threads => _parallel.Threads;
 
+    /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
@@ -140,6 +149,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         }
     }
 
+    /// <summary>Frees the native memory of the KV cache and the activation buffers.</summary>
     public void Dispose()
     {
         _kv.Dispose();

@@ -83,10 +83,13 @@ public sealed class CudaBackend : IInferenceBackend
         _scratch = new CudaScratch(config, 16);
     }
 
+    /// <inheritdoc/>
     public string Name => "cuda";
 
+    /// <inheritdoc/>
     public LlamaConfig Config { get; }
 
+    /// <inheritdoc/>
     public KvCacheGeometry KvGeometry { get; }
 
     /// <summary>The device this backend runs on.</summary>
@@ -95,6 +98,7 @@ public sealed class CudaBackend : IInferenceBackend
     /// <summary>Device memory the weights take.</summary>
     public long WeightBytes { get; }
 
+    /// <inheritdoc/>
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
         var n = batch.Count;
@@ -269,6 +273,7 @@ public sealed class CudaBackend : IInferenceBackend
         return resource;
     }
 
+    /// <summary>Frees the device memory (weights, KV pools, scratch) and the context.</summary>
     public void Dispose()
     {
         _context.MakeCurrent();

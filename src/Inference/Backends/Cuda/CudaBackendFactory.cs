@@ -13,6 +13,9 @@ namespace Mesh.Inference.Backends.Cuda;
 /// </summary>
 public static class CudaBackendFactory
 {
+    /// <summary>
+    /// Uploads <paramref name="model"/>'s weights to device <paramref name="deviceOrdinal"/> and allocates its KV pools.
+    /// </summary>
     public static CudaBackend Create(LlamaModel model, BackendOptions options, ILogger logger, int deviceOrdinal = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
