@@ -28,11 +28,18 @@ public sealed record GenerationRequest(
     string CacheSalt = "",
     ILogitsProcessor? LogitsProcessor = null);
 
+/// <summary>Why a generation ended (the proto's <c>FinishReason</c>, OpenAI's <c>finish_reason</c>).</summary>
 public enum FinishReason
 {
+    /// <c>MaxTokens</c> tokens were generated, or the sequence reached the model's context length.
     Length,
+    /// <summary>
+    /// A stop string matched, an end-of-turn token other than EOS was sampled, or a structured format completed.
+    /// </summary>
     Stop,
+    /// <summary>The model sampled its end-of-sequence token (not with <c>IgnoreEos</c>).</summary>
     Eos,
+    /// <summary>The caller cancelled, its deadline passed, or the request failed.</summary>
     Cancelled,
 }
 

@@ -62,8 +62,10 @@ public sealed class InferenceEngine : IDisposable
         _thread.Start();
     }
 
+    /// <summary>The model this engine serves (its tokenizer, hyperparameters and weights).</summary>
     public LlamaModel Model => _model;
 
+    /// <summary>The backend the forward pass runs on (<c>cpu</c> or <c>cuda</c>).</summary>
     public IInferenceBackend Backend => _runner.Backend;
 
     /// <summary>Counters as of the engine thread's last step; safe from any thread.</summary>

@@ -9,11 +9,16 @@ namespace Mesh.Inference.Engine;
 /// </summary>
 public sealed class InferenceMetrics : IDisposable
 {
+    /// <summary>The <see cref="Meter"/> name the host subscribes to for export.</summary>
     public const string MeterName = "Mesh.Inference";
     private static readonly double[] LatencyBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
 
     private readonly Meter _meter;
 
+    /// <summary>
+    /// Creates the instruments, each tagged <c>gen_ai.request.model</c> = <paramref name="model"/>;
+    /// <paramref name="state"/> is read (from the exporter's thread) for the running/waiting and KV block gauges.
+    /// </summary>
     public InferenceMetrics(string model, Func<(int Running, int Waiting, int UsedBlocks, int FreeBlocks)> state)
     {
         _meter = new Meter(MeterName);
@@ -32,21 +37,30 @@ public sealed class InferenceMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.inference.kv_cache.blocks.free", () => new Measurement<int>(state().FreeBlocks, tags), "{block}", "KV cache blocks free or holding idle cached prefixes");
     }
 
+    /// <c>gen_ai.server.time_to_first_token</c>, seconds from arrival to the first generated token.
     public Histogram<double> TimeToFirstToken { get; }
 
+    /// <c>gen_ai.server.time_per_output_token</c>, seconds per generated token after the first.
     public Histogram<double> TimePerOutputToken { get; }
 
+    /// <c>gen_ai.server.request.duration</c>, seconds from arrival to the last token.
     public Histogram<double> RequestDuration { get; }
 
+    /// <c>mesh.inference.prompt_tokens</c>: prompt tokens processed, cached ones included.
     public Counter<long> PromptTokens { get; }
 
+    /// <c>mesh.inference.generation_tokens</c>: tokens generated.
     public Counter<long> GenerationTokens { get; }
 
+    /// <c>mesh.inference.prefix_cache.queries</c>: prompt tokens looked up in the prefix cache.
     public Counter<long> PrefixCacheQueries { get; }
 
+    /// <c>mesh.inference.prefix_cache.hits</c>: prompt tokens served from the cache (hit rate = hits / queries).
     public Counter<long> PrefixCacheHits { get; }
 
+    /// <c>mesh.inference.preemptions</c>: running sequences preempted (by recompute) for lack of KV blocks.
     public Counter<long> Preemptions { get; }
 
+    /// <summary>Disposes the meter, which ends every instrument's export.</summary>
     public void Dispose() => _meter.Dispose();
 }

@@ -74,10 +74,15 @@ public sealed class KvBlockAllocator
         }
     }
 
+    /// <summary>Blocks in the pool (ids 0 to BlockCount - 1).</summary>
     public int BlockCount { get; }
 
+    /// <summary>Token slots per block.</summary>
     public int BlockSize { get; }
 
+    /// <summary>
+    /// Whether filled blocks are registered by hash for reuse; when false every block is freed on release.
+    /// </summary>
     public bool PrefixCachingEnabled { get; }
 
     /// <summary>Blocks that can be handed out now: never used, or cached without references.</summary>
