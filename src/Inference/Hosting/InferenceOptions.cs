@@ -5,6 +5,7 @@ namespace Mesh.Inference.Hosting;
 /// <summary>The Inference service's configuration (section <c>Inference</c>).</summary>
 public sealed class InferenceOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Inference";
 
     /// <summary>Models to load at start-up.</summary>
@@ -22,6 +23,7 @@ public sealed class InferenceOptions
     /// <summary>KV cache size in blocks (overrides <see cref="KvCacheMb"/> when > 0).</summary>
     public int KvBlocks { get; set; }
 
+    /// <summary>Scheduler limits shared by every model (section <c>Inference:Engine</c>).</summary>
     public EngineOptions Engine { get; set; } = new();
 }
 

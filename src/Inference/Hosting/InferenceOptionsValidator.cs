@@ -8,6 +8,9 @@ namespace Mesh.Inference.Hosting;
 /// </summary>
 public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
 {
+    /// <summary>
+    /// Every invalid setting at once, each naming its key (e.g. <c>Inference:Device</c>) and the allowed values.
+    /// </summary>
     public ValidateOptionsResult Validate(string? name, InferenceOptions options)
     {
         const string at = InferenceOptions.SectionName;

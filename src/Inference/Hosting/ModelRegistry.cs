@@ -10,6 +10,11 @@ public sealed class ModelRegistry : IDisposable
 {
     private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Loads every configured model (<see cref="ServedModel.Load"/>) in order; throws
+    /// <see cref="InvalidOperationException"/> for an entry without a path or two models with one id, and
+    /// whatever loading throws, so a bad model stops the host at start.
+    /// </summary>
     public ModelRegistry(IOptions<InferenceOptions> options, ILogger<ModelRegistry> logger, ILoggerFactory loggers)
     {
         var o = options.Value;
@@ -41,8 +46,10 @@ public sealed class ModelRegistry : IDisposable
         }
     }
 
+    /// <summary>The loaded models' engines, one per model.</summary>
     public IEnumerable<InferenceEngine> Engines => _models.Values.Select(m => m.Engine);
 
+    /// <summary>The engine of the model whose id is <paramref name="id"/> (ordinal comparison), or false.</summary>
     public bool TryGet(string id, out InferenceEngine engine)
     {
         var found = _models.TryGetValue(id, out var served);
@@ -54,6 +61,7 @@ public sealed class ModelRegistry : IDisposable
     /// <exception cref="Chat.ChatTemplateException">The model has no template Mesh renders.</exception>
     public Chat.ChatTemplate ChatTemplateOf(string id) => _models[id].ChatTemplate;
 
+    /// <summary>Disposes every served model.</summary>
     public void Dispose()
     {
         foreach (var served in _models.Values)

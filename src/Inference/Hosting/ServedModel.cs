@@ -26,12 +26,19 @@ public sealed class ServedModel : IDisposable
         _chatTemplate = new(() => Chat.ChatTemplate.Resolve(chatTemplate, model.Tokenizer.ChatTemplate), LazyThreadSafetyMode.PublicationOnly);
     }
 
+    /// <summary>The engine (scheduler thread, model runner, output processor) serving this model.</summary>
     public InferenceEngine Engine { get; }
 
     /// <summary>The template the Chat RPC renders with: the configured one, else the model's own.</summary>
     /// <exception cref="Chat.ChatTemplateException">Neither is a template Mesh renders; the message names <c>--chat-template</c>.</exception>
     public Chat.ChatTemplate ChatTemplate => _chatTemplate.Value;
 
+    /// <param name="options">The model's path, tokenizer, id and chat template.</param>
+    /// <param name="device"><c>auto</c>, <c>cpu</c> or <c>cuda</c> (see <see cref="BackendFactory.Create"/>).</param>
+    /// <param name="backendOptions">Threads and KV cache size.</param>
+    /// <param name="engineOptions">Scheduler limits (running sequences, batched tokens, waiting queue, prefix caching).</param>
+    /// <exception cref="InvalidOperationException">A misspelt chat template, or a device that cannot run the model.</exception>
+    /// <exception cref="ModelFormatException">The model file is malformed or of an unsupported kind.</exception>
     /// <summary>Loads the model, creates its backend and starts its engine.</summary>
     /// <param name="logger">Loading messages (and the engine's, unless <paramref name="engineLogger"/> is given).</param>
     /// <param name="engineLogger">The engine's per-request lines and faults.</param>
@@ -65,6 +72,9 @@ public sealed class ServedModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the engine (ending its requests), then frees the backend's memory and the model's mapping.
+    /// </summary>
     public void Dispose()
     {
         Engine.Dispose();
