@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Mesh.Inference.Models.Gguf;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Mesh.Inference.Models.Gguf;
 /// a multi-gigabyte model costs no copy and no managed heap. Every parse failure is a
 /// <see cref="ModelFormatException"/> naming the file and the field.
 /// </summary>
-public sealed unsafe class GgufFile : IDisposable
+public sealed unsafe partial class GgufFile : IDisposable
 {
     private const uint Magic = 0x46554747; // "GGUF" little-endian
     private const int DefaultAlignment = 32;
@@ -161,98 +159,6 @@ public sealed unsafe class GgufFile : IDisposable
         return new GgufFile(path);
     }
 
-    public bool Contains(string key) => _metadata.ContainsKey(key);
-
-    public string GetString(string key) => Get<string>(key, "a string");
-
-    public uint GetUInt32(string key) => TryGetUInt32(key, out var v) ? v : throw Missing(key, "an unsigned integer");
-
-    public float GetFloat32(string key) => TryGetFloat32(key, out var v) ? v : throw Missing(key, "a float");
-
-    /// <summary>Reads any integer metadata value that fits in a uint (converters differ in the width they write).</summary>
-    public bool TryGetUInt32(string key, out uint value)
-    {
-        value = 0;
-        if (!_metadata.TryGetValue(key, out var raw))
-        {
-            return false;
-        }
-
-        long v = raw switch
-        {
-            byte b => b,
-            sbyte sb => sb,
-            ushort us => us,
-            short s => s,
-            uint u => u,
-            int i => i,
-            ulong ul => ul > uint.MaxValue ? -1 : (long)ul,
-            long l => l,
-            _ => throw Error(key, $"expected an integer, found {Describe(raw)}"),
-        };
-        if (v is < 0 or > uint.MaxValue)
-        {
-            throw Error(key, $"value {v} out of range");
-        }
-
-        value = (uint)v;
-        return true;
-    }
-
-    public bool TryGetFloat32(string key, out float value)
-    {
-        value = 0;
-        if (!_metadata.TryGetValue(key, out var raw))
-        {
-            return false;
-        }
-
-        value = raw switch
-        {
-            float f => f,
-            double d => (float)d,
-            _ => throw Error(key, $"expected a float, found {Describe(raw)}"),
-        };
-        return true;
-    }
-
-    public bool TryGetBool(string key, out bool value)
-    {
-        value = false;
-        if (!_metadata.TryGetValue(key, out var raw))
-        {
-            return false;
-        }
-
-        value = raw is bool b ? b : throw Error(key, $"expected a bool, found {Describe(raw)}");
-        return true;
-    }
-
-    public IReadOnlyList<string> GetStringArray(string key) => Get<string[]>(key, "an array of strings");
-
-    public float[] GetFloat32Array(string key) => Get<float[]>(key, "an array of float32");
-
-    /// <summary>An integer array, whatever integer width the writer chose.</summary>
-    public int[] GetInt32Array(string key)
-    {
-        if (!_metadata.TryGetValue(key, out var raw))
-        {
-            throw Missing(key, "an array of integers");
-        }
-
-        return raw switch
-        {
-            int[] ints => ints,
-            uint[] uints => Array.ConvertAll(uints, u => u <= int.MaxValue ? (int)u : throw Error(key, $"value {u} out of range")),
-            byte[] bytes => Array.ConvertAll(bytes, b => (int)b),
-            sbyte[] sbytes => Array.ConvertAll(sbytes, b => (int)b),
-            short[] shorts => Array.ConvertAll(shorts, s => (int)s),
-            ushort[] ushorts => Array.ConvertAll(ushorts, s => (int)s),
-            long[] longs => Array.ConvertAll(longs, l => l is >= int.MinValue and <= int.MaxValue ? (int)l : throw Error(key, $"value {l} out of range")),
-            _ => throw Error(key, $"expected an array of integers, found {Describe(raw)}"),
-        };
-    }
-
     /// <summary>The tensor named <paramref name="name"/>, or an error naming it.</summary>
     public GgufTensorInfo GetTensor(string name) =>
         _tensors.TryGetValue(name, out var t) ? t : throw Error(name, "tensor is missing");
@@ -260,6 +166,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>A pointer to a tensor's data inside the mapping; valid until <see cref="Dispose"/>.</summary>
     public nint GetTensorData(GgufTensorInfo tensor) => (nint)(_base + _dataStart + tensor.Offset);
 
+    /// <summary>Unmaps the file; tensor pointers from <see cref="GetTensorData"/> are invalid afterwards.</summary>
     public void Dispose() => _file.Dispose();
 
     internal ModelFormatException Error(string field, string message) => new(Path, field, message);
@@ -277,145 +184,5 @@ public sealed unsafe class GgufFile : IDisposable
         return GgmlTypeInfo.IsIQuant(rawType)
             ? $"tensor type {name} (an importance-matrix quantization) is not supported; use a file quantized to one of {supported} (e.g. Q4_K_M)"
             : $"tensor type {name} is not supported (Mesh reads {supported})";
-    }
-
-    private ModelFormatException Missing(string key, string what) => Error(key, $"metadata key is missing (expected {what})");
-
-    private T Get<T>(string key, string what)
-        where T : class
-    {
-        if (!_metadata.TryGetValue(key, out var raw))
-        {
-            throw Missing(key, what);
-        }
-
-        return raw as T ?? throw Error(key, $"expected {what}, found {Describe(raw)}");
-    }
-
-    private static string Describe(object value) => value switch
-    {
-        Array a => $"an array of {a.GetType().GetElementType()!.Name} ({a.Length} items)",
-        _ => $"a {value.GetType().Name}",
-    };
-
-    /// <summary>Sequential little-endian reads over the mapping that never step past its end.</summary>
-    private struct Reader(GgufFile file)
-    {
-        public long Position { get; private set; }
-
-        public uint U32(string field) => BitConverter.ToUInt32(Take(4, field));
-
-        public ulong U64(string field) => BitConverter.ToUInt64(Take(8, field));
-
-        public ulong Count(string field)
-        {
-            var n = U64(field);
-            return n <= MaxCount ? n : throw file.Error(field, $"count {n} is implausibly large (corrupt file?)");
-        }
-
-        public string String(string field)
-        {
-            var n = U64(field + ".length");
-            if (n > MaxStringBytes)
-            {
-                throw file.Error(field, $"string length {n} is implausibly large (corrupt file?)");
-            }
-
-            if ((long)n > file._length - Position)
-            {
-                throw file.Error(field, $"string of {n} bytes runs past the end of the file at byte {file._length} (truncated?)");
-            }
-
-            return Encoding.UTF8.GetString(Take((int)n, field));
-        }
-
-        public object Value(string key, GgufValueType type) => type switch
-        {
-            GgufValueType.UInt8 => Take(1, key)[0],
-            GgufValueType.Int8 => (sbyte)Take(1, key)[0],
-            GgufValueType.UInt16 => BitConverter.ToUInt16(Take(2, key)),
-            GgufValueType.Int16 => BitConverter.ToInt16(Take(2, key)),
-            GgufValueType.UInt32 => U32(key),
-            GgufValueType.Int32 => BitConverter.ToInt32(Take(4, key)),
-            GgufValueType.Float32 => BitConverter.ToSingle(Take(4, key)),
-            GgufValueType.Bool => Take(1, key)[0] switch
-            {
-                0 => false,
-                1 => true,
-                var b => throw file.Error(key, $"bool value {b} is neither 0 nor 1"),
-            },
-            GgufValueType.String => String(key),
-            GgufValueType.UInt64 => U64(key),
-            GgufValueType.Int64 => BitConverter.ToInt64(Take(8, key)),
-            GgufValueType.Float64 => BitConverter.ToDouble(Take(8, key)),
-            GgufValueType.Array => Array(key),
-            _ => throw file.Error(key, $"unknown metadata value type {(uint)type}"),
-        };
-
-        private object Array(string key)
-        {
-            var elementType = (GgufValueType)U32(key + ".element_type");
-            var n = (int)Count(key + ".length");
-            // Every element takes at least one byte (a string eight), so a count the rest of the file
-            // cannot hold is refused before anything of its size is allocated.
-            var minBytes = elementType switch
-            {
-                GgufValueType.String or GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
-                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
-                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
-                _ => 1,
-            };
-            if ((long)n * minBytes > file._length - Position)
-            {
-                throw file.Error(key, $"array of {n} elements cannot fit in the {file._length - Position} bytes left in the file (truncated or corrupt)");
-            }
-
-            return elementType switch
-            {
-                GgufValueType.UInt8 => Take(n, key).ToArray(),
-                GgufValueType.Int8 => Cast<sbyte>(n, 1, key),
-                GgufValueType.UInt16 => Cast<ushort>(n, 2, key),
-                GgufValueType.Int16 => Cast<short>(n, 2, key),
-                GgufValueType.UInt32 => Cast<uint>(n, 4, key),
-                GgufValueType.Int32 => Cast<int>(n, 4, key),
-                GgufValueType.Float32 => Cast<float>(n, 4, key),
-                GgufValueType.UInt64 => Cast<ulong>(n, 8, key),
-                GgufValueType.Int64 => Cast<long>(n, 8, key),
-                GgufValueType.Float64 => Cast<double>(n, 8, key),
-                GgufValueType.Bool => Take(n, key).ToArray().Select(b => b != 0).ToArray(),
-                GgufValueType.String => Strings(n, key),
-                _ => throw file.Error(key, $"array element type {(uint)elementType} is not supported"),
-            };
-        }
-
-        private string[] Strings(int n, string key)
-        {
-            var result = new string[n];
-            for (var i = 0; i < n; i++)
-            {
-                result[i] = String($"{key}[{i}]");
-            }
-
-            return result;
-        }
-
-        private T[] Cast<T>(int n, int size, string key)
-            where T : unmanaged
-        {
-            var bytes = Take(checked(n * size), key);
-            return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes).ToArray();
-        }
-
-        private ReadOnlySpan<byte> Take(int count, string field)
-        {
-            if (count < 0 || Position + count > file._length)
-            {
-                throw file.Error(field, $"file ends at byte {file._length}, {count} more bytes needed at {Position} (truncated?)");
-            }
-
-            var span = new ReadOnlySpan<byte>(file._base + Position, count);
-            Position += count;
-            return span;
-        }
     }
 }
