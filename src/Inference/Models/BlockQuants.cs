@@ -14,6 +14,7 @@ namespace Mesh.Inference.Models;
 /// </summary>
 public static unsafe class BlockQuants
 {
+    /// <summary>Values per block of every type here (ggml's QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0 = 32).</summary>
     public const int BlockSize = 32;
 
     /// <summary>Whether <paramref name="type"/> is one of the 32-value block types.</summary>

@@ -11,7 +11,9 @@ namespace Mesh.Inference.Models;
 /// </summary>
 public static unsafe class Dequantize
 {
+    /// <summary>Values per Q8_0 block (ggml's QK8_0).</summary>
     public const int Q8BlockSize = 32;
+    /// <summary>Bytes per Q8_0 block: an f16 scale and 32 int8 quants (ggml's <c>block_q8_0</c>).</summary>
     public const int Q8BlockBytes = 34;
 
     /// <summary>Writes row <paramref name="row"/> of <paramref name="matrix"/> into <paramref name="destination"/>.</summary>
@@ -49,6 +51,9 @@ public static unsafe class Dequantize
         }
     }
 
+    /// <summary>
+    /// Widens bf16 values to f32 (the 16 bits become the top half; exact). <paramref name="destination"/> must hold <c>source.Length</c> values.
+    /// </summary>
     public static void BFloat16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
     {
         var bits = MemoryMarshal.Cast<float, uint>(destination);
@@ -70,6 +75,10 @@ public static unsafe class Dequantize
         return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
     }
 
+    /// <summary>
+    /// Dequantizes <paramref name="count"/> values (a multiple of 32) of Q8_0 blocks at <paramref name="src"/>
+    /// into <paramref name="destination"/>: value = f16 scale × int8 quant, as ggml's <c>dequantize_row_q8_0</c>.
+    /// </summary>
     public static void Q8ToSingle(byte* src, int count, Span<float> destination)
     {
         for (var b = 0; b < count / Q8BlockSize; b++)

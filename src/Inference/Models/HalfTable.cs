@@ -9,6 +9,9 @@ public static unsafe class HalfTable
 {
     private static readonly float* Table = Build();
 
+    /// <summary>
+    /// The f32 value of the IEEE half whose bits are <paramref name="bits"/> (exact, NaN and infinities kept).
+    /// </summary>
     public static float ToSingle(ushort bits) => Table[bits];
 
     private static float* Build()

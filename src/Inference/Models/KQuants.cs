@@ -13,10 +13,14 @@ namespace Mesh.Inference.Models;
 /// </summary>
 public static unsafe class KQuants
 {
+    /// <summary>Values per super-block of every K-quant (ggml's QK_K).</summary>
     public const int SuperBlockSize = 256;
+    /// <summary>Values per scale group in the unpacked form (Q4_K/Q5_K's groups of 32 appear as two).</summary>
     public const int GroupSize = 16;
+    /// <summary>Scale groups per super-block in the unpacked form (16).</summary>
     public const int GroupsPerSuperBlock = SuperBlockSize / GroupSize;
 
+    /// <summary>Whether <paramref name="type"/> is one of the K-quants Q2_K…Q6_K.</summary>
     public static bool Handles(GgmlType type) => type is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>

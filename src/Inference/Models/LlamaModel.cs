@@ -29,15 +29,23 @@ public sealed class LlamaModel : IDisposable
         WeightType = types.Length == 1 ? types[0].ToString() : "mixed";
     }
 
+    /// <summary>
+    /// The id requests name the model by: the configured one, else the file or directory name without extension.
+    /// </summary>
     public string Id { get; }
 
+    /// <summary>The file or directory it was loaded from (never sent to callers).</summary>
     public string Path { get; }
 
     /// <summary>"gguf", "huggingface" or "llama2c".</summary>
     public string Format { get; }
 
+    /// <summary>Hyperparameters: shapes, context length, vocabulary size, RoPE and norm settings.</summary>
     public LlamaConfig Config { get; }
 
+    /// <summary>
+    /// The weights, in the storage (usually the file mapping) this model owns until <see cref="Dispose"/>.
+    /// </summary>
     public LlamaWeights Weights { get; }
 
     /// <summary>SentencePiece or byte-level BPE, as the file says (<see cref="TokenizerMetadata.ReadTokenizer"/>).</summary>
@@ -109,6 +117,7 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>Unmaps the model's files; <see cref="Weights"/> must not be used afterwards.</summary>
     public void Dispose() => _storage.Dispose();
 
     private static LlamaModel LoadHuggingFace(string directory, string? tokenizerPath, string? id)

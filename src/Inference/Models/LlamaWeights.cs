@@ -46,12 +46,16 @@ public sealed record LlamaWeights(
     float[] OutputNorm,
     WeightMatrix Classifier)
 {
+    /// <summary>
+    /// Every distinct matrix: each layer's Q, K, V, O, gate, down, up, then the embedding and the classifier (once when tied).
+    /// </summary>
     public IEnumerable<WeightMatrix> Matrices =>
         Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Down, l.Up })
             .Append(TokenEmbedding)
             .Append(Classifier)
             .Distinct();
 
+    /// <summary>Parameters (elements) of every matrix and vector, a tied classifier counted once.</summary>
     public long ParameterCount =>
         Matrices.Sum(m => (long)m.Rows * m.Cols)
         + OutputNorm.Length

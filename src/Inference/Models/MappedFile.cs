@@ -12,6 +12,7 @@ public sealed unsafe class MappedFile : IDisposable
     private readonly MemoryMappedViewAccessor _view;
     private bool _disposed;
 
+    /// <summary>Maps <paramref name="path"/> read-only; an empty file is a <see cref="ModelFormatException"/>.</summary>
     public MappedFile(string path)
     {
         Path = path;
@@ -28,13 +29,16 @@ public sealed unsafe class MappedFile : IDisposable
         Pointer = p + _view.PointerOffset;
     }
 
+    /// <summary>The mapped file's path.</summary>
     public string Path { get; }
 
+    /// <summary>The file's length in bytes; reads at <see cref="Pointer"/> must stay below it.</summary>
     public long Length { get; }
 
     /// <summary>The first byte of the file; valid until <see cref="Dispose"/>.</summary>
     public byte* Pointer { get; }
 
+    /// <summary>Unmaps the file; idempotent. Pointers into it are invalid afterwards.</summary>
     public void Dispose()
     {
         if (_disposed)

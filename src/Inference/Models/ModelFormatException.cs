@@ -6,6 +6,9 @@ namespace Mesh.Inference.Models;
 /// </summary>
 public sealed class ModelFormatException : Exception
 {
+    /// <summary>
+    /// A failure of <paramref name="path"/> at <paramref name="field"/>; the message reads <c>path: field: message</c>.
+    /// </summary>
     public ModelFormatException(string path, string field, string message)
         : base($"{path}: {field}: {message}")
     {

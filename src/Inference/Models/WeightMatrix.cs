@@ -8,19 +8,25 @@ namespace Mesh.Inference.Models;
 /// </summary>
 public sealed unsafe class WeightMatrix(string name, GgmlType type, int rows, int cols, nint data)
 {
+    /// <summary>The tensor name in the file it came from (e.g. <c>blk.0.attn_q.weight</c>).</summary>
     public string Name { get; } = name;
 
+    /// <summary>The storage type of the elements (F32, F16, BF16, or a GGML block quantization).</summary>
     public GgmlType Type { get; } = type;
 
+    /// <summary>Output features (rows).</summary>
     public int Rows { get; } = rows;
 
+    /// <summary>Input features (values per row); a multiple of the type's block size.</summary>
     public int Cols { get; } = cols;
 
+    /// <summary>Address of row 0; rows follow each other <see cref="RowBytes"/> apart. Owned by the model.</summary>
     public nint Data { get; } = data;
 
     /// <summary>Bytes per row.</summary>
     public long RowBytes => GgmlTypeInfo.ByteSize(Type, Cols);
 
+    /// <summary>Bytes of the whole matrix.</summary>
     public long ByteLength => RowBytes * Rows;
 
     /// <summary>A pointer to the first byte of row <paramref name="row"/>.</summary>

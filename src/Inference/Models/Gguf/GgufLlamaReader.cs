@@ -9,6 +9,11 @@ namespace Mesh.Inference.Models.Gguf;
 /// </summary>
 public static class GgufLlamaReader
 {
+    /// <summary>
+    /// The config and weights of <paramref name="gguf"/>; the matrices point into its mapping, which must
+    /// outlive them. A missing key or tensor, a shape that disagrees with the hyperparameters, an unused
+    /// tensor or an unsupported architecture is a <see cref="ModelFormatException"/> naming it.
+    /// </summary>
     public static (LlamaConfig Config, LlamaWeights Weights) Read(GgufFile gguf)
     {
         var arch = gguf.GetString("general.architecture");

@@ -6,5 +6,6 @@ namespace Mesh.Inference.Models.Gguf;
 /// </summary>
 public sealed record GgufTensorInfo(string Name, long[] Dimensions, GgmlType Type, long Offset, long ByteLength)
 {
+    /// <summary>Elements in the tensor (the product of <see cref="Dimensions"/>).</summary>
     public long ElementCount => Dimensions.Aggregate(1L, (a, b) => a * b);
 }

@@ -13,18 +13,25 @@ public sealed class GgufWriter
     private readonly List<(string Key, GgufValueType Type, object Value)> _metadata = [];
     private readonly List<(string Name, long[] Dims, GgmlType Type, Func<float[]> Data)> _tensors = [];
 
+    /// <summary>Adds a string value (UTF-8).</summary>
     public GgufWriter Add(string key, string value) => AddRaw(key, GgufValueType.String, value);
 
+    /// <summary>Adds a UINT32 value.</summary>
     public GgufWriter Add(string key, uint value) => AddRaw(key, GgufValueType.UInt32, value);
 
+    /// <summary>Adds a FLOAT32 value.</summary>
     public GgufWriter Add(string key, float value) => AddRaw(key, GgufValueType.Float32, value);
 
+    /// <summary>Adds a BOOL value.</summary>
     public GgufWriter Add(string key, bool value) => AddRaw(key, GgufValueType.Bool, value);
 
+    /// <summary>Adds an array of strings.</summary>
     public GgufWriter Add(string key, IReadOnlyList<string> values) => AddRaw(key, GgufValueType.Array, values);
 
+    /// <summary>Adds an array of FLOAT32.</summary>
     public GgufWriter Add(string key, float[] values) => AddRaw(key, GgufValueType.Array, values);
 
+    /// <summary>Adds an array of INT32.</summary>
     public GgufWriter Add(string key, int[] values) => AddRaw(key, GgufValueType.Array, values);
 
     /// <summary>
@@ -37,6 +44,10 @@ public sealed class GgufWriter
         return this;
     }
 
+    /// <summary>
+    /// Writes the file to <paramref name="path"/> (replacing it): header, metadata in the order added,
+    /// tensor directory, then each tensor's data converted to its type, 32-byte aligned.
+    /// </summary>
     public void Write(string path)
     {
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);

@@ -9,6 +9,13 @@ namespace Mesh.Inference.Models.Gguf;
 /// </summary>
 public static class LlamaGgufExporter
 {
+    /// <summary>Writes <paramref name="weights"/> of <paramref name="config"/> to <paramref name="path"/>.</summary>
+    /// <param name="path">The file to create (replaced if present).</param>
+    /// <param name="config">Hyperparameters, written as <c>llama.*</c> keys.</param>
+    /// <param name="weights">The weights; each matrix is read as f32 and stored as <paramref name="matrixType"/>.</param>
+    /// <param name="vocabulary">The SentencePiece vocabulary, written as <c>tokenizer.ggml.*</c>.</param>
+    /// <param name="matrixType">F32, F16, BF16 or Q8_0 (the types <see cref="GgufWriter"/> writes).</param>
+    /// <param name="name"><c>general.name</c>.</param>
     /// <exception cref="ArgumentException">The model is not a plain <c>llama</c> one (NeoX RoPE, RoPE factors, biases or Q/K norms would be lost).</exception>
     /// <param name="extraMetadata">Adds keys the header lacks (a chat template, end-of-turn ids).</param>
     public static void Write(string path, LlamaConfig config, LlamaWeights weights, SentencePieceVocabulary vocabulary, GgmlType matrixType, string name = "mesh", Action<GgufWriter>? extraMetadata = null)

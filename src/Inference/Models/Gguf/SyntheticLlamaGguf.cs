@@ -14,6 +14,17 @@ public static class SyntheticLlamaGguf
     public static LlamaConfig Shape110M(int vocabSize, int context = 1024) =>
         new(Dim: 768, HiddenDim: 2048, Layers: 12, Heads: 12, KvHeads: 12, VocabSize: vocabSize, ContextLength: context, NormEpsilon: 1e-5f, RopeTheta: 10000f);
 
+    /// <summary>
+    /// Writes a model of <paramref name="config"/>'s shape with seeded random weights to
+    /// <paramref name="path"/>; the same seed gives the same file. Throws
+    /// <see cref="ArgumentException"/> when the vocabulary's size is not the config's.
+    /// </summary>
+    /// <param name="path">The file to create (replaced if present).</param>
+    /// <param name="config">The shape: dim, FFN, layers, heads, vocabulary, context.</param>
+    /// <param name="vocabulary">The SentencePiece vocabulary written as the tokenizer.</param>
+    /// <param name="matrixType">Storage type of the matrices (F32, F16, BF16 or Q8_0).</param>
+    /// <param name="seed">Seed of the weights' generator.</param>
+    /// <param name="tiedClassifier">Whether the classifier is the token embedding (no <c>output.weight</c>).</param>
     /// <param name="classifierGain">
     /// Multiplies the classifier's weights (untied only): a gain of a few makes the logits spread
     /// like a trained model's, so greedy choices have clear margins instead of near-ties.

@@ -44,6 +44,10 @@ public static class HuggingFaceModelReader
         return files.Count > 0 ? files : throw new ModelFormatException(directory, "model.safetensors", "the directory has no *.safetensors weights");
     }
 
+    /// <summary>
+    /// Reads <paramref name="directory"/>'s config, maps its weight files and builds its tokenizer. Every
+    /// malformed or missing file, tensor or setting is a <see cref="ModelFormatException"/> naming it.
+    /// </summary>
     public static Result Read(string directory)
     {
         var hf = HuggingFaceConfig.Read(Path.Combine(directory, "config.json"));

@@ -13,6 +13,11 @@ public static unsafe class Llama2cCheckpoint
 {
     private const int HeaderBytes = 7 * sizeof(int);
 
+    /// <summary>
+    /// The config and weights of the mapped checkpoint <paramref name="file"/> (llama2.c's
+    /// <c>read_checkpoint</c> layout); the weights point into the mapping. A header out of range, or a file
+    /// whose size does not match the weights the header implies, is a <see cref="ModelFormatException"/>.
+    /// </summary>
     public static (LlamaConfig Config, LlamaWeights Weights) Read(MappedFile file)
     {
         var path = file.Path;

@@ -70,6 +70,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>A pointer to <paramref name="tensor"/>'s first byte in the mapping (range checked at open).</summary>
     public nint GetData(SafetensorsTensor tensor) => (nint)(_file.Pointer + _dataStart + tensor.Begin);
 
+    /// <summary>Unmaps the file; pointers from <see cref="GetData"/> are invalid afterwards.</summary>
     public void Dispose() => _file.Dispose();
 
     internal ModelFormatException Error(string field, string message) => new(_file.Path, field, message);
