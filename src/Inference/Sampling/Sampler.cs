@@ -16,6 +16,7 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
     private readonly float[] _keys = new float[vocabSize];
     private readonly Dictionary<int, int> _counts = [];
 
+    /// <summary>The parameters every draw of this sampler uses.</summary>
     public SamplingParameters Parameters { get; } = parameters;
 
     /// <summary>
