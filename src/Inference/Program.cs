@@ -9,6 +9,10 @@ namespace Mesh.Inference;
 /// <summary>Entry point: the command line (generate, score) and the gRPC service (serve, the default).</summary>
 public static class Program
 {
+    /// <summary>
+    /// Runs the command line (<c>serve</c>, <c>generate</c>, <c>score</c>). Exit code 0 on success; 1, with
+    /// <c>error: …</c> on stderr, for a bad model file, flag or setting.
+    /// </summary>
     public static async Task<int> Main(string[] args)
     {
         try
@@ -28,6 +32,11 @@ public static class Program
 /// <summary>Builds the Inference web application; tests start the same application on loopback.</summary>
 public static class InferenceHost
 {
+    /// <summary>
+    /// The host with the Mesh defaults (<see cref="MeshHost"/>: gRPC on port 50051, metrics and health on
+    /// 9101 unless configured), validated <see cref="InferenceOptions"/>, and every configured model loaded
+    /// before it returns; a bad setting or model throws here, at start.
+    /// </summary>
     public static WebApplication CreateApp(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-inference", grpcPort: 50051, httpPort: 9101);

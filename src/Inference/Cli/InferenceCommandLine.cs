@@ -25,6 +25,9 @@ public static class InferenceCommandLine
         Description = $"chat template for the Chat RPC instead of the model's own: a name ({string.Join(", ", Chat.ChatTemplate.Names)}) or a Jinja template text of one of them",
     };
 
+    /// <summary>
+    /// The root command with its <c>serve</c> (default), <c>generate</c> and <c>score</c> subcommands and their options.
+    /// </summary>
     public static RootCommand Build()
     {
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => "" };

@@ -19,6 +19,12 @@ public static class ChatRequestValidator
     /// <summary>Most messages one request may carry.</summary>
     public const int MaxMessages = 1024;
 
+    /// <summary>
+    /// The Generate request for <paramref name="request"/>: its messages rendered with the template
+    /// <paramref name="template"/> returns and encoded into <c>prompt_token_ids</c>. Throws
+    /// <see cref="ServiceException"/> INVALID_ARGUMENT for no or too many messages, an unknown role or a
+    /// content holding a special token's text; FAILED_PRECONDITION when the model has no template Mesh renders.
+    /// </summary>
     public static GenerateRequest ToGenerateRequest(ChatRequest request, LlamaModel model, Func<ChatTemplate> template)
     {
         Require(request.Messages.Count > 0, "messages is empty: give at least one message (role system, user or assistant)");

@@ -12,9 +12,19 @@ namespace Mesh.Inference.Services;
 /// </summary>
 public static class GenerateRequestValidator
 {
+    /// <summary>Most <c>stop</c> strings one request may carry.</summary>
     public const int MaxStopSequences = 8;
+    /// <summary>Most alternatives <c>top_logprobs</c> may ask for per token (OpenAI's limit).</summary>
     public const int MaxTopLogprobs = 20;
 
+    /// <summary>
+    /// The engine request for <paramref name="request"/> on <paramref name="model"/>: the prompt encoded
+    /// (or its token ids checked against the vocabulary), sampling defaults applied, the response format
+    /// compiled. Throws <see cref="ServiceException"/> INVALID_ARGUMENT naming the field for a bad value
+    /// (no prompt or both kinds, a prompt at or past the context length, max_tokens ≤ 0, too many or
+    /// malformed stop strings, top_logprobs out of range, response_format with stop or ignore_eos, a
+    /// format that does not compile), FAILED_PRECONDITION for a format the vocabulary cannot spell.
+    /// </summary>
     public static GenerationRequest Validate(GenerateRequest request, LlamaModel model)
     {
         var tokenizer = model.Tokenizer;
@@ -67,6 +77,11 @@ public static class GenerateRequestValidator
             LogitsProcessor: constraint?.CreateProcessor(prompt));
     }
 
+    /// <summary>
+    /// The sampling parameters of <paramref name="s"/> with the proto's defaults (temperature 1, top_p 1,
+    /// repetition penalty 1, penalty window 64, a random seed when none is set). A value out of range is a
+    /// <see cref="ServiceException"/> INVALID_ARGUMENT naming <c>sampling.*</c> and the range.
+    /// </summary>
     public static SamplingParameters Sampling(SamplingParams? s)
     {
         if (s is null)
@@ -98,6 +113,9 @@ public static class GenerateRequestValidator
         };
     }
 
+    /// <summary>
+    /// Throws <see cref="ServiceException"/> INVALID_ARGUMENT with <paramref name="message"/> unless <paramref name="condition"/> holds.
+    /// </summary>
     public static void Require(bool condition, string message)
     {
         if (!condition)

@@ -21,8 +21,17 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// <summary>The header carrying the gateway's request id, used when the request has none of its own.</summary>
     public const string RequestIdHeader = "x-request-id";
 
+    /// <summary>
+    /// The source of the per-request <c>generate</c>/<c>chat</c>/<c>complete</c> spans (<c>gen_ai.*</c> attributes); the host exports it.
+    /// </summary>
     public static readonly ActivitySource ActivitySource = new("Mesh.Inference");
 
+    /// <summary>
+    /// Streams the generation of <paramref name="request"/>: text and token ids as they are decoded, the
+    /// finish reason and usage on the last message. INVALID_ARGUMENT for a bad field, NOT_FOUND for an
+    /// unknown model, RESOURCE_EXHAUSTED (with <c>retry-after-ms</c>) when the waiting queue is full,
+    /// FAILED_PRECONDITION when the response format cannot be continued.
+    /// </summary>
     public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
@@ -37,6 +46,9 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         return StreamAsync("chat", engine, ForCaller(Validate(generate, engine.Model), generate, context), responseStream, context);
     }
 
+    /// <summary>
+    /// Generate in one response: the whole text, every token and logprob, finish reason and usage; the same errors.
+    /// </summary>
     public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
@@ -64,6 +76,9 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         return response;
     }
 
+    /// <summary>
+    /// The token ids and pieces of <c>text</c> (BOS as <c>add_bos</c>, else the model's default). NOT_FOUND for an unknown model.
+    /// </summary>
     public override Task<TokenizeResponse> Tokenize(TokenizeRequest request, ServerCallContext context)
     {
         var tokenizer = Resolve(request.Model).Model.Tokenizer;
@@ -74,6 +89,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         return Task.FromResult(response);
     }
 
+    /// <summary>The text of <c>token_ids</c>; an id outside the vocabulary is INVALID_ARGUMENT.</summary>
     public override Task<DetokenizeResponse> Detokenize(DetokenizeRequest request, ServerCallContext context)
     {
         var tokenizer = Resolve(request.Model).Model.Tokenizer;
@@ -85,6 +101,11 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         return Task.FromResult(new DetokenizeResponse { Text = tokenizer.Decode([.. request.TokenIds]) });
     }
 
+    /// <summary>
+    /// Log-probability of each token of <c>text</c> given those before it (teacher forcing), their negative
+    /// sum (nats) and perplexity. INVALID_ARGUMENT for an empty text, fewer than two tokens or more than
+    /// the context; RESOURCE_EXHAUSTED when the engine is full.
+    /// </summary>
     public override async Task<ScoreResponse> Score(ScoreRequest request, ServerCallContext context)
     {
         var engine = Resolve(request.Model);
@@ -110,6 +131,9 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         return response;
     }
 
+    /// <summary>
+    /// Every loaded model's id, format, architecture, weight type, shape, parameters and backend (never its path).
+    /// </summary>
     public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var response = new ListModelsResponse();
