@@ -9,11 +9,15 @@ namespace Mesh.Inference.Services;
 /// Checks a request's <c>response_format</c> and compiles it for the model's vocabulary (through one
 /// bounded cache shared by all models), or rejects it with INVALID_ARGUMENT naming the field.
 /// </summary>
-public static class ResponseFormatValidator
+internal static class ResponseFormatValidator
 {
+    /// <summary>Longest JSON Schema or GBNF grammar accepted, in characters.</summary>
     public const int MaxSchemaLength = 65536;
+    /// <summary>Longest regex accepted, in characters.</summary>
     public const int MaxRegexLength = 4096;
+    /// <summary>Most strings a <c>choice</c> format may list.</summary>
     public const int MaxChoices = 256;
+    /// <summary>Longest string of a <c>choice</c> format, in characters.</summary>
     public const int MaxChoiceLength = 1024;
 
     /// <summary>Compiled formats, most recently used kept.</summary>

@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>An immutable set of byte values (a 256-bit bitmap): the terminal of a byte-level grammar.</summary>
-public readonly record struct ByteSet(ulong W0, ulong W1, ulong W2, ulong W3)
+internal readonly record struct ByteSet(ulong W0, ulong W1, ulong W2, ulong W3)
 {
     public static ByteSet Empty => default;
 

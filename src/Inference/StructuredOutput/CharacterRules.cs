@@ -5,7 +5,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// well-formed non-ASCII UTF-8 character (the table of RFC 3629 §4, no surrogates or overlongs), and
 /// how a set of characters is written inside a JSON string (escaped where JSON requires it).
 /// </summary>
-public sealed class CharacterRules(GrammarBuilder builder)
+internal sealed class CharacterRules(GrammarBuilder builder)
 {
     private readonly int[] _nonAscii = [-1, -1];
     private readonly int[] _jsonChar = [-1, -1];

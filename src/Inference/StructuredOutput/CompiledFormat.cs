@@ -6,7 +6,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// sequence that asks for the same format on the same model. Cached masks of all formats together
 /// stay under <see cref="MaxMaskCacheBytes"/>; past it, masks are computed and not kept.
 /// </summary>
-public sealed class CompiledFormat : ITokenConstraintSource
+internal sealed class CompiledFormat : ITokenConstraintSource
 {
     /// <summary>Bytes of token masks all compiled formats together may keep.</summary>
     public const long MaxMaskCacheBytes = 256L << 20;

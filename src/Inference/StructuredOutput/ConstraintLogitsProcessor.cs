@@ -8,7 +8,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// <see cref="IsComplete"/> ends the request with STOP, and <see cref="Failure"/> fails this request
 /// alone when no token can continue the format (the row then allows only EOS, so the step completes).
 /// </summary>
-public sealed class ConstraintLogitsProcessor(ITokenConstraint constraint, int eosId) : ILogitsProcessor
+internal sealed class ConstraintLogitsProcessor(ITokenConstraint constraint, int eosId) : ILogitsProcessor
 {
     public bool IsComplete => Failure is null && constraint.IsComplete;
 

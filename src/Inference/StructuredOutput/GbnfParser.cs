@@ -10,7 +10,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// <c>* + ? {m} {m,} {m,n}</c>; <c>#</c> starts a comment. The start rule is <c>root</c>. Left-recursive
 /// rules are refused, as llama.cpp refuses them.
 /// </summary>
-public sealed class GbnfParser
+internal sealed class GbnfParser
 {
     private readonly string _text;
     private readonly GrammarBuilder _builder = new();

@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>What one element of a grammar sequence is.</summary>
-public enum ElementKind : byte
+internal enum ElementKind : byte
 {
     /// <summary>One byte out of a set (<see cref="GrammarElement.Value"/> indexes <see cref="Grammar.Sets"/>).</summary>
     Bytes,
@@ -14,7 +14,7 @@ public enum ElementKind : byte
 }
 
 /// <summary>One element of the flattened grammar code.</summary>
-public readonly record struct GrammarElement(ElementKind Kind, int Value);
+internal readonly record struct GrammarElement(ElementKind Kind, int Value);
 
 /// <summary>
 /// A compiled context-free grammar over UTF-8 bytes, flattened as llama.cpp's GBNF engine does: the code
@@ -23,7 +23,7 @@ public readonly record struct GrammarElement(ElementKind Kind, int Value);
 /// has no left recursion (<see cref="GrammarBuilder.Build"/> refuses it), so expanding a rule always
 /// reaches a terminal or the end of the input in finitely many steps.
 /// </summary>
-public sealed class Grammar
+internal sealed class Grammar
 {
     internal Grammar(GrammarElement[] code, int[][] alternatives, ByteSet[] sets, string[] ruleNames)
     {

@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>A symbol of a sequence under construction: a byte set, or a rule.</summary>
-public readonly record struct Symbol(int Rule, ByteSet Set)
+internal readonly record struct Symbol(int Rule, ByteSet Set)
 {
     public bool IsRule => Rule >= 0;
 
@@ -16,7 +16,7 @@ public readonly record struct Symbol(int Rule, ByteSet Set)
 /// fresh rules, the way llama.cpp's json-schema-to-grammar expands <c>x{m,n}</c> into nested optionals
 /// so that no rule is ambiguous about how many items it has seen.
 /// </summary>
-public sealed class GrammarBuilder
+internal sealed class GrammarBuilder
 {
     /// <summary>Upper bound on grammar elements; a schema that needs more is refused.</summary>
     public const int MaxElements = 400_000;

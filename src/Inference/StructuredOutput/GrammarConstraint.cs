@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>The <see cref="ITokenConstraint"/> of one sequence: a position in a <see cref="CompiledFormat"/>'s automaton.</summary>
-public sealed class GrammarConstraint(CompiledFormat format, bool atStart) : ITokenConstraint
+internal sealed class GrammarConstraint(CompiledFormat format, bool atStart) : ITokenConstraint
 {
     private MatcherState _state = format.Matcher.Initial;
     private bool _atStart = atStart;

@@ -1,4 +1,4 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>A format that cannot be compiled; the message says what to change.</summary>
-public sealed class GrammarException(string message) : Exception(message);
+internal sealed class GrammarException(string message) : Exception(message);

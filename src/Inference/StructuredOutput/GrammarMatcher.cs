@@ -20,7 +20,7 @@ internal sealed class StackNode(int position, StackNode? parent, int id)
 /// is a complete sentence. States are interned and their byte transitions memoized, so the automaton
 /// is determinized lazily as generation visits it (a DFA for regular formats).
 /// </summary>
-public sealed class MatcherState
+internal sealed class MatcherState
 {
     internal MatcherState(StackNode[] stacks, bool accepting, bool memoized)
     {
@@ -52,7 +52,7 @@ public sealed class MatcherState
 /// memory is bounded: past <see cref="MaxStates"/> states or <see cref="MaxNodes"/> stack nodes, new
 /// ones are no longer memoized (still correct, just recomputed).
 /// </summary>
-public sealed class GrammarMatcher
+internal sealed class GrammarMatcher
 {
     public const int MaxStates = 4096;
     public const int MaxNodes = 200_000;

@@ -5,7 +5,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// each draw it masks the logits, after it accepts the drawn token, and it says when the output is a
 /// complete value. Not thread-safe: one sequence, one scheduler thread.
 /// </summary>
-public interface ITokenConstraint
+internal interface ITokenConstraint
 {
     /// <summary>
     /// Sets to −∞ the logit of every token that would make the output invalid (EOS stays only when the
@@ -22,7 +22,7 @@ public interface ITokenConstraint
 }
 
 /// <summary>Makes one <see cref="ITokenConstraint"/> per sequence from a compiled format.</summary>
-public interface ITokenConstraintSource
+internal interface ITokenConstraintSource
 {
     /// <summary>A fresh constraint for output that follows <paramref name="promptTokens"/>.</summary>
     ITokenConstraint Create(ReadOnlySpan<int> promptTokens);

@@ -6,7 +6,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// validator accepts: dates never use day 29 of February or a day past 28/30 in months that lack it,
 /// times have at most 3 fraction digits, e-mail addresses are dot-atoms at a dotted domain.
 /// </summary>
-public static class JsonFormats
+internal static class JsonFormats
 {
     private const string Date = "[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
     private const string Time = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,3})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])";

@@ -7,7 +7,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// never hold lone surrogate escapes. Whitespace between tokens is bounded (<see cref="MaxWhitespace"/>
 /// characters of space, tab or newline) so a model cannot loop on spaces.
 /// </summary>
-public sealed class JsonPrimitives(CharacterRules chars, int maxWhitespace)
+internal sealed class JsonPrimitives(CharacterRules chars, int maxWhitespace)
 {
     public const int MaxDigits = 15;
     private Symbol[]? _ws;

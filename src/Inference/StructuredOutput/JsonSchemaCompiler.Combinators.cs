@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>allOf (by merging) and oneOf (by proving its branches disjoint) for <see cref="JsonSchemaCompiler"/>.</summary>
-public sealed partial class JsonSchemaCompiler
+internal sealed partial class JsonSchemaCompiler
 {
     private static readonly HashSet<string> Lower = new(StringComparer.Ordinal) { "minimum", "exclusiveMinimum", "minLength", "minItems" };
     private static readonly HashSet<string> Upper = new(StringComparer.Ordinal) { "maximum", "exclusiveMaximum", "maxLength", "maxItems" };

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>The type-specific parts of <see cref="JsonSchemaCompiler"/>: numbers, strings, arrays, objects.</summary>
-public sealed partial class JsonSchemaCompiler
+internal sealed partial class JsonSchemaCompiler
 {
     private Symbol[] Numeric(JsonObject s, string type, string path)
     {

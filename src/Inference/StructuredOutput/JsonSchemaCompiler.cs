@@ -15,7 +15,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// ignored. Generation is complete for none of these in general (optional properties come in schema
 /// order, extra properties only where no property is declared), but sound for all.
 /// </summary>
-public sealed partial class JsonSchemaCompiler
+internal sealed partial class JsonSchemaCompiler
 {
     public const int MaxLengthBound = 4096;
     public const int MaxItemsBound = 1000;

@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>Options of JSON grammars.</summary>
-public sealed record JsonSchemaOptions
+internal sealed record JsonSchemaOptions
 {
     /// <summary>Most whitespace characters (space, tab, newline) allowed between two JSON tokens. Default 1.</summary>
     public int MaxWhitespace { get; init; } = 1;

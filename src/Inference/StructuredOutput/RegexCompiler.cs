@@ -13,7 +13,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// Shorthands match their ASCII members only (a subset of .NET's Unicode-aware \d \w \s, so every
 /// output still matches under either engine).
 /// </summary>
-public sealed class RegexCompiler
+internal sealed class RegexCompiler
 {
     public const int MaxRepeat = 1000;
 

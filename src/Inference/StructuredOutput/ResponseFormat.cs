@@ -1,7 +1,7 @@
 namespace Mesh.Inference.StructuredOutput;
 
 /// <summary>The kinds of constrained output (OpenAI's response_format types, plus vLLM's regex/choice and llama.cpp's GBNF).</summary>
-public enum ResponseFormatKind
+internal enum ResponseFormatKind
 {
     JsonSchema,
     JsonObject,
@@ -15,7 +15,7 @@ public enum ResponseFormatKind
 /// pattern or grammar; <see cref="Choices"/> the strings of a choice; <see cref="Json"/> the options of
 /// the two JSON kinds. Equal formats compile to the same automaton (the cache key is <see cref="Key"/>).
 /// </summary>
-public sealed record ResponseFormat(ResponseFormatKind Kind, string Text, IReadOnlyList<string> Choices, JsonSchemaOptions Json)
+internal sealed record ResponseFormat(ResponseFormatKind Kind, string Text, IReadOnlyList<string> Choices, JsonSchemaOptions Json)
 {
     /// <summary>A key that identifies the compiled automaton.</summary>
     public string Key => $"{Kind}\u0001{Json.MaxWhitespace}\u0001{Json.MaxRefDepth}\u0001{Text}\u0001{string.Join('\u0000', Choices)}";

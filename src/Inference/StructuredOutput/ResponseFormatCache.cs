@@ -7,7 +7,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// <see cref="GrammarMatcher.MaxStates"/> memoized states (2 KiB of transitions each) and all formats'
 /// masks by <see cref="CompiledFormat.MaxMaskCacheBytes"/>. Thread-safe.
 /// </summary>
-public sealed class ResponseFormatCache(int capacity = 32)
+internal sealed class ResponseFormatCache(int capacity = 32)
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Key, TokenVocabulary Vocabulary), LinkedListNode<((string, TokenVocabulary) Key, CompiledFormat Format)>> _entries = [];

@@ -6,7 +6,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// the tokens whose bytes end there. Walking it with a grammar state visits each shared prefix once and
 /// skips a whole subtree as soon as its prefix is rejected. Tokens without bytes (BOS, EOS) are absent.
 /// </summary>
-public sealed class TokenTrie
+internal sealed class TokenTrie
 {
     private readonly byte[] _byte;
     private readonly int[] _depth;

@@ -8,7 +8,7 @@ namespace Mesh.Inference.StructuredOutput;
 /// (byte-fallback tokens one byte, control tokens none), the bytes at the very start of a text (where
 /// SentencePiece drops a normal piece's leading space), the end-of-sequence id, and the two tries.
 /// </summary>
-public sealed class TokenVocabulary
+internal sealed class TokenVocabulary
 {
     private static readonly ConditionalWeakTable<ITokenizer, TokenVocabulary> ByTokenizer = new();
     private readonly Lazy<TokenTrie> _trie;

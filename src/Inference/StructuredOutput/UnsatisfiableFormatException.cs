@@ -6,5 +6,5 @@ namespace Mesh.Inference.StructuredOutput;
 /// The format cannot be continued with the model's vocabulary (no token spells any allowed next
 /// text, e.g. a vocabulary without '{' asked for JSON). Surfaces as gRPC FAILED_PRECONDITION.
 /// </summary>
-public sealed class UnsatisfiableFormatException(string message)
+internal sealed class UnsatisfiableFormatException(string message)
     : ServiceException(Grpc.Core.StatusCode.FailedPrecondition, message);
