@@ -20,6 +20,7 @@ public sealed class CudaKernels : IDisposable
         ("embedding", "embedding_f32"), ("embedding", "embedding_f16"), ("embedding", "embedding_bf16"), ("embedding", "embedding_q8_0"),
         ("kv_cache", "kv_append_f32"),
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
+        ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"), ("attention_prefill", "attention_prefill_bf16"),
         ("sampling", "sample_f32"),
@@ -124,6 +125,14 @@ public sealed class CudaKernels : IDisposable
         var entry = format switch { WeightFormat.F32 => "matvec_f32", WeightFormat.F16 => "matvec_f16", _ => "matvec_bf16" };
         Launch(entry, geometry, stream, a => a.Add(y).Add(weights).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
     }
+
+    /// <summary>
+    /// y[r][n] = W[n]·x[r] for <paramref name="rows"/> rows of x, W in GGML's own block layout
+    /// (<paramref name="weights"/> holds n rows of <see cref="BlockQuantFormats.RowBytes"/> bytes).
+    /// </summary>
+    public void MatVecQuant(DeviceBuffer y, BlockQuantFormat format, DeviceBuffer weights, DeviceBuffer x, int rows, int n, int k, CudaStream? stream) =>
+        Launch(BlockQuantFormats.MatVecEntry(format), KernelShapes.MatVecQuant(n, k, format), stream,
+            a => a.Add(y).Add(weights).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
 
     /// <summary>C[M][N] (f32) = A[M][K]·B[N][K]ᵀ on tensor cores; A and B both bf16 or both f16.</summary>
     public void MatMul(DeviceBuffer c, WeightFormat format, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)

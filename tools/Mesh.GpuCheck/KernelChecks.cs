@@ -33,6 +33,11 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
             MatVec(format, n: 2048 + 8 * 3, k: 2048, rows: 1);
             MatVec(format, n: 1000, k: 512, rows: 7);
         }
+        foreach (var format in Enum.GetValues<BlockQuantFormat>())
+        {
+            MatVecQuant(format, n: 2048 + 8 * 3, k: 2048, rows: 1);
+            MatVecQuant(format, n: 1000, k: 4096 + 256, rows: 3);
+        }
         MatMul(WeightFormat.BF16, 300, 520, 256);
         MatMul(WeightFormat.F16, 128, 128, 64);
         MatMul(WeightFormat.BF16, 1024, 1024, 1024);
@@ -243,6 +248,20 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
             ReferenceKernels.MatMul(expected, w, x, rows, n, k);
             Record($"matvec_{Name(format)}", $"{rows}x{k} · {n}x{k}", Download(dy, (long)rows * n), expected, 1e-5);
         }
+    }
+
+    /// <summary>A GGML block-quantized matvec against its operation-for-operation CPU emulation (only fma contraction order may differ: 1e-5).</summary>
+    private void MatVecQuant(BlockQuantFormat format, int n, int k, int rows)
+    {
+        var weights = QuantMatVecReference.RandomWeights(format, n, k, random);
+        var x = RandomFloats(random, (long)rows * k);
+        using var dw = Upload(weights);
+        using var dx = Upload(x);
+        using var dy = Poisoned((long)rows * n);
+        kernels.MatVecQuant(dy, format, dw, dx, rows, n, k, null);
+        var expected = new float[rows * n];
+        QuantMatVecReference.MatVec(format, weights, x, expected, rows, n, k);
+        Record(BlockQuantFormats.MatVecEntry(format), $"{rows}x{k} · {n}x{k}", Download(dy, (long)rows * n), expected, 1e-5);
     }
 
     private void MatMul(WeightFormat format, int m, int n, int k)

@@ -2,6 +2,7 @@ using Mesh.Kernels;
 using Mesh.Kernels.Driver;
 using Mesh.Kernels.Launch;
 using Mesh.Kernels.Layout;
+using Mesh.Kernels.Reference;
 using Mesh.Kernels.Sampling;
 using static Mesh.GpuCheck.DeviceData;
 
@@ -34,6 +35,11 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
             MatVec(format, n: 2048, k: 8192);
         }
         MatVec(WeightFormat.BF16, n: 128256, k: 2048);
+        foreach (var format in Enum.GetValues<BlockQuantFormat>())
+        {
+            MatVecQuant(format, n: 8192, k: 2048);
+            MatVecQuant(format, n: 2048, k: 8192);
+        }
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
         PrefillAttention(tokens: 2048, heads: 32, kvHeads: 8, headDim: 64);
@@ -102,6 +108,23 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         }
         var weightBytes = format == WeightFormat.Q8_0 ? (double)n * k * 34 / 32 : (double)n * k * 2;
         Results.Add(new TimingResult($"matvec_{KernelChecks.Name(format)}", $"1x{k} · {n}x{k}", ms, weightBytes + (4.0 * k) + (4.0 * n), 2.0 * n * k, "matvec_bf16", [n, k]));
+    }
+
+    /// <summary>A GGML block-quantized matvec (weights rotated past L2); bandwidth counts the quantized bytes, the PyTorch column is the bf16 gemv of the same shape.</summary>
+    private void MatVecQuant(BlockQuantFormat format, int n, int k)
+    {
+        var rowBytes = BlockQuantFormats.RowBytes(format, k);
+        var copies = (int)Math.Clamp((512L << 20) / (n * rowBytes), 2, 8);
+        var bytes = QuantMatVecReference.RandomWeights(format, n, k, random);
+        var weights = Enumerable.Range(0, copies).Select(_ => Upload(bytes)).ToArray();
+        using var x = Upload(RandomFloats(random, k));
+        using var y = DeviceBuffer.Allocate<float>(n);
+        var ms = Time(i => kernels.MatVecQuant(y, format, weights[i % copies], x, 1, n, k, stream));
+        foreach (var w in weights)
+        {
+            w.Dispose();
+        }
+        Results.Add(new TimingResult(BlockQuantFormats.MatVecEntry(format), $"1x{k} · {n}x{k}", ms, (double)n * rowBytes + (4.0 * k) + (4.0 * n), 2.0 * n * k, "matvec_bf16", [n, k]));
     }
 
     private void DecodeAttention(int sequences, int context, int heads, int kvHeads, int headDim)

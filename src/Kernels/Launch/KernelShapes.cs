@@ -93,6 +93,15 @@ public static class KernelShapes
         return LaunchGeometry.Linear(((uint)n + MatVecRowsPerBlock - 1) / MatVecRowsPerBlock, MatVecRowsPerBlock * 32);
     }
 
+    /// <summary>Quantized matvec over GGML blocks (<c>matvec_quant.ptx</c>): one warp per output, K a whole number of blocks.</summary>
+    public static LaunchGeometry MatVecQuant(int n, int k, BlockQuantFormat format)
+    {
+        Require(n > 0, $"matvec needs at least one output row; got {n}");
+        var multiple = BlockQuantFormats.BlockValues(format);
+        Require(k > 0 && k % multiple == 0, $"matvec over {format} weights needs K a positive multiple of {multiple}; got {k}");
+        return LaunchGeometry.Linear(((uint)n + MatVecRowsPerBlock - 1) / MatVecRowsPerBlock, MatVecRowsPerBlock * 32);
+    }
+
     /// <summary>Tensor-core matmul C[M][N] = A[M][K]·B[N][K]ᵀ.</summary>
     public static LaunchGeometry MatMul(int m, int n, int k)
     {
