@@ -62,6 +62,12 @@ public sealed record BackendOptions
     public long KvCacheBytes { get; init; } = 256L << 20;
 
     /// <summary>
+    /// Whether a backend that can (CUDA) masks, penalises and samples on the device so that only
+    /// token ids come back per step. Off until a GPU check has passed it (issue 17).
+    /// </summary>
+    public bool DeviceSampling { get; init; }
+
+    /// <summary>
     /// The worker threads to start: <see cref="Threads"/>, or <see cref="Environment.ProcessorCount"/> when it is 0.
     /// </summary>
     public int ResolveThreads() => Threads > 0 ? Threads : Environment.ProcessorCount;

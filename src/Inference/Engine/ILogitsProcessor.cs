@@ -23,6 +23,21 @@ public interface ILogitsProcessor
     /// </summary>
     void Process(Span<float> logits, ReadOnlySpan<int> outputTokens);
 
+    /// <summary>
+    /// Whether this processor only removes tokens, independent of the logits' values, so that
+    /// <see cref="WriteMask"/> can stand in for <see cref="Process"/> when sampling on the device
+    /// (only token ids come back). False (the default): the step copies the logits to the host.
+    /// </summary>
+    bool MasksOnly => false;
+
+    /// <summary>
+    /// When <see cref="MasksOnly"/>: writes which tokens <see cref="Process"/> would leave finite as
+    /// bits (bit i of word i/32 set = token i allowed; <paramref name="allowed"/> holds
+    /// ceil(<paramref name="vocabSize"/>/32) words), with the same side effects as <see cref="Process"/>.
+    /// </summary>
+    void WriteMask(Span<uint> allowed, int vocabSize, ReadOnlySpan<int> outputTokens) =>
+        throw new NotSupportedException($"{GetType().Name} is not a mask-only logits processor");
+
     /// <summary>Told the token sampled from the processed row, so a stateful processor (a grammar matcher) advances.</summary>
     void Accept(int token);
 

@@ -13,14 +13,17 @@ namespace Mesh.Inference.Engine;
 /// <para>
 /// This is the seam for work on the logits: per-request masks plug in through
 /// <see cref="GenerationRequest.LogitsProcessor"/> (<see cref="ProcessAndSample"/>); GPU sampling
-/// replaces the copy of every logits row to the host and <see cref="ProcessAndSample"/>'s CPU draw.
+/// replaces the copy of every logits row to the host and <see cref="ProcessAndSample"/>'s CPU draw
+/// when the backend is an <see cref="IDeviceSamplingBackend"/> configured for it.
 /// Used only from the engine's thread.
 /// </para>
 /// </summary>
 internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
 {
     private readonly ForwardBatch _batch = new();
+    private readonly DeviceSamplingBatch _deviceSampling = new(vocabSize);
     private float[] _logits = [];
+    private int[] _tokens = [];
 
     public IInferenceBackend Backend { get; } = backend;
 
@@ -44,6 +47,26 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         var output = new ModelRunnerOutput();
         if (_batch.Count == 0)
         {
+            return output;
+        }
+
+        if (Backend is IDeviceSamplingBackend { SamplesOnDevice: true } device && TryDescribeSampling(scheduled))
+        {
+            if (_tokens.Length < _batch.LogitCount)
+            {
+                _tokens = new int[_batch.LogitCount];
+            }
+            device.ForwardAndSample(_batch, _deviceSampling, _tokens);
+            MaxBatchTokens = Math.Max(MaxBatchTokens, _batch.Count);
+            output.Timestamp = Stopwatch.GetTimestamp();
+            var index = 0;
+            foreach (var (s, _, _, sample) in scheduled.Scheduled)
+            {
+                if (sample)
+                {
+                    output.Sampled.Add(new SampledToken(s, _tokens[index++], null));
+                }
+            }
             return output;
         }
 
@@ -108,6 +131,33 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         var token = sampler.Sample(logits, tokens, (ulong)s.OutputLength);
         var logprobs = request.TopLogprobs > 0 ? LogProbabilities.For(logits, token, request.TopLogprobs) : null;
         return new SampledToken(s, token, logprobs);
+    }
+
+    /// <summary>
+    /// Describes this step's sampling for the device (<see cref="DeviceSamplingBatch"/>), in the
+    /// same order as <see cref="ProcessAndSample"/>: mask, penalties, draw number OutputLength.
+    /// False, before touching any processor, when a row needs the logits on the host: logprobs
+    /// asked for, or a logits processor that is not mask-only.
+    /// </summary>
+    private bool TryDescribeSampling(SchedulerOutput scheduled)
+    {
+        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        {
+            if (sample && (s.Request.TopLogprobs > 0 || s.Sampler is null || s.Request.LogitsProcessor is { MasksOnly: false }))
+            {
+                return false;
+            }
+        }
+        _deviceSampling.Clear();
+        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        {
+            if (sample)
+            {
+                var tokens = CollectionsMarshal.AsSpan(s.Tokens);
+                _deviceSampling.Add(s.Sampler!.Parameters, tokens, tokens[s.PromptLength..], (ulong)s.OutputLength, s.Request.LogitsProcessor);
+            }
+        }
+        return true;
     }
 
     private void EnsureLogits(int rows)

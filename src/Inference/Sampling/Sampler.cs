@@ -127,10 +127,14 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
         return order[count - 1];
     }
 
+    /// <summary>The tokens of <paramref name="context"/> the penalties count: the last <see cref="SamplingParameters.PenaltyLastN"/> (all when negative).</summary>
+    public static ReadOnlySpan<int> PenaltyWindow(SamplingParameters parameters, ReadOnlySpan<int> context) =>
+        parameters.PenaltyLastN < 0 ? context : context[Math.Max(0, context.Length - parameters.PenaltyLastN)..];
+
     private void ApplyPenalties(Span<float> logits, ReadOnlySpan<int> context)
     {
         var p = Parameters;
-        var window = p.PenaltyLastN < 0 ? context : context[Math.Max(0, context.Length - p.PenaltyLastN)..];
+        var window = PenaltyWindow(p, context);
         _counts.Clear();
         foreach (var token in window)
         {

@@ -10,6 +10,8 @@ namespace Mesh.Inference.StructuredOutput;
 /// </summary>
 internal sealed class ConstraintLogitsProcessor(ITokenConstraint constraint, int eosId) : ILogitsProcessor
 {
+    private float[] _zeros = [];
+
     public bool IsComplete => Failure is null && constraint.IsComplete;
 
     public Exception? Failure { get; private set; }
@@ -28,6 +30,31 @@ internal sealed class ConstraintLogitsProcessor(ITokenConstraint constraint, int
         }
 
         Failure = new UnsatisfiableFormatException($"no token can continue the response_format after {outputTokens.Length} tokens; the model's vocabulary cannot spell what the format requires next");
+    }
+
+    /// <summary>A constraint only removes tokens.</summary>
+    public bool MasksOnly => true;
+
+    /// <summary>The mask is <see cref="Process"/> run on a row of zeros: the tokens it leaves finite.</summary>
+    public void WriteMask(Span<uint> allowed, int vocabSize, ReadOnlySpan<int> outputTokens)
+    {
+        if (_zeros.Length != vocabSize)
+        {
+            _zeros = new float[vocabSize];
+        }
+        else
+        {
+            Array.Clear(_zeros);
+        }
+        Process(_zeros, outputTokens);
+        allowed.Clear();
+        for (var i = 0; i < vocabSize; i++)
+        {
+            if (!float.IsNegativeInfinity(_zeros[i]))
+            {
+                allowed[i >> 5] |= 1u << (i & 31);
+            }
+        }
     }
 
     public void Accept(int token)

@@ -15,7 +15,7 @@ namespace Mesh.Inference.Backends.Cuda;
 /// adds, final norm of the logit rows and the classifier. All launches go on one stream; the host
 /// waits only to copy the logits back.
 /// </summary>
-public sealed class CudaBackend : IInferenceBackend
+public sealed class CudaBackend : IDeviceSamplingBackend
 {
     /// <summary>Batches of at least this many tokens use the tensor-core matmul (when the weights are bf16/f16).</summary>
     public const int MatMulMinTokens = 16;
@@ -37,6 +37,7 @@ public sealed class CudaBackend : IInferenceBackend
     private readonly DeviceBuffer[] _valuePools;
     private readonly BlockTableLayout _layout;
     private readonly Dictionary<(int Tokens, int Rows), CudaGraph> _graphs = [];
+    private readonly CudaSampling _sampling;
     private CudaScratch _scratch;
     private bool _graphsEnabled = true;
 
@@ -81,6 +82,8 @@ public sealed class CudaBackend : IInferenceBackend
             _valuePools[l] = Own(DeviceBuffer.Allocate<float>(_layout.FloatsPerPool));
         }
         _scratch = new CudaScratch(config, 16);
+        _sampling = Own(new CudaSampling());
+        SamplesOnDevice = options.DeviceSampling;
     }
 
     /// <inheritdoc/>
@@ -98,18 +101,52 @@ public sealed class CudaBackend : IInferenceBackend
     /// <summary>Device memory the weights take.</summary>
     public long WeightBytes { get; }
 
+    /// <summary>Whether steps finish on the device (<see cref="BackendOptions.DeviceSampling"/>).</summary>
+    public bool SamplesOnDevice { get; }
+
     /// <inheritdoc/>
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
-        var n = batch.Count;
-        var c = Config;
-        if (n == 0)
+        if (batch.Count == 0)
         {
             return;
         }
+        batch.Validate(Config, logits.Length);
+        var rows = Run(batch);
+        _stream.Synchronize();
+        if (rows > 0)
+        {
+            _scratch.Logits.CopyTo(logits[..(rows * Config.VocabSize)]);
+        }
+    }
 
-        // Host-side inputs, checked as every backend checks them.
-        batch.Validate(c, logits.Length);
+    /// <summary>The forward pass, then masks, penalties and the draw on the device; only the token ids are copied back.</summary>
+    public void ForwardAndSample(ForwardBatch batch, DeviceSamplingBatch sampling, Span<int> tokens)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        if (sampling.Count != batch.LogitCount || sampling.VocabSize != Config.VocabSize || tokens.Length < sampling.Count)
+        {
+            throw new ArgumentException($"the batch has {batch.LogitCount} logit rows of {Config.VocabSize}; the sampling describes {sampling.Count} rows of {sampling.VocabSize} and {tokens.Length} tokens fit", nameof(sampling));
+        }
+        batch.Validate(Config, batch.LogitCount * Config.VocabSize);
+        if (Run(batch) > 0)
+        {
+            _sampling.Run(_kernels, _scratch.Logits, sampling, _stream, tokens);
+        }
+        else
+        {
+            _stream.Synchronize();
+        }
+    }
+
+    /// <summary>Uploads the batch's inputs and enqueues the forward pass up to the logits on the device (not waited for); returns the logit rows.</summary>
+    private int Run(ForwardBatch batch)
+    {
+        var n = batch.Count;
+        var c = Config;
         var slots = new int[n];
         var sequences = batch.SequenceOf.ToArray();
         for (var i = 0; i < n; i++)
@@ -152,11 +189,7 @@ public sealed class CudaBackend : IInferenceBackend
         {
             Enqueue(n, rows, width, blockTables);
         }
-        stream.Synchronize();
-        if (rows > 0)
-        {
-            s.Logits.CopyTo(logits[..(rows * c.VocabSize)]);
-        }
+        return rows;
     }
 
     /// <summary>
