@@ -22,8 +22,9 @@ public sealed class CudaKernels : IDisposable
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
         ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
-        ("attention_decode", "attention_decode_f32"), ("attention_prefill", "attention_prefill_bf16"),
-        ("sampling", "sample_f32"),
+        ("attention_decode", "attention_decode_f32"),
+        ("attention_flash_decode", "attention_decode_split_f32"), ("attention_flash_decode", "attention_decode_combine_f32"), ("attention_prefill", "attention_prefill_bf16"),
+        ("sampling", "sample_f32"), ("logits_process", "logits_process_f32"),
     ];
 
     private readonly List<CudaModule> _modules = [];
@@ -178,12 +179,40 @@ public sealed class CudaKernels : IDisposable
                 .Add((uint)heads).Add((uint)kvHeads).Add((uint)headDim).Add((uint)maxBlocks).Add((uint)blockSize).Add(scale));
 
     /// <summary>
+    /// Flash-decoding over the paged KV cache: what <see cref="Attention"/> computes, with the context
+    /// split into <paramref name="splits"/> chunks of <paramref name="splitLength"/> positions run as
+    /// separate blocks, then combined. <paramref name="partialOutput"/> holds
+    /// tokens·heads·splits·head_dim floats, <paramref name="partialMaxSum"/> tokens·heads·splits·2.
+    /// </summary>
+    public void AttentionFlashDecode(
+        DeviceBuffer output, DeviceBuffer partialOutput, DeviceBuffer partialMaxSum, DeviceBuffer q, DeviceBuffer keyPool, DeviceBuffer valuePool,
+        DeviceBuffer blockTables, DeviceBuffer tokenSequence, DeviceBuffer tokenPosition, int tokens, int heads, int kvHeads, int headDim,
+        int maxBlocks, int blockSize, float scale, int splitLength, int splits, CudaStream? stream)
+    {
+        var (split, combine) = KernelShapes.AttentionFlashDecode(tokens, heads, kvHeads, headDim, splitLength, splits);
+        Launch("attention_decode_split_f32", split, stream,
+            a => a.Add(partialOutput).Add(partialMaxSum).Add(q).Add(keyPool).Add(valuePool).Add(blockTables).Add(tokenSequence).Add(tokenPosition)
+                .Add((uint)heads).Add((uint)kvHeads).Add((uint)headDim).Add((uint)maxBlocks).Add((uint)blockSize).Add(scale).Add((uint)splitLength));
+        Launch("attention_decode_combine_f32", combine, stream,
+            a => a.Add(output).Add(partialOutput).Add(partialMaxSum).Add((uint)heads).Add((uint)headDim).Add((uint)splits));
+    }
+
+    /// <summary>
     /// Causal attention of one sequence chunk that starts at position 0 (tensor cores, online softmax):
     /// q bf16 [tokens][heads][64], k and v bf16 [tokens][kv_heads][64], out f32 [tokens][heads][64].
     /// </summary>
     public void AttentionPrefill(DeviceBuffer output, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, int tokens, int heads, int kvHeads, int headDim, float scale, CudaStream? stream) =>
         Launch("attention_prefill_bf16", KernelShapes.AttentionPrefill(tokens, heads, kvHeads, headDim), stream,
             a => a.Add(output).Add(q).Add(k).Add(v).Add((uint)tokens).Add((uint)heads).Add((uint)kvHeads).Add(scale));
+
+    /// <summary>
+    /// In place on <paramref name="rows"/> logits rows: the structured-output masks (u32 words
+    /// [rows][ceil(vocab/32)], bit set = allowed), then the penalties of each row's (token, count)
+    /// pairs at [offsets[r], offsets[r+1]) (int32) with its <see cref="Sampling.LogitPenalties"/>.
+    /// </summary>
+    public void ProcessLogits(DeviceBuffer logits, DeviceBuffer masks, DeviceBuffer offsets, DeviceBuffer tokens, DeviceBuffer counts, DeviceBuffer penalties, int rows, int vocab, CudaStream? stream) =>
+        Launch("logits_process_f32", KernelShapes.LogitsProcess(rows, vocab), stream,
+            a => a.Add(logits).Add(masks).Add(offsets).Add(tokens).Add(counts).Add(penalties).Add((uint)vocab));
 
     /// <summary>One token per logits row into <paramref name="tokens"/> (int32), with per-row <see cref="Sampling.SamplingRow"/> parameters.</summary>
     public void Sample(DeviceBuffer tokens, DeviceBuffer logits, DeviceBuffer rowParameters, int rows, int vocab, CudaStream? stream) =>

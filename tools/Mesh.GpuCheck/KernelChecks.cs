@@ -211,6 +211,18 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
         ReferenceKernels.Attention(expected, q, keyPool, valuePool, flat, maxBlocks, tokenSeq, tokenPos, heads, layout, scale);
         Record("attention_decode_f32", $"{tokenSeq.Length} queries, {heads}/{kvHeads} heads x {headDim}, ctx {string.Join('/', lengths)}",
             Download(dout, q.Length), expected, 1e-4);
+
+        // Flash-decoding on the same inputs: split pass against its reference, split + combine against plain attention.
+        const int splitLength = 64;
+        var splits = KernelShapes.FlashDecodeSplits(lengths.Max(), splitLength);
+        using var dpartO = Poisoned((long)tokenSeq.Length * heads * splits * headDim);
+        using var dpartMl = Poisoned((long)tokenSeq.Length * heads * splits * 2);
+        using var dflash = Poisoned(q.Length);
+        kernels.AttentionFlashDecode(dflash, dpartO, dpartMl, dq, dkp, dvp, dtables, dseq, dpos, tokenSeq.Length, heads, kvHeads, headDim, maxBlocks, blockSize, scale, splitLength, splits, null);
+        var (partO, partMl) = FlashDecodingReference.Split(q, keyPool, valuePool, flat, maxBlocks, tokenSeq, tokenPos, heads, layout, scale, splitLength, splits);
+        var shape = $"{tokenSeq.Length} queries, {heads}/{kvHeads} heads x {headDim}, ctx {string.Join('/', lengths)}, {splits} splits of {splitLength}";
+        Record("attention_decode_split_f32", shape, Download(dpartO, partO.Length), partO, 1e-4, "partial outputs");
+        Record("attention_decode_combine_f32", shape, Download(dflash, q.Length), expected, 1e-4, "split + combine vs unsplit attention");
     }
 
     private void AttentionPrefill(int tokens, int heads, int kvHeads)

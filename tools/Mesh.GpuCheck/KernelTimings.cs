@@ -42,6 +42,8 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         }
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
+        DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128, flashSplit: 512);
+        DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64, flashSplit: 256);
         PrefillAttention(tokens: 2048, heads: 32, kvHeads: 8, headDim: 64);
         FlashPrefill(tokens: 2048, heads: 32, kvHeads: 8);
         FlashPrefill(tokens: 8192, heads: 32, kvHeads: 8);
@@ -127,7 +129,8 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         Results.Add(new TimingResult(BlockQuantFormats.MatVecEntry(format), $"1x{k} · {n}x{k}", ms, (double)n * rowBytes + (4.0 * k) + (4.0 * n), 2.0 * n * k, "matvec_bf16", [n, k]));
     }
 
-    private void DecodeAttention(int sequences, int context, int heads, int kvHeads, int headDim)
+    /// <summary>Paged decode attention; with <paramref name="flashSplit"/> &gt; 0 flash-decoding with splits of that many positions.</summary>
+    private void DecodeAttention(int sequences, int context, int heads, int kvHeads, int headDim, int flashSplit = 0)
     {
         const int blockSize = 16;
         var perSeq = context / blockSize;
@@ -144,10 +147,17 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         using var dpos = Upload(Enumerable.Repeat(context - 1, sequences).ToArray());
         using var q = Upload(RandomFloats(random, (long)sequences * heads * headDim));
         using var output = DeviceBuffer.Allocate<float>((long)sequences * heads * headDim);
-        var ms = Time(_ => kernels.Attention(output, q, keys, values, dtables, dseq, dpos, sequences, heads, kvHeads, headDim, maxBlocks, blockSize,
-            1f / MathF.Sqrt(headDim), stream));
+        var splits = flashSplit > 0 ? KernelShapes.FlashDecodeSplits(context, flashSplit) : 1;
+        using var partO = DeviceBuffer.Allocate<float>((long)sequences * heads * splits * headDim);
+        using var partMl = DeviceBuffer.Allocate<float>((long)sequences * heads * splits * 2);
+        var ms = flashSplit > 0
+            ? Time(_ => kernels.AttentionFlashDecode(output, partO, partMl, q, keys, values, dtables, dseq, dpos, sequences, heads, kvHeads, headDim, maxBlocks, blockSize,
+                1f / MathF.Sqrt(headDim), flashSplit, splits, stream))
+            : Time(_ => kernels.Attention(output, q, keys, values, dtables, dseq, dpos, sequences, heads, kvHeads, headDim, maxBlocks, blockSize,
+                1f / MathF.Sqrt(headDim), stream));
         var kvBytes = 2.0 * sequences * context * kvHeads * headDim * 4;
-        Results.Add(new TimingResult("attention_decode_f32 (paged)", $"{sequences} seq x ctx {context}, {heads}/{kvHeads} heads x {headDim}", ms, kvBytes,
+        var name = flashSplit > 0 ? $"attention flash-decoding (split {flashSplit})" : "attention_decode_f32 (paged)";
+        Results.Add(new TimingResult(name, $"{sequences} seq x ctx {context}, {heads}/{kvHeads} heads x {headDim}", ms, kvBytes,
             4.0 * sequences * context * heads * headDim, "decode_attention", [sequences, context, heads, kvHeads, headDim]));
     }
 

@@ -135,6 +135,21 @@ public static class KernelShapes
         return new LaunchGeometry((uint)heads, (uint)tokens, 1, AttentionThreads, 1, 1);
     }
 
+    /// <summary>
+    /// Flash-decoding: the split pass over <paramref name="splits"/> context chunks of
+    /// <paramref name="splitLength"/> positions (grid heads × tokens × splits) and the combine pass
+    /// (grid heads × tokens, one thread per output dim).
+    /// </summary>
+    public static (LaunchGeometry Split, LaunchGeometry Combine) AttentionFlashDecode(int tokens, int heads, int kvHeads, int headDim, int splitLength, int splits)
+    {
+        var plain = Attention(tokens, heads, kvHeads, headDim);
+        Require(splitLength > 0 && splits > 0 && splits <= 65535, $"flash-decoding needs a positive split length and 1..65535 splits; got {splitLength}, {splits}");
+        return (plain with { GridZ = (uint)splits }, new LaunchGeometry((uint)heads, (uint)tokens, 1, (uint)MaxHeadDim, 1, 1));
+    }
+
+    /// <summary>Splits of <paramref name="splitLength"/> positions that cover <paramref name="longestContext"/> positions.</summary>
+    public static int FlashDecodeSplits(int longestContext, int splitLength) => (longestContext + splitLength - 1) / splitLength;
+
     /// <summary>Head size the FlashAttention-style prefill kernel is written for.</summary>
     public const int PrefillHeadDim = 64;
 
@@ -145,6 +160,16 @@ public static class KernelShapes
         Require(heads > 0 && kvHeads > 0 && heads % kvHeads == 0, $"prefill attention needs kv_heads ({kvHeads}) to divide heads ({heads})");
         Require(headDim == PrefillHeadDim, $"the prefill attention kernel is written for head_dim {PrefillHeadDim}; got {headDim}");
         return new LaunchGeometry(((uint)tokens + 63) / 64, (uint)heads, 1, 128, 1, 1);
+    }
+
+    /// <summary>Threads per row of logits_process_f32.</summary>
+    public const uint LogitsProcessThreads = 256;
+
+    /// <summary>Mask and penalties over <paramref name="rows"/> logits rows: one block per row.</summary>
+    public static LaunchGeometry LogitsProcess(int rows, int vocab)
+    {
+        Require(rows > 0 && vocab > 0, $"logits processing needs rows and vocab positive; got {rows}, {vocab}");
+        return LaunchGeometry.Linear((uint)rows, LogitsProcessThreads);
     }
 
     /// <summary>Sampling of <paramref name="rows"/> logits rows.</summary>
