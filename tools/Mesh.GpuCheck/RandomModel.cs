@@ -1,13 +1,16 @@
 using System.Runtime.InteropServices;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
+using Mesh.Kernels.Launch;
+using Mesh.Kernels.Reference;
 
 namespace Mesh.GpuCheck;
 
 /// <summary>
 /// A Llama-shaped model with random weights in native memory: the GPU check's stand-in for a real
 /// checkpoint (none travels to the GPU machine). Values are small (|w| ≤ 0.125) so activations stay
-/// finite through every layer.
+/// finite through every layer. <see cref="GgmlType.Q4_K"/> stands for llama.cpp's Q4_K_M mix:
+/// Q4_K everywhere but ffn_down and the classifier, which are Q6_K.
 /// </summary>
 internal sealed unsafe class RandomModel : IDisposable
 {
@@ -17,7 +20,8 @@ internal sealed unsafe class RandomModel : IDisposable
     {
         Config = config;
         var random = new Random(seed);
-        WeightMatrix Matrix(string name, int rows, int cols) => Allocate(name, type, rows, cols, random);
+        WeightMatrix Matrix(string name, int rows, int cols) =>
+            Allocate(name, type == GgmlType.Q4_K && (name.EndsWith("ffn_down", StringComparison.Ordinal) || name == "output") ? GgmlType.Q6_K : type, rows, cols, random);
         float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
         var layers = Enumerable.Range(0, config.Layers).Select(l => new LayerWeights(
             Ones(config.Dim),
@@ -70,6 +74,11 @@ internal sealed unsafe class RandomModel : IDisposable
                     }
                     Dequantize.SingleToQ8(row, new Span<byte>(data + GgmlTypeInfo.ByteSize(type, (long)r * cols), (int)GgmlTypeInfo.ByteSize(type, cols)));
                 }
+                break;
+            case GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K:
+                // Random quants with block scales shrunk so that values stay within about ±0.1.
+                var format = type switch { GgmlType.Q4_0 => BlockQuantFormat.Q4_0, GgmlType.Q4_K => BlockQuantFormat.Q4_K, _ => BlockQuantFormat.Q6_K };
+                QuantMatVecReference.RandomWeights(format, rows, cols, random, scale: 0.03).CopyTo(new Span<byte>(data, checked((int)bytes)));
                 break;
             default:
                 throw new NotSupportedException($"random {type} weights");

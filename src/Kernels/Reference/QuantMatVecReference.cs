@@ -54,9 +54,10 @@ public static class QuantMatVecReference
     /// <summary>
     /// <paramref name="n"/> random weight rows of <paramref name="k"/> values in <paramref name="format"/>:
     /// random quant, scale and min bytes, with the f16 block scales set to small finite values (random
-    /// bytes there could be Inf or NaN). For the CPU tests and the GPU check alike.
+    /// bytes there could be Inf or NaN), multiplied by <paramref name="scale"/>. For the CPU tests
+    /// and the GPU check alike.
     /// </summary>
-    public static byte[] RandomWeights(BlockQuantFormat format, int n, int k, Random random)
+    public static byte[] RandomWeights(BlockQuantFormat format, int n, int k, Random random, double scale = 1)
     {
         var weights = new byte[BlockQuantFormats.RowBytes(format, k) * n];
         random.NextBytes(weights);
@@ -67,14 +68,14 @@ public static class QuantMatVecReference
             switch (format)
             {
                 case BlockQuantFormat.Q8_0 or BlockQuantFormat.Q4_0:
-                    WriteHalf(block, 0.001 + (random.NextDouble() * 0.02));
+                    WriteHalf(block, scale * (0.001 + (random.NextDouble() * 0.02)));
                     break;
                 case BlockQuantFormat.Q4_K:
-                    WriteHalf(block, 0.0005 + (random.NextDouble() * 0.002));
-                    WriteHalf(block[2..], random.NextDouble() * 0.002);
+                    WriteHalf(block, scale * (0.0005 + (random.NextDouble() * 0.002)));
+                    WriteHalf(block[2..], scale * random.NextDouble() * 0.002);
                     break;
                 default:
-                    WriteHalf(block[208..], 0.0002 + (random.NextDouble() * 0.001));
+                    WriteHalf(block[208..], scale * (0.0002 + (random.NextDouble() * 0.001)));
                     break;
             }
         }

@@ -61,7 +61,9 @@ public sealed class CudaBackend : IDeviceSamplingBackend
             return gpu;
         }
 
-        _embedding = Upload(weights.TokenEmbedding);
+        _embedding = CudaMatrix.QuantFormatOf(weights.TokenEmbedding.Type) is null
+            ? Upload(weights.TokenEmbedding)
+            : Own(CudaMatrix.UploadDequantized(weights.TokenEmbedding));
         _classifier = Upload(weights.Classifier);
         _layers = weights.Layers.Select(l => new CudaLayer(
             Floats(l.AttentionNorm), Upload(l.Query), Upload(l.Key), Upload(l.Value), Upload(l.Output),
@@ -279,6 +281,11 @@ public sealed class CudaBackend : IDeviceSamplingBackend
     /// <summary>y = x · Wᵀ for <paramref name="rows"/> activation rows: tensor cores for prefill-sized bf16/f16 batches, else matvec.</summary>
     private void Project(DeviceBuffer y, CudaMatrix w, DeviceBuffer x, int rows)
     {
+        if (w.Quant is { } quant)
+        {
+            _kernels.MatVecQuant(y, quant, w.Data, x, rows, w.Rows, w.Cols, _stream);
+            return;
+        }
         var tensorCores = rows >= MatMulMinTokens
             && w.Format is WeightFormat.BF16 or WeightFormat.F16
             && w.Cols % KernelShapes.MatMulTileK == 0 && w.Rows % 8 == 0;

@@ -8,13 +8,17 @@ namespace Mesh.Inference.Backends.Cuda;
 
 /// <summary>
 /// A weight matrix in device memory, in the form the kernels read: f32, f16 and bf16 as stored in
-/// the file; Q8_0 split into int8 quants and f16 scales (<see cref="Q8Layout"/>) for aligned loads.
+/// the file; Q8_0 split into int8 quants and f16 scales (<see cref="Q8Layout"/>) for aligned loads;
+/// Q4_0, Q4_K and Q6_K in ggml's block layout as stored (<see cref="Quant"/>, read by the quantized
+/// matvecs). Serving does not pick the CUDA backend for those three yet (<see cref="UnreadableTypes"/>):
+/// only the GPU check's backend agreement runs them until a GPU run has passed it.
 /// </summary>
 internal sealed class CudaMatrix : IDisposable
 {
-    private CudaMatrix(WeightFormat format, int rows, int cols, DeviceBuffer data, DeviceBuffer? scales)
+    private CudaMatrix(WeightFormat format, int rows, int cols, DeviceBuffer data, DeviceBuffer? scales, BlockQuantFormat? quant = null)
     {
         Format = format;
+        Quant = quant;
         Rows = rows;
         Cols = cols;
         Data = data;
@@ -22,6 +26,9 @@ internal sealed class CudaMatrix : IDisposable
     }
 
     public WeightFormat Format { get; }
+
+    /// <summary>The ggml block format of a Q4_0/Q4_K/Q6_K matrix (then <see cref="Format"/> is meaningless), else null.</summary>
+    public BlockQuantFormat? Quant { get; }
 
     public int Rows { get; }
 
@@ -52,9 +59,39 @@ internal sealed class CudaMatrix : IDisposable
         return types.Length == 0 ? null : string.Join(", ", types);
     }
 
+    /// <summary>The quantized matvec format of <paramref name="type"/>, or null.</summary>
+    public static BlockQuantFormat? QuantFormatOf(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 => BlockQuantFormat.Q4_0,
+        GgmlType.Q4_K => BlockQuantFormat.Q4_K,
+        GgmlType.Q6_K => BlockQuantFormat.Q6_K,
+        _ => null,
+    };
+
+    /// <summary>Copies <paramref name="matrix"/> to the device dequantized to f32 (the embedding of a block-quantized model: a row gather, not a matvec).</summary>
+    public static CudaMatrix UploadDequantized(WeightMatrix matrix)
+    {
+        var values = new float[(long)matrix.Rows * matrix.Cols];
+        for (var r = 0; r < matrix.Rows; r++)
+        {
+            Dequantize.Row(matrix, r, values.AsSpan(r * matrix.Cols, matrix.Cols));
+        }
+        var data = DeviceBuffer.Allocate<float>(values.Length);
+        data.CopyFrom<float>(values);
+        return new CudaMatrix(WeightFormat.F32, matrix.Rows, matrix.Cols, data, null);
+    }
+
     /// <summary>Copies <paramref name="matrix"/> to the device, checking the matvec kernel can read its rows.</summary>
     public static unsafe CudaMatrix Upload(WeightMatrix matrix)
     {
+        if (QuantFormatOf(matrix.Type) is { } quant)
+        {
+            KernelShapes.MatVecQuant(matrix.Rows, matrix.Cols, quant); // K a whole number of blocks, or a clear error
+            var raw = DeviceBuffer.Allocate((ulong)matrix.ByteLength);
+            raw.CopyFrom(new ReadOnlySpan<byte>((void*)matrix.Data, checked((int)matrix.ByteLength)));
+            return new CudaMatrix(WeightFormat.F32, matrix.Rows, matrix.Cols, raw, null, quant);
+        }
+
         var format = FormatOf(matrix.Type);
         var multiple = KernelShapes.MatVecKMultiple(format);
         if (matrix.Cols % multiple != 0)
