@@ -43,8 +43,9 @@ public sealed class DetectorEvaluationTests(TestPolicyServer tests, ITestOutputH
         output.WriteLine($"injection similarity only: {similarity}");
         output.WriteLine($"injection combined:        {combined}");
 
-        Assert.True(combined.Precision >= 0.83, $"combined {combined}");
-        Assert.True(combined.Recall >= 0.68, $"combined {combined}");
+        // Issue 20 measured 0.866 / 0.710 before the sentence-level framing and 0.887 / 0.710 after; recall may not fall.
+        Assert.True(combined.Precision >= 0.87, $"combined {combined}");
+        Assert.True(combined.Recall >= 0.71, $"combined {combined}");
         // The scored detector earns its cost only if it adds recall over the rules.
         Assert.True(combined.Recall > patterns.Recall, $"similarity adds nothing: {patterns} vs {combined}");
     }
@@ -115,58 +116,6 @@ public sealed class DetectorEvaluationTests(TestPolicyServer tests, ITestOutputH
         return new Score(tp, predicted, tp, examples.Count(e => e.Label == 1));
     }
 
-    /// <summary>
-    /// Entity-level scoring: a prediction is a true positive when a labelled entity of the same type
-    /// overlaps it; a labelled entity is found when some prediction of its type overlaps it.
-    /// </summary>
-    private async Task<Dictionary<string, Score>> ScoreSpans(string file, string policy, Stage stage)
-    {
-        var examples = EvaluationSet.Load(file);
-        var responses = await EvaluationSet.MapAsync(examples, e => tests.Server.CheckAsync(e.Text, stage, policy));
-        var counts = new Dictionary<string, (int TpPred, int Pred, int Found, int Actual)>();
-        void Add(string type, int tpPred, int pred, int found, int actual)
-        {
-            foreach (var key in new[] { type, "ALL" })
-            {
-                var c = counts.GetValueOrDefault(key);
-                counts[key] = (c.TpPred + tpPred, c.Pred + pred, c.Found + found, c.Actual + actual);
-            }
-        }
-        for (var i = 0; i < examples.Count; i++)
-        {
-            var gold = examples[i].Entities ?? [];
-            var predicted = responses[i].Violations;
-            foreach (var p in predicted)
-            {
-                var hit = gold.Any(g => g.Type == p.EntityType && g.Start < p.End && p.Start < g.End);
-                Add(p.EntityType, hit ? 1 : 0, 1, 0, 0);
-                if (!hit)
-                {
-                    output.WriteLine($"  FP #{examples[i].Id} {p.EntityType} '{Slice(examples[i].Text, p.Start, p.End)}' in: {examples[i].Text}");
-                }
-            }
-            foreach (var g in gold)
-            {
-                var found = predicted.Any(p => p.EntityType == g.Type && g.Start < p.End && p.Start < g.End);
-                Add(g.Type, 0, 0, found ? 1 : 0, 1);
-                if (!found)
-                {
-                    output.WriteLine($"  FN #{examples[i].Id} {g.Type} '{Slice(examples[i].Text, g.Start, g.End)}' in: {examples[i].Text}");
-                }
-            }
-        }
-        var scores = new Dictionary<string, Score>();
-        foreach (var (type, c) in counts.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            scores[type] = new Score(c.TpPred, c.Pred, c.Found, c.Actual);
-            output.WriteLine($"{policy,-10} {type,-16} {scores[type]}");
-        }
-        return scores;
-    }
-
-    private static string Slice(string text, int start, int end)
-    {
-        var runes = text.EnumerateRunes().ToArray();
-        return string.Concat(runes.Skip(start).Take(end - start).Select(r => r.ToString()));
-    }
+    private Task<Dictionary<string, Score>> ScoreSpans(string file, string policy, Stage stage) =>
+        SpanScoring.ScoreAsync(tests.Server, EvaluationSet.Load(file), policy, stage, output);
 }

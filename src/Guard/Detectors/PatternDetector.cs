@@ -6,13 +6,13 @@ namespace Mesh.Guard.Detectors;
 /// Runs a set of validated pattern recognizers: the PII detector (Presidio's entities) and the
 /// secrets detector are both this, with different recognizers and category.
 /// </summary>
-public sealed class PatternDetector(string category, IReadOnlyList<PatternRecognizer> recognizers) : IDetector
+public sealed class PatternDetector(string category, IReadOnlyList<IRecognizer> recognizers) : IDetector
 {
     /// <inheritdoc/>
     public string Category { get; } = category;
 
     /// <summary>The recognizers run on every text, one entity type each.</summary>
-    public IReadOnlyList<PatternRecognizer> Recognizers { get; } = recognizers;
+    public IReadOnlyList<IRecognizer> Recognizers { get; } = recognizers;
 
     /// <inheritdoc />
     public StreamReach Reach { get; } = new(
@@ -31,9 +31,9 @@ public sealed class PatternDetector(string category, IReadOnlyList<PatternRecogn
             // one more longest match before that lets the scan fall into step with a whole-text scan.
             var from = context.ScanFrom == 0 ? 0 : Math.Max(0,
                 Math.Max(context.ScanFrom, context.NewFrom - recognizer.MaxLength - recognizer.MatchLookAhead) - recognizer.MaxLength);
-            foreach (var (start, end) in recognizer.Find(context.Text, from))
+            foreach (var (start, end, score) in recognizer.Find(context.Text, from))
             {
-                (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, 1f, $"{recognizer.EntityType} detected", Ahead: recognizer.MatchLookAhead));
+                (recognizer.IsFallback ? fallback : specific).Add(new Finding(recognizer.EntityType, start, end, score, $"{recognizer.EntityType} detected", Ahead: recognizer.MatchLookAhead));
             }
         }
         foreach (var f in fallback)

@@ -47,8 +47,7 @@ public static class DetectorRegistry
     /// <summary>The kinds by the name a rule's <c>detector:</c> gives.</summary>
     public static IReadOnlyDictionary<string, DetectorKind> Kinds { get; } = new DetectorKind[]
     {
-        new("pii", ["entities"], StreamingBehaviour.Window, c =>
-            new PatternDetector("pii", Entities(c, PiiRecognizers.All).Select(PiiRecognizers.Create).ToArray())),
+        new("pii", ["entities", "phone_regions", "phone_leniency"], StreamingBehaviour.Window, BuildPii),
         new("secrets", ["entities"], StreamingBehaviour.Window, c =>
         {
             var wanted = Entities(c, SecretRecognizers.All.Select(s => s.EntityType).ToArray());
@@ -85,6 +84,39 @@ public static class DetectorRegistry
             list.Add(entity);
         }
         return list;
+    }
+
+    private static PatternDetector BuildPii(DetectorBuildContext c)
+    {
+        var entities = Entities(c, PiiRecognizers.All);
+        var phone = entities.Contains(PiiRecognizers.Phone) ? BuildPhone(c) : null;
+        return new PatternDetector("pii", entities.Select(e => PiiRecognizers.Create(e, phone)).ToArray());
+    }
+
+    private static PhoneRecognizer BuildPhone(DetectorBuildContext c)
+    {
+        var (file, map) = (c.File, c.Map);
+        var regions = PhoneRecognizer.DefaultRegions;
+        if (file.Optional(map, "phone_regions") is { } regionsNode)
+        {
+            var list = new List<string>();
+            foreach (var n in file.Sequence(regionsNode, "phone_regions"))
+            {
+                var region = file.String(n, "phone region").ToUpperInvariant();
+                list.Add(PhoneRecognizer.IsKnownRegion(region) ? region
+                    : throw file.Error(n, $"{c.What}: unknown phone region '{region}'; use ISO 3166 alpha-2 codes libphonenumber knows, such as {string.Join(", ", PhoneRecognizer.DefaultRegions)}"));
+            }
+            regions = list.Count > 0 ? list
+                : throw file.Error(regionsNode, $"{c.What}: 'phone_regions' is empty; omit it for the default regions ({string.Join(", ", PhoneRecognizer.DefaultRegions)})");
+        }
+        var leniency = PhoneRecognizer.DefaultLeniency;
+        if (file.Optional(map, "phone_leniency") is { } leniencyNode)
+        {
+            var name = file.String(leniencyNode, "phone_leniency");
+            leniency = PhoneRecognizer.Leniencies.TryGetValue(name, out var l) ? l
+                : throw file.Error(leniencyNode, $"{c.What}: unknown phone_leniency '{name}'; allowed: {string.Join(", ", PhoneRecognizer.Leniencies.Keys)}");
+        }
+        return new PhoneRecognizer(regions, leniency);
     }
 
     private static PromptInjectionDetector BuildInjection(DetectorBuildContext c)

@@ -16,7 +16,7 @@ namespace Mesh.Guard.Detectors.Pii;
 /// repetitions are bounded so that this exists). A streaming check rescans this much.</param>
 /// <param name="lookAhead">Characters past a match's end that can still change it (its
 /// look-aheads, a repetition's next separator and digits); <see cref="LookAhead"/> by default.</param>
-public sealed class PatternRecognizer(string entityType, Regex pattern, int maxLength, Func<string, Match, bool>? validate = null, bool isFallback = false, int lookAhead = PatternRecognizer.LookAhead)
+public sealed class PatternRecognizer(string entityType, Regex pattern, int maxLength, Func<string, Match, bool>? validate = null, bool isFallback = false, int lookAhead = PatternRecognizer.LookAhead) : IRecognizer
 {
     /// <summary>Default characters past a match's end that can still change it: look-aheads and a repetition's next separator and digits.</summary>
     public const int LookAhead = 4;
@@ -36,8 +36,8 @@ public sealed class PatternRecognizer(string entityType, Regex pattern, int maxL
     /// </summary>
     public bool IsFallback { get; } = isFallback;
 
-    /// <summary>Matches starting at or after <paramref name="from"/> (the text before it is read as context).</summary>
-    public IEnumerable<(int Start, int End)> Find(string text, int from = 0)
+    /// <summary>Matches starting at or after <paramref name="from"/> (the text before it is read as context), each scored 1.</summary>
+    public IEnumerable<RecognizerResult> Find(string text, int from = 0)
     {
         for (var m = pattern.Match(text, Math.Clamp(from, 0, text.Length)); m.Success; m = m.NextMatch())
         {
@@ -46,7 +46,7 @@ public sealed class PatternRecognizer(string entityType, Regex pattern, int maxL
                 continue;
             }
             var g = m.Groups["value"];
-            yield return g.Success ? (g.Index, g.Index + g.Length) : (m.Index, m.Index + m.Length);
+            yield return g.Success ? new(g.Index, g.Index + g.Length) : new(m.Index, m.Index + m.Length);
         }
     }
 

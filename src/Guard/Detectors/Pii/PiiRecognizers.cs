@@ -12,7 +12,7 @@ public static class PiiRecognizers
 {
     /// <summary>An e-mail address, accepted by its validator.</summary>
     public const string Email = "EMAIL_ADDRESS";
-    /// <summary>A phone number, accepted by its validator (digit count and context).</summary>
+    /// <summary>A phone number found by libphonenumber in the policy's regions (<see cref="PhoneRecognizer"/>).</summary>
     public const string Phone = "PHONE_NUMBER";
     /// <summary>A payment card number of 13 to 19 digits that passes the Luhn check.</summary>
     public const string CreditCard = "CREDIT_CARD";
@@ -29,15 +29,17 @@ public static class PiiRecognizers
     // Longest match plus the context read before it (look-behinds, the 30-character context-word
     // windows), from the bounded repetitions of each pattern below.
     /// <summary>The recognizer of <paramref name="entity"/> (one of <see cref="All"/>).</summary>
+    /// <param name="entity">A built-in entity type.</param>
+    /// <param name="phone">The PHONE_NUMBER recognizer a policy configured (regions, leniency); null for the default regions.</param>
     /// <exception cref="ArgumentException"><paramref name="entity"/> is not a built-in entity type.</exception>
-    public static PatternRecognizer Create(string entity) => entity switch
+    public static IRecognizer Create(string entity, PhoneRecognizer? phone = null) => entity switch
     {
-        Email => new(Email, EmailPattern, 64 + 1 + 16 * 64 + 24 + 8, ValidateEmail),
-        Phone => new(Phone, PhonePattern, 48 + 30, ValidatePhone),
-        CreditCard => new(CreditCard, CardPattern, 40 + 4, ValidateCard),
-        IbanCode => new(IbanCode, IbanPattern, 48 + 2, ValidateIban),
-        UsSsn => new(UsSsn, SsnPattern, 12 + 30, ValidateSsn),
-        IpAddress => new(IpAddress, IpPattern, 80 + 16, ValidateIp),
+        Email => new PatternRecognizer(Email, EmailPattern, 64 + 1 + 16 * 64 + 24 + 8, ValidateEmail),
+        Phone => phone ?? new PhoneRecognizer(),
+        CreditCard => new PatternRecognizer(CreditCard, CardPattern, 40 + 4, ValidateCard),
+        IbanCode => new PatternRecognizer(IbanCode, IbanPattern, 48 + 2, ValidateIban),
+        UsSsn => new PatternRecognizer(UsSsn, SsnPattern, 12 + 30, ValidateSsn),
+        IpAddress => new PatternRecognizer(IpAddress, IpPattern, 80 + 16, ValidateIp),
         _ => throw new ArgumentException($"Unknown PII entity '{entity}'; known: {string.Join(", ", All)}.", nameof(entity)),
     };
 
@@ -54,30 +56,6 @@ public static class PiiRecognizers
 
     private static bool ValidateEmail(string text, Match m) =>
         !FileExtensions.Contains(m.Groups["tld"].Value) && !m.Value.Contains("..", StringComparison.Ordinal);
-
-    // ---- PHONE_NUMBER: international (+CC …) or NANP (area code 2-9, 3-3-4 with separators).
-    private static readonly Regex PhonePattern = PatternRecognizer.Compile(
-        @"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|(?:1[ .-])?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}|\d{10})(?![\w-]|\.\d)");
-
-    private static readonly string[] PhoneContext = ["phone", "call", "tel", "mobile", "cell", "fax", "whatsapp", "sms", "text me", "reach me"];
-
-    private static bool ValidatePhone(string text, Match m)
-    {
-        var value = FormatFolding.Fold(m.Value);
-        var digits = CountDigits(value);
-        if (value[0] == '+')
-        {
-            return digits is >= 8 and <= 15;
-        }
-        var national = value.StartsWith('1') && digits == 11 ? value[1..].TrimStart(' ', '.', '-') : value;
-        var area = national.TrimStart('(');
-        if (digits is not (10 or 11) || area[0] is '0' or '1')
-        {
-            return false;
-        }
-        // Ten bare digits are as often an order or account number: only with a phone word nearby.
-        return value.Length != 10 || PatternRecognizer.PrecededBy(text, m.Index, 30, PhoneContext);
-    }
 
     // ---- CREDIT_CARD: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid, known IIN.
     private static readonly Regex CardPattern = PatternRecognizer.Compile(@"(?<![\w-]|\d[ -])\d(?:[ -]?\d){12,18}(?![\w-]|[ -]\d)");
@@ -147,6 +125,4 @@ public static class PiiRecognizers
         }
         return !PatternRecognizer.PrecededBy(text, m.Index, 16, VersionContext);
     }
-
-    private static int CountDigits(string s) => s.Count(char.IsAsciiDigit);
 }
