@@ -8,7 +8,9 @@ namespace Mesh.Guard.Detectors;
 /// Prompt injection and jailbreak: known phrasings matched by rule (score 1), and a scored
 /// detector for the paraphrases rules miss: each sentence's MiniLM similarity to a corpus of known
 /// attacks (<see cref="KnownAttacks"/>); a sentence at or above the threshold is a finding scored
-/// by its similarity.
+/// by its similarity. Either kind of finding is dropped where <see cref="InjectionFraming"/> reads
+/// the sentence as content (the user's own retraction, a quoted or translated phrase, a discussion
+/// of attacks), except chat-template delimiters.
 /// </summary>
 public sealed class PromptInjectionDetector : IDetector
 {
@@ -30,8 +32,9 @@ public sealed class PromptInjectionDetector : IDetector
     public string Category => "prompt_injection";
 
     /// <inheritdoc />
-    /// <remarks>The rule patterns' repetitions are bounded: the longest match is under 160 characters.</remarks>
-    public StreamReach Reach => new(192, PatternRecognizer.LookAhead);
+    /// <remarks>The rule patterns' repetitions are bounded: the longest match is under 160 characters;
+    /// whether a match is content is decided by the line up to <see cref="InjectionFraming.Window"/> characters either side.</remarks>
+    public StreamReach Reach => new(192 + InjectionFraming.Window, InjectionFraming.Window);
 
     /// <inheritdoc/>
     public IEnumerable<Finding> Detect(DetectionContext context)
@@ -44,6 +47,11 @@ public sealed class PromptInjectionDetector : IDetector
                 var from = context.ScanFrom == 0 ? 0 : Math.Max(0, context.ScanFrom - Reach.Behind);
                 for (var m = pattern.Match(context.Text, from); m.Success; m = m.NextMatch())
                 {
+                    // A chat-template delimiter is never content; any other phrase may be quoted, translated or discussed.
+                    if (name != "prompt_delimiter" && InjectionFraming.IsContent(context.Text, m.Index, m.Index + m.Length))
+                    {
+                        continue;
+                    }
                     found.Add(new Finding(name, m.Index, m.Index + m.Length, 1f, $"Known prompt-injection pattern '{name}'"));
                 }
             }
@@ -54,7 +62,8 @@ public sealed class PromptInjectionDetector : IDetector
             {
                 var (score, _) = VectorMath.Best(segment.Vector, _attackVectors);
                 // A sentence a rule already caught needs no second report.
-                if (score >= _threshold && !found.Any(f => f.Start < segment.End && segment.Start < f.End))
+                if (score >= _threshold && !found.Any(f => f.Start < segment.End && segment.Start < f.End)
+                    && !InjectionFraming.IsContent(context.Text, segment.Start, segment.End, ownSentenceOnly: true))
                 {
                     found.Add(new Finding("similar_to_known_attack", segment.Start, segment.End, Math.Clamp(score, 0f, 1f),
                         $"Sentence resembles a known prompt-injection attack (similarity {score:F2} >= {_threshold:F2})"));
