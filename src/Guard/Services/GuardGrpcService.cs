@@ -6,6 +6,7 @@ using Mesh.Guard.Policies;
 using Mesh.Guard.Schema;
 using Mesh.Guard.Telemetry;
 using Mesh.Guard.V1;
+using Mesh.ServiceDefaults.Errors;
 using Mesh.ServiceDefaults.Tenancy;
 using Microsoft.Extensions.Options;
 
@@ -161,8 +162,8 @@ public sealed class GuardGrpcService(
         Activity.Current?.SetTag("mesh.tenant", tenant);
         return set.Policies.TryGetValue(name, out var policy)
             ? policy
-            : throw new RpcException(new Status(StatusCode.NotFound,
-                $"policy '{name}' does not exist; known policies: {string.Join(", ", set.Policies.Keys.Order(StringComparer.Ordinal))}"));
+            : throw ServiceException.NotFound(
+                $"policy '{name}' does not exist; known policies: {string.Join(", ", set.Policies.Keys.Order(StringComparer.Ordinal))}");
     }
 
     private CompiledSchema? CompileSchema(string schemaText, string field)
@@ -206,5 +207,6 @@ public sealed class GuardGrpcService(
         }
     }
 
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+    // Refusals are ServiceExceptions: the ServiceDefaults interceptor maps them to their status for every call type.
+    private static ServiceException Invalid(string message) => ServiceException.InvalidArgument(message);
 }
