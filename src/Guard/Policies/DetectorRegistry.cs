@@ -67,11 +67,11 @@ public static class DetectorRegistry
     /// <summary>The streaming behaviour of a kind.</summary>
     public static StreamingBehaviour StreamingOf(string kind) => Kinds[kind].Streaming;
 
-    private static List<string> Entities(DetectorBuildContext c, IReadOnlyList<string> known)
+    private static List<string> Entities(DetectorBuildContext c, IReadOnlyList<string> known, IReadOnlyList<string>? byDefault = null)
     {
         if (c.File.Optional(c.Map, "entities") is not { } node)
         {
-            return [.. known];
+            return [.. byDefault ?? known];
         }
         var list = new List<string>();
         foreach (var e in c.File.Sequence(node, "entities"))
@@ -88,7 +88,7 @@ public static class DetectorRegistry
 
     private static PatternDetector BuildPii(DetectorBuildContext c)
     {
-        var entities = Entities(c, PiiRecognizers.All);
+        var entities = Entities(c, PiiRecognizers.All, PiiRecognizers.Default);
         var phone = entities.Contains(PiiRecognizers.Phone) ? BuildPhone(c) : null;
         return new PatternDetector("pii", entities.Select(e => PiiRecognizers.Create(e, phone)).ToArray());
     }

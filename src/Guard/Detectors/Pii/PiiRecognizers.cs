@@ -23,8 +23,15 @@ public static class PiiRecognizers
     /// <summary>An IPv4 or IPv6 address, accepted by its validator.</summary>
     public const string IpAddress = "IP_ADDRESS";
 
-    /// <summary>Every built-in PII entity type, in the order policies list them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Email, Phone, CreditCard, IbanCode, UsSsn, IpAddress];
+    /// <summary>The entities a <c>pii</c> rule without <c>entities</c> runs: the contact, payment and network data every policy redacts.</summary>
+    public static IReadOnlyList<string> Default { get; } = [Email, Phone, CreditCard, IbanCode, UsSsn, IpAddress];
+
+    /// <summary>
+    /// Every built-in PII entity type, in the order policies list them: <see cref="Default"/>, then
+    /// Presidio's national identifiers (<see cref="NationalIdRecognizers"/>) and CRYPTO, MAC_ADDRESS,
+    /// URL, DATE_TIME (<see cref="TechnicalRecognizers"/>), which a rule names to run.
+    /// </summary>
+    public static IReadOnlyList<string> All { get; } = [.. Default, .. NationalIdRecognizers.Factories.Keys, .. TechnicalRecognizers.Factories.Keys];
 
     // Longest match plus the context read before it (look-behinds, the 30-character context-word
     // windows), from the bounded repetitions of each pattern below.
@@ -40,6 +47,8 @@ public static class PiiRecognizers
         IbanCode => new PatternRecognizer(IbanCode, IbanPattern, 48 + 2, ValidateIban),
         UsSsn => new PatternRecognizer(UsSsn, SsnPattern, 12 + 30, ValidateSsn),
         IpAddress => new PatternRecognizer(IpAddress, IpPattern, 80 + 16, ValidateIp),
+        _ when NationalIdRecognizers.Factories.TryGetValue(entity, out var national) => national(),
+        _ when TechnicalRecognizers.Factories.TryGetValue(entity, out var technical) => technical(),
         _ => throw new ArgumentException($"Unknown PII entity '{entity}'; known: {string.Join(", ", All)}.", nameof(entity)),
     };
 
