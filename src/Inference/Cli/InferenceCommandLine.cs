@@ -12,11 +12,11 @@ namespace Mesh.Inference.Cli;
 /// <summary>
 /// The host's command line, in the manner of llama.cpp's tools: <c>generate</c> prints only the
 /// generated text on stdout, <c>score</c> prints one JSON object, <c>serve</c> (the default) runs the
-/// gRPC service. Progress and logs go to stderr.
+/// gRPC service, <c>pull</c>/<c>list</c>/<c>rm</c> manage the model cache (<see cref="ModelCacheCommands"/>). Progress and logs go to stderr.
 /// </summary>
 public static class InferenceCommandLine
 {
-    private static readonly Option<string> Model = new("--model") { Description = "GGUF file, Hugging Face model directory (config.json, *.safetensors, tokenizer.json) or llama2.c checkpoint" };
+    private static readonly Option<string> Model = new("--model") { Description = "GGUF file, Hugging Face model directory (config.json, *.safetensors, tokenizer.json) or llama2.c checkpoint; or a reference fetched through the cache: hf:<org>/<repo>[:<file or quant>][@<revision>], https://…#sha256=<hex>" };
     private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer file of a llama2.c checkpoint (default: tok{vocab}.bin beside it)" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads (0: all cores)" };
@@ -42,7 +42,7 @@ public static class InferenceCommandLine
 
         var generate = new Command("generate", "generate text and print it to stdout")
         {
-            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server,
+            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server, ModelCacheCommands.Offline,
         };
         generate.SetAction(async (result, cancellation) =>
         {
@@ -64,7 +64,7 @@ public static class InferenceCommandLine
             }
 
             using var loggers = StderrLoggers();
-            using var served = CreateEngine(result, loggers);
+            using var served = await CreateEngineAsync(result, loggers, cancellation);
             var engine = served.Engine;
             var tokenizer = engine.Model.Tokenizer;
             var sampling = new SamplingParameters
@@ -101,11 +101,11 @@ public static class InferenceCommandLine
             return 0;
         });
 
-        var score = new Command("score", "print the summed negative log-likelihood of a text as JSON") { Model, Tokenizer, Device, Threads, text };
+        var score = new Command("score", "print the summed negative log-likelihood of a text as JSON") { Model, Tokenizer, Device, Threads, text, ModelCacheCommands.Offline };
         score.SetAction(async (result, cancellation) =>
         {
             using var loggers = StderrLoggers();
-            using var served = CreateEngine(result, loggers);
+            using var served = await CreateEngineAsync(result, loggers, cancellation);
             var engine = served.Engine;
             var ids = engine.Model.Tokenizer.Encode(result.GetValue(text)!, addBos: true);
             if (ids.Length < 2 || ids.Length > engine.Model.Config.ContextLength)
@@ -122,7 +122,7 @@ public static class InferenceCommandLine
 
         var serve = new Command("serve", "run the gRPC service (extra --Section:Key=value arguments configure the host)")
         {
-            Model, Tokenizer, Device, Threads, ChatTemplate,
+            Model, Tokenizer, Device, Threads, ChatTemplate, ModelCacheCommands.Offline,
         };
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction((result, cancellation) => Serve(result, cancellation));
@@ -131,6 +131,11 @@ public static class InferenceCommandLine
         {
             generate, score, serve,
         };
+        foreach (var command in ModelCacheCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((result, cancellation) => Serve(result, cancellation));
         return root;
@@ -154,6 +159,11 @@ public static class InferenceCommandLine
             args.Add($"--Inference:Models:0:ChatTemplate={chatTemplate}");
         }
 
+        if (result.GetValue(ModelCacheCommands.Offline))
+        {
+            args.Add("--Inference:Offline=true");
+        }
+
         if (result.GetResult(Device) is { Implicit: false })
         {
             args.Add($"--Inference:Device={result.GetValue(Device)}");
@@ -174,10 +184,12 @@ public static class InferenceCommandLine
             .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
     /// <summary>The model of <c>--model</c> on the chosen device, behind its own scheduler.</summary>
-    private static ServedModel CreateEngine(ParseResult result, ILoggerFactory loggers)
+    private static async Task<ServedModel> CreateEngineAsync(ParseResult result, ILoggerFactory loggers, CancellationToken cancellation)
     {
         var path = result.GetValue(Model) ?? throw new ArgumentException("--model is required");
-        var model = new ModelOptions { Path = path, Tokenizer = result.GetValue(Tokenizer) };
-        return ServedModel.Load(model, result.GetValue(Device) ?? "auto", new BackendOptions { Threads = result.GetValue(Threads) }, new EngineOptions(), loggers.CreateLogger("inference"));
+        var logger = loggers.CreateLogger("inference");
+        var (resolved, id) = await ModelCache.ModelSource.ResolveAsync(path, ModelCacheCommands.OptionsOf(result), logger, cancellation);
+        var model = new ModelOptions { Path = resolved, Id = id, Tokenizer = result.GetValue(Tokenizer) };
+        return ServedModel.Load(model, result.GetValue(Device) ?? "auto", new BackendOptions { Threads = result.GetValue(Threads) }, new EngineOptions(), logger);
     }
 }

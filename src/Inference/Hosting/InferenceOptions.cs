@@ -25,6 +25,12 @@ public sealed class InferenceOptions
 
     /// <summary>Scheduler limits shared by every model (section <c>Inference:Engine</c>).</summary>
     public EngineOptions Engine { get; set; } = new();
+
+    /// <summary>
+    /// Resolve model references (<c>hf:</c>, <c>https://</c>) from the cache only, never the network
+    /// (<c>serve --offline</c>; <c>MESH_OFFLINE=1</c> and <c>HF_HUB_OFFLINE=1</c> do the same).
+    /// </summary>
+    public bool Offline { get; set; }
 }
 
 /// <summary>One model to serve.</summary>
@@ -33,7 +39,11 @@ public sealed class ModelOptions
     /// <summary>The id requests use; defaults to the file name without extension.</summary>
     public string? Id { get; set; }
 
-    /// <summary>A GGUF file or a llama2.c checkpoint.</summary>
+    /// <summary>
+    /// A GGUF file, a Hugging Face model directory or a llama2.c checkpoint; or a reference resolved
+    /// through the model cache before loading (<c>hf:org/repo:Q4_K_M</c>, <c>https://…#sha256=…</c>;
+    /// see <see cref="ModelCache.ModelReference"/>).
+    /// </summary>
     public string Path { get; set; } = "";
 
     /// <summary>Tokenizer file for llama2.c checkpoints (tok512.bin, tokenizer.bin or a SentencePiece .model).</summary>

@@ -31,7 +31,7 @@ public sealed class ModelRegistry : IDisposable
                 throw new InvalidOperationException("Inference:Models entry without a Path: set --Inference:Models:N:Path (or serve --model PATH)");
             }
 
-            var served = ServedModel.Load(m, o.Device, backendOptions, o.Engine, logger, loggers.CreateLogger<InferenceEngine>());
+            var served = ServedModel.Load(Resolve(m, o.Offline, logger), o.Device, backendOptions, o.Engine, logger, loggers.CreateLogger<InferenceEngine>());
             if (!_models.TryAdd(served.Engine.Model.Id, served))
             {
                 var id = served.Engine.Model.Id;
@@ -44,6 +44,23 @@ public sealed class ModelRegistry : IDisposable
         {
             logger.LogWarning("No model configured: set --Inference:Models:0:Path (or serve --model PATH)");
         }
+    }
+
+    /// <summary>
+    /// The model options with a reference's <c>Path</c> replaced by its file in the cache (pulled when
+    /// missing: start-up waits for it) and its id defaulted to the model's name.
+    /// </summary>
+    internal static ModelOptions Resolve(ModelOptions model, bool offline, ILogger logger)
+    {
+        if (!ModelCache.ModelReference.IsRemote(model.Path))
+        {
+            return model;
+        }
+
+        var cache = ModelCache.ModelCacheOptions.FromEnvironment();
+        cache.Offline |= offline;
+        var (path, id) = ModelCache.ModelSource.ResolveAsync(model.Path, cache, logger, CancellationToken.None).GetAwaiter().GetResult();
+        return new ModelOptions { Id = model.Id ?? id, Path = path, Tokenizer = model.Tokenizer, ChatTemplate = model.ChatTemplate };
     }
 
     /// <summary>The loaded models' engines, one per model.</summary>
