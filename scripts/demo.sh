@@ -2,7 +2,9 @@
 # The README's first command: brings the whole mesh up (scripts/mesh.sh up), asks the retail
 # assistant two questions through the gateway over gRPC (retrieved sources, streamed answer,
 # citations, stage timings), shows an injection attempt blocked and a card number redacted before
-# the model sees it, and takes the mesh down again, leaving no process behind.
+# the model sees it, and takes the mesh down again, leaving no process behind. The model is
+# resolved as scripts/mesh.sh describes: ../shared/models, else the model cache, else a pull
+# (models.lock); MESH_SHARED_MODELS=/nonexistent with HF_ENDPOINT set runs it against a mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/mesh.sh up
@@ -11,7 +13,7 @@ trap 'scripts/mesh.sh down' EXIT
 export MESH_GATEWAY=http://127.0.0.1:${MESH_GATEWAY_GRPC_PORT:-8080}
 MESH_API_KEY=$(cat "${MESH_STATE:-.mesh}/dev-key")
 export MESH_API_KEY
-model=$(basename "${MESH_MODEL:-stories260K.gguf}" .gguf)
+model=$(cat "${MESH_STATE:-.mesh}/model-id")
 ask() { dotnet tools/Mesh.Demo/bin/Release/net10.0/Mesh.Demo.dll ask --model "$model" "$@"; echo; }
 
 echo; echo "== 1. A policy question, grounded in the knowledge base =="

@@ -11,9 +11,16 @@
 #
 # Environment (defaults): MESH_GATEWAY_GRPC_PORT (8080), MESH_GATEWAY_HTTP_PORT (8081),
 # MESH_INFERENCE_PORT (50051), MESH_RETRIEVAL_PORT (50052), MESH_GUARD_PORT (50053), the services'
-# /metrics ports MESH_*_HTTP_PORT (50061..50063), MESH_MODEL (../shared/models/stories260K/
-# stories260K.gguf), MESH_CHAT_TEMPLATE (llama2; empty: the model's own), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
+# /metrics ports MESH_*_HTTP_PORT (50061..50063), MESH_MODEL (a path, or a reference such as
+# hf:org/repo:Q4_K_M pulled into the model cache; default below), MESH_MODEL_ID (the id requests use;
+# default the file name, or the reference's file or repository name), MESH_CHAT_TEMPLATE (llama2;
+# empty: the model's own), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
 # logs and data, MESH_UP_TIMEOUT_S (180).
+#
+# The default model, stories260K, comes from the first of: $MESH_SHARED_MODELS (../shared/models, this
+# project's machines) when present; else the model cache ($MESH_HOME or ~/.cache/mesh) without network;
+# else a pull from the Hugging Face Hub ($HF_ENDPOINT, default huggingface.co) of the files listed with
+# their sha256 in models.lock. MESH_SHARED_MODELS=/nonexistent forces the cache/pull path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,11 +33,25 @@ grd_port=${MESH_GUARD_PORT:-50053}
 inf_http=${MESH_INFERENCE_HTTP_PORT:-50061}
 ret_http=${MESH_RETRIEVAL_HTTP_PORT:-50062}
 grd_http=${MESH_GUARD_HTTP_PORT:-50063}
-model=${MESH_MODEL:-$(cd "$root/.." && pwd)/shared/models/stories260K/stories260K.gguf}
+shared_models=${MESH_SHARED_MODELS:-$(cd "$root/.." && pwd)/shared/models}
+default_name=stories260K
+if [[ -n ${MESH_MODEL:-} ]]; then model=$MESH_MODEL
+elif [[ -f $shared_models/stories260K/stories260K.gguf ]]; then model=$shared_models/stories260K/stories260K.gguf
+else model=lock:$default_name; fi
 # stories260K carries no chat template; Chat and the OpenAI chat endpoint need one (a model's own wins
 # when MESH_CHAT_TEMPLATE is set to the empty string).
 chat_template=${MESH_CHAT_TEMPLATE-llama2}
-model_id=$(basename "${model%.*}")
+# The id requests use: a file's name, a reference's file (or repository) name, the lock's name.
+model_id_of() {
+  local m=${1%%#*}
+  case $m in
+    lock:*) echo "${m#lock:}" ;;
+    hf:*) m=${m#hf:}; m=${m%@*}; if [[ $m == *:* ]]; then m=$(basename "${m#*:}"); echo "${m%.*}"; else echo "${m#*/}"; fi ;;
+    http://*|https://*) m=$(basename "${m%%\?*}"); echo "${m%.*}" ;;
+    *) m=$(basename "$m"); echo "${m%.*}" ;;
+  esac
+}
+model_id=${MESH_MODEL_ID:-$(model_id_of "$model")}
 bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
 demo_tool=$(bin tools/Mesh.Demo Mesh.Demo)
 services=(inference retrieval guard gateway)
@@ -65,13 +86,36 @@ Mesh is up (model $model_id, collection "demo"):
 EOT
 }
 
+# Resolves a reference through the model cache: first without network, else with it. Prints the path.
+pull_model() {
+  local inference
+  inference=$(bin src/Inference Mesh.Inference)
+  dotnet "$inference" pull --offline "$1" 2>/dev/null && return 0
+  dotnet "$inference" pull "$1" || { echo "mesh.sh: could not fetch $1 (offline? set HF_ENDPOINT to a mirror, or MESH_MODEL to a local file)" >&2; return 1; }
+}
+
+# Pulls every file models.lock lists for a name, each pinned by its sha256; prints the first's reference.
+pull_locked() {
+  local name=$1 ref sha first=
+  while read -r n ref sha; do
+    [[ $n == "$name" ]] || continue
+    echo "model $name: $ref (sha256 ${sha:0:12}…) from the cache or the hub..." >&2
+    pull_model "$ref#sha256=$sha" >/dev/null || return 1
+    first=${first:-$ref#sha256=$sha}
+  done < <(grep -v '^#' "$root/models.lock")
+  [[ -n $first ]] || { echo "mesh.sh: models.lock lists no $name" >&2; return 1; }
+  echo "$first"
+}
+
 health_args() { echo "inference=http://127.0.0.1:$inf_port retrieval=http://127.0.0.1:$ret_port guard=http://127.0.0.1:$grd_port"; }
 
 up() {
   if running_pid gateway >/dev/null; then
     echo "mesh.sh: already up (scripts/mesh.sh down first to restart)"; endpoints; return 0
   fi
-  [[ -f $model ]] || { echo "mesh.sh: no model at $model (set MESH_MODEL)" >&2; return 1; }
+  if [[ $model != lock:* && $model != hf:* && $model != http://* && $model != https://* ]]; then
+    [[ -e $model ]] || { echo "mesh.sh: no model at $model (set MESH_MODEL)" >&2; return 1; }
+  fi
   for p in $gw_grpc $gw_http $inf_port $ret_port $grd_port $inf_http $ret_http $grd_http; do
     port_free "$p" || { echo "mesh.sh: port $p is in use (set the MESH_*_PORT variables)" >&2; return 1; }
   done
@@ -82,6 +126,15 @@ up() {
       dotnet build "$project" -c Release --nologo -clp:ErrorsOnly >"$state/logs/build.log" 2>&1 \
         || { cat "$state/logs/build.log" >&2; echo "mesh.sh: building $project failed" >&2; return 1; }
     done
+  fi
+  local serve_model=$model offline=
+  if [[ $model == hf:* || $model == http://* || $model == https://* ]]; then
+    echo "fetching $model into the model cache..."
+    pull_model "$model" >/dev/null || return 1
+    offline=--offline
+  elif [[ $model == lock:* ]]; then
+    serve_model=$(pull_locked "${model#lock:}") || return 1
+    offline=--offline
   fi
   mkdir -p "$state/data/retrieval"
   # A development key and tenant-signing secret, made once and kept with the mesh's state.
@@ -95,7 +148,9 @@ up() {
   trap 'echo "mesh.sh: up failed; logs in $state/logs" >&2; down >&2' ERR
 
   export Mesh__Tenancy__SigningKey=$secret Gateway__TenantSigningKey=$secret
-  start inference "$(bin src/Inference Mesh.Inference)" serve --model "$model" ${chat_template:+--chat-template "$chat_template"} \
+  echo "$model_id" >"$state/model-id"
+  start inference "$(bin src/Inference Mesh.Inference)" serve --model "$serve_model" $offline --Inference:Models:0:Id="$model_id" \
+    ${chat_template:+--chat-template "$chat_template"} \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$inf_port --Mesh:Endpoints:Http=http://127.0.0.1:$inf_http
   start retrieval "$(bin src/Retrieval Mesh.Retrieval)" --Retrieval:DataPath="$state/data/retrieval" \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$ret_port --Mesh:Endpoints:Http=http://127.0.0.1:$ret_http

@@ -56,7 +56,7 @@ public sealed class ModelPuller
     /// <exception cref="ModelCacheException">See <see cref="ModelCacheException"/>.</exception>
     public Task<PullResult> PullAsync(ModelReference reference, Action<DownloadProgress>? progress, CancellationToken cancellation) => reference.Kind switch
     {
-        ModelSourceKind.HuggingFace => _options.Offline ? Task.FromResult(FromCache(reference)) : PullHubAsync(reference, progress, cancellation),
+        ModelSourceKind.HuggingFace => _options.Offline ? Task.FromResult(FromCache(reference)) : PinnedFromCache(reference) is { } cached ? Task.FromResult(cached) : PullHubAsync(reference, progress, cancellation),
         ModelSourceKind.Url => PullUrlAsync(reference, progress, cancellation),
         _ => throw new ArgumentException($"{reference.Text} is a local path; nothing to pull", nameof(reference)),
     };
@@ -108,6 +108,24 @@ public sealed class ModelPuller
 
         var link = Layout.Link(reference, sha, name, sha);
         return new PullResult(link, sha, [new PulledFile(name, link, sha, new FileInfo(Layout.BlobPath(sha)).Length, 0)], Path.GetFileNameWithoutExtension(name));
+    }
+
+    /// <summary>A reference pinned by sha256 whose file is cached is complete: no need to ask the Hub (pods restarting, scripts re-run).</summary>
+    private PullResult? PinnedFromCache(ModelReference reference)
+    {
+        if (reference.Sha256 is null || Layout.ReadRef(reference) is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return FromCache(reference);
+        }
+        catch (ModelCacheException)
+        {
+            return null;
+        }
     }
 
     private PullResult FromCache(ModelReference reference)
