@@ -80,7 +80,7 @@ public sealed class LlamaModel : IDisposable
             throw new FileNotFoundException($"model file not found: {path}", path);
         }
 
-        ModelMemory.EnsureFits(path, new FileInfo(path).Length, ModelMemory.AvailableBytes());
+        ModelMemory.EnsureFits(path, MappedFile.FileLength(path), ModelMemory.AvailableBytes());
         id ??= System.IO.Path.GetFileNameWithoutExtension(path);
         if (IsGguf(path))
         {
@@ -127,7 +127,7 @@ public sealed class LlamaModel : IDisposable
             throw new ModelFormatException(directory, "config.json", "a model directory needs a Hugging Face config.json (or pass a .gguf file)");
         }
 
-        var bytes = HuggingFaceModelReader.WeightFiles(directory).Sum(f => File.Exists(f) ? new FileInfo(f).Length : throw new FileNotFoundException($"weight file not found: {f}", f));
+        var bytes = HuggingFaceModelReader.WeightFiles(directory).Sum(f => File.Exists(f) ? MappedFile.FileLength(f) : throw new FileNotFoundException($"weight file not found: {f}", f));
         ModelMemory.EnsureFits(directory, bytes, ModelMemory.AvailableBytes());
         id ??= new DirectoryInfo(directory).Name;
         var hf = HuggingFaceModelReader.Read(directory);

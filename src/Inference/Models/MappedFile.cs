@@ -16,7 +16,7 @@ public sealed unsafe class MappedFile : IDisposable
     public MappedFile(string path)
     {
         Path = path;
-        Length = new FileInfo(path).Length;
+        Length = FileLength(path);
         if (Length == 0)
         {
             throw new ModelFormatException(path, "file", "file is empty");
@@ -31,6 +31,16 @@ public sealed unsafe class MappedFile : IDisposable
 
     /// <summary>The mapped file's path.</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// The size of the file <paramref name="path"/> names, following symbolic links (FileInfo.Length is
+    /// the link's own size on Unix; model caches such as Mesh's and huggingface_hub's are links to blobs).
+    /// </summary>
+    public static long FileLength(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return RandomAccess.GetLength(handle);
+    }
 
     /// <summary>The file's length in bytes; reads at <see cref="Pointer"/> must stay below it.</summary>
     public long Length { get; }

@@ -24,7 +24,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     private GgufFile(string path)
     {
         Path = path;
-        var length = new FileInfo(path).Length;
+        var length = MappedFile.FileLength(path);
         if (length < 24)
         {
             throw new ModelFormatException(path, "header", $"file is {length} bytes, too short for a GGUF header");
