@@ -163,7 +163,7 @@ public sealed class StorageFuzzTests : IDisposable
 
     private static async Task UpsertAsync(Collection collection, float[][] vectors, int from, int to) =>
         await collection.UpsertAsync(
-            [.. Enumerable.Range(from, to - from).Select(i => (new PointKey((ulong)i, null), vectors[i], new Struct { Fields = { ["k"] = Value.ForString("v" + (i % 4)) } }))],
+            [.. Enumerable.Range(from, to - from).Select(i => (new PointKey((ulong)i, null), vectors[i], new Struct { Fields = { ["k"] = Value.ForString("v" + (i % 4)) } }, ""))],
             CancellationToken.None);
 
     private static WalRecord Record(ulong sequence)

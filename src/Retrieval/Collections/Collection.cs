@@ -124,7 +124,7 @@ internal sealed class Collection : IDisposable
     public CompiledFilter CompileFilter(Filter filter) => _segment.Payloads.Compile(filter);
 
     /// <summary>Inserts or replaces points; returns once the change is durable.</summary>
-    public async Task<WriteResult> UpsertAsync(IReadOnlyList<(PointKey Id, float[] Vector, Struct Payload)> points, CancellationToken cancellationToken)
+    public async Task<WriteResult> UpsertAsync(IReadOnlyList<(PointKey Id, float[] Vector, Struct Payload, string Text)> points, CancellationToken cancellationToken)
     {
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -132,9 +132,10 @@ internal sealed class Collection : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             var operation = new UpsertOperation();
             var key = _segment.Ids.NextKey;
-            foreach (var (id, vector, payload) in points)
+            foreach (var (id, vector, payload, text) in points)
             {
-                var stored = new StoredPoint { Key = key++, Id = id.ToPointId(), Payload = payload };
+                // The text is logged only where the BM25 index reads it: other collections' logs stay as small as before.
+                var stored = new StoredPoint { Key = key++, Id = id.ToPointId(), Payload = payload, Text = HasSparseIndex ? text : "" };
                 stored.Vector.Add(vector);
                 operation.Points.Add(stored);
             }
@@ -175,6 +176,49 @@ internal sealed class Collection : IDisposable
     /// <summary>The best points for a query; see <see cref="SearchPlanner"/>.</summary>
     public List<SearchHit> Search(float[] query, int limit, CompiledFilter? filter, int ef, bool exact, float? threshold) =>
         _segment.Planner.Search(query, limit, filter, ef, exact, threshold);
+
+    /// <summary>A dense, sparse or hybrid search; see <see cref="SearchPlanner.Search(SearchQuery)"/>.</summary>
+    public List<SearchHit> Search(SearchQuery query) => _segment.Planner.Search(query);
+
+    /// <summary>Whether the collection keeps a BM25 index (sparse and hybrid searches).</summary>
+    public bool HasSparseIndex => _segment.Sparse is not null;
+
+    /// <summary>
+    /// Changes the payload of the points named by id or matched by a filter, vectors untouched; returns once
+    /// durable. Every resulting payload is checked against <paramref name="maxPayloadBytes"/> before anything
+    /// is logged (RESOURCE_EXHAUSTED naming the point), so the request is all-or-nothing.
+    /// </summary>
+    public async Task<WriteResult> SetPayloadAsync(IReadOnlyList<PointKey>? ids, CompiledFilter? filter, Struct payload, bool overwrite, int maxPayloadBytes, CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var targets = filter is null
+                ? ids!.Distinct().Select(_segment.Ids.Get).OfType<PointRecord>().ToList()
+                : _segment.Ids.Points.Where(r => filter.Matches(r.Values)).ToList();
+            if (targets.Count == 0)
+            {
+                return new WriteResult(_lastSequence, 0);
+            }
+            foreach (var target in targets)
+            {
+                var size = PayloadUpdate.Apply(target.Payload, payload, overwrite).CalculateSize();
+                if (size > maxPayloadBytes)
+                {
+                    throw new RetrievalException(Grpc.Core.StatusCode.ResourceExhausted,
+                        $"payload: point {target.Id} would hold {size} bytes of payload after the update; the limit is {maxPayloadBytes}.");
+                }
+            }
+            var operation = new SetPayloadOperation { Payload = payload, Overwrite = overwrite };
+            operation.Ids.Add(targets.Select(t => t.Id.ToPointId()));
+            return Commit(new WalRecord { Sequence = _lastSequence + 1, SetPayload = operation }, targets.Count);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
 
     /// <summary>
     /// Writes a snapshot of everything acknowledged so far and waits for it (shutdown: restarts then replay

@@ -13,6 +13,9 @@ internal static class CollectionConfig
     public const int DefaultEfConstruction = 128;
     public const int DefaultEfSearch = 64;
     public const int MaxEf = 4096;
+    public const float DefaultBm25K1 = 1.2f;
+    public const float DefaultBm25B = 0.75f;
+    public const int MaxBm25Fields = 16;
 
     private static readonly System.Text.RegularExpressions.Regex NamePattern = new("^[A-Za-z0-9_-]{1,64}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
@@ -65,7 +68,44 @@ internal static class CollectionConfig
             throw RetrievalException.Invalid("storage: set STORAGE_F16 or STORAGE_F32.");
         }
         PayloadSchema.Validate(config.PayloadIndexes);
+        if (config.Bm25 is { } bm25)
+        {
+            NormalizeBm25(bm25);
+        }
         return config;
+    }
+
+    /// <summary>BM25 defaults (Robertson's k1 = 1.2, b = 0.75) and bounds.</summary>
+    private static void NormalizeBm25(Bm25Params bm25)
+    {
+        if (bm25.TextFields.Count > MaxBm25Fields)
+        {
+            throw RetrievalException.Invalid($"bm25.text_fields: at most {MaxBm25Fields} fields; got {bm25.TextFields.Count}.");
+        }
+        if (bm25.TextFields.FirstOrDefault(f => f.Length is 0 or > 128) is { } bad)
+        {
+            throw RetrievalException.Invalid($"bm25.text_fields: a field name must have 1..128 characters; got \"{bad}\".");
+        }
+        if (bm25.TextFields.Distinct(StringComparer.Ordinal).Count() != bm25.TextFields.Count)
+        {
+            throw RetrievalException.Invalid("bm25.text_fields: a field is named twice.");
+        }
+        if (!float.IsFinite(bm25.K1) || bm25.K1 is < 0 or > 3)
+        {
+            throw RetrievalException.Invalid($"bm25.k1: must be in [0, 3] (0 for the default {DefaultBm25K1}); got {bm25.K1}.");
+        }
+        if (bm25.K1 == 0)
+        {
+            bm25.K1 = DefaultBm25K1;
+        }
+        if (!bm25.HasB)
+        {
+            bm25.B = DefaultBm25B;
+        }
+        else if (!float.IsFinite(bm25.B) || bm25.B is < 0 or > 1)
+        {
+            throw RetrievalException.Invalid($"bm25.b: must be in [0, 1] (unset for the default {DefaultBm25B}); got {bm25.B}.");
+        }
     }
 
     public static UsearchIndexOptions IndexOptions(CreateCollectionRequest config, int concurrency) => new(

@@ -1,4 +1,5 @@
 using Mesh.Retrieval.Filtering;
+using Mesh.Retrieval.Sparse;
 
 namespace Mesh.Retrieval.Collections;
 
@@ -13,10 +14,39 @@ internal readonly record struct SearchHit(PointRecord Point, float Score);
 /// bounds them. At most <c>exactSearchThreshold</c> matching points are ranked exactly (the true top-k, and
 /// cheaper than a graph walk that must skip nearly every node); more are found by walking the graph with
 /// the filter applied inside the walk, so the answer is still the top-k among matching points.
-/// Takes no lock: it reads immutable records and the thread-safe index.
+/// Sparse searches go to the <see cref="Bm25Index"/>; hybrid searches run both and fuse the two rankings
+/// (<see cref="ReciprocalRankFusion"/>), each side taking the same filter.
+/// Takes no lock: it reads immutable records and the thread-safe indexes.
 /// </summary>
-internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, VectorIndex vectors, int exactSearchThreshold)
+internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, VectorIndex vectors, Bm25Index? sparse, int exactSearchThreshold)
 {
+    /// <summary>Candidates each side of a hybrid search contributes at least (more when the limit is higher).</summary>
+    public const int HybridPrefetch = 100;
+
+    /// <summary>Most candidates each side of a hybrid search contributes.</summary>
+    public const int MaxHybridPrefetch = 1000;
+
+    /// <summary>Runs a search in its mode; see <see cref="SearchQuery"/>.</summary>
+    public List<SearchHit> Search(SearchQuery query)
+    {
+        switch (query.Mode)
+        {
+            case QueryMode.Sparse:
+                return SparseSearch(query.Text!, query.Limit, query.Filter, query.Threshold);
+            case QueryMode.Hybrid:
+                var prefetch = Math.Min(MaxHybridPrefetch, Math.Max(query.Limit, HybridPrefetch));
+                var dense = Search(query.Vector!, prefetch, query.Filter, query.Ef, query.Exact, query.Threshold);
+                var bm25 = SparseSearch(query.Text!, prefetch, query.Filter, null);
+                return ReciprocalRankFusion.Fuse([dense, bm25], query.Limit);
+            default:
+                return Search(query.Vector!, query.Limit, query.Filter, query.Ef, query.Exact, query.Threshold);
+        }
+    }
+
+    private List<SearchHit> SparseSearch(string text, int limit, CompiledFilter? filter, float? threshold) =>
+        (sparse ?? throw new InvalidOperationException("The collection has no BM25 index."))
+            .Search(text, limit, filter, threshold, ids.ByKey);
+
     /// <summary>
     /// The best <paramref name="limit"/> points for <paramref name="query"/>, best first, scores at or above
     /// <paramref name="threshold"/> when one is given. <paramref name="ef"/> 0 uses the collection default.

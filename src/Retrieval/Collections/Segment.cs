@@ -1,5 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
+using Mesh.Retrieval.Filtering;
 using Mesh.Retrieval.Native;
+using Mesh.Retrieval.Sparse;
 using Mesh.Retrieval.Storage.Records;
 using Mesh.Retrieval.V1;
 
@@ -21,7 +23,8 @@ internal sealed class Segment : IDisposable
         Ids = new IdTracker();
         Payloads = new PayloadIndex(config.PayloadIndexes);
         Vectors = vectors;
-        Planner = new SearchPlanner(Ids, Payloads, Vectors, exactSearchThreshold);
+        Sparse = config.Bm25 is { } bm25 ? new Bm25Index(bm25.K1, bm25.B) : null;
+        Planner = new SearchPlanner(Ids, Payloads, Vectors, Sparse, exactSearchThreshold);
     }
 
     public CreateCollectionRequest Config { get; }
@@ -31,6 +34,9 @@ internal sealed class Segment : IDisposable
     public PayloadIndex Payloads { get; }
 
     public VectorIndex Vectors { get; }
+
+    /// <summary>The BM25 index, or null when the collection has none.</summary>
+    public Bm25Index? Sparse { get; }
 
     public SearchPlanner Planner { get; }
 
@@ -54,6 +60,7 @@ internal sealed class Segment : IDisposable
                 }
                 segment.Ids.Add(point);
                 segment.Payloads.Add(point);
+                segment.Sparse?.Add(point);
             }
             if (segment.Vectors.Count != segment.Ids.Count)
             {
@@ -99,6 +106,7 @@ internal sealed class Segment : IDisposable
                     RemoveExisting(point.Id);
                     Ids.Add(point);
                     Payloads.Add(point);
+                    Sparse?.Add(point);
                 }
                 // Graph inserts are the expensive part; USearch takes them concurrently.
                 if (added.Count >= 64)
@@ -124,6 +132,26 @@ internal sealed class Segment : IDisposable
                     RemoveExisting(id);
                 }
                 break;
+            case WalRecord.OperationOneofCase.SetPayload:
+                var changed = new List<(PointRecord Old, PointRecord New)>(record.SetPayload.Ids.Count);
+                foreach (var id in record.SetPayload.Ids)
+                {
+                    if (Ids.Get(ToKey(id, $"log record {record.Sequence}")) is { } old)
+                    {
+                        var payload = PayloadUpdate.Apply(old.Payload, record.SetPayload.Payload ?? new Struct(), record.SetPayload.Overwrite);
+                        changed.Add((old, WithPayload(old, payload)));
+                    }
+                }
+                foreach (var (old, updated) in changed)
+                {
+                    // Same key, same vector: the graph is untouched; the record swaps in one step.
+                    Payloads.Remove(old);
+                    Sparse?.Remove(old);
+                    Ids.Add(updated);
+                    Payloads.Add(updated);
+                    Sparse?.Add(updated);
+                }
+                break;
             default:
                 throw new InvalidDataException($"Log record {record.Sequence} holds no operation.");
         }
@@ -145,6 +173,7 @@ internal sealed class Segment : IDisposable
             Vectors.Remove(old.Key);
             Ids.Remove(id);
             Payloads.Remove(old);
+            Sparse?.Remove(old);
         }
     }
 
@@ -165,7 +194,31 @@ internal sealed class Segment : IDisposable
             throw new InvalidDataException($"{source}: point {id}: {refusal}");
         }
         var payload = stored.Payload ?? new Struct();
-        return new PointRecord(stored.Key, id, vector, payload, Payloads.Extract(payload));
+        return new PointRecord(stored.Key, id, vector, payload, Payloads.Extract(payload), stored.Text, DocumentOf(stored.Text, payload));
+    }
+
+    /// <summary>The record of a point with a new payload: same key, vector and text.</summary>
+    public PointRecord WithPayload(PointRecord old, Struct payload) =>
+        new(old.Key, old.Id, old.Vector, payload, Payloads.Extract(payload), old.Text, DocumentOf(old.Text, payload));
+
+    // The BM25 document: the upserted text, then the strings of the declared text fields.
+    private Bm25Document DocumentOf(string text, Struct payload)
+    {
+        if (Config.Bm25 is null)
+        {
+            return Bm25Document.Empty;
+        }
+        var texts = new List<string>();
+        if (text.Length > 0)
+        {
+            texts.Add(text);
+        }
+        foreach (var field in Config.Bm25.TextFields)
+        {
+            texts.AddRange(PayloadSchema.Flatten(PayloadSchema.Lookup(payload, field))
+                .Where(v => v.KindCase == Value.KindOneofCase.StringValue).Select(v => v.StringValue));
+        }
+        return Bm25Document.From(texts);
     }
 
     private static PointKey ToKey(PointId? id, string source)

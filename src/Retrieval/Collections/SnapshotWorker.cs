@@ -105,7 +105,7 @@ internal sealed class SnapshotWorker(string folder, SnapshotHooks hooks, ILogger
         var indexFile = $"index-{sequence}.usearch";
         SnapshotFiles.WritePoints(Path.Combine(folder, pointsFile), image.Points.Select(p =>
         {
-            var stored = new StoredPoint { Key = p.Key, Id = p.Id.ToPointId(), Payload = p.Payload };
+            var stored = new StoredPoint { Key = p.Key, Id = p.Id.ToPointId(), Payload = p.Payload, Text = p.Text };
             stored.Vector.Add(p.Vector);
             return stored;
         }));

