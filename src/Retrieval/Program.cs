@@ -10,6 +10,7 @@ namespace Mesh.Retrieval;
 /// <summary>Entry point of the Retrieval service host.</summary>
 public static class Program
 {
+    /// <summary>Runs the host until it is stopped; the exit code is non-zero when it could not start.</summary>
     public static async Task<int> Main(string[] args)
     {
         return await MeshHost.RunAsync(RetrievalHost.CreateApp, args);
@@ -19,6 +20,11 @@ public static class Program
 /// <summary>Builds the Retrieval web application; tests start the same application on loopback.</summary>
 public static class RetrievalHost
 {
+    /// <summary>
+    /// The configured, not yet started application: gRPC (<c>Mesh:Endpoints:Grpc</c>, default port 50052) and
+    /// HTTP (<c>/metrics</c>, <c>/healthz</c>, default 9102), options from the <c>Retrieval</c> section
+    /// (validated at start), every collection recovered before the first call is taken.
+    /// </summary>
     public static WebApplication CreateApp(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-retrieval", grpcPort: 50052, httpPort: 9102);

@@ -10,5 +10,6 @@ namespace Mesh.Retrieval;
 /// </summary>
 public sealed class RetrievalException(StatusCode code, string message) : ServiceException(code, message)
 {
+    /// <summary>INVALID_ARGUMENT with <paramref name="message"/> (the field and what to fix).</summary>
     public static RetrievalException Invalid(string message) => new(StatusCode.InvalidArgument, message);
 }

@@ -3,6 +3,7 @@ namespace Mesh.Retrieval;
 /// <summary>Settings of the Retrieval service, bound from the <c>Retrieval</c> configuration section.</summary>
 public sealed class RetrievalOptions
 {
+    /// <summary>The configuration section these settings bind from.</summary>
     public const string SectionName = "Retrieval";
 
     /// <summary>Folder holding every collection (one sub-folder per tenant, then per collection).</summary>

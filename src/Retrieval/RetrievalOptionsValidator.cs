@@ -5,6 +5,7 @@ namespace Mesh.Retrieval;
 /// <summary>Refuses, at start, Retrieval settings that would fail later, naming each setting and what it must be.</summary>
 public sealed class RetrievalOptionsValidator : IValidateOptions<RetrievalOptions>
 {
+    /// <summary>Success, or every invalid setting named with its allowed range.</summary>
     public ValidateOptionsResult Validate(string? name, RetrievalOptions options)
     {
         const string at = RetrievalOptions.SectionName;

@@ -26,6 +26,12 @@ public sealed class EmbedTests
         var single = await server.Client.EmbedAsync(new EmbedRequest { Model = "all-MiniLM-L6-v2", Texts = { "hello world" } });
         Assert.Equal(4UL, single.PromptTokens);
         Assert.True(embedded.PromptTokens > 4);
+
+        // The longest text allowed (8,192 characters, ~1,640 WordPiece tokens) is past the model's 512 positions:
+        // it still embeds.
+        var longest = await server.Client.EmbedAsync(new EmbedRequest { Texts = { string.Join(" ", Enumerable.Repeat("word", 1638)) } });
+        Assert.Equal(384, longest.Vectors[0].Values.Count);
+        Assert.All(longest.Vectors[0].Values, v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
