@@ -41,6 +41,31 @@ public sealed class SegmentPartsTests
     }
 
     [Fact]
+    public void Filter_expressions_compile_without_contract_types_and_keep_the_limits()
+    {
+        var payloads = new Collections.PayloadIndex(Config.PayloadIndexes);
+        var payload = new Struct { Fields = { ["color"] = Value.ForString("red"), ["n"] = Value.ForNumber(3) } };
+        var values = payloads.Extract(payload);
+        FilterExpression redAndSmall = new BooleanExpression(
+            [new MatchExpression("color", [PayloadSchema.Keyword("red"), PayloadSchema.Keyword("blue")], "match_any")],
+            [],
+            [new RangeExpression("n", Gt: 5, Gte: null, Lt: null, Lte: null)]);
+        Assert.True(payloads.Compile(redAndSmall).Matches(values));
+        FilterExpression large = new BooleanExpression([new RangeExpression("n", null, 4, null, null)], [], []);
+        Assert.False(payloads.Compile(large).Matches(values));
+
+        FilterExpression deep = new BooleanExpression([new MatchExpression("color", [PayloadSchema.Keyword("red")], "match")], [], []);
+        for (var i = 0; i < CompiledFilter.MaxDepth; i++)
+        {
+            deep = new BooleanExpression([deep], [], []);
+        }
+        Assert.Contains("nested deeper", Assert.Throws<RetrievalException>(() => payloads.Compile(deep)).Message);
+        Assert.Contains("no conditions", Assert.Throws<RetrievalException>(() => payloads.Compile(new BooleanExpression([], [], []))).Message);
+        Assert.Contains("needs a Keyword index", Assert.Throws<RetrievalException>(() => payloads.Compile(
+            new BooleanExpression([new MatchExpression("n", [PayloadSchema.Keyword(3L)], "match")], [], []))).Message);
+    }
+
+    [Fact]
     public void PayloadIndex_extracts_declared_fields_and_bounds_keyword_filters_by_posting_size()
     {
         var payloads = new Collections.PayloadIndex(Config.PayloadIndexes);
@@ -49,12 +74,12 @@ public sealed class SegmentPartsTests
             var payload = new Struct { Fields = { ["color"] = Value.ForString(key <= 3 ? "red" : "blue"), ["n"] = Value.ForNumber(key) } };
             payloads.Add(new PointRecord(key, new PointKey(key, null), [1, 0, 0, 0], payload, payloads.Extract(payload)));
         }
-        var red = payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("color", "red")) } });
+        var red = payloads.Compile(Services.ProtoMapping.ToFilter(new Filter { Must = { TestData.Field(TestData.Match("color", "red")) } }));
         Assert.Equal(3, red.UpperBound(payloads.Postings));
         Assert.Equal([1UL, 2UL, 3UL], red.Candidates(payloads.Postings).Order());
-        var range = payloads.Compile(new Filter { Must = { TestData.Field(new FieldCondition { Key = "n", Range = new V1.Range { Gte = 5 } }) } });
+        var range = payloads.Compile(Services.ProtoMapping.ToFilter(new Filter { Must = { TestData.Field(new FieldCondition { Key = "n", Range = new V1.Range { Gte = 5 } }) } }));
         Assert.Null(range.UpperBound(payloads.Postings)); // numeric ranges have no postings: the planner scans
-        var error = Assert.Throws<RetrievalException>(() => payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("size", "L")) } }));
+        var error = Assert.Throws<RetrievalException>(() => payloads.Compile(Services.ProtoMapping.ToFilter(new Filter { Must = { TestData.Field(TestData.Match("size", "L")) } })));
         Assert.Contains("no payload index", error.Message);
     }
 
@@ -90,7 +115,7 @@ public sealed class SegmentPartsTests
         var query = vectors[0];
         foreach (var color in new[] { "red", "blue" }) // 4 red points: exact; 196 blue: graph walk with the filter
         {
-            var filter = segment.Payloads.Compile(new Filter { Must = { TestData.Field(TestData.Match("color", color)) } });
+            var filter = segment.Payloads.Compile(Services.ProtoMapping.ToFilter(new Filter { Must = { TestData.Field(TestData.Match("color", color)) } }));
             // ef above the point count: the graph walk sees every node, so its answer is exact too.
             var hits = segment.Planner.Search(query, 3, filter, ef: 256, exact: false, threshold: null);
             var expected = TestData.ExactTopK(vectors, query, 3, i => (i < 4) == (color == "red"));

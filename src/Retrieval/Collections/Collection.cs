@@ -121,7 +121,8 @@ internal sealed class Collection : IDisposable
         return collection;
     }
 
-    public CompiledFilter CompileFilter(Filter filter) => _segment.Payloads.Compile(filter);
+    /// <summary>Validates a filter against the declared payload indexes; INVALID_ARGUMENT names what is wrong.</summary>
+    public CompiledFilter CompileFilter(FilterExpression filter) => _segment.Payloads.Compile(filter);
 
     /// <summary>Inserts or replaces points; returns once the change is durable.</summary>
     public async Task<WriteResult> UpsertAsync(IReadOnlyList<(PointKey Id, float[] Vector, Struct Payload, string Text)> points, CancellationToken cancellationToken)

@@ -25,5 +25,5 @@ internal sealed class PayloadIndex(IReadOnlyList<V1.PayloadIndex> declared)
     public void Remove(PointRecord point) => Postings.Remove(point);
 
     /// <summary>Validates a filter against the declared fields; INVALID_ARGUMENT names what is wrong.</summary>
-    public CompiledFilter Compile(Filter filter) => CompiledFilter.Compile(filter, Schema);
+    public CompiledFilter Compile(FilterExpression filter) => CompiledFilter.Compile(filter, Schema);
 }

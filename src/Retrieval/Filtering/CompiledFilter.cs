@@ -3,7 +3,7 @@ using Mesh.Retrieval.V1;
 namespace Mesh.Retrieval.Filtering;
 
 /// <summary>
-/// A validated <see cref="Filter"/>, compiled against a collection's <see cref="PayloadSchema"/> into a tree
+/// A validated <see cref="FilterExpression"/>, compiled against a collection's <see cref="PayloadSchema"/> into a tree
 /// that tests a point's indexed values (called from inside the HNSW walk, so it allocates nothing) and
 /// bounds how many points it can match from the keyword postings (for the planner).
 /// </summary>
@@ -21,11 +21,11 @@ internal abstract class CompiledFilter
     /// <summary>Keys of a superset of the matching points; only called when <see cref="UpperBound"/> is not null.</summary>
     public abstract IEnumerable<ulong> Candidates(KeywordPostings postings);
 
-    /// <summary>Validates and compiles; a malformed filter is INVALID_ARGUMENT with the reason.</summary>
-    public static CompiledFilter Compile(Filter filter, PayloadSchema schema)
+    /// <summary>Validates against the schema and limits, and compiles; a bad filter is INVALID_ARGUMENT with the reason.</summary>
+    public static CompiledFilter Compile(FilterExpression filter, PayloadSchema schema)
     {
         var conditions = 0;
-        var compiled = CompileFilter(filter, schema, depth: 1, ref conditions);
+        var compiled = Compile(filter, schema, depth: 1, ref conditions);
         if (conditions == 0)
         {
             throw RetrievalException.Invalid("filter: the filter has no conditions; leave it unset to match every point.");
@@ -33,88 +33,66 @@ internal abstract class CompiledFilter
         return compiled;
     }
 
-    private static BooleanFilter CompileFilter(Filter filter, PayloadSchema schema, int depth, ref int conditions)
+    private static CompiledFilter Compile(FilterExpression expression, PayloadSchema schema, int depth, ref int conditions)
     {
-        if (depth > MaxDepth)
+        switch (expression)
         {
-            throw RetrievalException.Invalid($"filter: nested deeper than {MaxDepth} levels.");
-        }
-        var must = new CompiledFilter[filter.Must.Count];
-        for (var i = 0; i < must.Length; i++)
-        {
-            must[i] = CompileCondition(filter.Must[i], schema, depth, ref conditions);
-        }
-        var should = new CompiledFilter[filter.Should.Count];
-        for (var i = 0; i < should.Length; i++)
-        {
-            should[i] = CompileCondition(filter.Should[i], schema, depth, ref conditions);
-        }
-        var mustNot = new CompiledFilter[filter.MustNot.Count];
-        for (var i = 0; i < mustNot.Length; i++)
-        {
-            mustNot[i] = CompileCondition(filter.MustNot[i], schema, depth, ref conditions);
-        }
-        return new BooleanFilter(must, should, mustNot);
-    }
-
-    private static CompiledFilter CompileCondition(Condition condition, PayloadSchema schema, int depth, ref int conditions)
-    {
-        if (++conditions > MaxConditions)
-        {
-            throw RetrievalException.Invalid($"filter: more than {MaxConditions} conditions.");
-        }
-        switch (condition.ConditionCase)
-        {
-            case Condition.ConditionOneofCase.Filter:
-                return CompileFilter(condition.Filter, schema, depth + 1, ref conditions);
-            case Condition.ConditionOneofCase.Field:
-                return CompileField(condition.Field, schema);
-            default:
-                throw RetrievalException.Invalid("filter: a condition must set field or filter.");
-        }
-    }
-
-    private static CompiledFilter CompileField(FieldCondition field, PayloadSchema schema)
-    {
-        switch (field.TestCase)
-        {
-            case FieldCondition.TestOneofCase.Match:
-                return new KeywordMatch(schema.Resolve(field.Key, PayloadIndexKind.Keyword, "match"), [PayloadSchema.KeywordOf(field.Match)]);
-            case FieldCondition.TestOneofCase.MatchAny:
-                var values = field.MatchAny.Values;
-                if (values.Count is 0 or > MaxMatchAnyValues)
+            case BooleanExpression boolean:
+                if (depth > MaxDepth)
                 {
-                    throw RetrievalException.Invalid($"filter: match_any on \"{field.Key}\" needs 1..{MaxMatchAnyValues} values; got {values.Count}.");
+                    throw RetrievalException.Invalid($"filter: nested deeper than {MaxDepth} levels.");
                 }
-                return new KeywordMatch(
-                    schema.Resolve(field.Key, PayloadIndexKind.Keyword, "match_any"),
-                    [.. values.Select(PayloadSchema.KeywordOf).Distinct(StringComparer.Ordinal)]);
-            case FieldCondition.TestOneofCase.Range:
-                return CompileRange(field.Key, field.Range, schema);
+                return new BooleanFilter(
+                    CompileAll(boolean.Must, schema, depth, ref conditions),
+                    CompileAll(boolean.Should, schema, depth, ref conditions),
+                    CompileAll(boolean.MustNot, schema, depth, ref conditions));
+            case MatchExpression match:
+                if (match.Keywords.Count is 0 or > MaxMatchAnyValues)
+                {
+                    throw RetrievalException.Invalid($"filter: {match.Condition} on \"{match.Key}\" needs 1..{MaxMatchAnyValues} values; got {match.Keywords.Count}.");
+                }
+                return new KeywordMatch(schema.Resolve(match.Key, PayloadIndexKind.Keyword, match.Condition), [.. match.Keywords.Distinct(StringComparer.Ordinal)]);
+            case RangeExpression range:
+                return CompileRange(range, schema);
             default:
-                throw RetrievalException.Invalid($"filter: the condition on \"{field.Key}\" must set match, match_any or range.");
+                throw new ArgumentException($"Unknown filter expression {expression.GetType().Name}.", nameof(expression));
         }
     }
 
-    private static NumericRange CompileRange(string key, V1.Range range, PayloadSchema schema)
+    private static CompiledFilter[] CompileAll(IReadOnlyList<FilterExpression> expressions, PayloadSchema schema, int depth, ref int conditions)
     {
+        var compiled = new CompiledFilter[expressions.Count];
+        for (var i = 0; i < compiled.Length; i++)
+        {
+            if (++conditions > MaxConditions)
+            {
+                throw RetrievalException.Invalid($"filter: more than {MaxConditions} conditions.");
+            }
+            compiled[i] = Compile(expressions[i], schema, depth + 1, ref conditions);
+        }
+        return compiled;
+    }
+
+    private static NumericRange CompileRange(RangeExpression range, PayloadSchema schema)
+    {
+        var key = range.Key;
         var position = schema.Resolve(key, PayloadIndexKind.Numeric, "range");
-        if (!range.HasGt && !range.HasGte && !range.HasLt && !range.HasLte)
+        if (range.Gt is null && range.Gte is null && range.Lt is null && range.Lte is null)
         {
             throw RetrievalException.Invalid($"filter: the range on \"{key}\" has no bound; set gt, gte, lt or lte.");
         }
-        double[] bounds = [range.Gt, range.Gte, range.Lt, range.Lte];
-        if (bounds.Any(b => !double.IsFinite(b)))
+        double?[] bounds = [range.Gt, range.Gte, range.Lt, range.Lte];
+        if (bounds.Any(b => b is { } value && !double.IsFinite(value)))
         {
             throw RetrievalException.Invalid($"filter: the range on \"{key}\" has a NaN or infinite bound.");
         }
-        var lower = Math.Max(range.HasGt ? range.Gt : double.NegativeInfinity, range.HasGte ? range.Gte : double.NegativeInfinity);
-        var upper = Math.Min(range.HasLt ? range.Lt : double.PositiveInfinity, range.HasLte ? range.Lte : double.PositiveInfinity);
+        var lower = Math.Max(range.Gt ?? double.NegativeInfinity, range.Gte ?? double.NegativeInfinity);
+        var upper = Math.Min(range.Lt ?? double.PositiveInfinity, range.Lte ?? double.PositiveInfinity);
         if (lower > upper)
         {
             throw RetrievalException.Invalid($"filter: the range on \"{key}\" is empty: its lower bound {lower} is above its upper bound {upper}.");
         }
-        return new NumericRange(position, range.HasGt ? range.Gt : null, range.HasGte ? range.Gte : null, range.HasLt ? range.Lt : null, range.HasLte ? range.Lte : null);
+        return new NumericRange(position, range.Gt, range.Gte, range.Lt, range.Lte);
     }
 
     private sealed class BooleanFilter(CompiledFilter[] must, CompiledFilter[] should, CompiledFilter[] mustNot) : CompiledFilter

@@ -88,20 +88,21 @@ internal sealed class PayloadSchema
         return new IndexedValues(keywords, numbers);
     }
 
-    public static string KeywordOf(MatchValue value) => value.ValueCase switch
-    {
-        MatchValue.ValueOneofCase.Keyword => "s:" + value.Keyword,
-        MatchValue.ValueOneofCase.Integer => "i:" + value.Integer.ToString(CultureInfo.InvariantCulture),
-        MatchValue.ValueOneofCase.Boolean => value.Boolean ? "b:1" : "b:0",
-        _ => throw RetrievalException.Invalid("filter: a match value must set keyword, integer or boolean."),
-    };
+    /// <summary>The stored form of a string keyword.</summary>
+    public static string Keyword(string value) => "s:" + value;
+
+    /// <summary>The stored form of an integral keyword.</summary>
+    public static string Keyword(long value) => "i:" + value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The stored form of a boolean keyword.</summary>
+    public static string Keyword(bool value) => value ? "b:1" : "b:0";
 
     private static string? KeywordOf(Value value) => value.KindCase switch
     {
-        Value.KindOneofCase.StringValue => "s:" + value.StringValue,
-        Value.KindOneofCase.BoolValue => value.BoolValue ? "b:1" : "b:0",
+        Value.KindOneofCase.StringValue => Keyword(value.StringValue),
+        Value.KindOneofCase.BoolValue => Keyword(value.BoolValue),
         Value.KindOneofCase.NumberValue when Math.Floor(value.NumberValue) == value.NumberValue && Math.Abs(value.NumberValue) < 9.2e18 =>
-            "i:" + ((long)value.NumberValue).ToString(CultureInfo.InvariantCulture),
+            Keyword((long)value.NumberValue),
         _ => null,
     };
 

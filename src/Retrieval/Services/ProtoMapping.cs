@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Mesh.Retrieval.Collections;
+using Mesh.Retrieval.Filtering;
 using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Services;
@@ -22,6 +23,36 @@ internal static class ProtoMapping
         PointsCount = (ulong)collection.Count,
         DiskSizeBytes = (ulong)collection.DiskSizeBytes,
         Bm25 = collection.Config.Bm25?.Clone(),
+    };
+
+    /// <summary>
+    /// The contract's filter as a <see cref="FilterExpression"/>; a condition or value that sets none of its
+    /// cases is INVALID_ARGUMENT. Limits and declared fields are checked when the collection compiles it.
+    /// </summary>
+    public static FilterExpression ToFilter(Filter filter) => new BooleanExpression(
+        [.. filter.Must.Select(ToExpression)], [.. filter.Should.Select(ToExpression)], [.. filter.MustNot.Select(ToExpression)]);
+
+    private static FilterExpression ToExpression(Condition condition) => condition.ConditionCase switch
+    {
+        Condition.ConditionOneofCase.Filter => ToFilter(condition.Filter),
+        Condition.ConditionOneofCase.Field => condition.Field.TestCase switch
+        {
+            FieldCondition.TestOneofCase.Match => new MatchExpression(condition.Field.Key, [ToKeyword(condition.Field.Match)], "match"),
+            FieldCondition.TestOneofCase.MatchAny => new MatchExpression(condition.Field.Key, [.. condition.Field.MatchAny.Values.Select(ToKeyword)], "match_any"),
+            FieldCondition.TestOneofCase.Range => new RangeExpression(condition.Field.Key,
+                condition.Field.Range.HasGt ? condition.Field.Range.Gt : null, condition.Field.Range.HasGte ? condition.Field.Range.Gte : null,
+                condition.Field.Range.HasLt ? condition.Field.Range.Lt : null, condition.Field.Range.HasLte ? condition.Field.Range.Lte : null),
+            _ => throw RetrievalException.Invalid($"filter: the condition on \"{condition.Field.Key}\" must set match, match_any or range."),
+        },
+        _ => throw RetrievalException.Invalid("filter: a condition must set field or filter."),
+    };
+
+    private static string ToKeyword(MatchValue value) => value.ValueCase switch
+    {
+        MatchValue.ValueOneofCase.Keyword => PayloadSchema.Keyword(value.Keyword),
+        MatchValue.ValueOneofCase.Integer => PayloadSchema.Keyword(value.Integer),
+        MatchValue.ValueOneofCase.Boolean => PayloadSchema.Keyword(value.Boolean),
+        _ => throw RetrievalException.Invalid("filter: a match value must set keyword, integer or boolean."),
     };
 
     public static UpdateResponse ToResponse(WriteResult result) => new() { OperationId = result.OperationId, Count = (ulong)result.Count };

@@ -110,7 +110,7 @@ internal static class RequestValidation
         {
             vector = Query(collection, request, manager, cancellationToken, field);
         }
-        return new SearchQuery(mode, vector, text, (int)request.Limit, request.Filter is null ? null : collection.CompileFilter(request.Filter),
+        return new SearchQuery(mode, vector, text, (int)request.Limit, request.Filter is null ? null : collection.CompileFilter(ProtoMapping.ToFilter(request.Filter)),
             (int)(request.Params?.Ef ?? 0), request.Params?.Exact ?? false, request.HasScoreThreshold ? request.ScoreThreshold : null);
     }
 

@@ -46,7 +46,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             DeleteRequest.SelectorOneofCase.Ids => await collection.DeleteAsync(
                 RequestValidation.Ids(request.Ids.Ids, _options, "ids.ids"), null, context.CancellationToken).ConfigureAwait(false),
             DeleteRequest.SelectorOneofCase.Filter => await collection.DeleteAsync(
-                null, collection.CompileFilter(request.Filter), context.CancellationToken).ConfigureAwait(false),
+                null, collection.CompileFilter(ProtoMapping.ToFilter(request.Filter)), context.CancellationToken).ConfigureAwait(false),
             _ => throw RetrievalException.Invalid("selector: set ids or filter."),
         });
     }
@@ -124,7 +124,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             SetPayloadRequest.SelectorOneofCase.Ids => await collection.SetPayloadAsync(
                 RequestValidation.Ids(request.Ids.Ids, _options, "ids.ids"), null, payload, request.Overwrite, _options.MaxPayloadBytes, context.CancellationToken).ConfigureAwait(false),
             SetPayloadRequest.SelectorOneofCase.Filter => await collection.SetPayloadAsync(
-                null, collection.CompileFilter(request.Filter), payload, request.Overwrite, _options.MaxPayloadBytes, context.CancellationToken).ConfigureAwait(false),
+                null, collection.CompileFilter(ProtoMapping.ToFilter(request.Filter)), payload, request.Overwrite, _options.MaxPayloadBytes, context.CancellationToken).ConfigureAwait(false),
             _ => throw RetrievalException.Invalid("selector: set ids or filter."),
         });
     }
