@@ -45,6 +45,7 @@ public static class InferenceHost
         var app = builder.Build();
         app.MapMeshDefaults();
         app.MapGrpcService<InferenceGrpcService>();
+        app.MapGrpcService<InferenceAdminGrpcService>();
         // Load the models before the first request, not lazily on it.
         app.Services.GetRequiredService<ModelRegistry>();
         return app;

@@ -1,3 +1,5 @@
+using Mesh.Inference.Models.Lora;
+
 namespace Mesh.Inference.Backends;
 
 /// <summary>
@@ -14,6 +16,7 @@ public sealed class ForwardBatch
     private int[] _sequenceOf = new int[16];
     private int[] _logitTokens = new int[16];
     private readonly List<int[]> _blockTables = [];
+    private readonly List<LoraAdapter?> _adapters = [];
 
     /// <summary>Number of tokens in the batch.</summary>
     public int Count { get; private set; }
@@ -41,6 +44,16 @@ public sealed class ForwardBatch
     public IReadOnlyList<int[]> BlockTables => _blockTables;
 
     /// <summary>
+    /// The LoRA adapter of each of the batch's sequences (null: the bare base model), parallel to
+    /// <see cref="BlockTables"/>. Sequences with different adapters share the batch: the base weights
+    /// are read once for all, and each adapter's low-rank product is computed for its own tokens.
+    /// </summary>
+    public IReadOnlyList<LoraAdapter?> Adapters => _adapters;
+
+    /// <summary>True when some sequence of the batch runs with an adapter.</summary>
+    public bool HasAdapters { get; private set; }
+
+    /// <summary>
     /// Checks what every backend relies on: token ids inside the vocabulary, positions inside the
     /// context, room for the logits. Backends call it first, so a bad batch fails the same way on each.
     /// </summary>
@@ -49,6 +62,14 @@ public sealed class ForwardBatch
         if (logitsLength < LogitCount * config.VocabSize)
         {
             throw new ArgumentException($"logits needs room for {LogitCount} rows of {config.VocabSize}", nameof(logitsLength));
+        }
+
+        foreach (var adapter in _adapters)
+        {
+            if (adapter is not null && adapter.Layers != config.Layers)
+            {
+                throw new ArgumentException($"adapter '{adapter.Name}' has {adapter.Layers} blocks but the model has {config.Layers}", nameof(config));
+            }
         }
 
         for (var i = 0; i < Count; i++)
@@ -73,12 +94,18 @@ public sealed class ForwardBatch
         Count = 0;
         LogitCount = 0;
         _blockTables.Clear();
+        _adapters.Clear();
+        HasAdapters = false;
     }
 
-    /// <summary>Adds a sequence and returns its index for <see cref="AddToken"/>.</summary>
-    public int AddSequence(int[] blockTable)
+    /// <summary>
+    /// Adds a sequence, run with <paramref name="adapter"/> (null: none), and returns its index for <see cref="AddToken"/>.
+    /// </summary>
+    public int AddSequence(int[] blockTable, LoraAdapter? adapter = null)
     {
         _blockTables.Add(blockTable);
+        _adapters.Add(adapter);
+        HasAdapters |= adapter is not null;
         return _blockTables.Count - 1;
     }
 

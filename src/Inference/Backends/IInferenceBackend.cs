@@ -28,6 +28,12 @@ public interface IInferenceBackend : IDisposable
     /// one batch at a time.
     /// </summary>
     void Forward(ForwardBatch batch, Span<float> logits);
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> applies the LoRA adapters of <see cref="ForwardBatch.Adapters"/>
+    /// (the CPU backend does; a backend that does not refuses adapters at load).
+    /// </summary>
+    bool SupportsLoraAdapters => false;
 }
 
 /// <summary>

@@ -16,6 +16,7 @@ namespace Mesh.Inference.Engine;
 /// blocks. The service sets the caller's tenant.
 /// </param>
 /// <param name="LogitsProcessor">Per-request logits hook (constrained decoding); see <see cref="ILogitsProcessor"/>.</param>
+/// <param name="Adapter">The LoRA adapter the sequence runs with (null: the bare base model).</param>
 public sealed record GenerationRequest(
     int[] PromptTokens,
     int MaxTokens,
@@ -26,7 +27,15 @@ public sealed record GenerationRequest(
     int Priority = 0,
     string RequestId = "",
     string CacheSalt = "",
-    ILogitsProcessor? LogitsProcessor = null);
+    ILogitsProcessor? LogitsProcessor = null,
+    Models.Lora.LoraAdapter? Adapter = null)
+{
+    /// <summary>
+    /// The salt the prefix cache uses: <see cref="CacheSalt"/>, plus the adapter's identity when there
+    /// is one, since an adapter changes the keys and values of every layer.
+    /// </summary>
+    public string PrefixCacheSalt => Adapter is null ? CacheSalt : CacheSalt + "\u0000" + Adapter.CacheKey;
+}
 
 /// <summary>Why a generation ended (the proto's <c>FinishReason</c>, OpenAI's <c>finish_reason</c>).</summary>
 public enum FinishReason

@@ -100,9 +100,11 @@ public sealed class InferenceEngine : IDisposable
     /// </summary>
     /// <exception cref="EngineOverloadedException">The waiting queue is full, or the request can never fit the KV cache.</exception>
     /// <exception cref="ObjectDisposedException">The engine is shutting down.</exception>
+    /// <exception cref="NotSupportedException">The request names an adapter and the backend cannot apply adapters.</exception>
     public ChannelReader<GenerationChunk> Submit(GenerationRequest request, CancellationToken cancellation)
     {
         ObjectDisposedException.ThrowIf(_stopping, this);
+        RequireAdapterSupport(request.Adapter);
         var kv = _scheduler.Kv;
         var needed = kv.BlocksFor(request.PromptTokens.Length + request.MaxTokens);
         if (needed > kv.BlockCount)
@@ -132,8 +134,14 @@ public sealed class InferenceEngine : IDisposable
     /// with KV blocks of its own (returned when done).
     /// </summary>
     /// <exception cref="EngineOverloadedException">The KV cache has no room for the text now.</exception>
-    public Task<float[]> ScoreAsync(int[] tokens, CancellationToken cancellation)
+    public Task<float[]> ScoreAsync(int[] tokens, CancellationToken cancellation) => ScoreAsync(tokens, null, cancellation);
+
+    /// <summary>As <see cref="ScoreAsync(int[], CancellationToken)"/>, with the LoRA <paramref name="adapter"/> applied (null: none).</summary>
+    /// <exception cref="EngineOverloadedException">The KV cache has no room for the text now.</exception>
+    /// <exception cref="NotSupportedException">The backend cannot apply adapters.</exception>
+    public Task<float[]> ScoreAsync(int[] tokens, Models.Lora.LoraAdapter? adapter, CancellationToken cancellation)
     {
+        RequireAdapterSupport(adapter);
         var done = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
@@ -142,7 +150,7 @@ public sealed class InferenceEngine : IDisposable
                 try
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    done.SetResult(Score(tokens, cancellation));
+                    done.SetResult(Score(tokens, adapter, cancellation));
                 }
                 catch (Exception e)
                 {
@@ -257,14 +265,22 @@ public sealed class InferenceEngine : IDisposable
         _outputs.Enqueue(outputs);
     }
 
-    private float[] Score(int[] tokens, CancellationToken cancellation)
+    private void RequireAdapterSupport(Models.Lora.LoraAdapter? adapter)
+    {
+        if (adapter is not null && !_runner.Backend.SupportsLoraAdapters)
+        {
+            throw new NotSupportedException($"the {_runner.Backend.Name} backend does not apply LoRA adapters; serve the model with --device cpu");
+        }
+    }
+
+    private float[] Score(int[] tokens, Models.Lora.LoraAdapter? adapter, CancellationToken cancellation)
     {
         var kv = _scheduler.Kv;
         var blocks = kv.TryAllocateBlocks(kv.BlocksFor(tokens.Length))
             ?? throw new EngineOverloadedException("the KV cache is busy; retry the Score request", TimeSpan.FromMilliseconds(200));
         try
         {
-            return _runner.Score(tokens, blocks, _options.MaxBatchedTokens, cancellation);
+            return _runner.Score(tokens, blocks, _options.MaxBatchedTokens, adapter, cancellation);
         }
         finally
         {

@@ -38,7 +38,7 @@ internal sealed class KvCacheManager(KvBlockAllocator pool)
             throw new InvalidOperationException("a sequence's cached prefix is looked up only while it holds no blocks");
         }
 
-        kv.RootHash ??= Pool.RootHash(s.Request.CacheSalt);
+        kv.RootHash ??= Pool.RootHash(s.Request.PrefixCacheSalt);
         if (!Pool.PrefixCachingEnabled)
         {
             return 0;
@@ -53,7 +53,7 @@ internal sealed class KvCacheManager(KvBlockAllocator pool)
         {
             var slice = tokens.Slice(b * size, size);
             var hash = Pool.Hash(parentHash, slice);
-            if (!Pool.TryReuse(hash, slice, parentKey, s.Request.CacheSalt, out var block, out var key))
+            if (!Pool.TryReuse(hash, slice, parentKey, s.Request.PrefixCacheSalt, out var block, out var key))
             {
                 break;
             }
@@ -97,7 +97,7 @@ internal sealed class KvCacheManager(KvBlockAllocator pool)
 
         var size = BlockSize;
         var tokens = CollectionsMarshal.AsSpan(s.Tokens);
-        kv.RootHash ??= Pool.RootHash(s.Request.CacheSalt);
+        kv.RootHash ??= Pool.RootHash(s.Request.PrefixCacheSalt);
         while (kv.Hashes.Count < s.Computed / size)
         {
             var b = kv.Hashes.Count;
@@ -105,7 +105,7 @@ internal sealed class KvCacheManager(KvBlockAllocator pool)
             var parentKey = b == 0 ? KvBlockAllocator.RootKey : kv.Keys[b - 1];
             var slice = tokens.Slice(b * size, size);
             var hash = Pool.Hash(parentHash, slice);
-            kv.Keys.Add(Pool.Register(kv.Blocks[b], hash, slice, parentKey, s.Request.CacheSalt));
+            kv.Keys.Add(Pool.Register(kv.Blocks[b], hash, slice, parentKey, s.Request.PrefixCacheSalt));
             kv.Hashes.Add(hash);
         }
     }

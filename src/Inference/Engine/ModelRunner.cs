@@ -36,7 +36,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         _batch.Clear();
         foreach (var (s, start, count, sample) in scheduled.Scheduled)
         {
-            var seq = _batch.AddSequence(s.Kv.Table);
+            var seq = _batch.AddSequence(s.Kv.Table, s.Request.Adapter);
             var tokens = CollectionsMarshal.AsSpan(s.Tokens);
             for (var p = start; p < start + count; p++)
             {
@@ -89,9 +89,10 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
 
     /// <summary>
     /// log P(tokens[i + 1] | tokens[0..i]) for every i, running the text through the model in chunks
-    /// of <paramref name="chunk"/> tokens with the KV blocks in <paramref name="blockTable"/>.
+    /// of <paramref name="chunk"/> tokens with the KV blocks in <paramref name="blockTable"/> and
+    /// <paramref name="adapter"/> (null: the bare base model).
     /// </summary>
-    public float[] Score(int[] tokens, int[] blockTable, int chunk, CancellationToken cancellation)
+    public float[] Score(int[] tokens, int[] blockTable, int chunk, Models.Lora.LoraAdapter? adapter, CancellationToken cancellation)
     {
         var result = new float[Math.Max(0, tokens.Length - 1)];
         chunk = Math.Max(1, chunk);
@@ -101,7 +102,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
             cancellation.ThrowIfCancellationRequested();
             var count = Math.Min(chunk, tokens.Length - 1 - start);
             _batch.Clear();
-            var seq = _batch.AddSequence(blockTable);
+            var seq = _batch.AddSequence(blockTable, adapter);
             for (var i = start; i < start + count; i++)
             {
                 _batch.AddToken(seq, tokens[i], i, wantLogits: true);

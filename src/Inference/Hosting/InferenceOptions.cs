@@ -23,6 +23,12 @@ public sealed class InferenceOptions
     /// <summary>KV cache size in blocks (overrides <see cref="KvCacheMb"/> when > 0).</summary>
     public int KvBlocks { get; set; }
 
+    /// <summary>
+    /// The folder LoRA adapters are loaded from by the admin RPC (paths are relative to it and may not
+    /// leave it); unset, loading adapters at run time is off.
+    /// </summary>
+    public string? AdapterDirectory { get; set; }
+
     /// <summary>Scheduler limits shared by every model (section <c>Inference:Engine</c>).</summary>
     public EngineOptions Engine { get; set; } = new();
 

@@ -74,6 +74,14 @@ public sealed class ModelRegistry : IDisposable
         return found;
     }
 
+    /// <summary>The LoRA adapters of loaded model <paramref name="id"/>, or false for an unknown model.</summary>
+    public bool TryGetAdapters(string id, out LoraAdapterStore adapters)
+    {
+        var found = _models.TryGetValue(id, out var served);
+        adapters = served?.Adapters!;
+        return found;
+    }
+
     /// <summary>The chat template of loaded model <paramref name="id"/>.</summary>
     /// <exception cref="Chat.ChatTemplateException">The model has no template Mesh renders.</exception>
     public Chat.ChatTemplate ChatTemplateOf(string id) => _models[id].ChatTemplate;

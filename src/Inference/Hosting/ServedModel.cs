@@ -23,11 +23,15 @@ public sealed class ServedModel : IDisposable
         _model = model;
         _backend = backend;
         Engine = engine;
+        Adapters = new LoraAdapterStore(engine);
         _chatTemplate = new(() => Chat.ChatTemplate.Resolve(chatTemplate, model.Tokenizer.ChatTemplate), LazyThreadSafetyMode.PublicationOnly);
     }
 
     /// <summary>The engine (scheduler thread, model runner, output processor) serving this model.</summary>
     public InferenceEngine Engine { get; }
+
+    /// <summary>The LoRA adapters served over this model.</summary>
+    public LoraAdapterStore Adapters { get; }
 
     /// <summary>The template the Chat RPC renders with: the configured one, else the model's own.</summary>
     /// <exception cref="Chat.ChatTemplateException">Neither is a template Mesh renders; the message names <c>--chat-template</c>.</exception>

@@ -63,6 +63,7 @@ public static class ChatRequestValidator
             TopLogprobs = request.TopLogprobs,
             Priority = request.Priority,
             RequestId = request.RequestId,
+            Adapter = request.Adapter,
         };
         generate.Stop.AddRange(request.Stop);
         int[] ids = tokenizer.Encode(prompt, tokenizer.AddBosByDefault, parseSpecial: true);

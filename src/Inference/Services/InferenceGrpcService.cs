@@ -34,16 +34,16 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// </summary>
     public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
-        var engine = Resolve(request.Model);
-        return StreamAsync("generate", engine, ForCaller(Validate(request, engine.Model), request, context), responseStream, context);
+        var (engine, adapter) = Resolve(request.Model, request.Adapter);
+        return StreamAsync("generate", engine, ForCaller(Validate(request, engine.Model), request, adapter, context), responseStream, context);
     }
 
     /// <summary>Chat: the messages rendered with the model's chat template, then served as Generate.</summary>
     public override Task Chat(ChatRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
-        var engine = Resolve(request.Model);
+        var (engine, adapter) = Resolve(request.Model, request.Adapter);
         var generate = ChatRequestValidator.ToGenerateRequest(request, engine.Model, () => models.ChatTemplateOf(engine.Model.Id));
-        return StreamAsync("chat", engine, ForCaller(Validate(generate, engine.Model), generate, context), responseStream, context);
+        return StreamAsync("chat", engine, ForCaller(Validate(generate, engine.Model), generate, adapter, context), responseStream, context);
     }
 
     /// <summary>
@@ -51,8 +51,8 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// </summary>
     public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
     {
-        var engine = Resolve(request.Model);
-        var generation = ForCaller(Validate(request, engine.Model), request, context);
+        var (engine, adapter) = Resolve(request.Model, request.Adapter);
+        var generation = ForCaller(Validate(request, engine.Model), request, adapter, context);
         using var activity = StartActivity("complete", engine, generation);
         var output = Submit(engine, generation, context.CancellationToken);
         var response = new CompleteResponse { Model = engine.Model.Id };
@@ -81,7 +81,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// </summary>
     public override Task<TokenizeResponse> Tokenize(TokenizeRequest request, ServerCallContext context)
     {
-        var tokenizer = Resolve(request.Model).Model.Tokenizer;
+        var tokenizer = Resolve(request.Model, "").Engine.Model.Tokenizer;
         var ids = tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : tokenizer.AddBosByDefault);
         var response = new TokenizeResponse();
         response.TokenIds.AddRange(ids);
@@ -92,7 +92,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// <summary>The text of <c>token_ids</c>; an id outside the vocabulary is INVALID_ARGUMENT.</summary>
     public override Task<DetokenizeResponse> Detokenize(DetokenizeRequest request, ServerCallContext context)
     {
-        var tokenizer = Resolve(request.Model).Model.Tokenizer;
+        var tokenizer = Resolve(request.Model, "").Engine.Model.Tokenizer;
         foreach (var id in request.TokenIds)
         {
             Require(tokenizer.IsValid(id), $"token_ids: {id} is not a token id (valid: 0 to {tokenizer.VocabSize - 1})");
@@ -108,7 +108,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// </summary>
     public override async Task<ScoreResponse> Score(ScoreRequest request, ServerCallContext context)
     {
-        var engine = Resolve(request.Model);
+        var (engine, adapter) = Resolve(request.Model, request.Adapter);
         var model = engine.Model;
         Require(request.Text.Length > 0, "text is empty: give the text to score");
         var ids = model.Tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : model.Tokenizer.AddBosByDefault);
@@ -117,7 +117,7 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         float[] logprobs;
         try
         {
-            logprobs = await engine.ScoreAsync(ids, context.CancellationToken);
+            logprobs = await engine.ScoreAsync(ids, adapter, context.CancellationToken);
         }
         catch (EngineOverloadedException e)
         {
@@ -165,13 +165,13 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// The caller's tenant as the prefix cache's salt, and the gateway's request id when the request
     /// names none, so the per-request log line matches the gateway's access log.
     /// </summary>
-    private GenerationRequest ForCaller(GenerationRequest generation, GenerateRequest request, ServerCallContext context)
+    private GenerationRequest ForCaller(GenerationRequest generation, GenerateRequest request, Models.Lora.LoraAdapter? adapter, ServerCallContext context)
     {
         var tenant = tenants.Resolve(context);
         var header = context.RequestHeaders.GetValue(RequestIdHeader);
         return request.RequestId.Length == 0 && !string.IsNullOrEmpty(header) && header.Length <= 128
-            ? generation with { CacheSalt = tenant, RequestId = header }
-            : generation with { CacheSalt = tenant };
+            ? generation with { CacheSalt = tenant, RequestId = header, Adapter = adapter }
+            : generation with { CacheSalt = tenant, Adapter = adapter };
     }
 
     private static async Task StreamAsync(string operation, InferenceEngine engine, GenerationRequest generation, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
@@ -200,12 +200,38 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// <summary>RESOURCE_EXHAUSTED with the engine's <c>retry-after-ms</c> hint.</summary>
     private static ServiceException Overloaded(EngineOverloadedException e) => ServiceException.ResourceExhausted(e.Message, e.RetryAfter);
 
-    private InferenceEngine Resolve(string model)
+    /// <summary>
+    /// The engine and LoRA adapter a request names: <paramref name="model"/> is a loaded model's id, or
+    /// <c>base:adapter</c> (OpenAI's <c>model</c> form; a loaded id containing ':' wins), and
+    /// <paramref name="adapterField"/> the <c>adapter</c> field (empty: none). NOT_FOUND for an unknown
+    /// model or adapter; INVALID_ARGUMENT when both forms name different adapters.
+    /// </summary>
+    private (InferenceEngine Engine, Models.Lora.LoraAdapter? Adapter) Resolve(string model, string adapterField)
     {
         Require(model.Length > 0, $"model is required (loaded: {string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
-        return models.TryGet(model, out var engine)
-            ? engine
-            : throw ServiceException.NotFound($"model '{model}' is not loaded here; ListModels lists the loaded ones ({string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
+        var id = model;
+        var name = adapterField;
+        var colon = model.LastIndexOf(':');
+        if (!models.TryGet(model, out _) && colon > 0)
+        {
+            id = model[..colon];
+            name = model[(colon + 1)..];
+            Require(adapterField.Length == 0 || adapterField == name, $"model names adapter '{name}' but adapter is '{adapterField}': name it once");
+        }
+
+        if (!models.TryGet(id, out var engine))
+        {
+            throw ServiceException.NotFound($"model '{model}' is not loaded here; ListModels lists the loaded ones ({string.Join(", ", models.Engines.Select(e => e.Model.Id))})");
+        }
+
+        if (name.Length == 0)
+        {
+            return (engine, null);
+        }
+
+        return models.TryGetAdapters(id, out var store) && store.TryGet(name, out var adapter)
+            ? (engine, adapter)
+            : throw ServiceException.NotFound($"adapter '{name}' is not loaded over model '{id}'; ListAdapters lists the loaded ones");
     }
 
     private static GenerateResponse ToResponse(GenerationChunk chunk, InferenceEngine engine)

@@ -209,7 +209,7 @@ internal sealed class SyntheticFamilyModel
     /// llama.cpp's converter's <c>permute</c>: within each head, Hugging Face row s·(head_dim/2)+j
     /// (NeoX halves) becomes row 2j+s (adjacent pairs). A vector is a matrix of one column here.
     /// </summary>
-    private static float[] PermuteToAdjacent(float[] data, int rows, int cols, int heads)
+    internal static float[] PermuteToAdjacent(float[] data, int rows, int cols, int heads)
     {
         var (outRows, outCols) = rows == 1 ? (cols, 1) : (rows, cols);
         var headDim = outRows / heads;

@@ -65,13 +65,14 @@ internal static class LlamaCppReference
     }
 
     /// <summary>The negative log-likelihood (nats, summed) of <paramref name="tokens"/>[1..] given the tokens before each, from llama.cpp's logits.</summary>
-    public static double Nll(string ggufPath, IReadOnlyList<int> tokens) => -LogProbs(ggufPath, tokens).Sum();
+    public static double Nll(string ggufPath, IReadOnlyList<int> tokens, string? loraPath = null) => -LogProbs(ggufPath, tokens, loraPath).Sum();
 
     /// <summary>
     /// log p(token[i + 1] | tokens[..i]) for every position, from llama.cpp's logits of one batch over
     /// the whole sequence (what Mesh's Score returns), computed in double precision.
     /// </summary>
-    public static double[] LogProbs(string ggufPath, IReadOnlyList<int> tokens)
+    /// <remarks>With <paramref name="loraPath"/>, llama.cpp's GGUF LoRA adapter is applied at scale 1 (llama_set_adapter_lora).</remarks>
+    public static double[] LogProbs(string ggufPath, IReadOnlyList<int> tokens, string? loraPath = null)
     {
         // An f32 KV cache and plain attention, as Mesh computes: llama.cpp's defaults (f16 cache,
         // flash attention) would add their own rounding to the comparison of the weights.
@@ -87,6 +88,12 @@ internal static class LlamaCppReference
         };
         using var weights = LLamaWeights.LoadFromFile(parameters);
         using var context = weights.CreateContext(parameters);
+        if (loraPath is not null)
+        {
+            var adapter = weights.NativeHandle.LoadLoraFromFile(loraPath);
+            context.NativeHandle.SetLoraAdapters([(adapter, 1f)]);
+        }
+
         var batch = new LLamaBatch();
         for (var i = 0; i < tokens.Count; i++)
         {

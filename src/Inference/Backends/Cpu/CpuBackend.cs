@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Mesh.Inference.Models;
+using Mesh.Inference.Models.Lora;
 
 namespace Mesh.Inference.Backends.Cpu;
 
@@ -23,6 +24,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     private readonly CpuActivations _attentionOut = new();
     private readonly CpuActivations _hidden = new();
     private readonly CpuActivations _final = new();
+    private readonly CpuLora _lora = new();
     private float[] _x = [];
     private float[] _q = [];
     private float[] _k = [];
@@ -55,6 +57,9 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     /// <inheritdoc/>
     public KvCacheGeometry KvGeometry { get; }
 
+    /// <inheritdoc/>
+    public bool SupportsLoraAdapters => true;
+
     /// <summary>Worker threads in use.</summary>
     public int Threads => _parallel.Threads;
 
@@ -71,6 +76,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
 
         batch.Validate(c, logits.Length);
         EnsureBuffers(n);
+        _lora.Group(batch);
         var x = _x.AsSpan(0, n * c.Dim);
         for (var i = 0; i < n; i++)
         {
@@ -87,6 +93,9 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             fixed (float* q = _q, k = _k, v = _v)
             {
                 _parallel.MatMul(_input, (layer.Query, (nint)q), (layer.Key, (nint)k), (layer.Value, (nint)v));
+                _lora.Apply(l, LoraTarget.Query, _input, q);
+                _lora.Apply(l, LoraTarget.Key, _input, k);
+                _lora.Apply(l, LoraTarget.Value, _input, v);
             }
 
             AddBias(_q.AsSpan(0, n * c.QueryDim), layer.QueryBias);
@@ -107,6 +116,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             fixed (float* o = _projected)
             {
                 _parallel.MatMul(_attentionOut, (layer.Output, (nint)o));
+                _lora.Apply(l, LoraTarget.Output, _attentionOut, o);
             }
 
             AddBias(_projected.AsSpan(0, n * c.Dim), layer.OutputBias);
@@ -118,6 +128,8 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             fixed (float* g = _gate, u = _up)
             {
                 _parallel.MatMul(_input, (layer.Gate, (nint)g), (layer.Up, (nint)u));
+                _lora.Apply(l, LoraTarget.Gate, _input, g);
+                _lora.Apply(l, LoraTarget.Up, _input, u);
             }
 
             var hidden = new Span<float>(_hidden.Reset(n, c.HiddenDim), n * c.HiddenDim);
@@ -129,6 +141,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             fixed (float* o = _projected)
             {
                 _parallel.MatMul(_hidden, (layer.Down, (nint)o));
+                _lora.Apply(l, LoraTarget.Down, _hidden, o);
             }
 
             TensorPrimitives.Add(x, _projected.AsSpan(0, n * c.Dim), x);

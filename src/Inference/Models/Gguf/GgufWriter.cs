@@ -35,12 +35,13 @@ public sealed class GgufWriter
     public GgufWriter Add(string key, int[] values) => AddRaw(key, GgufValueType.Array, values);
 
     /// <summary>
-    /// Adds a tensor of shape [rows, cols] (GGML dims [cols, rows]); <paramref name="data"/> is called
-    /// when the file is written, so huge models need not be held in memory twice.
+    /// Adds a tensor of shape [rows, cols] (GGML dims [cols, rows]; one row is written as a vector
+    /// [cols] unless <paramref name="matrix"/>); <paramref name="data"/> is called when the file is
+    /// written, so huge models need not be held in memory twice.
     /// </summary>
-    public GgufWriter AddTensor(string name, int rows, int cols, GgmlType type, Func<float[]> data)
+    public GgufWriter AddTensor(string name, int rows, int cols, GgmlType type, Func<float[]> data, bool matrix = false)
     {
-        _tensors.Add((name, rows == 1 ? [cols] : [cols, rows], type, data));
+        _tensors.Add((name, rows == 1 && !matrix ? [cols] : [cols, rows], type, data));
         return this;
     }
 
