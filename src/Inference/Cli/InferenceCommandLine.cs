@@ -19,6 +19,7 @@ public static class InferenceCommandLine
     private static readonly Option<string> Model = new("--model") { Description = "GGUF file, Hugging Face model directory (config.json, *.safetensors, tokenizer.json) or llama2.c checkpoint; or a reference fetched through the cache: hf:<org>/<repo>[:<file or quant>][@<revision>], https://…#sha256=<hex>" };
     private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer file of a llama2.c checkpoint (default: tok{vocab}.bin beside it)" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+    private static readonly Option<string?> Lora = new("--lora") { Description = "a LoRA adapter to apply: a GGUF adapter file or a PEFT directory (with --server: the name of an adapter loaded there)" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads (0: all cores)" };
     private static readonly Option<string?> ChatTemplate = new("--chat-template")
     {
@@ -42,7 +43,7 @@ public static class InferenceCommandLine
 
         var generate = new Command("generate", "generate text and print it to stdout")
         {
-            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server, ModelCacheCommands.Offline,
+            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server, ModelCacheCommands.Offline, Lora,
         };
         generate.SetAction(async (result, cancellation) =>
         {
@@ -54,6 +55,7 @@ public static class InferenceCommandLine
                     Prompt = result.GetValue(prompt) ?? "",
                     MaxTokens = result.GetValue(maxTokens),
                     Sampling = new V1.SamplingParams { Temperature = result.GetValue(temperature), TopP = result.GetValue(topP), TopK = result.GetValue(topK), MinP = result.GetValue(minP) },
+                    Adapter = result.GetValue(Lora) ?? "",
                 };
                 if (result.GetValue(seed) is { } s)
                 {
@@ -83,7 +85,7 @@ public static class InferenceCommandLine
                 return 2;
             }
 
-            var output = engine.Submit(new GenerationRequest(promptTokens, max, sampling, []), cancellation);
+            var output = engine.Submit(new GenerationRequest(promptTokens, max, sampling, []) { Adapter = LoadAdapter(result, served) }, cancellation);
             await using var stdout = Console.OpenStandardOutput();
             await using var writer = new StreamWriter(stdout) { AutoFlush = true };
             await foreach (var chunk in output.ReadAllAsync(cancellation))
@@ -101,7 +103,7 @@ public static class InferenceCommandLine
             return 0;
         });
 
-        var score = new Command("score", "print the summed negative log-likelihood of a text as JSON") { Model, Tokenizer, Device, Threads, text, ModelCacheCommands.Offline };
+        var score = new Command("score", "print the summed negative log-likelihood of a text as JSON") { Model, Tokenizer, Device, Threads, text, ModelCacheCommands.Offline, Lora };
         score.SetAction(async (result, cancellation) =>
         {
             using var loggers = StderrLoggers();
@@ -114,7 +116,7 @@ public static class InferenceCommandLine
                 return 2;
             }
 
-            var logprobs = await engine.ScoreAsync(ids, cancellation);
+            var logprobs = await engine.ScoreAsync(ids, LoadAdapter(result, served), cancellation);
             var nll = -logprobs.Sum(l => (double)l);
             Console.WriteLine(JsonSerializer.Serialize(new { tokens = ids.Length, scored_tokens = logprobs.Length, nll, perplexity = Math.Exp(nll / logprobs.Length) }));
             return 0;
@@ -182,6 +184,10 @@ public static class InferenceCommandLine
     private static ILoggerFactory StderrLoggers() => LoggerFactory.Create(b =>
         b.AddSimpleConsole(o => o.SingleLine = true).AddFilter(l => l >= LogLevel.Information)
             .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+
+    /// <summary>The adapter of <c>--lora</c> read against the model (null without one); a bad file throws <see cref="Models.ModelFormatException"/>.</summary>
+    private static Models.Lora.LoraAdapter? LoadAdapter(ParseResult result, ServedModel served) =>
+        result.GetValue(Lora) is { } path ? served.Adapters.Load("cli", path) : null;
 
     /// <summary>The model of <c>--model</c> on the chosen device, behind its own scheduler.</summary>
     private static async Task<ServedModel> CreateEngineAsync(ParseResult result, ILoggerFactory loggers, CancellationToken cancellation)

@@ -2,14 +2,14 @@ using Grpc.Core;
 using Mesh.Inference.Hosting;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Lora;
-using Mesh.Inference.V1;
+using Mesh.Inference.Admin.V1;
 using Mesh.ServiceDefaults.Errors;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Inference.Services;
 
 /// <summary>
-/// The <c>mesh.inference.v1.InferenceAdminService</c> RPCs: LoRA adapters loaded, unloaded and listed
+/// The <c>mesh.inference.admin.v1.InferenceAdminService</c> RPCs: LoRA adapters loaded, unloaded and listed
 /// at run time. Paths are resolved inside <see cref="InferenceOptions.AdapterDirectory"/> (a path that
 /// leaves it is INVALID_ARGUMENT); without that setting loading is FAILED_PRECONDITION.
 /// </summary>

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Inference.Models.Lora;
 using Mesh.Inference.Tests.Tokenization;
+using Mesh.Inference.Admin.V1;
 using Mesh.Inference.V1;
 using Mesh.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
