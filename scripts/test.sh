@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need, assembles every PTX kernel with
-# ptxas, then runs every test project of Mesh.sln. Ends with one line "N passed, N failed".
+# The test command of the README: installs what the tests need (kustomize for the k8s/ tests),
+# assembles every PTX kernel with ptxas, then runs every test project of Mesh.sln. Ends with one
+# line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -x scripts/ptxas-check.sh ]]; then
   scripts/ptxas-check.sh
 fi
+
+scripts/install-kustomize.sh
 
 dotnet build Mesh.sln -c Release --nologo -clp:ErrorsOnly
 log=$(mktemp)
