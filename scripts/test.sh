@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need (kustomize for the k8s/ tests),
+# The test command of the README: installs what the tests need (kustomize for the k8s/ tests,
+# Debian's gRPC Python and protoc and clients/node's packages for the client tests),
 # assembles every PTX kernel with ptxas, then runs every test project of Mesh.sln. Ends with one
 # line "N passed, N failed".
 set -euo pipefail
@@ -10,6 +11,7 @@ if [[ -x scripts/ptxas-check.sh ]]; then
 fi
 
 scripts/install-kustomize.sh
+scripts/install-client-tools.sh
 
 dotnet build Mesh.sln -c Release --nologo -clp:ErrorsOnly
 log=$(mktemp)
