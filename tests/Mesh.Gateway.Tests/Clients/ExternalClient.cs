@@ -17,8 +17,15 @@ public static class ExternalClient
     /// <summary>Why the Node client cannot run here, or null.</summary>
     public static string? NodeMissing { get; } = FindNodeMissing();
 
-    /// <summary>Runs a program with the gateway's address and a key in the environment; returns its JSON line.</summary>
+    /// <summary>Runs a program with the gateway's address and a key in the environment; returns its last line as JSON.</summary>
     public static JsonElement Run(string program, IEnumerable<string> args, Uri gateway, string apiKey, IDictionary<string, string>? env = null)
+    {
+        var last = RunText(program, args, gateway, apiKey, env).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
+        return JsonDocument.Parse(last).RootElement.Clone();
+    }
+
+    /// <summary>Runs a program with the gateway's address and a key in the environment; returns its standard output.</summary>
+    public static string RunText(string program, IEnumerable<string> args, Uri gateway, string apiKey, IDictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
         foreach (var arg in args)
@@ -35,8 +42,7 @@ public static class ExternalClient
 
         var (code, stdout, stderr) = RunToEnd(start, TimeSpan.FromMinutes(2));
         Assert.True(code == 0, $"{program} {string.Join(' ', args)} exited {code}:\n{stderr}\n{stdout}");
-        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-        return JsonDocument.Parse(last).RootElement.Clone();
+        return stdout;
     }
 
     /// <summary>Runs a process to its end within a limit (killed past it) and returns its exit code and output.</summary>
