@@ -4,6 +4,7 @@ using System.Globalization;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Assistant.V1;
+using Mesh.Demo.LoadTest;
 using Mesh.Inference.V1;
 using ChatMessage = Mesh.Assistant.V1.ChatMessage;
 using Role = Mesh.Assistant.V1.Role;
@@ -84,9 +85,6 @@ internal static class BenchCommand
     private static void Row(string name, IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {Percentile(sorted, 0.50):F1} | {Percentile(sorted, 0.99):F1} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {LoadReport.Percentile(sorted, 0.50):F1} | {LoadReport.Percentile(sorted, 0.99):F1} |"));
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Mesh.Demo;
+using Mesh.Demo.LoadTest;
 
 // mesh-demo <command> [options]; see Usage.
 try
@@ -11,6 +12,7 @@ try
         ["load", .. var rest] => await KnowledgeBase.LoadAsync(new Options(rest, KnowledgeBase.Flags)),
         ["ask", .. var rest] => await AskCommand.RunAsync(new Options(rest, AskCommand.Flags)),
         ["bench", .. var rest] => await BenchCommand.RunAsync(new Options(rest, BenchCommand.Flags)),
+        ["loadtest", .. var rest] => await LoadTestCommand.RunAsync(new Options(rest, LoadTestCommand.Flags)),
         _ => Usage(),
     };
 }
@@ -35,6 +37,9 @@ static int Usage()
           ask    --model M [--collection demo] [--top-k 3] [--max-tokens 64] [--category C] [--in-stock]
                  [--max-price P] [--policy P] [--seed N] "question"
           bench  --model M [--users 4] [--seconds 20]       the pipeline's overhead per stage, p50/p99
+          loadtest [--call generate,search,check] (--rate R | --concurrency C) [--seconds 10] [--model M]
+                 [--collection demo] [--max-tokens 16] [--timeout-s 20] [--json]
+                                                    ghz's numbers: statuses, latency percentiles, requests/s
         """);
     return 2;
 }

@@ -42,6 +42,9 @@ public sealed class MeshFixture : IAsyncLifetime
     /// <summary>Ten generated tokens per minute, spent only by the tests that check what is not metered.</summary>
     public TestKey Unmetered { get; } = new("unmetered", "hooli", ["*"], ["*"], TokensPerMinute: 10);
 
+    /// <summary>Five calls per second, for the load tool's test.</summary>
+    public TestKey FivePerSecond { get; } = new("five-per-second", "initech", ["*"], ["*"], RequestsPerSecond: 5);
+
     public ServiceReplica Inference { get; private set; } = null!;
     public ServiceReplica Retrieval { get; private set; } = null!;
     public ServiceReplica Guard { get; private set; } = null!;
@@ -61,7 +64,7 @@ public sealed class MeshFixture : IAsyncLifetime
                 ["retrieval"] = [Retrieval.Address],
                 ["guard"] = [Guard.Address],
             },
-            [Admin, Narrow, Slow, SingleStream, FewTokens, FewStreamedTokens, Unmetered]);
+            [Admin, Narrow, Slow, SingleStream, FewTokens, FewStreamedTokens, Unmetered, FivePerSecond]);
     }
 
     public async Task DisposeAsync()
