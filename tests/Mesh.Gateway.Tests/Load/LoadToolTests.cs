@@ -27,6 +27,7 @@ public sealed class LoadToolTests(MeshFixture mesh)
         // Calls are due every 50 ms, whatever the answers did.
         Assert.Equal(Enumerable.Range(0, 40).Select(i => i * 50.0), results.Select(r => Math.Round(r.Due.TotalMilliseconds)));
         Assert.Contains("[RESOURCE_EXHAUSTED]", report.ToText(), StringComparison.Ordinal);
+        Assert.All(results, r => Assert.True(r.Latency >= TimeSpan.Zero, $"call due at {r.Due} ended before it was due"));
     }
 
     [Fact]

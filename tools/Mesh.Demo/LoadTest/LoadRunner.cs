@@ -45,10 +45,11 @@ public static class LoadRunner
         for (var i = 0; i < count; i++)
         {
             var due = TimeSpan.FromSeconds(i / rate);
-            var wait = due - clock.Elapsed;
-            if (wait > TimeSpan.Zero)
+            // A timer may fire a little before the stopwatch says the time has come: wait again
+            // until it has, so no call starts early (a negative latency).
+            for (var wait = due - clock.Elapsed; wait > TimeSpan.Zero; wait = due - clock.Elapsed)
             {
-                await Task.Delay(wait, cancel);
+                await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, cancel);
             }
 
             await slots.WaitAsync(cancel);
