@@ -107,9 +107,10 @@ public sealed class ManifestSchemaTests : IDisposable
     public void The_deployed_guard_policy_is_the_one_Guard_ships()
     {
         // kustomize reads files only below the kustomization, so the policy is a copy: keep it equal.
-        Assert.Equal(
-            File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Guard", "policies.yaml")),
-            File.ReadAllText(Path.Combine(RepoPaths.Root, "k8s", "base", "config", "guard-policies.yaml")));
+        Assert.True(
+            File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Guard", "policies.yaml"))
+                == File.ReadAllText(Path.Combine(RepoPaths.Root, "k8s", "base", "config", "guard-policies.yaml")),
+            "k8s/base/config/guard-policies.yaml differs from src/Guard/policies.yaml: copy the latter over the former");
     }
 
     /// <summary>The name without the hash suffix kustomize appends to generated objects.</summary>
