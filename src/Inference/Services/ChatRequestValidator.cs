@@ -20,20 +20,46 @@ public static class ChatRequestValidator
     public const int MaxMessages = 1024;
 
     /// <summary>
-    /// The Generate request for <paramref name="request"/>: its messages rendered with the template
-    /// <paramref name="template"/> returns and encoded into <c>prompt_token_ids</c>. Throws
-    /// <see cref="ServiceException"/> INVALID_ARGUMENT for no or too many messages, an unknown role or a
-    /// content holding a special token's text; FAILED_PRECONDITION when the model has no template Mesh renders.
+    /// The Generate request for <paramref name="request"/>: its messages encoded by <see cref="Encode"/>
+    /// into <c>prompt_token_ids</c>, every other field (<c>response_format</c> included) carried over.
+    /// Throws <see cref="ServiceException"/> as <see cref="Encode"/> does.
     /// </summary>
     public static GenerateRequest ToGenerateRequest(ChatRequest request, LlamaModel model, Func<ChatTemplate> template)
     {
-        Require(request.Messages.Count > 0, "messages is empty: give at least one message (role system, user or assistant)");
-        Require(request.Messages.Count <= MaxMessages, $"at most {MaxMessages} messages are allowed (got {request.Messages.Count})");
-        var tokenizer = model.Tokenizer;
-        var messages = new List<Chat.ChatMessage>(request.Messages.Count);
-        for (int i = 0; i < request.Messages.Count; i++)
+        int[] ids = Encode(request.Messages, request.HasAddGenerationPrompt ? request.AddGenerationPrompt : true, model, template);
+        var generate = new GenerateRequest
         {
-            var m = request.Messages[i];
+            Model = request.Model,
+            MaxTokens = request.MaxTokens,
+            Sampling = request.Sampling,
+            IgnoreEos = request.IgnoreEos,
+            TopLogprobs = request.TopLogprobs,
+            Priority = request.Priority,
+            RequestId = request.RequestId,
+            ResponseFormat = request.ResponseFormat,
+            Adapter = request.Adapter,
+        };
+        generate.Stop.AddRange(request.Stop);
+        generate.PromptTokenIds.AddRange(ids);
+        return generate;
+    }
+
+    /// <summary>
+    /// The token ids the model is given for a conversation: the messages checked, rendered with the
+    /// model's chat template and encoded with the template's special tokens parsed and BOS as the model
+    /// says. Chat generates from exactly these ids; Tokenize with <c>messages</c> returns them. Throws
+    /// <see cref="ServiceException"/> INVALID_ARGUMENT for no or too many messages, an unknown role or a
+    /// content holding a special token's text; FAILED_PRECONDITION when the model has no template Mesh renders.
+    /// </summary>
+    public static int[] Encode(IReadOnlyList<V1.ChatMessage> conversation, bool addGenerationPrompt, LlamaModel model, Func<ChatTemplate> template)
+    {
+        Require(conversation.Count > 0, "messages is empty: give at least one message (role system, user or assistant)");
+        Require(conversation.Count <= MaxMessages, $"at most {MaxMessages} messages are allowed (got {conversation.Count})");
+        var tokenizer = model.Tokenizer;
+        var messages = new List<Chat.ChatMessage>(conversation.Count);
+        for (int i = 0; i < conversation.Count; i++)
+        {
+            var m = conversation[i];
             Require(Chat.ChatMessage.Roles.Contains(m.Role), $"messages[{i}].role is '{m.Role}'; it must be one of {string.Join(", ", Chat.ChatMessage.Roles)}");
 
             // With special tokens parsed, a message containing "<|im_end|>" would close its own turn.
@@ -53,22 +79,9 @@ public static class ChatRequestValidator
             throw new ServiceException(StatusCode.FailedPrecondition, $"model '{model.Id}': {e.Message}");
         }
 
-        string prompt = chat.Render(messages, request.HasAddGenerationPrompt ? request.AddGenerationPrompt : true);
-        var generate = new GenerateRequest
-        {
-            Model = request.Model,
-            MaxTokens = request.MaxTokens,
-            Sampling = request.Sampling,
-            IgnoreEos = request.IgnoreEos,
-            TopLogprobs = request.TopLogprobs,
-            Priority = request.Priority,
-            RequestId = request.RequestId,
-            Adapter = request.Adapter,
-        };
-        generate.Stop.AddRange(request.Stop);
+        string prompt = chat.Render(messages, addGenerationPrompt);
         int[] ids = tokenizer.Encode(prompt, tokenizer.AddBosByDefault, parseSpecial: true);
         Require(ids.Length > 0, "the messages render to an empty prompt: give a message with content");
-        generate.PromptTokenIds.AddRange(ids);
-        return generate;
+        return ids;
     }
 }

@@ -81,8 +81,20 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
     /// </summary>
     public override Task<TokenizeResponse> Tokenize(TokenizeRequest request, ServerCallContext context)
     {
-        var tokenizer = Resolve(request.Model, "").Engine.Model.Tokenizer;
-        var ids = tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : tokenizer.AddBosByDefault);
+        var model = Resolve(request.Model, "").Engine.Model;
+        var tokenizer = model.Tokenizer;
+        int[] ids;
+        if (request.Messages.Count > 0)
+        {
+            Require(request.Text.Length == 0, "give either text or messages, not both");
+            Require(!request.HasAddBos, "add_bos does not apply to messages: the conversation is encoded exactly as Chat encodes it");
+            ids = ChatRequestValidator.Encode(request.Messages, request.HasAddGenerationPrompt ? request.AddGenerationPrompt : true, model, () => models.ChatTemplateOf(model.Id));
+        }
+        else
+        {
+            ids = tokenizer.Encode(request.Text, request.HasAddBos ? request.AddBos : tokenizer.AddBosByDefault);
+        }
+
         var response = new TokenizeResponse();
         response.TokenIds.AddRange(ids);
         response.Pieces.AddRange(ids.Select(tokenizer.TokenText));

@@ -90,6 +90,73 @@ public sealed class ChatServiceTests(ChatServiceFixture service) : IClassFixture
         Assert.Contains(last.FinishReason, (FinishReason[])[FinishReason.Length, FinishReason.Stop]);
     }
 
+    [Fact]
+    public async Task ResponseFormat_ConstrainsTheReply_ToJsonOfTheSchema()
+    {
+        const string schema = """{"type":"object","properties":{"answer":{"enum":["yes","no"]},"score":{"type":"integer","minimum":1,"maximum":5}},"required":["answer","score"],"additionalProperties":false}""";
+        for (var seed = 0UL; seed < 3; seed++)
+        {
+            var chat = new ChatRequest
+            {
+                Model = "override", MaxTokens = 64, Sampling = new SamplingParams { Temperature = 1, Seed = seed },
+                ResponseFormat = new ResponseFormat { JsonSchema = new JsonSchemaFormat { Schema = schema } },
+            };
+            chat.Messages.Add(new ChatMessage { Role = "user", Content = "Is the sky blue? Rate it." });
+            var (text, _, finish) = await ReadAsync(Client.Chat(chat).ResponseStream);
+            Assert.Equal(FinishReason.Stop, finish);
+            using var doc = System.Text.Json.JsonDocument.Parse(text);
+            Assert.Contains(doc.RootElement.GetProperty("answer").GetString(), new[] { "yes", "no" });
+            Assert.InRange(doc.RootElement.GetProperty("score").GetInt32(), 1, 5);
+        }
+    }
+
+    [Fact]
+    public async Task ResponseFormat_WithAnUnsupportedSchemaOrWithStop_IsInvalidArgumentNamingTheField()
+    {
+        var chat = new ChatRequest
+        {
+            Model = "override", MaxTokens = 8,
+            ResponseFormat = new ResponseFormat { JsonSchema = new JsonSchemaFormat { Schema = """{"type":"object","minProperties":1}""" } },
+        };
+        chat.Messages.Add(new ChatMessage { Role = "user", Content = "Hi" });
+        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(Client.Chat(chat).ResponseStream));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("response_format.json_schema.schema", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("minProperties", e.Status.Detail, StringComparison.Ordinal);
+
+        chat.ResponseFormat = new ResponseFormat { JsonObject = new JsonObjectFormat() };
+        chat.Stop.Add("x");
+        e = await Assert.ThrowsAsync<RpcException>(() => ReadAsync(Client.Chat(chat).ResponseStream));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("response_format cannot be combined with stop", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("chat", "chatml")]
+    [InlineData("override", "llama3")]
+    public async Task TokenizeWithMessages_ReturnsThePromptChatGeneratesFrom(string model, string family)
+    {
+        var messages = new[] { new Mesh.Inference.Chat.ChatMessage("system", "Use the sources.\n[1] Shoes: $119."), new Mesh.Inference.Chat.ChatMessage("user", "How much are the shoes?") };
+        var tokenize = new TokenizeRequest { Model = model };
+        tokenize.Messages.AddRange(messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
+        var tokens = await Client.TokenizeAsync(tokenize);
+
+        string prompt = ChatTemplate.Resolve(family, null).Render(messages, addGenerationPrompt: true);
+        Assert.Equal(service.Tokenizer.Encode(prompt, addBos: true, parseSpecial: true), tokens.TokenIds);
+        var chat = NewChat(model, 1);
+        chat.Messages.AddRange(tokenize.Messages);
+        Assert.Equal(tokens.TokenIds.Count, (await LastAsync(Client.Chat(chat).ResponseStream)).Usage.PromptTokens);
+
+        tokenize.Text = "and text";
+        var e = await Assert.ThrowsAsync<RpcException>(() => Client.TokenizeAsync(tokenize).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("either text or messages", e.Status.Detail, StringComparison.Ordinal);
+        tokenize.Text = "";
+        tokenize.Model = "plain";
+        e = await Assert.ThrowsAsync<RpcException>(() => Client.TokenizeAsync(tokenize).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+    }
+
     public static TheoryData<string, Action<ChatRequest>, StatusCode, string> BadRequests => new()
     {
         { "no messages", r => r.Messages.Clear(), StatusCode.InvalidArgument, "messages is empty" },
