@@ -11,8 +11,8 @@ namespace Mesh.Gateway.Assistant;
 
 /// <summary>
 /// <c>mesh.assistant.v1.AssistantService/Ask</c>: input guard (block, or redact the question) →
-/// retrieval in the caller's tenant → prompt with numbered sources, trimmed to the model's context →
-/// streamed generation → streaming output guard → context, deltas, blocked or done (usage,
+/// retrieval in the caller's tenant → conversation with numbered sources, trimmed to the model's
+/// context → streamed generation through Inference's Chat (the model's chat template) → streaming output guard → context, deltas, blocked or done (usage,
 /// citations, stage timings). Each stage is a span under <c>assistant.ask</c>; errors of a stage's
 /// service (NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED with <c>retry-after-ms</c>) reach the
 /// caller unchanged.
@@ -87,7 +87,7 @@ internal sealed class AssistantGrpcService(
 
             // 3. Prompt, with as many sources as fit the model's context next to max_tokens.
             var maxTokens = request.MaxTokens == 0 ? AskRequestValidator.DefaultMaxTokens : request.MaxTokens;
-            string prompt;
+            IReadOnlyList<Inference.V1.ChatMessage> prompt;
             stage = clock.Elapsed;
             using (var span = AssistantTelemetry.Source.StartActivity("assistant.prompt"))
             {
@@ -112,17 +112,16 @@ internal sealed class AssistantGrpcService(
     }
 
     private async Task GenerateGuardedAsync(
-        AskRequest request, string prompt, int maxTokens, string policy, string requestId, IReadOnlyList<ScoredPoint> sources,
+        AskRequest request, IReadOnlyList<Inference.V1.ChatMessage> prompt, int maxTokens, string policy, string requestId, IReadOnlyList<ScoredPoint> sources,
         CallOptions call, IServerStreamWriter<AskResponse> responses, StageTimings timings, Stopwatch clock, Activity? ask, CancellationToken ct)
     {
         using var span = AssistantTelemetry.Source.StartActivity("assistant.generation");
         span?.SetTag("gen_ai.request.model", request.Model);
         span?.SetTag("gen_ai.request.max_tokens", maxTokens);
         var started = clock.Elapsed;
-        using var generation = upstream.Inference.Generate(new GenerateRequest
+        var chat = new ChatRequest
         {
             Model = request.Model,
-            Prompt = prompt,
             MaxTokens = maxTokens,
             Sampling = request.Sampling,
             RequestId = requestId,
@@ -130,7 +129,9 @@ internal sealed class AssistantGrpcService(
             ResponseFormat = request.ResponseSchemaJson.Length == 0
                 ? null
                 : new ResponseFormat { JsonSchema = new JsonSchemaFormat { Schema = request.ResponseSchemaJson } },
-        }, call);
+        };
+        chat.Messages.AddRange(prompt);
+        using var generation = upstream.Inference.Chat(chat, call);
         using var guard = new OutputGuard(() => upstream.Guard.CheckStream(call), options.Value);
 
         GenerateResponse? last = null;
@@ -184,8 +185,12 @@ internal sealed class AssistantGrpcService(
         await responses.WriteAsync(new AskResponse { Done = done }, ct);
     }
 
-    /// <summary>Builds the prompt; drops the lowest-ranked sources until prompt + max_tokens fits the context.</summary>
-    private async Task<(string Prompt, IReadOnlyList<ScoredPoint> Sources)> FitPromptAsync(
+    /// <summary>
+    /// Builds the conversation; drops the lowest-ranked sources until its prompt (Tokenize with
+    /// messages: exactly the ids Chat generates from, chat template included) plus max_tokens fits the
+    /// context.
+    /// </summary>
+    private async Task<(IReadOnlyList<Inference.V1.ChatMessage> Prompt, IReadOnlyList<ScoredPoint> Sources)> FitPromptAsync(
         AskRequest request, string question, IReadOnlyList<ScoredPoint> sources, int maxTokens, CallOptions call)
     {
         var context = await upstream.ContextLengthAsync(request.Model, call);
@@ -197,7 +202,9 @@ internal sealed class AssistantGrpcService(
                 return (prompt, sources); // Inference names the limit if even this does not fit.
             }
 
-            var tokens = await upstream.Inference.TokenizeAsync(new TokenizeRequest { Model = request.Model, Text = prompt }, call);
+            var tokenize = new TokenizeRequest { Model = request.Model };
+            tokenize.Messages.AddRange(prompt);
+            var tokens = await upstream.Inference.TokenizeAsync(tokenize, call);
             if (tokens.TokenIds.Count + maxTokens <= context)
             {
                 return (prompt, sources);

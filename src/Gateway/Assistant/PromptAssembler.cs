@@ -2,14 +2,16 @@ using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Assistant.V1;
 using Mesh.Retrieval.V1;
+using InferenceMessage = Mesh.Inference.V1.ChatMessage;
 
 namespace Mesh.Gateway.Assistant;
 
 /// <summary>
-/// Builds the model's prompt from the conversation and the retrieved sources, numbered [1]..[n] in
-/// retrieval order so the answer can cite them (see <see cref="Citations"/>). This is the one place
-/// that decides the prompt's shape: when InferenceService gains a Chat RPC that applies the model's
-/// own chat template, the messages built here go there instead of a flat text prompt.
+/// Builds the conversation the model is given: one system message (the caller's system messages, the
+/// instruction, then the retrieved sources numbered [1]..[n] in retrieval order so the answer can cite
+/// them, see <see cref="Citations"/>), the earlier user and assistant turns as the caller sent them,
+/// and the guarded question as the last user message. Inference's Chat renders it with the model's own
+/// chat template (role markers, special tokens), so the prompt's shape is the model's, not Mesh's.
 /// </summary>
 public static class PromptAssembler
 {
@@ -21,23 +23,28 @@ public static class PromptAssembler
     /// <param name="messages">The conversation; its last message is the user's question.</param>
     /// <param name="question">The last user message as the input guard passed it (possibly redacted).</param>
     /// <param name="sources">Retrieved points, best first; their payload's <c>text</c> (else the payload as JSON) is quoted.</param>
-    public static string Build(IReadOnlyList<ChatMessage> messages, string question, IReadOnlyList<ScoredPoint> sources)
+    /// <returns>Inference chat messages: a system message (when there are system messages or sources), the earlier turns, the question.</returns>
+    public static IReadOnlyList<InferenceMessage> Build(IReadOnlyList<ChatMessage> messages, string question, IReadOnlyList<ScoredPoint> sources)
     {
-        var prompt = new StringBuilder();
-        foreach (var system in messages.Where(m => m.Role == Role.System))
+        var system = new StringBuilder();
+        foreach (var caller in messages.Where(m => m.Role == Role.System))
         {
-            prompt.Append(system.Content.Trim()).Append('\n');
+            system.Append(caller.Content.Trim()).Append('\n');
         }
 
         if (sources.Count > 0)
         {
-            prompt.Append(Instruction).Append("\n\nSources:\n");
+            system.Append(Instruction).Append("\n\nSources:\n");
             for (var i = 0; i < sources.Count; i++)
             {
-                prompt.Append('[').Append(i + 1).Append("] ").Append(SourceText(sources[i])).Append('\n');
+                system.Append('[').Append(i + 1).Append("] ").Append(SourceText(sources[i])).Append('\n');
             }
+        }
 
-            prompt.Append('\n');
+        var conversation = new List<InferenceMessage>(messages.Count + 1);
+        if (system.Length > 0)
+        {
+            conversation.Add(new InferenceMessage { Role = "system", Content = system.ToString().TrimEnd() });
         }
 
         for (var i = 0; i < messages.Count - 1; i++)
@@ -45,11 +52,12 @@ public static class PromptAssembler
             var message = messages[i];
             if (message.Role != Role.System)
             {
-                prompt.Append(message.Role == Role.User ? "User: " : "Assistant: ").Append(message.Content.Trim()).Append('\n');
+                conversation.Add(new InferenceMessage { Role = message.Role == Role.User ? "user" : "assistant", Content = message.Content.Trim() });
             }
         }
 
-        return prompt.Append("User: ").Append(question.Trim()).Append("\nAssistant:").ToString();
+        conversation.Add(new InferenceMessage { Role = "user", Content = question.Trim() });
+        return conversation;
     }
 
     /// <summary>The text a source contributes: payload field <c>text</c>, with <c>title</c> before it when present.</summary>
@@ -64,8 +72,9 @@ public static class PromptAssembler
         var text = fields.TryGetValue("text", out var t) && t.KindCase == Value.KindOneofCase.StringValue
             ? t.StringValue
             : point.Payload!.ToString();
-        return fields.TryGetValue("title", out var title) && title.KindCase == Value.KindOneofCase.StringValue
+        // One line per source, so that a source cannot start what looks like the next number.
+        return (fields.TryGetValue("title", out var title) && title.KindCase == Value.KindOneofCase.StringValue
             ? $"{title.StringValue}: {text}"
-            : text.ReplaceLineEndings(" ");
+            : text).ReplaceLineEndings(" ");
     }
 }

@@ -14,13 +14,17 @@ namespace Mesh.Gateway.Tests.Assistant;
 
 /// <summary>
 /// Real Guard, Retrieval and Inference hosts behind a real gateway, with a small shop collection
-/// loaded through the gateway under the test key's tenant. The Inference host records every prompt
-/// it receives, so tests can assert what the model saw.
+/// loaded through the gateway under the test key's tenant. Inference serves stories260K with the llama2
+/// chat template and records every prompt it receives (Generate's text, Chat's messages), so tests can
+/// assert what the model saw.
 /// </summary>
 public sealed class AssistantFixture : IAsyncLifetime
 {
     public const string Collection = "shop";
     public const string Model = "stories260K";
+
+    /// <summary>The chat template Inference renders the assistant's conversation with.</summary>
+    public const string ChatTemplate = "llama2";
 
     /// <summary>The documents of the collection: id, category, in_stock, text.</summary>
     public static readonly (ulong Id, string Category, bool InStock, string Text)[] Documents =
@@ -33,6 +37,7 @@ public sealed class AssistantFixture : IAsyncLifetime
     ];
 
     private readonly ConcurrentQueue<string> _prompts = new();
+    private readonly ConcurrentQueue<ChatRequest> _chats = new();
 
     public TestKey Key { get; } = new("shop", "retail", ["*"], ["*"]);
 
@@ -41,12 +46,18 @@ public sealed class AssistantFixture : IAsyncLifetime
     public ServiceReplica Guard { get; private set; } = null!;
     public GatewayUnderTest Gateway { get; private set; } = null!;
 
-    /// <summary>Every prompt Inference received in a GenerateRequest, in arrival order.</summary>
+    /// <summary>
+    /// Every prompt Inference received, in arrival order: a GenerateRequest's prompt, or a ChatRequest's
+    /// messages as <c>role: content</c> lines.
+    /// </summary>
     public IReadOnlyCollection<string> Prompts => _prompts;
+
+    /// <summary>Every ChatRequest Inference received, in arrival order.</summary>
+    public IReadOnlyCollection<ChatRequest> Chats => _chats;
 
     public async Task InitializeAsync()
     {
-        Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0, MeshFixture.InferenceArgs);
+        Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0, [.. MeshFixture.InferenceArgs, $"--Inference:Models:0:ChatTemplate={ChatTemplate}"]);
         Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, MeshFixture.RetrievalArgs());
         Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
         Gateway = await GatewayUnderTest.StartAsync(
@@ -91,13 +102,15 @@ public sealed class AssistantFixture : IAsyncLifetime
         await Guard.DisposeAsync();
     }
 
-    /// <summary>Wraps a host's factory with a middleware that reads each Generate request message and keeps its prompt.</summary>
+    /// <summary>Wraps a host's factory with a middleware that reads each Generate and Chat request message and keeps its prompt.</summary>
     private Func<string[], WebApplication> RecordingPrompts(Func<string[], WebApplication> createApp) => args =>
     {
         var app = createApp(args);
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.Value?.EndsWith("/Generate", StringComparison.Ordinal) == true)
+            var path = context.Request.Path.Value ?? "";
+            var chat = path.EndsWith("/mesh.inference.v1.InferenceService/Chat", StringComparison.Ordinal);
+            if (chat || path.EndsWith("/Generate", StringComparison.Ordinal))
             {
                 context.Request.EnableBuffering();
                 using var body = new MemoryStream();
@@ -108,7 +121,16 @@ public sealed class AssistantFixture : IAsyncLifetime
                 if (bytes.Length >= 5 && bytes[0] == 0)
                 {
                     var length = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(1, 4));
-                    _prompts.Enqueue(GenerateRequest.Parser.ParseFrom(bytes, 5, length).Prompt);
+                    if (chat)
+                    {
+                        var request = ChatRequest.Parser.ParseFrom(bytes, 5, length);
+                        _chats.Enqueue(request);
+                        _prompts.Enqueue(string.Join("\n", request.Messages.Select(m => $"{m.Role}: {m.Content}")));
+                    }
+                    else
+                    {
+                        _prompts.Enqueue(GenerateRequest.Parser.ParseFrom(bytes, 5, length).Prompt);
+                    }
                 }
             }
 

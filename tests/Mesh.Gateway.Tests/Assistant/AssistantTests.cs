@@ -48,6 +48,48 @@ public sealed partial class AssistantTests(AssistantFixture mesh)
     }
 
     [Fact]
+    public async Task The_conversation_reaches_the_model_through_its_chat_template_with_the_sources_in_the_system_message()
+    {
+        const string question = "Is shipping free for an order of $80?";
+        var request = Question(question);
+        request.Messages.Insert(0, new ChatMessage { Role = Role.System, Content = "You are the shop's assistant." });
+        var events = await AskAsync(request);
+        var done = events[^1].Done;
+        Assert.NotNull(done);
+
+        // Inference's Chat was called (not Generate with a flat prompt): system message first, question last.
+        var chat = mesh.Chats.Last(c => c.Messages[^1].Content == question);
+        Assert.Equal(["system", "user"], chat.Messages.Select(m => m.Role));
+        Assert.StartsWith("You are the shop's assistant.\n" + PromptAssembler.Instruction, chat.Messages[0].Content, StringComparison.Ordinal);
+        Assert.Contains("[1] ", chat.Messages[0].Content, StringComparison.Ordinal);
+
+        // The model was given the llama2 rendering of those messages ([INST] <<SYS>> ... [/INST]), token for token.
+        var rendered = Mesh.Inference.Chat.ChatTemplate.Resolve(AssistantFixture.ChatTemplate, null)
+            .Render(chat.Messages.Select(m => new Mesh.Inference.Chat.ChatMessage(m.Role, m.Content)).ToList(), addGenerationPrompt: true);
+        Assert.Contains("[INST]", rendered, StringComparison.Ordinal);
+        var inference = new InferenceService.InferenceServiceClient(mesh.Gateway.Channel);
+        var tokens = await inference.TokenizeAsync(new TokenizeRequest { Model = AssistantFixture.Model, Text = rendered }, mesh.Key.Metadata);
+        Assert.Equal(tokens.TokenIds.Count, done.Usage.PromptTokens);
+    }
+
+    [Fact]
+    public async Task Sources_that_do_not_fit_the_context_are_dropped_lowest_ranked_first()
+    {
+        // stories260K's context is 512 tokens: 300 answer tokens leave room for some of the five sources, 8 for all.
+        var tight = Question("How long does standard shipping take?");
+        tight.TopK = 5;
+        tight.MaxTokens = 300;
+        var loose = tight.Clone();
+        loose.MaxTokens = 8;
+
+        var all = (await AskAsync(loose))[0].Context.Points;
+        var kept = (await AskAsync(tight))[0].Context.Points;
+        Assert.Equal(5, all.Count);
+        Assert.True(kept.Count < all.Count, $"kept {kept.Count} of {all.Count}");
+        Assert.Equal(all.Take(kept.Count).Select(p => p.Id), kept.Select(p => p.Id));
+    }
+
+    [Fact]
     public async Task Filter_top_k_and_min_score_restrict_the_sources()
     {
         var request = Question("Which shoes can I buy?");
