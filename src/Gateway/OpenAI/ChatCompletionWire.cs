@@ -27,6 +27,10 @@ public sealed class ChatCompletionRequest
     public float? PresencePenalty { get; set; }
     public float? FrequencyPenalty { get; set; }
     public string? User { get; set; }
+    /// <summary>Structured output; see <see cref="ResponseFormatMapper"/>.</summary>
+    public JsonElement ResponseFormat { get; set; }
+    /// <summary>Mesh's extension: the assistant pipeline (<see cref="MeshExtensionWire"/>).</summary>
+    public MeshExtensionWire? Mesh { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -47,7 +51,8 @@ public sealed class StreamOptionsWire
 
 /// <summary>The non-streamed answer (<c>object: "chat.completion"</c>).</summary>
 public sealed record ChatCompletionResponse(
-    string Id, string Object, long Created, string Model, List<ChatChoiceWire> Choices, UsageWire Usage);
+    string Id, string Object, long Created, string Model, List<ChatChoiceWire> Choices, UsageWire Usage,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MeshResultWire? Mesh = null);
 
 public sealed record ChatChoiceWire(int Index, AssistantMessageWire Message, LogprobsWire? Logprobs, string? FinishReason);
 
@@ -56,7 +61,8 @@ public sealed record AssistantMessageWire(string Role, string Content);
 /// <summary>One server-sent event of a streamed answer (<c>object: "chat.completion.chunk"</c>).</summary>
 public sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, List<ChatChunkChoiceWire> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] UsageWire? Usage);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] UsageWire? Usage,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MeshResultWire? Mesh = null);
 
 public sealed record ChatChunkChoiceWire(
     int Index, DeltaWire Delta, LogprobsWire? Logprobs,

@@ -10,7 +10,9 @@ namespace Mesh.Gateway.OpenAI;
 /// <c>n</c> choices is one Chat call; streamed choices follow one another, each chunk naming its
 /// <c>index</c>. A stream commits its HTTP status only once the first choice's first message has
 /// arrived, so a refused call (bad key, unknown model, limits) is still answered with OpenAI's status
-/// and error body; a failure after that ends the stream with an <c>error</c> event.
+/// and error body; a failure after that ends the stream with an <c>error</c> event. A request with
+/// <c>"mesh": {"assistant": {...}}</c> is answered by the assistant pipeline instead
+/// (<see cref="AssistantCompletions"/>).
 /// </summary>
 public static class ChatCompletionsEndpoint
 {
@@ -18,10 +20,20 @@ public static class ChatCompletionsEndpoint
     {
         IReadOnlyList<ChatRequest> calls;
         ChatCompletionRequest request;
+        Mesh.Assistant.V1.AskRequest? ask = null;
         try
         {
             request = await OpenAIRequests.ReadAsync(context, OpenAIJsonContext.Default.ChatCompletionRequest);
-            calls = ChatRequestMapper.Map(request, context.TraceIdentifier);
+            if (request.Mesh?.Assistant is { } assistant)
+            {
+                ask = AssistantRequestMapper.Map(request, assistant);
+                calls = [];
+            }
+            else
+            {
+                AssistantRequestMapper.RefuseUnknown(request.Mesh?.Extra, "mesh");
+                calls = ChatRequestMapper.Map(request, context.TraceIdentifier);
+            }
         }
         catch (OpenAIRequestException ex)
         {
@@ -29,9 +41,15 @@ public static class ChatCompletionsEndpoint
             return;
         }
 
-        var client = new InferenceService.InferenceServiceClient(loopback.Invoker);
         var id = $"chatcmpl-{context.TraceIdentifier}";
         var created = time.GetUtcNow().ToUnixTimeSeconds();
+        if (ask is not null)
+        {
+            await AssistantCompletions.HandleAsync(context, loopback, request, ask, id, created);
+            return;
+        }
+
+        var client = new InferenceService.InferenceServiceClient(loopback.Invoker);
         var wantLogprobs = request.Logprobs == true;
         var topLogprobs = request.TopLogprobs ?? 0;
         var started = false;

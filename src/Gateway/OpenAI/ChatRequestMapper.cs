@@ -28,13 +28,14 @@ public static class ChatRequestMapper
             throw new OpenAIRequestException("messages", "'messages' is required and must hold at least one message.");
         }
 
-        var mapped = messages.Select(Message).ToList();
+        var mapped = Messages(messages);
         var maxTokens = request.MaxCompletionTokens is not null
             ? SamplingMapper.MaxTokens(request.MaxCompletionTokens, "max_completion_tokens", DefaultMaxTokens)
             : SamplingMapper.MaxTokens(request.MaxTokens, "max_tokens", DefaultMaxTokens);
         var topLogprobs = TopLogprobs(request.Logprobs, request.TopLogprobs);
         var stop = SamplingMapper.Stop(request.Stop);
         var n = SamplingMapper.Choices(request.N);
+        var format = ResponseFormatMapper.Map(request.ResponseFormat);
 
         return Enumerable.Range(0, n).Select(choice =>
         {
@@ -45,6 +46,7 @@ public static class ChatRequestMapper
                 Sampling = SamplingMapper.Sampling(request.Temperature, request.TopP, request.Seed, request.PresencePenalty, request.FrequencyPenalty, choice),
                 TopLogprobs = topLogprobs,
                 RequestId = n == 1 ? requestId : $"{requestId}-{choice}",
+                ResponseFormat = format?.Clone(),
             };
             chat.Messages.AddRange(mapped);
             chat.Stop.AddRange(stop);
@@ -72,6 +74,9 @@ public static class ChatRequestMapper
 
         return Math.Max(1, topLogprobs ?? 0);
     }
+
+    /// <summary>The messages as Inference's: roles checked (<c>developer</c> is <c>system</c>), content parts joined.</summary>
+    public static List<ChatMessage> Messages(IEnumerable<ChatMessageWire> messages) => messages.Select(Message).ToList();
 
     private static ChatMessage Message(ChatMessageWire message, int index)
     {

@@ -47,9 +47,23 @@ public static class OpenAIErrors
                 long.TryParse(ms, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 1000);
         }
 
-        var param = ex.StatusCode == StatusCode.NotFound ? "model" : null;
+        var param = ParamOf(ex);
         return WriteAsync(context, status, new OpenAIErrorWire(ex.Status.Detail, type, param, code), retryAfter);
     }
+
+    /// <summary>
+    /// The request field an upstream refusal is about, as OpenAI names it: <c>model</c> for NOT_FOUND
+    /// (unless a collection is what was not found: the assistant's <c>mesh.assistant.collection</c>);
+    /// <c>response_format</c> when Inference refused the format (its messages start with the field path,
+    /// e.g. <c>response_format.json_schema.schema: ...</c>); otherwise none.
+    /// </summary>
+    public static string? ParamOf(RpcException ex) => ex.StatusCode switch
+    {
+        StatusCode.NotFound when ex.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase) => "mesh.assistant.collection",
+        StatusCode.NotFound => "model",
+        StatusCode.InvalidArgument when ex.Status.Detail.StartsWith("response_format", StringComparison.Ordinal) => "response_format",
+        _ => null,
+    };
 
     /// <summary>A bad parameter: 400 naming it.</summary>
     public static Task WriteAsync(HttpContext context, OpenAIRequestException ex) =>

@@ -16,7 +16,7 @@ public static class SamplingMapper
     /// <summary>Parameters of OpenAI's API that Mesh does not serve; a request setting one is refused by name.</summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
-        "response_format", "tools", "tool_choice", "functions", "function_call", "logit_bias", "audio",
+        "tools", "tool_choice", "functions", "function_call", "logit_bias", "audio",
         "modalities", "prediction", "best_of", "echo", "suffix", "web_search_options", "reasoning_effort",
     };
 
@@ -29,9 +29,7 @@ public static class SamplingMapper
         {
             if (Unsupported.Contains(name) && value.ValueKind is not JsonValueKind.Null)
             {
-                throw new OpenAIRequestException(name, name == "response_format"
-                    ? "'response_format' is not supported on chat completions yet (Inference's Chat RPC has no structured output); use /v1/completions, which maps it."
-                    : $"'{name}' is not supported by this server; remove it.");
+                throw new OpenAIRequestException(name, $"'{name}' is not supported by this server; remove it.");
             }
         }
     }

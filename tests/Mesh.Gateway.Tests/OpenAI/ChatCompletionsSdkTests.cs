@@ -113,6 +113,31 @@ public sealed class ChatCompletionsSdkTests(OpenAIFixture mesh) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_json_schema_response_format_gives_JSON_that_parses_and_validates_against_the_schema()
+    {
+        const string schema = """
+            {"type":"object","properties":{"product":{"type":"string","maxLength":12},"in_stock":{"type":"boolean"},"rating":{"type":"integer","minimum":1,"maximum":5}},
+             "required":["product","in_stock","rating"],"additionalProperties":false}
+            """;
+        var validator = Json.Schema.JsonSchema.FromText(schema);
+        for (var seed = Seed; seed < Seed + 3; seed++)
+        {
+            var options = new ChatCompletionOptions
+            {
+                Seed = seed, Temperature = 1, MaxOutputTokenCount = 200,
+                ResponseFormat = global::OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("product", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+            };
+            ChatCompletion completion = await SdkClient(mesh.Admin.Secret).CompleteChatAsync([new UserChatMessage("Describe a product.")], options);
+
+            Assert.Equal(global::OpenAI.Chat.ChatFinishReason.Stop, completion.FinishReason);
+            using var answer = System.Text.Json.JsonDocument.Parse(completion.Content[0].Text);
+            var result = validator.Evaluate(answer.RootElement);
+            Assert.True(result.IsValid, completion.Content[0].Text);
+            Assert.InRange(answer.RootElement.GetProperty("rating").GetInt32(), 1, 5);
+        }
+    }
+
+    [Fact]
     public async Task A_bad_key_is_a_401_the_SDK_reports()
     {
         var ex = await Assert.ThrowsAsync<ClientResultException>(() =>

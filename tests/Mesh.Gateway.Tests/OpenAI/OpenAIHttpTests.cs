@@ -103,13 +103,61 @@ public sealed class OpenAIHttpTests(OpenAIFixture mesh) : IClassFixture<OpenAIFi
     }
 
     [Fact]
-    public async Task Response_format_is_refused_by_name_until_structured_output_exists()
+    public async Task A_schema_Inference_cannot_compile_is_400_naming_response_format_and_the_keyword()
     {
         using var response = await PostAsync("/v1/chat/completions", mesh.Admin.Secret,
-            Chat(extra: new { response_format = new { type = "json_object" } }));
+            Chat(extra: new { response_format = new { type = "json_schema", json_schema = new { name = "x", schema = new { type = "object", minProperties = 1 } } } }));
 
         var error = await ErrorOf(response, HttpStatusCode.BadRequest);
         Assert.Equal("response_format", error["param"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Contains("minProperties", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"json_schema"}""", "response_format.json_schema.schema")]
+    [InlineData("""{"type":"json_schema","json_schema":{"name":"x","schema":"not a schema"}}""", "response_format.json_schema.schema")]
+    [InlineData("""{"type":"xml"}""", "response_format.type")]
+    [InlineData("\"json\"", "response_format")]
+    public async Task A_malformed_response_format_is_400_naming_the_field(string format, string param)
+    {
+        using var response = await PostAsync("/v1/chat/completions", mesh.Admin.Secret,
+            Merge((Dictionary<string, object?>)Chat(), null).Also(b => b["response_format"] = JsonNode.Parse(format)));
+
+        var error = await ErrorOf(response, HttpStatusCode.BadRequest);
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Json_object_response_format_streams_a_json_object()
+    {
+        using var response = await PostAsync("/v1/chat/completions", mesh.Admin.Secret,
+            Chat(extra: new { response_format = new { type = "json_object" }, stream = true, max_tokens = 120, seed = 3 }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = new System.Text.StringBuilder();
+        string? finish = null;
+        foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var choice = JsonNode.Parse(line["data: ".Length..])!["choices"]!.AsArray().FirstOrDefault();
+            text.Append(choice?["delta"]?["content"]?.GetValue<string>());
+            finish = choice?["finish_reason"]?.GetValue<string>() ?? finish;
+        }
+
+        if (finish == "stop")
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.Object, System.Text.Json.JsonDocument.Parse(text.ToString()).RootElement.ValueKind);
+        }
+        else
+        {
+            Assert.Equal("length", finish);
+            Assert.StartsWith("{", text.ToString().TrimStart(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
