@@ -18,6 +18,7 @@ public sealed class ReflectionTests(MeshFixture mesh)
         Assert.Contains("mesh.inference.v1.InferenceService", names);
         Assert.Contains("mesh.retrieval.v1.RetrievalService", names);
         Assert.Contains("mesh.guard.v1.GuardService", names);
+        Assert.Contains("mesh.assistant.v1.AssistantService", names);
         Assert.Contains("grpc.health.v1.Health", names);
         Assert.Contains("grpc.reflection.v1alpha.ServerReflection", names);
     }
@@ -32,6 +33,24 @@ public sealed class ReflectionTests(MeshFixture mesh)
             .ToList();
         var service = Assert.Single(files.SelectMany(f => f.Service), s => s.Name == "InferenceService");
         Assert.Contains(service.Method, m => m.Name == "Generate" && m.ServerStreaming);
+    }
+
+    [Fact]
+    public async Task Reflection_through_the_gateway_describes_the_assistant_with_every_file_it_imports()
+    {
+        var answer = await AskAsync(new ServerReflectionRequest { FileContainingSymbol = "mesh.assistant.v1.AssistantService" });
+
+        var files = answer.FileDescriptorResponse.FileDescriptorProto
+            .Select(bytes => FileDescriptorProto.Parser.ParseFrom(bytes))
+            .ToList();
+        var service = Assert.Single(files.SelectMany(f => f.Service), s => s.Name == "AssistantService");
+        var ask = Assert.Single(service.Method);
+        Assert.Equal(("Ask", ".mesh.assistant.v1.AskRequest", true), (ask.Name, ask.InputType, ask.ServerStreaming));
+
+        // A reflection-only client can build every message type: every imported file comes along, transitively.
+        var assistant = Assert.Single(files, f => f.Name == "mesh/assistant/v1/assistant.proto");
+        Assert.Contains("mesh/retrieval/v1/retrieval.proto", assistant.Dependency);
+        Assert.All(files.SelectMany(f => f.Dependency), d => Assert.Contains(files, f => f.Name == d));
     }
 
     private async Task<ServerReflectionResponse> AskAsync(ServerReflectionRequest request)

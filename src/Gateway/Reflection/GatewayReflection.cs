@@ -6,7 +6,8 @@ namespace Mesh.Gateway.Reflection;
 
 /// <summary>
 /// Server reflection for the whole mesh, answered by the gateway itself: the gateway's own services
-/// (health, reflection) plus every contract service that a configured route forwards. The
+/// (health, reflection, <c>mesh.assistant.v1.AssistantService</c>) plus every contract service that a
+/// configured route forwards. The
 /// descriptors are the ones compiled into Mesh.Contracts from the same protos the services build
 /// from, so <c>grpcurl gateway list/describe</c> works without the gateway calling the services, and
 /// without a service that happens to be down disappearing from the listing.
@@ -22,8 +23,10 @@ public static class GatewayReflection
             .ToList();
 
         var descriptors = catalog.Services.Where(s => routePaths.Any(path => RouteSelects(path, s.FullName)))
+            .Append(Mesh.Assistant.V1.AssistantService.Descriptor)
             .Append(Grpc.Health.V1.Health.Descriptor)
-            .Append(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor);
+            .Append(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor)
+            .DistinctBy(s => s.FullName);
         return new ReflectionServiceImpl(descriptors);
     }
 
