@@ -39,11 +39,12 @@ public static class InferenceCommandLine
         var minP = new Option<float>("--min-p") { Description = "min-p filter (0: off)" };
         var seed = new Option<ulong?>("--seed") { Description = "random seed (default: random)" };
         var text = new Option<string>("--text") { Description = "text to score", Required = true };
-        var server = new Option<string?>("--server") { Description = "call a running Inference service at this address instead of loading the model here (--model is then the model id)" };
+        var server = new Option<string?>("--server") { Description = "call a running Inference service or the Mesh gateway at this address instead of loading the model here (--model is then the model id)" };
+        var apiKey = new Option<string?>("--api-key") { Description = $"with --server: the gateway's API key, sent as 'authorization: Bearer' (default: ${RemoteGenerate.ApiKeyVariable})" };
 
         var generate = new Command("generate", "generate text and print it to stdout")
         {
-            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server, ModelCacheCommands.Offline, Lora,
+            Model, Tokenizer, Device, Threads, prompt, maxTokens, temperature, topP, topK, minP, seed, server, apiKey, ModelCacheCommands.Offline, Lora,
         };
         generate.SetAction(async (result, cancellation) =>
         {
@@ -62,7 +63,8 @@ public static class InferenceCommandLine
                     remote.Sampling.Seed = s;
                 }
 
-                return await RemoteGenerate.RunAsync(new Uri(address), remote, cancellation);
+                var key = result.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(RemoteGenerate.ApiKeyVariable);
+                return await RemoteGenerate.RunAsync(new Uri(address), remote, string.IsNullOrEmpty(key) ? null : key, cancellation);
             }
 
             using var loggers = StderrLoggers();
