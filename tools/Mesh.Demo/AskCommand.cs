@@ -9,10 +9,14 @@ using Mesh.Retrieval.V1;
 
 namespace Mesh.Demo;
 
-/// <summary>Asks the assistant through the gateway and prints the sources, the streamed answer and the citations.</summary>
+/// <summary>
+/// Asks the assistant through the gateway and prints the sources, the streamed answer and the
+/// citations: over gRPC (<c>AssistantService/Ask</c>), or with <c>--http</c> through the OpenAI API
+/// (<see cref="HttpAsk"/>), which carries the same events.
+/// </summary>
 internal static class AskCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "in-stock" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "in-stock", "http" };
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -26,7 +30,26 @@ internal static class AskCommand
             Policy = options.Get("policy") ?? "",
             Messages = { new ChatMessage { Role = Role.User, Content = question } },
             Sampling = new SamplingParams { Temperature = 0.7f, Seed = (ulong)options.Int("seed", 42) },
+            Filter = Filter(options),
         };
+
+        Console.WriteLine(options.Flag("http") ? $"Q (OpenAI API, {options.HttpGateway}/v1/chat/completions): {question}" : $"Q (gRPC, {options.Gateway}): {question}");
+        if (options.Flag("http"))
+        {
+            await PrintAsync(HttpAsk.StreamAsync(options, request));
+            return 0;
+        }
+
+        using var channel = GrpcChannel.ForAddress(options.Gateway);
+        var client = new AssistantService.AssistantServiceClient(channel);
+        using var call = client.Ask(request, new Metadata { { "authorization", $"Bearer {options.ApiKey}" } }, DateTime.UtcNow.AddMinutes(2));
+        await PrintAsync(call.ResponseStream.ReadAllAsync());
+        return 0;
+    }
+
+    /// <summary>The retrieval filter the options ask for (--category, --in-stock, --max-price); null for none.</summary>
+    private static Filter? Filter(Options options)
+    {
         var filter = new Filter();
         if (options.Get("category") is { } category)
         {
@@ -43,18 +66,14 @@ internal static class AskCommand
             filter.Must.Add(new Condition { Field = new FieldCondition { Key = "price", Range = new Mesh.Retrieval.V1.Range { Lte = double.Parse(price, CultureInfo.InvariantCulture) } } });
         }
 
-        if (filter.Must.Count > 0)
-        {
-            request.Filter = filter;
-        }
+        return filter.Must.Count > 0 ? filter : null;
+    }
 
-        using var channel = GrpcChannel.ForAddress(options.Gateway);
-        var client = new AssistantService.AssistantServiceClient(channel);
-        using var call = client.Ask(request, new Metadata { { "authorization", $"Bearer {options.ApiKey}" } }, DateTime.UtcNow.AddMinutes(2));
-        Console.WriteLine($"Q: {question}");
+    private static async Task PrintAsync(IAsyncEnumerable<AskResponse> events)
+    {
         List<ScoredPoint> sources = [];
         var answering = false;
-        await foreach (var e in call.ResponseStream.ReadAllAsync())
+        await foreach (var e in events)
         {
             switch (e.EventCase)
             {
@@ -83,7 +102,7 @@ internal static class AskCommand
                     break;
                 case AskResponse.EventOneofCase.Blocked:
                     Console.WriteLine($"{(answering ? "\n" : "")}BLOCKED ({e.Blocked.Stage}): {e.Blocked.Message}");
-                    return 0;
+                    return;
                 case AskResponse.EventOneofCase.Done:
                     var done = e.Done;
                     var t = done.Timings;
@@ -101,8 +120,6 @@ internal static class AskCommand
                     break;
             }
         }
-
-        return 0;
     }
 
     private static string Id(PointId id) => id.KindCase == PointId.KindOneofCase.Num ? id.Num.ToString(CultureInfo.InvariantCulture) : id.Uuid;

@@ -2,7 +2,7 @@ namespace Mesh.Demo;
 
 /// <summary>
 /// Command-line options as <c>--name value</c> pairs and flags, plus positional words. Environment:
-/// <c>MESH_GATEWAY</c> (default http://127.0.0.1:8080) and <c>MESH_API_KEY</c> (else the file
+/// <c>MESH_GATEWAY</c> (default http://127.0.0.1:8080), <c>MESH_GATEWAY_HTTP</c> (default http://127.0.0.1:8081) and <c>MESH_API_KEY</c> (else the file
 /// <c>.mesh/dev-key</c> that <c>scripts/mesh.sh up</c> writes).
 /// </summary>
 internal sealed class Options
@@ -38,6 +38,9 @@ internal sealed class Options
     public List<string> Positional { get; } = [];
 
     public string Gateway => Get("gateway") ?? Environment.GetEnvironmentVariable("MESH_GATEWAY") ?? "http://127.0.0.1:8080";
+
+    /// <summary>The gateway's HTTP endpoint (the OpenAI API): --http-gateway, MESH_GATEWAY_HTTP, or http://127.0.0.1:8081.</summary>
+    public string HttpGateway => Get("http-gateway") ?? Environment.GetEnvironmentVariable("MESH_GATEWAY_HTTP") ?? "http://127.0.0.1:8081";
 
     /// <summary>The API key: --api-key, MESH_API_KEY, or .mesh/dev-key.</summary>
     public string ApiKey =>

@@ -26,6 +26,11 @@ catch (RpcException e)
     Console.Error.WriteLine($"mesh-demo: {e.StatusCode}: {e.Status.Detail}");
     return 1;
 }
+catch (HttpRequestException e)
+{
+    Console.Error.WriteLine($"mesh-demo: {e.Message}");
+    return 1;
+}
 
 static int Usage()
 {
@@ -35,7 +40,8 @@ static int Usage()
           status NAME=URL ...                             one look; exit 1 unless all are SERVING
           load   --dir demo/retail --collection demo        (re)creates the collection and upserts every *.jsonl line
           ask    --model M [--collection demo] [--top-k 3] [--max-tokens 64] [--category C] [--in-stock]
-                 [--max-price P] [--policy P] [--seed N] "question"
+                 [--max-price P] [--policy P] [--seed N] [--http [--http-gateway URL]] "question"
+                 --http: through the OpenAI API (/v1/chat/completions with "mesh": {"assistant": ...})
           bench  --model M [--users 4] [--seconds 20]       the pipeline's overhead per stage, p50/p99
           loadtest [--call generate,search,check] (--rate R | --concurrency C) [--seconds 10] [--model M]
                  [--collection demo] [--max-tokens 16] [--timeout-s 20] [--json]
