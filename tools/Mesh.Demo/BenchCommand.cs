@@ -42,6 +42,7 @@ internal static class BenchCommand
         var client = new AssistantService.AssistantServiceClient(channel);
         var key = new Metadata { { "authorization", $"Bearer {options.ApiKey}" } };
         var samples = new ConcurrentBag<StageTimings>();
+        var loadAtStart = LoadAverage();
         var clock = Stopwatch.StartNew();
         var end = warmup + duration;
         await Task.WhenAll(Enumerable.Range(0, users).Select(user => Task.Run(async () =>
@@ -70,6 +71,8 @@ internal static class BenchCommand
 
         var all = samples.ToArray();
         Console.WriteLine($"{users} users, {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s warm-up, {all.Length} answers ({all.Length / duration.TotalSeconds:F1}/s), {Environment.ProcessorCount} logical CPUs");
+        // The machine is shared: the numbers mean little without the load they were taken under.
+        Console.WriteLine($"load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAverage()}");
         Console.WriteLine("| stage | p50 ms | p99 ms |");
         Console.WriteLine("|---|---:|---:|");
         Row("input guard", all.Select(t => t.InputGuardMs));
@@ -81,6 +84,10 @@ internal static class BenchCommand
         Row("whole call", all.Select(t => t.TotalMs));
         return 0;
     }
+
+    /// <summary>The first three fields of /proc/loadavg, or "n/a" where there is none.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static void Row(string name, IEnumerable<double> values)
     {
