@@ -76,9 +76,11 @@ public sealed partial class AssistantTests(AssistantFixture mesh)
     public async Task Sources_that_do_not_fit_the_context_are_dropped_lowest_ranked_first()
     {
         // stories260K's context is 512 tokens: 300 answer tokens leave room for some of the five sources, 8 for all.
+        // A one-word schema ends each answer after a few tokens: max_tokens only decides what fits.
         var tight = Question("How long does standard shipping take?");
         tight.TopK = 5;
         tight.MaxTokens = 300;
+        tight.ResponseSchemaJson = """{"enum":["yes","no"]}""";
         var loose = tight.Clone();
         loose.MaxTokens = 8;
 
