@@ -8,6 +8,7 @@ namespace Mesh.Gateway;
 /// </summary>
 public sealed class GatewayOptions
 {
+    /// <summary>The configuration section these options bind to.</summary>
     public const string SectionName = "Gateway";
 
     /// <summary>API keys by name. The name appears in logs and metrics; the key itself never does.</summary>
@@ -44,6 +45,8 @@ public sealed class GatewayOptions
 /// <summary>The kinds of resource an API key is given access to.</summary>
 public static class ResourceKinds
 {
+    /// <summary>The field name <c>model</c>.</summary>
     public const string Model = "model";
+    /// <summary>The field name <c>collection</c>.</summary>
     public const string Collection = "collection";
 }

@@ -10,6 +10,7 @@ namespace Mesh.Gateway;
 /// </summary>
 public sealed class GatewayOptionsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>
 {
+    /// <inheritdoc/>
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();

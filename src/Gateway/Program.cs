@@ -49,6 +49,7 @@ public static class GatewayHost
     /// <summary>The default routes and clusters, read before environment variables and arguments so both override it.</summary>
     public const string DefaultsFile = "mesh-gateway.json";
 
+    /// <summary>Builds the gateway host from command-line arguments and configuration (also used by tests and benchmarks).</summary>
     public static WebApplication CreateApp(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args);

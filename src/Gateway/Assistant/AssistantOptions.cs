@@ -3,6 +3,7 @@ namespace Mesh.Gateway.Assistant;
 /// <summary>Settings of the assistant pipeline the gateway hosts (section <c>Gateway:Assistant</c>).</summary>
 public sealed class AssistantOptions
 {
+    /// <summary>The configuration section these options bind to.</summary>
     public const string SectionName = "Gateway:Assistant";
 
     /// <summary>

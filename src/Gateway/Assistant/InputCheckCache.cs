@@ -37,6 +37,7 @@ public sealed class InputCheckCache(IOptions<AssistantOptions> options) : IDispo
         return response;
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _cache.Dispose();
 
     private static string Key(string? authorization, string policy, string text) =>

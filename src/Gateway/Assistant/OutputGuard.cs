@@ -84,6 +84,7 @@ internal sealed class OutputGuard(Func<AsyncDuplexStreamingCall<CheckStreamReque
         return (rest, final);
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _call?.Dispose();
 
     private async Task<CheckStreamResponse> SendAsync(string policy, string requestId, CancellationToken ct)

@@ -25,10 +25,13 @@ public sealed class UpstreamClients(IServer server, IOptions<AssistantOptions> o
 
     private readonly ConcurrentDictionary<string, int> _contextLengths = new(StringComparer.Ordinal);
 
+    /// <summary>Guard through the gateway (the caller's key and tenant apply).</summary>
     public GuardService.GuardServiceClient Guard => new(_channel.Value);
 
+    /// <summary>Retrieval through the gateway (the caller's key and tenant apply).</summary>
     public RetrievalService.RetrievalServiceClient Retrieval => new(_channel.Value);
 
+    /// <summary>Inference through the gateway (the caller's key and limits apply).</summary>
     public InferenceService.InferenceServiceClient Inference => new(_channel.Value);
 
     /// <summary>Call options for a stage of the caller's call: its key, request id, deadline and cancellation.</summary>
@@ -66,6 +69,7 @@ public sealed class UpstreamClients(IServer server, IOptions<AssistantOptions> o
         return _contextLengths[model] = info.ContextLength;
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         if (_channel.IsValueCreated)

@@ -20,10 +20,12 @@ public sealed class ApiKeyAuthenticationHandler(
     ApiKeyStore keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    /// <summary>The authentication scheme's name, as routes and policies refer to it.</summary>
     public const string SchemeName = "ApiKey";
     private const string BearerPrefix = "Bearer ";
     private const string MissingKeyMessage = "Missing API key: send the metadata 'authorization: Bearer <key>'.";
 
+    /// <inheritdoc/>
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
@@ -49,12 +51,14 @@ public sealed class ApiKeyAuthenticationHandler(
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
+    /// <inheritdoc/>
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
         await GrpcError.WriteAsync(Context, StatusCode.Unauthenticated, result.Failure?.Message ?? MissingKeyMessage);
     }
 
+    /// <inheritdoc/>
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         GrpcError.WriteAsync(Context, StatusCode.PermissionDenied, "This API key may not call this service.");
 }

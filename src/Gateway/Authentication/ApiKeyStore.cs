@@ -11,6 +11,7 @@ public sealed class ApiKeyStore
     private readonly FrozenDictionary<string, ApiKey> _byHash;
     private readonly FrozenDictionary<string, ApiKey> _byName;
 
+    /// <summary>Indexes the configured keys by SHA-256 hash and by name.</summary>
     public ApiKeyStore(IOptions<GatewayOptions> options)
     {
         var keys = options.Value.ApiKeys.Select(kv => new ApiKey(kv.Key, kv.Value)).ToList();
@@ -25,6 +26,7 @@ public sealed class ApiKeyStore
     public ApiKey? FindByPresentedKey(string presented) =>
         _byHash.TryGetValue(Hash(presented), out var key) ? key : null;
 
+    /// <summary>The key configured under <paramref name="name"/>, or null.</summary>
     public ApiKey? FindByName(string name) => _byName.TryGetValue(name, out var key) ? key : null;
 
     /// <summary>Lower-case hex SHA-256 of the key's UTF-8 bytes: what <see cref="ApiKeyOptions.Sha256"/> stores.</summary>

@@ -10,7 +10,9 @@ namespace Mesh.Gateway.Authorization;
 /// </summary>
 internal sealed class BufferedRequestBodySizeFeature : IHttpMaxRequestBodySizeFeature
 {
+    /// <inheritdoc/>
     public bool IsReadOnly => false;
 
+    /// <inheritdoc/>
     public long? MaxRequestBodySize { get; set; }
 }

@@ -17,6 +17,7 @@ public sealed class InspectedRequestStream : Stream
     private ReadOnlyMemory<byte> _prefix;
     private string? _refusal;
 
+    /// <summary>Wraps the request body: <paramref name="alreadyRead"/> is replayed first, then every later message is passed to <paramref name="check"/> (a non-null answer fails the stream with that message).</summary>
     public InspectedRequestStream(HttpContext context, ReadOnlyMemory<byte> alreadyRead, int maxMessageBytes, Func<GrpcMessage, string?> check)
     {
         _context = context;
@@ -26,12 +27,18 @@ public sealed class InspectedRequestStream : Stream
         _parser = new GrpcFrameParser(maxMessageBytes, m => _refusal ??= _check(m));
     }
 
+    /// <inheritdoc/>
     public override bool CanRead => true;
+    /// <inheritdoc/>
     public override bool CanSeek => false;
+    /// <inheritdoc/>
     public override bool CanWrite => false;
+    /// <inheritdoc/>
     public override long Length => throw new NotSupportedException();
+    /// <inheritdoc/>
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <inheritdoc/>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (!_prefix.IsEmpty)
@@ -53,17 +60,23 @@ public sealed class InspectedRequestStream : Stream
         return read;
     }
 
+    /// <inheritdoc/>
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     // YARP reads request bodies asynchronously, and Kestrel forbids synchronous I/O.
+    /// <inheritdoc/>
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
+    /// <inheritdoc/>
     public override void Flush()
     {
     }
 
+    /// <inheritdoc/>
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    /// <inheritdoc/>
     public override void SetLength(long value) => throw new NotSupportedException();
+    /// <inheritdoc/>
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

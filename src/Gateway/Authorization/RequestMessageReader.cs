@@ -18,6 +18,7 @@ public static class RequestMessageReader
     /// <summary>The decoded message, or the status and message that refuse the call.</summary>
     public readonly record struct Result(IMessage? Message, StatusCode Status, string? Error);
 
+    /// <summary>Reads the request's first gRPC message (at most <paramref name="maxMessageBytes"/>, inflated if compressed) and parses it as <paramref name="inputType"/>.</summary>
     public static async Task<Result> ReadAsync(HttpContext context, MessageDescriptor inputType, int maxMessageBytes)
     {
         var limit = (long)maxMessageBytes + GrpcFrame.HeaderSize;

@@ -22,6 +22,7 @@ public sealed class ResourceAuthorizationMiddleware(
     ApiKeyStore keys,
     IOptions<GatewayOptions> options)
 {
+    /// <summary>Checks the request message's resource fields against the caller's key, then calls the rest of the pipeline.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         var method = catalog.Find(context.Request.Path);

@@ -13,6 +13,7 @@ public static class GrpcError
     /// <summary>Trailer with the number of milliseconds after which a retry may succeed (the Mesh convention).</summary>
     public const string RetryAfterMsHeader = "retry-after-ms";
 
+    /// <summary>Ends the call with a trailers-only gRPC error: <paramref name="status"/>, the message percent-encoded as the gRPC spec requires, and <c>retry-after-ms</c> when <paramref name="retryAfter"/> is given. A response already started is aborted instead.</summary>
     public static Task WriteAsync(HttpContext context, StatusCode status, string message, TimeSpan? retryAfter = null)
     {
         var response = context.Response;

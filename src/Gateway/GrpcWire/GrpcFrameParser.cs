@@ -14,6 +14,7 @@ public sealed class GrpcFrameParser(int maxMessageBytes, Action<GrpcMessage> onM
     private int _skipRemaining;
     private bool _compressed;
 
+    /// <summary>The largest message, in bytes, the parser accepts (compressed or inflated).</summary>
     public int MaxMessageBytes { get; } = maxMessageBytes;
 
     /// <summary>Messages seen so far, skipped ones included.</summary>
@@ -25,6 +26,7 @@ public sealed class GrpcFrameParser(int maxMessageBytes, Action<GrpcMessage> onM
     /// <summary>True between messages: nothing of a partial frame is pending.</summary>
     public bool AtMessageBoundary => _headerFilled == 0 && _payload is null && _skipRemaining == 0;
 
+    /// <summary>Feeds the next bytes of the stream; complete frames are reported as they are found.</summary>
     public void Push(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty && !Corrupt)

@@ -15,6 +15,7 @@ public sealed class GrpcMethodCatalog
 {
     private readonly FrozenDictionary<string, MethodDescriptor> _methods;
 
+    /// <summary>Indexes every method of <paramref name="services"/> by its gRPC path (<c>/package.Service/Method</c>).</summary>
     public GrpcMethodCatalog(IEnumerable<ServiceDescriptor> services)
     {
         Services = services.DistinctBy(s => s.FullName).ToList();

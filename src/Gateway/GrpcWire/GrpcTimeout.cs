@@ -8,8 +8,10 @@ namespace Mesh.Gateway.GrpcWire;
 /// </summary>
 public static class GrpcTimeout
 {
+    /// <summary>The gRPC deadline header.</summary>
     public const string HeaderName = "grpc-timeout";
 
+    /// <summary>Parses a <c>grpc-timeout</c> value (1 to 8 digits and a unit H, M, S, m, u or n); false when malformed.</summary>
     public static bool TryParse(string? value, out TimeSpan timeout)
     {
         timeout = default;

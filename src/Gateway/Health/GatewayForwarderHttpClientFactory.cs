@@ -5,6 +5,7 @@ namespace Mesh.Gateway.Health;
 /// <summary>YARP's client factory, with <see cref="ProbeResponseBufferingHandler"/> around each cluster's handler.</summary>
 public sealed class GatewayForwarderHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger) : ForwarderHttpClientFactory(logger)
 {
+    /// <inheritdoc/>
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
         new ProbeResponseBufferingHandler(base.WrapHandler(context, handler));
 }

@@ -18,8 +18,10 @@ public sealed partial class GrpcHealthCheckPolicy(IDestinationHealthUpdater heal
     private const int DefaultThreshold = 2;
     private readonly ConditionalWeakTable<DestinationState, StrongBox<int>> _failures = [];
 
+    /// <inheritdoc/>
     public string Name => GrpcHealthProbe.PolicyName;
 
+    /// <inheritdoc/>
     public void ProbingCompleted(ClusterState cluster, IReadOnlyList<DestinationProbingResult> probingResults)
     {
         var threshold = cluster.Model.Config.Metadata?.GetValueOrDefault(GrpcHealthProbe.ThresholdMetadataKey) is { } text
@@ -87,6 +89,7 @@ public sealed partial class GrpcHealthCheckPolicy(IDestinationHealthUpdater heal
 
     private static partial class Log
     {
+        /// <summary>Logs a failed probe: the destination, why, and how many failures in a row out of the threshold.</summary>
         [LoggerMessage(Level = LogLevel.Warning,
             Message = "gRPC health probe of {Cluster}/{Destination} failed ({Reason}): {Failures} failures in a row; taken out at {Threshold}")]
         public static partial void ProbeFailed(ILogger logger, string cluster, string destination, string reason, int failures, int threshold);

@@ -13,6 +13,7 @@ namespace Mesh.Gateway.Health;
 /// </summary>
 public sealed class GrpcHealthProbingRequestFactory : IProbingRequestFactory
 {
+    /// <inheritdoc/>
     public HttpRequestMessage CreateRequest(ClusterModel cluster, DestinationModel destination)
     {
         var address = destination.Config.Health is { Length: > 0 } health ? health : destination.Config.Address;

@@ -8,6 +8,7 @@ namespace Mesh.Gateway.Health;
 /// </summary>
 public sealed class ProbeResponseBufferingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
 {
+    /// <inheritdoc/>
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken);

@@ -45,6 +45,7 @@ public sealed class GeneratedTokenScanner(GenerationMethods.Layout layout, Actio
     /// <summary>Set when the stream is not gRPC framing or a message is not protobuf; scanning stops.</summary>
     public bool Corrupt { get; private set; }
 
+    /// <summary>Feeds the next response bytes; generated tokens found in them are counted.</summary>
     public void Push(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty && !Corrupt)

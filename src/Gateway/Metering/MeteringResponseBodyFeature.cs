@@ -18,23 +18,30 @@ public sealed class MeteringResponseBodyFeature : IHttpResponseBodyFeature
     private readonly ObservedStream _stream;
     private PipeWriter? _writer;
 
+    /// <summary>Wraps <paramref name="inner"/>, showing every byte written to <paramref name="observe"/> before it is passed on.</summary>
     public MeteringResponseBodyFeature(IHttpResponseBodyFeature inner, Action<ReadOnlySpan<byte>> observe)
     {
         _inner = inner;
         _stream = new ObservedStream(inner.Stream, observe);
     }
 
+    /// <inheritdoc/>
     public Stream Stream => _stream;
 
+    /// <inheritdoc/>
     public PipeWriter Writer => _writer ??= PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
 
+    /// <inheritdoc/>
     public void DisableBuffering() => _inner.DisableBuffering();
 
+    /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken = default) => _inner.StartAsync(cancellationToken);
 
+    /// <inheritdoc/>
     public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default) =>
         SendFileFallback.SendFileAsync(_stream, path, offset, count, cancellationToken);
 
+    /// <inheritdoc/>
     public async Task CompleteAsync()
     {
         if (_writer is not null)

@@ -21,6 +21,7 @@ public sealed partial class TokenMeteringMiddleware(
     GatewayMetrics metrics,
     ILogger<TokenMeteringMiddleware> logger)
 {
+    /// <summary>Admits a generation call while the key's budget lasts and charges the tokens it streams back.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         var layout = GenerationMethods.Find(context.Request.Path);
@@ -67,6 +68,7 @@ public sealed partial class TokenMeteringMiddleware(
 
     private static partial class Log
     {
+        /// <summary>Logs a response the scanner could not read to its end, with the tokens charged so far.</summary>
         [LoggerMessage(Level = LogLevel.Warning, Message = "A response of {Path} is not the protobuf its method returns; metering stopped after {Tokens} tokens")]
         public static partial void UnreadableResponse(ILogger logger, PathString path, long tokens);
     }

@@ -12,6 +12,7 @@ namespace Mesh.Gateway.Observability;
 /// </summary>
 public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMetrics metrics, ILogger<AccessLogMiddleware> logger)
 {
+    /// <summary>Assigns the request id, runs the call, then logs and counts its outcome.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true)
@@ -47,6 +48,7 @@ public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMet
 
     private static partial class Log
     {
+        /// <summary>The access log line of one call.</summary>
         [LoggerMessage(EventId = 1, EventName = "AccessLog", Level = LogLevel.Information,
             Message = "{RequestId} {Method} {GrpcStatus} in {ElapsedMs:F1} ms via {Route} to {Destination} for key {Key} tenant {Tenant}")]
         public static partial void Call(ILogger logger, string requestId, string method, string grpcStatus, double elapsedMs,

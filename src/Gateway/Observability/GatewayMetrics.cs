@@ -11,12 +11,14 @@ namespace Mesh.Gateway.Observability;
 /// </summary>
 public sealed class GatewayMetrics
 {
+    /// <summary>The name of the gateway's meter.</summary>
     public const string MeterName = "Mesh.Gateway";
 
     private readonly Histogram<double> _callDuration;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _generatedTokens;
 
+    /// <summary>Creates the gateway's instruments on the host's meter factory.</summary>
     public GatewayMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
@@ -31,6 +33,7 @@ public sealed class GatewayMetrics
             "Tokens generated for calls through the gateway, by key.");
     }
 
+    /// <summary>Records one call's duration by route, method and gRPC status.</summary>
     public void CallCompleted(string route, string method, string status, TimeSpan duration) =>
         _callDuration.Record(duration.TotalSeconds, new TagList
         {
@@ -39,9 +42,11 @@ public sealed class GatewayMetrics
             { "rpc.grpc.status", status },
         });
 
+    /// <summary>Counts one refusal by key and limit.</summary>
     public void RateLimited(string key, string limit) =>
         _rateLimited.Add(1, new TagList { { "mesh.key", key }, { "mesh.limit", limit } });
 
+    /// <summary>Counts tokens generated for a key.</summary>
     public void GeneratedTokens(string key, long tokens)
     {
         if (tokens > 0)

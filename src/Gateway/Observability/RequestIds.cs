@@ -7,9 +7,11 @@ namespace Mesh.Gateway.Observability;
 /// </summary>
 public static class RequestIds
 {
+    /// <summary>The request id header, read from the caller and sent to the services and back.</summary>
     public const string HeaderName = "x-request-id";
     private const int MaxLength = 128;
 
+    /// <summary>The caller's request id when it is 1 to 128 printable ASCII characters without spaces, else a new UUIDv7 (32 hex digits).</summary>
     public static string FromOrNew(HttpContext context)
     {
         string? sent = context.Request.Headers[HeaderName];

@@ -21,6 +21,7 @@ public static class AssistantCompletions
 {
     private static readonly JsonFormatter Proto3Json = new(JsonFormatter.Settings.Default.WithPreserveProtoFieldNames(true));
 
+    /// <summary>Answers <paramref name="request"/> with the assistant (<paramref name="ask"/>), streamed or not as it asks.</summary>
     public static async Task HandleAsync(HttpContext context, GatewayLoopback loopback, ChatCompletionRequest request, AskRequest ask, string id, long created)
     {
         var client = new AssistantService.AssistantServiceClient(loopback.Invoker);

@@ -17,6 +17,7 @@ public static class AssistantRequestMapper
     /// <summary>The schema <c>json_object</c> stands for.</summary>
     public const string AnyObjectSchema = """{"type":"object"}""";
 
+    /// <summary>The Ask request for <paramref name="request"/>; an <see cref="OpenAIRequestException"/> naming the field when it cannot be honoured.</summary>
     public static AskRequest Map(ChatCompletionRequest request, MeshAssistantWire assistant)
     {
         SamplingMapper.RefuseUnsupported(request.Extra);

@@ -16,6 +16,7 @@ namespace Mesh.Gateway.OpenAI;
 /// </summary>
 public static class ChatCompletionsEndpoint
 {
+    /// <summary>Handles one <c>POST /v1/chat/completions</c>.</summary>
     public static async Task HandleAsync(HttpContext context, GatewayLoopback loopback, TimeProvider time)
     {
         IReadOnlyList<ChatRequest> calls;

@@ -19,6 +19,7 @@ public static class ChatRequestMapper
     /// <summary>The most alternatives per token OpenAI allows (<c>top_logprobs</c>).</summary>
     public const int MaxTopLogprobs = 20;
 
+    /// <summary>The Chat request of each of the <c>n</c> choices; an <see cref="OpenAIRequestException"/> naming the field when a parameter is out of range.</summary>
     public static IReadOnlyList<ChatRequest> Map(ChatCompletionRequest request, string requestId)
     {
         SamplingMapper.RefuseUnsupported(request.Extra);

@@ -19,6 +19,7 @@ public static class CompletionsEndpoint
     /// <summary>The most alternatives per token the legacy endpoint allows.</summary>
     public const int MaxLogprobs = 5;
 
+    /// <summary>Handles one <c>POST /v1/completions</c>.</summary>
     public static async Task HandleAsync(HttpContext context, GatewayLoopback loopback, TimeProvider time)
     {
         IReadOnlyList<GenerateRequest> calls;

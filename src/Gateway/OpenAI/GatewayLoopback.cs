@@ -19,6 +19,7 @@ public sealed class GatewayLoopback(IServer server) : IDisposable
 {
     private readonly Lazy<GrpcChannel> _channel = new(() => Create(server));
 
+    /// <summary>A call invoker on the gateway's own gRPC endpoint.</summary>
     public CallInvoker Invoker => _channel.Value.CreateCallInvoker();
 
     /// <summary>The metadata of an upstream call made for this HTTP request.</summary>
@@ -50,6 +51,7 @@ public sealed class GatewayLoopback(IServer server) : IDisposable
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = null });
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         if (_channel.IsValueCreated)

@@ -8,6 +8,7 @@ namespace Mesh.Gateway.OpenAI;
 /// <summary><c>GET /v1/models</c>: Inference's ListModels, limited to the models the caller's key may use.</summary>
 public static class ModelsEndpoint
 {
+    /// <summary>Handles <c>GET /v1/models</c>: the loaded models the caller's key may use.</summary>
     public static async Task HandleAsync(HttpContext context, GatewayLoopback loopback, ApiKeyStore keys)
     {
         ListModelsResponse listed;

@@ -7,9 +7,11 @@ namespace Mesh.Gateway.OpenAI;
 /// </summary>
 public static class OpenAIEndpoints
 {
+    /// <summary>Registers what the OpenAI API needs (the loopback channel).</summary>
     public static IServiceCollection AddOpenAIApi(this IServiceCollection services) =>
         services.AddSingleton<GatewayLoopback>();
 
+    /// <summary>Maps the <c>/v1</c> endpoints.</summary>
     public static IEndpointRouteBuilder MapOpenAIApi(this IEndpointRouteBuilder endpoints)
     {
         var v1 = endpoints.MapGroup("/v1");

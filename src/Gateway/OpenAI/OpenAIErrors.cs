@@ -8,6 +8,7 @@ namespace Mesh.Gateway.OpenAI;
 /// <summary>A request the OpenAI API refuses before calling a service; <see cref="Param"/> names the field to fix.</summary>
 public sealed class OpenAIRequestException(string param, string message) : Exception(message)
 {
+    /// <summary>The request field to fix, as OpenAI names it (<c>param</c>).</summary>
     public string Param { get; } = param;
 }
 
@@ -21,6 +22,7 @@ public sealed class OpenAIRequestException(string param, string message) : Excep
 /// </summary>
 public static class OpenAIErrors
 {
+    /// <summary>The HTTP status, error type and code OpenAI answers for a gRPC status.</summary>
     public static (int Status, string Type, string? Code) Map(StatusCode status) => status switch
     {
         StatusCode.Unauthenticated => (401, "invalid_request_error", "invalid_api_key"),

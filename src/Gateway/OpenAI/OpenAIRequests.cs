@@ -6,6 +6,7 @@ namespace Mesh.Gateway.OpenAI;
 /// <summary>Reads an OpenAI request body, bounded by <see cref="GatewayOptions.MaxRequestMessageBytes"/>.</summary>
 public static class OpenAIRequests
 {
+    /// <summary>The request body as <typeparamref name="T"/>; an <see cref="OpenAIRequestException"/> for a body that is not JSON, too large, or malformed.</summary>
     public static async Task<T> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type)
         where T : class
     {

@@ -11,6 +11,7 @@ namespace Mesh.Gateway.OpenAI;
 /// </summary>
 public static class ResponseFormatMapper
 {
+    /// <summary>Inference's response format for OpenAI's <c>response_format</c>; null for none or <c>text</c>.</summary>
     public static ResponseFormat? Map(JsonElement format)
     {
         if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)

@@ -20,9 +20,11 @@ public static class SamplingMapper
         "modalities", "prediction", "best_of", "echo", "suffix", "web_search_options", "reasoning_effort",
     };
 
+    /// <summary>The model id; 400 naming <c>model</c> when missing.</summary>
     public static string RequireModel(string? model) =>
         string.IsNullOrEmpty(model) ? throw new OpenAIRequestException("model", "'model' is required: one of the ids GET /v1/models lists.") : model;
 
+    /// <summary>Refuses, by name, any parameter Mesh does not serve that the request sets.</summary>
     public static void RefuseUnsupported(Dictionary<string, JsonElement>? extra)
     {
         foreach (var (name, value) in extra ?? [])
@@ -34,6 +36,7 @@ public static class SamplingMapper
         }
     }
 
+    /// <summary>The number of choices (<c>n</c>, default 1, at most <see cref="MaxChoices"/>).</summary>
     public static int Choices(int? n) => n switch
     {
         null => 1,
@@ -41,6 +44,7 @@ public static class SamplingMapper
         _ => throw new OpenAIRequestException("n", $"'n' must be between 1 and {MaxChoices}, not {n}."),
     };
 
+    /// <summary>The token limit <paramref name="param"/> asks for, or <paramref name="defaultValue"/>; 400 when not positive.</summary>
     public static int MaxTokens(int? value, string param, int defaultValue) => value switch
     {
         null => defaultValue,

@@ -14,6 +14,7 @@ public static class ServerSentEvents
     private static readonly byte[] Separator = "\n\n"u8.ToArray();
     private static readonly byte[] Done = Encoding.UTF8.GetBytes("data: [DONE]\n\n");
 
+    /// <summary>Starts the event stream: status 200, <c>text/event-stream</c>, no caching or proxy buffering.</summary>
     public static void Start(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -23,6 +24,7 @@ public static class ServerSentEvents
         context.Response.Headers["X-Accel-Buffering"] = "no";
     }
 
+    /// <summary>Writes one <c>data:</c> event holding <paramref name="value"/> as JSON, and flushes it.</summary>
     public static async Task WriteAsync<T>(HttpContext context, T value, JsonTypeInfo<T> type)
     {
         var body = context.Response.Body;
@@ -32,6 +34,7 @@ public static class ServerSentEvents
         await body.FlushAsync(context.RequestAborted);
     }
 
+    /// <summary>Writes the final <c>data: [DONE]</c>.</summary>
     public static async Task WriteDoneAsync(HttpContext context)
     {
         await context.Response.Body.WriteAsync(Done, context.RequestAborted);

@@ -6,6 +6,7 @@ namespace Mesh.Gateway.RateLimiting;
 /// <summary>The three limits of one API key, shared by every call made with it.</summary>
 public sealed class KeyLimits : IDisposable
 {
+    /// <summary>Creates the limiters for one key's configured limits.</summary>
     public KeyLimits(ApiKeyOptions options, TimeProvider time)
     {
         // Refilled once a second with a second's worth: bursts of up to RequestsPerSecond are allowed.
@@ -34,6 +35,7 @@ public sealed class KeyLimits : IDisposable
     /// <summary>Generated tokens per minute.</summary>
     public TokenBudget Tokens { get; }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         Requests.Dispose();

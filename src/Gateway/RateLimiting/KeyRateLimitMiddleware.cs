@@ -12,6 +12,7 @@ namespace Mesh.Gateway.RateLimiting;
 /// </summary>
 public sealed class KeyRateLimitMiddleware(RequestDelegate next, ApiKeyStore keys, KeyLimitsRegistry registry, GatewayMetrics metrics)
 {
+    /// <summary>Admits the call under the key's calls/s and open-stream limits, or refuses it with RESOURCE_EXHAUSTED and <c>retry-after-ms</c>.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         var key = context.User.GetKeyName() is { } name ? keys.FindByName(name) : null;

@@ -14,6 +14,7 @@ public sealed class TokenBudget(long tokensPerMinute, TimeProvider time)
     private DateTimeOffset _windowStart = time.GetUtcNow();
     private long _used;
 
+    /// <summary>The budget per minute, in generated tokens.</summary>
     public long TokensPerMinute { get; } = tokensPerMinute;
 
     /// <summary>True while the current window has budget left; otherwise says when the next window opens.</summary>

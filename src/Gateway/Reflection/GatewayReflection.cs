@@ -14,6 +14,7 @@ namespace Mesh.Gateway.Reflection;
 /// </summary>
 public static class GatewayReflection
 {
+    /// <summary>The reflection service answering for the routed services and the gateway's own.</summary>
     public static ReflectionServiceImpl Create(IServiceProvider services)
     {
         var catalog = services.GetRequiredService<GrpcMethodCatalog>();

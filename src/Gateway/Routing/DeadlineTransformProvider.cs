@@ -12,8 +12,10 @@ namespace Mesh.Gateway.Routing;
 /// </summary>
 public sealed class DeadlineTransformProvider : ITransformProvider
 {
+    /// <summary>The route metadata key holding the longest deadline (a TimeSpan) the route allows.</summary>
     public const string MetadataKey = "Mesh.Deadline";
 
+    /// <inheritdoc/>
     public void ValidateRoute(TransformRouteValidationContext context)
     {
         if (context.Route.Metadata?.TryGetValue(MetadataKey, out var value) == true && !TryParse(value, out _))
@@ -23,10 +25,12 @@ public sealed class DeadlineTransformProvider : ITransformProvider
         }
     }
 
+    /// <inheritdoc/>
     public void ValidateCluster(TransformClusterValidationContext context)
     {
     }
 
+    /// <inheritdoc/>
     public void Apply(TransformBuilderContext context)
     {
         if (context.Route.Metadata?.TryGetValue(MetadataKey, out var value) != true || !TryParse(value, out var routeDeadline))

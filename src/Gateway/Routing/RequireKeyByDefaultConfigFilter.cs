@@ -10,8 +10,10 @@ namespace Mesh.Gateway.Routing;
 /// </summary>
 public sealed class RequireKeyByDefaultConfigFilter : IProxyConfigFilter
 {
+    /// <inheritdoc/>
     public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel) => new(cluster);
 
+    /// <inheritdoc/>
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel) =>
         new(string.IsNullOrEmpty(route.AuthorizationPolicy) ? route with { AuthorizationPolicy = "default" } : route);
 }

@@ -22,14 +22,17 @@ public sealed class TenancyTransformProvider(IOptions<GatewayOptions> options, T
         ? null
         : Encoding.UTF8.GetBytes(options.Value.TenantSigningKey);
 
+    /// <inheritdoc/>
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
 
+    /// <inheritdoc/>
     public void ValidateCluster(TransformClusterValidationContext context)
     {
     }
 
+    /// <inheritdoc/>
     public void Apply(TransformBuilderContext context) => context.AddRequestTransform(transform =>
     {
         var headers = transform.ProxyRequest.Headers;
