@@ -17,6 +17,7 @@ namespace Mesh.Gateway.OpenAI;
 /// </summary>
 public static class EmbeddingsEndpoint
 {
+    /// <summary>Handles one <c>POST /v1/embeddings</c>.</summary>
     public static async Task HandleAsync(HttpContext context, GatewayLoopback loopback)
     {
         EmbeddingRequest request;
