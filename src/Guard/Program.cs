@@ -1,6 +1,8 @@
 using Mesh.Guard.Checking;
 using Mesh.Guard.Embeddings;
 using Mesh.Guard.Policies;
+using Mesh.Guard.Quality;
+using Mesh.Guard.Quality.Drift;
 using Mesh.Guard.Schema;
 using Mesh.Guard.Services;
 using Mesh.Guard.Telemetry;
@@ -33,6 +35,7 @@ public static class GuardHost
         // Load the policies now: a service with a broken policy file must not start.
         app.Services.GetRequiredService<PolicyStore>();
         app.MapGrpcService<GuardGrpcService>();
+        app.MapGrpcService<QualityGrpcService>();
         app.MapMeshDefaults();
         return app;
     }
@@ -48,6 +51,10 @@ public static class GuardHost
         services.AddSingleton<JsonSchemaValidator>();
         services.AddSingleton<GuardTelemetry>();
         services.AddSingleton<PolicyEvaluator>();
+        services.AddOptions<QualityOptions>().Bind(configuration.GetSection(QualityOptions.SectionName));
+        services.AddSingleton<QualityTelemetry>();
+        services.AddSingleton<AnswerScorer>();
+        services.AddSingleton<DriftMonitor>();
         return services;
     }
 }
