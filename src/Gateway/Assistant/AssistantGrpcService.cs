@@ -18,7 +18,7 @@ namespace Mesh.Gateway.Assistant;
 /// caller unchanged.
 /// </summary>
 internal sealed class AssistantGrpcService(
-    UpstreamClients upstream, InputCheckCache inputCache, IOptions<AssistantOptions> options, ILogger<AssistantGrpcService> logger)
+    UpstreamClients upstream, InputCheckCache inputCache, AnswerScoring scoring, IOptions<AssistantOptions> options, ILogger<AssistantGrpcService> logger)
     : AssistantService.AssistantServiceBase
 {
     public override async Task Ask(AskRequest request, IServerStreamWriter<AskResponse> responses, ServerCallContext context)
@@ -51,6 +51,7 @@ internal sealed class AssistantGrpcService(
             if (input.Verdict == GuardAction.Block)
             {
                 ask?.SetTag("mesh.assistant.outcome", "blocked_input");
+                await scoring.ScoreAsync(request.Model, question, "", [], "", GuardAction.Block, GuardAction.Unspecified, requestId, call, ask);
                 await responses.WriteAsync(new AskResponse { Blocked = BlockedBy(Stage.Input, input.Policy, input.Violations) }, ct);
                 return;
             }
@@ -102,7 +103,7 @@ internal sealed class AssistantGrpcService(
             await responses.WriteAsync(new AskResponse { Context = retrieved }, ct);
 
             // 4 + 5. Generation, each piece checked by the output guard before it is sent.
-            await GenerateGuardedAsync(request, prompt, maxTokens, policy, requestId, sources, call, responses, timings, clock, ask, ct);
+            await GenerateGuardedAsync(request, prompt, maxTokens, policy, requestId, sources, call, responses, timings, clock, ask, ct, question, input.Verdict);
         }
         catch (RpcException e) when (!ct.IsCancellationRequested)
         {
@@ -113,7 +114,8 @@ internal sealed class AssistantGrpcService(
 
     private async Task GenerateGuardedAsync(
         AskRequest request, IReadOnlyList<Inference.V1.ChatMessage> prompt, int maxTokens, string policy, string requestId, IReadOnlyList<ScoredPoint> sources,
-        CallOptions call, IServerStreamWriter<AskResponse> responses, StageTimings timings, Stopwatch clock, Activity? ask, CancellationToken ct)
+        CallOptions call, IServerStreamWriter<AskResponse> responses, StageTimings timings, Stopwatch clock, Activity? ask, CancellationToken ct,
+        string question, GuardAction inputVerdict)
     {
         using var span = AssistantTelemetry.Source.StartActivity("assistant.generation");
         span?.SetTag("gen_ai.request.model", request.Model);
@@ -145,6 +147,7 @@ internal sealed class AssistantGrpcService(
             var (release, blocked) = await guard.AppendAsync(piece.Text, policy, requestId, ct);
             if (blocked is not null)
             {
+                await scoring.ScoreAsync(request.Model, question, "", sources, "", inputVerdict, GuardAction.Block, requestId, call, ask);
                 await WriteOutputBlockedAsync(blocked, responses, timings, guard, ask, span, ct);
                 return;
             }
@@ -157,6 +160,7 @@ internal sealed class AssistantGrpcService(
         timings.OutputGuardMs = guard.Waited.TotalMilliseconds;
         if (final.Verdict == GuardAction.Block)
         {
+            await scoring.ScoreAsync(request.Model, question, "", sources, "", inputVerdict, GuardAction.Block, requestId, call, ask);
             await WriteOutputBlockedAsync(final, responses, timings, guard, ask, span, ct);
             return;
         }
@@ -180,6 +184,8 @@ internal sealed class AssistantGrpcService(
         span?.SetTag("gen_ai.usage.input_tokens", done.Usage.PromptTokens);
         span?.SetTag("gen_ai.usage.output_tokens", done.Usage.CompletionTokens);
         span?.SetTag("mesh.assistant.citations", done.Citations.Count);
+        done.Scores = await scoring.ScoreAsync(request.Model, question, guard.Sent.ToString(), sources, request.ResponseSchemaJson,
+            inputVerdict, final.Verdict, requestId, call, ask);
         timings.TotalMs = clock.Elapsed.TotalMilliseconds;
         ask?.SetTag("mesh.assistant.outcome", "done");
         await responses.WriteAsync(new AskResponse { Done = done }, ct);

@@ -35,4 +35,10 @@ public sealed class AssistantOptions
 
     /// <summary>The output guard is sent the answer in chunks of at least this many characters.</summary>
     public int OutputCheckChunkChars { get; set; } = 16;
+
+    /// <summary>
+    /// Whether every answer is scored by Guard's QualityService (groundedness, relevance, citations,
+    /// format) before the done event, and every exchange, blocked ones included, is recorded for drift.
+    /// </summary>
+    public bool ScoreAnswers { get; set; } = true;
 }

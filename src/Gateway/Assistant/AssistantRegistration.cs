@@ -9,6 +9,7 @@ public static class AssistantRegistration
         services.AddOptions<AssistantOptions>().Bind(configuration.GetSection(AssistantOptions.SectionName));
         services.AddSingleton<UpstreamClients>();
         services.AddSingleton<InputCheckCache>();
+        services.AddSingleton<AnswerScoring>();
         return services;
     }
 

@@ -28,6 +28,9 @@ public sealed class UpstreamClients(IServer server, IOptions<AssistantOptions> o
     /// <summary>Guard through the gateway (the caller's key and tenant apply).</summary>
     public GuardService.GuardServiceClient Guard => new(_channel.Value);
 
+    /// <summary>Guard's answer-quality scoring and drift service through the gateway (the caller's key and tenant apply).</summary>
+    public QualityService.QualityServiceClient Quality => new(_channel.Value);
+
     /// <summary>Retrieval through the gateway (the caller's key and tenant apply).</summary>
     public RetrievalService.RetrievalServiceClient Retrieval => new(_channel.Value);
 
