@@ -43,13 +43,20 @@ public sealed class DriftOptions
     public int EvaluateEvery { get; set; } = 50;
 
     /// <summary>Label permutations of the MMD test (more: finer p-values, more CPU).</summary>
-    public int Permutations { get; set; } = 200;
+    public int Permutations { get; set; } = 100;
 
     /// <summary>An embedding stream alerts when its MMD p-value is at most this …</summary>
     public double PValueThreshold { get; set; } = 0.01;
 
     /// <summary>… and its squared MMD at least this (an effect size: tiny but significant shifts do not page anyone).</summary>
     public double MinMmd2 { get; set; } = 0.002;
+
+    /// <summary>
+    /// A signal alerts only when it is over its threshold in this many consecutive comparisons: one
+    /// window in a hundred is over a 1% p-value by chance, two in a row much more rarely, at the cost
+    /// of <see cref="EvaluateEvery"/> more exchanges before an alert.
+    /// </summary>
+    public int ConsecutiveComparisons { get; set; } = 2;
 
     /// <summary>A length distribution alerts when its PSI is above this (0.25: the usual "significant shift").</summary>
     public double PsiThreshold { get; set; } = 0.25;

@@ -3,7 +3,7 @@ namespace Mesh.Guard.Quality.Drift;
 /// <summary>Compares a current window with a reference window: MMD of embeddings, PSI of lengths, rates, groundedness.</summary>
 public static class DriftEvaluator
 {
-    /// <summary>The comparison, with every signal over its threshold in <see cref="DriftEvaluation.Alerts"/>.</summary>
+    /// <summary>The comparison, with every signal over its threshold in <see cref="DriftEvaluation.OverThreshold"/>.</summary>
     public static DriftEvaluation Compare(IReadOnlyList<DriftSample> reference, IReadOnlyList<DriftSample> current, DriftOptions options, Random random, long at)
     {
         var alerts = new List<string>();

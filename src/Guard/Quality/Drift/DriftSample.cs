@@ -21,9 +21,16 @@ public sealed record DriftSample(float[] Question, float[]? Answer, int Question
 /// <param name="RedactRate">Redacted share in the current window.</param>
 /// <param name="ReferenceGroundedness">Mean groundedness in the reference (NaN: none).</param>
 /// <param name="Groundedness">Mean groundedness in the current window (NaN: none).</param>
-/// <param name="Alerts">Signals over their thresholds (names as in quality.proto's DriftSeries.alerts).</param>
+/// <param name="OverThreshold">Signals over their thresholds in this comparison (names as in quality.proto's DriftSeries.alerts).</param>
 /// <param name="EvaluatedAt">Exchanges recorded when the comparison was made.</param>
 public sealed record DriftEvaluation(
     Mmd.Result Questions, Mmd.Result? Answers, double QuestionLengthPsi, double AnswerLengthPsi,
     double ReferenceBlockRate, double BlockRate, double ReferenceRedactRate, double RedactRate,
-    double ReferenceGroundedness, double Groundedness, IReadOnlyList<string> Alerts, long EvaluatedAt);
+    double ReferenceGroundedness, double Groundedness, IReadOnlyList<string> OverThreshold, long EvaluatedAt)
+{
+    /// <summary>
+    /// The signals that alert: over their thresholds in <see cref="DriftOptions.ConsecutiveComparisons"/>
+    /// comparisons in a row (set by <see cref="DriftSeriesState"/>; equal to <see cref="OverThreshold"/> until then).
+    /// </summary>
+    public IReadOnlyList<string> Alerts { get; init; } = OverThreshold;
+}

@@ -12,6 +12,7 @@ public sealed class DriftSeriesState(string model, string tenant, DriftOptions o
     private readonly List<DriftSample> _reference = new(options.ReferenceSize);
     private readonly Queue<DriftSample> _current = new(options.WindowSize);
     private long _sinceEvaluation;
+    private readonly Dictionary<string, int> _overInARow = new(StringComparer.Ordinal);
 
     /// <summary>The series' model.</summary>
     public string Model { get; } = model;
@@ -68,10 +69,27 @@ public sealed class DriftSeriesState(string model, string tenant, DriftOptions o
         var evaluation = DriftEvaluator.Compare(reference, current, options, new Random(HashCode.Combine(options.Seed, at)), at);
         lock (_gate)
         {
-            if (Last is null || Last.EvaluatedAt < at)
+            if (Last is not null && Last.EvaluatedAt >= at)
             {
-                Last = evaluation;
+                return null; // A later comparison finished first (concurrent records): this one is stale.
             }
+
+            // Only signals over their threshold ConsecutiveComparisons times in a row alert.
+            foreach (var signal in _overInARow.Keys.Except(evaluation.OverThreshold).ToList())
+            {
+                _overInARow.Remove(signal);
+            }
+
+            foreach (var signal in evaluation.OverThreshold)
+            {
+                _overInARow[signal] = _overInARow.GetValueOrDefault(signal) + 1;
+            }
+
+            evaluation = evaluation with
+            {
+                Alerts = [.. evaluation.OverThreshold.Where(s => _overInARow[s] >= Math.Max(1, options.ConsecutiveComparisons))],
+            };
+            Last = evaluation;
         }
 
         return evaluation;
