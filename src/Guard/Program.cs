@@ -51,7 +51,7 @@ public static class GuardHost
         services.AddSingleton<JsonSchemaValidator>();
         services.AddSingleton<GuardTelemetry>();
         services.AddSingleton<PolicyEvaluator>();
-        services.AddOptions<QualityOptions>().Bind(configuration.GetSection(QualityOptions.SectionName));
+        services.AddValidatedOptions<QualityOptions, QualityOptionsValidator>(configuration.GetSection(QualityOptions.SectionName));
         services.AddSingleton<QualityTelemetry>();
         services.AddSingleton<AnswerScorer>();
         services.AddSingleton<DriftMonitor>();
