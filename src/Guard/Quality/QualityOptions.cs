@@ -9,7 +9,7 @@ public sealed class QualityOptions
     /// <summary>
     /// An answer sentence is supported when its MiniLM cosine similarity to a source sentence (or a
     /// whole source) is at least this. The default was calibrated on the first half of
-    /// <c>demo/retail/groundedness.jsonl</c> (the threshold that maximises F1 of "unsupported");
+    /// <c>demo/retail/eval/groundedness.jsonl</c> (the threshold that maximises F1 of "unsupported");
     /// <c>GroundednessCalibrationTests</c> recomputes it and reports the held-out half.
     /// </summary>
     public float GroundednessThreshold { get; set; } = 0.71f;

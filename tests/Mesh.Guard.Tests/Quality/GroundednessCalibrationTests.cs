@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Mesh.Guard.Tests.Quality;
 
 /// <summary>
-/// Groundedness on the labelled retailer set (demo/retail/groundedness.jsonl: 167 pairs of retrieved
+/// Groundedness on the labelled retailer set (demo/retail/eval/groundedness.jsonl: 167 pairs of retrieved
 /// sources and one answer sentence, labelled supported or not). The threshold is calibrated on the
 /// calibration half only; precision and recall of "unsupported" are measured on the held-out half
 /// with the threshold Guard ships (issue 18: both ≥ 0.8).
@@ -52,7 +52,7 @@ public sealed class GroundednessCalibrationTests(ITestOutputHelper output)
     {
         var documents = RetailData.Documents();
         var groundedness = new Groundedness(new EmbeddingCache(RetailData.Embedder, 4096), RetailData.Embedder);
-        var lines = RetailData.Lines("groundedness.jsonl").ToList();
+        var lines = RetailData.Lines("eval/groundedness.jsonl").ToList();
         // Two large batches instead of one small one per pair: every source sentence into the cache, then every answer sentence.
         groundedness.Score([], [.. documents.Values], [], default);
         var vectors = RetailData.Embedder.Embed([.. lines.Select(l => l.GetProperty("sentence").GetString()!)]);
