@@ -13,6 +13,7 @@ try
         ["ask", .. var rest] => await AskCommand.RunAsync(new Options(rest, AskCommand.Flags)),
         ["bench", .. var rest] => await BenchCommand.RunAsync(new Options(rest, BenchCommand.Flags)),
         ["loadtest", .. var rest] => await LoadTestCommand.RunAsync(new Options(rest, LoadTestCommand.Flags)),
+        ["eval", .. var rest] => await EvalCommand.RunAsync(new Options(rest, EvalCommand.Flags)),
         _ => Usage(),
     };
 }
@@ -46,6 +47,8 @@ static int Usage()
           loadtest [--call generate,search,check] (--rate R | --concurrency C) [--seconds 10] [--model M]
                  [--collection demo] [--max-tokens 16] [--timeout-s 20] [--json]
                                                     ghz's numbers: statuses, latency percentiles, requests/s
+          eval   --model M --set demo/retail/eval/questions.jsonl [--collection demo] [--top-k 4]
+                 [--max-tokens 64] [--out eval-report]      hit rate@k, groundedness, relevance, latency: report.md + report.html
         """);
     return 2;
 }
