@@ -4,6 +4,7 @@ using Mesh.Guard.Quality;
 using Mesh.Guard.Quality.Drift;
 using Mesh.Guard.Schema;
 using Mesh.Guard.V1;
+using Mesh.ServiceDefaults.Errors;
 using Mesh.ServiceDefaults.Tenancy;
 using Microsoft.Extensions.Options;
 
@@ -136,5 +137,5 @@ public sealed class QualityGrpcService(
         CurrentSize = r.CurrentSize,
     };
 
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+    private static ServiceException Invalid(string message) => ServiceException.InvalidArgument(message);
 }
