@@ -62,6 +62,8 @@ public static class DetectorRegistry
         new("length", ["max_chars"], StreamingBehaviour.Prefix, c =>
             new LengthDetector(c.File.Int(c.File.Required(c.Map, "max_chars", c.What), "max_chars", 1, int.MaxValue))),
         new("json_schema", ["schema"], StreamingBehaviour.WholeText, BuildSchema),
+        // A word's NER label depends on its whole window of context: judged on the complete text.
+        new("ner", NerRuleBuilder.Keys, StreamingBehaviour.WholeText, NerRuleBuilder.Build),
     }.ToDictionary(k => k.Kind, StringComparer.Ordinal);
 
     /// <summary>The streaming behaviour of a kind.</summary>

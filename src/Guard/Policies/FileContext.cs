@@ -6,6 +6,9 @@ namespace Mesh.Guard.Policies;
 /// <summary>Typed, position-aware reads of YAML nodes: each failure names the line and column.</summary>
 internal sealed class FileContext(string source)
 {
+    /// <summary>The policy file's name as errors give it (its path when loaded from disk).</summary>
+    public string Source => source;
+
     public PolicyFileException Error(YamlNode node, string problem) => new(source, node.Start.Line, node.Start.Column, problem);
 
     public YamlMappingNode Mapping(YamlNode node, string what) =>
