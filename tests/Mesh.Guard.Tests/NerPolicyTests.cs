@@ -51,6 +51,16 @@ public sealed class NerPolicyTests : IDisposable
     }
 
     [Fact]
+    public void A_vocabulary_without_bert_special_tokens_is_refused()
+    {
+        TinyNerModel.Write(_dir);
+        File.WriteAllLines(Path.Combine(_dir, "vocab.txt"), TinyNerModel.Vocab.Where(t => t != "[CLS]"));
+        var e = Assert.Throws<PolicyFileException>(() => Parse(Policy()));
+        Assert.Contains("not a WordPiece vocab.txt", e.Message, StringComparison.Ordinal);
+        Assert.Equal(6, e.Line);
+    }
+
+    [Fact]
     public void A_model_with_an_input_guard_cannot_feed_is_refused()
     {
         TinyNerModel.Write(_dir, withMask: true);
