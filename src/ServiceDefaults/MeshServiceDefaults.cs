@@ -68,7 +68,9 @@ public static class MeshServiceDefaults
                 .AddMeter(TelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
+                // A scrape shows every measurement taken before it: the exporter's default 300 ms response
+                // cache would hand a second scraper (or a test scraping right after a call) an older view.
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             otel.UseOtlpExporter();

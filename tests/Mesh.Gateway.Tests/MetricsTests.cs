@@ -52,4 +52,23 @@ public sealed class MetricsTests(MeshFixture mesh)
         Assert.True(total >= 3);
         Assert.Equal(total, buckets.Where(b => b.Le == "10").Sum(b => b.Count));
     }
+
+    [Fact]
+    public async Task A_method_no_contract_declares_is_counted_as_OTHER_not_as_a_series_of_its_own()
+    {
+        // Callers choose the path: each made-up one must not become a series (unbounded cardinality that
+        // would push real methods' series past the SDK's limit).
+        var made = $"NoSuchMethod{Guid.NewGuid():N}";
+        var bytes = new Marshaller<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.Unary, "mesh.guard.v1.GuardService", made, bytes, bytes);
+        var status = await Calls.StatusOf(() => mesh.Channel.CreateCallInvoker()
+            .AsyncUnaryCall(method, null, new CallOptions(mesh.Admin.Metadata), []).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, status);
+
+        using var http = new HttpClient { BaseAddress = mesh.Gateway.HttpAddress };
+        var lines = (await http.GetStringAsync("/metrics")).Split('\n');
+        Assert.DoesNotContain(lines, l => l.Contains(made, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("mesh_gateway_call_duration_seconds_count{", StringComparison.Ordinal)
+            && l.Contains("rpc_method=\"_OTHER\"", StringComparison.Ordinal));
+    }
 }

@@ -10,8 +10,25 @@ namespace Mesh.Gateway.Observability;
 /// service), then writes one structured access log line and one metric per call with the outcome,
 /// including calls the gateway itself refused.
 /// </summary>
-public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMetrics metrics, ILogger<AccessLogMiddleware> logger)
+public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMetrics metrics, GrpcMethodCatalog catalog, ILogger<AccessLogMiddleware> logger)
 {
+    /// <summary>
+    /// The <c>rpc.method</c> of calls to methods neither the contracts nor gRPC's health and reflection
+    /// services declare (OTel's name for a value outside the known set). Any path a caller sends would
+    /// otherwise become a metric series of its own: unbounded cardinality, and once the SDK's limit
+    /// (2,000 series per metric) is reached, real methods' series are dropped.
+    /// </summary>
+    public const string OtherMethod = "_OTHER";
+
+    private static readonly HashSet<string> PlatformMethods = new(StringComparer.Ordinal)
+    {
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/grpc.health.v1.Health/List",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    };
+
     /// <summary>Assigns the request id, runs the call, then logs and counts its outcome.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
@@ -40,7 +57,8 @@ public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMet
             // The route is known from the endpoint even for calls refused before YARP forwards them.
             var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId ?? "gateway";
             var method = context.Request.Path.Value ?? "";
-            metrics.CallCompleted(route, method, status, elapsed);
+            var known = catalog.Find(context.Request.Path) is not null || PlatformMethods.Contains(method);
+            metrics.CallCompleted(route, known ? method : OtherMethod, status, elapsed);
             Log.Call(logger, requestId, method, status, elapsed.TotalMilliseconds, route,
                 proxy?.ProxiedDestination?.DestinationId, context.User.GetKeyName(), context.User.GetTenant());
         }
