@@ -63,6 +63,30 @@ public sealed class AuthorizationTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task An_adapter_is_checked_as_the_model_base_colon_adapter()
+    {
+        // The narrow key names only "stories260K": its adapters are other models, whichever field names them.
+        var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);
+        const string complete = "/mesh.inference.v1.InferenceService/Complete";
+        var before = mesh.Inference.Calls.Count(c => c.Path == complete);
+
+        var byField = await Calls.FailureOf(() =>
+            client.CompleteAsync(new InferenceV1.GenerateRequest { Model = "stories260K", Adapter = "shop", Prompt = "Hi", MaxTokens = 4 }, mesh.Narrow.Metadata).ResponseAsync);
+        var byName = await Calls.FailureOf(() =>
+            client.CompleteAsync(new InferenceV1.GenerateRequest { Model = "stories260K:shop", Prompt = "Hi", MaxTokens = 4 }, mesh.Narrow.Metadata).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, byField.StatusCode);
+        Assert.Contains("model 'stories260K:shop'", byField.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.PermissionDenied, byName.StatusCode);
+        Assert.Equal(before, mesh.Inference.Calls.Count(c => c.Path == complete));
+
+        // The admin key ("*") reaches Inference, which answers for the adapter it does not have.
+        var forwarded = await Calls.StatusOf(() =>
+            client.CompleteAsync(new InferenceV1.GenerateRequest { Model = "stories260K", Adapter = "shop", Prompt = "Hi", MaxTokens = 4 }, mesh.Admin.Metadata).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, forwarded);
+    }
+
+    [Fact]
     public async Task A_streaming_call_naming_a_forbidden_model_is_refused_too()
     {
         var client = new InferenceV1.InferenceService.InferenceServiceClient(mesh.Channel);

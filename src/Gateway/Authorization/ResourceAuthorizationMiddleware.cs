@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace Mesh.Gateway.Authorization;
 
 /// <summary>
-/// Checks that the caller's key may use the model and the collection a request names. The fields are
+/// Checks that the caller's key may use the model (a LoRA adapter counting as the model
+/// <c>base:adapter</c>) and the collection a request names. The fields are
 /// found by name in the request's descriptor (<see cref="GatewayOptions.ResourceFields"/>), so every
 /// RPC of every service is covered without per-method code. A unary or server-streaming request is
 /// read whole before it is forwarded; a client- or bidirectional-streaming call is held until its
@@ -108,7 +109,31 @@ public sealed class ResourceAuthorizationMiddleware(
             }
         }
 
-        return null;
+        return AdapterDenied(message, key);
+    }
+
+    // A LoRA adapter is a model variant: the Inference requests' `adapter` field is checked as the model
+    // name "base:adapter" (the spelling OpenAI's `model` uses for it), so a key allowed only the base model
+    // cannot reach its adapters through the separate field.
+    private static string? AdapterDenied(IMessage message, ApiKey key)
+    {
+        var descriptor = message.Descriptor;
+        if (descriptor.FindFieldByName("adapter") is not { FieldType: FieldType.String, IsRepeated: false } adapterField
+            || descriptor.FindFieldByName(ResourceKinds.Model) is not { FieldType: FieldType.String, IsRepeated: false } modelField
+            || adapterField.Accessor.GetValue(message) is not string { Length: > 0 } adapter
+            || modelField.Accessor.GetValue(message) is not string { Length: > 0 } model
+            || model.Contains(':', StringComparison.Ordinal))
+        {
+            return null; // no adapter, or `model` already names base:adapter and was checked as a model
+        }
+
+        var variant = $"{model}:{adapter}";
+        if (key.MayUseModel(variant))
+        {
+            return null;
+        }
+        var list = key.Options.Models.Count == 0 ? "none" : string.Join(", ", key.Options.Models);
+        return $"API key '{key.Name}' may not use {ResourceKinds.Model} '{variant}' (adapter '{adapter}' of '{model}'; allowed: {list}).";
     }
 
     private static IEnumerable<string> Values(FieldDescriptor field, IMessage message) =>
