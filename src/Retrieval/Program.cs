@@ -4,6 +4,7 @@ using Mesh.Retrieval.Services;
 using Grpc.AspNetCore.Server;
 using Mesh.ServiceDefaults;
 using Mesh.ServiceDefaults.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Mesh.Retrieval;
 
@@ -31,9 +32,12 @@ public static class RetrievalHost
 
         builder.Services.AddValidatedOptions<RetrievalOptions, RetrievalOptionsValidator>(builder.Configuration.GetSection(RetrievalOptions.SectionName));
         builder.Services.AddSingleton<MiniLmTextEmbedder>();
+        // Repeated query texts skip MiniLM: the assistant asks popular questions again and again.
+        builder.Services.AddSingleton(sp => new QueryEmbeddingCache(
+            sp.GetRequiredService<MiniLmTextEmbedder>(), sp.GetRequiredService<IOptions<RetrievalOptions>>().Value.QueryEmbeddingCacheEntries));
         builder.Services.AddSingleton<IReadOnlyDictionary<string, ITextEmbedder>>(sp => new Dictionary<string, ITextEmbedder>(StringComparer.Ordinal)
         {
-            [MiniLmTextEmbedder.ModelName] = sp.GetRequiredService<MiniLmTextEmbedder>(),
+            [MiniLmTextEmbedder.ModelName] = sp.GetRequiredService<QueryEmbeddingCache>(),
         });
         builder.Services.AddSingleton<RetrievalMetrics>();
         builder.Services.AddSingleton<SnapshotHooks>();

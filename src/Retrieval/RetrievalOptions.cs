@@ -33,4 +33,10 @@ public sealed class RetrievalOptions
     /// payloads are counted as they are added, and a larger answer is RESOURCE_EXHAUSTED, not a memory spike.
     /// </summary>
     public int MaxResponseBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Vectors of single texts (text queries, one-text Embed calls) kept so a repeated question skips
+    /// the embedder: about 1.5 KiB each for MiniLM. 0 turns the cache off.
+    /// </summary>
+    public int QueryEmbeddingCacheEntries { get; set; } = 4096;
 }

@@ -30,6 +30,11 @@ public sealed class RetrievalOptionsValidator : IValidateOptions<RetrievalOption
             errors.Add($"{at}:IndexConcurrency must be >= 0, 0 meaning two per core (got {options.IndexConcurrency}).");
         }
 
+        if (options.QueryEmbeddingCacheEntries is < 0 or > 1_000_000)
+        {
+            errors.Add($"{at}:QueryEmbeddingCacheEntries must be in [0, 1000000], 0 turning the cache off (got {options.QueryEmbeddingCacheEntries}).");
+        }
+
         if (options.MaxPayloadBytes <= 0)
         {
             errors.Add($"{at}:MaxPayloadBytes must be > 0 (got {options.MaxPayloadBytes}).");

@@ -51,7 +51,7 @@ public sealed class HybridSearchTests
         await using var server = await RetrievalServer.StartAsync();
         await CreateCatalogueAsync(server.Client);
 
-        var dense = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3 });
+        var dense = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3, Mode = SearchMode.Dense });
         Assert.DoesNotContain(1042UL, dense.Points.Select(p => p.Id.Num));
 
         var hybrid = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3, Mode = SearchMode.Hybrid, WithPayload = true });
@@ -104,9 +104,15 @@ public sealed class HybridSearchTests
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("sparse_text", error.Status.Detail);
 
-        error = await Assert.ThrowsAsync<RpcException>(() => server.Client.SearchAsync(new SearchRequest
+        // Without a mode, sparse_text beside a vector is a hybrid search where the collection has bm25,
+        // and a mistake (a dense search has no use for it) where it has not.
+        Assert.Empty((await server.Client.SearchAsync(new SearchRequest
         {
             Collection = "sparse", Vector = new Vector { Values = { 1, 0, 0, 0 } }, SparseText = "x", Limit = 1,
+        })).Points);
+        error = await Assert.ThrowsAsync<RpcException>(() => server.Client.SearchAsync(new SearchRequest
+        {
+            Collection = "plain", Vector = new Vector { Values = { 1, 0, 0, 0 } }, SparseText = "x", Limit = 1,
         }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
 
@@ -188,5 +194,22 @@ public sealed class HybridSearchTests
             results.Add(string.Join(",", response.Points.Select(p => $"{p.Id.Num}:{p.Score:R}")));
         }
         return [.. results];
+    }
+
+    [Fact]
+    public async Task Without_a_mode_a_collection_with_bm25_answers_a_text_by_hybrid_search_and_one_without_by_dense()
+    {
+        await using var server = await RetrievalServer.StartAsync();
+        await CreateCatalogueAsync(server.Client);
+        var unspecified = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3 });
+        var hybrid = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3, Mode = SearchMode.Hybrid });
+        Assert.Equal(1042UL, unspecified.Points[0].Id.Num);
+        Assert.Equal(hybrid.Points.Select(p => (p.Id.Num, p.Score)), unspecified.Points.Select(p => (p.Id.Num, p.Score)));
+
+        // A vector query without sparse_text has nothing for BM25 to read: dense, as before modes existed.
+        var vector = (await server.Client.EmbedAsync(new EmbedRequest { Texts = { "SKU-1042" } })).Vectors[0];
+        var byVector = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Vector = vector, Limit = 3 });
+        var dense = await server.Client.SearchAsync(new SearchRequest { Collection = "catalogue", Text = "SKU-1042", Limit = 3, Mode = SearchMode.Dense });
+        Assert.Equal(dense.Points.Select(p => p.Id.Num), byVector.Points.Select(p => p.Id.Num));
     }
 }

@@ -46,6 +46,9 @@ internal static class KnowledgeBase
                 Index("in_stock", PayloadIndexKind.Keyword),
                 Index("price", PayloadIndexKind.Numeric),
             },
+            // BM25 beside the MiniLM vectors: the assistant's searches are hybrid, so a question naming a
+            // SKU ("FOO-1007") or a product name finds it, which MiniLM alone does not.
+            Bm25 = new Bm25Params(),
         }, key);
 
         var files = Directory.GetFiles(dir, "*.jsonl").Order(StringComparer.Ordinal).ToArray();

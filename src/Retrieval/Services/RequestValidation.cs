@@ -73,6 +73,10 @@ internal static class RequestValidation
     {
         var mode = request.Mode switch
         {
+            // Unspecified: the collection's best. One with a BM25 index answers a text (or a vector with
+            // sparse_text) by hybrid search, so a SKU or product name in the question is found; others dense.
+            SearchMode.Unspecified when collection.HasSparseIndex
+                && (request.QueryCase == SearchRequest.QueryOneofCase.Text || request.SparseText.Length > 0) => QueryMode.Hybrid,
             SearchMode.Unspecified or SearchMode.Dense => QueryMode.Dense,
             SearchMode.Sparse => QueryMode.Sparse,
             SearchMode.Hybrid => QueryMode.Hybrid,

@@ -243,6 +243,30 @@ public sealed partial class AssistantTests(AssistantFixture mesh)
         return events;
     }
 
+    [Fact]
+    public async Task A_question_naming_a_sku_retrieves_that_product_first_from_a_collection_with_bm25()
+    {
+        // Twenty shoes told apart only by SKU and colour: MiniLM cannot read a SKU, BM25 can, and the
+        // assistant's search (no mode: the collection's best) is hybrid on a collection with bm25.
+        var retrieval = new RetrievalService.RetrievalServiceClient(mesh.Gateway.Channel);
+        await retrieval.CreateCollectionAsync(new CreateCollectionRequest
+        {
+            Name = "skus", Metric = Metric.Cosine, Embedder = "all-MiniLM-L6-v2", Bm25 = new Bm25Params(),
+        }, mesh.Key.Metadata);
+        string[] colours = ["red", "blue", "green", "black", "white", "grey", "orange", "yellow", "purple", "navy"];
+        var upsert = new UpsertRequest { Collection = "skus" };
+        for (var i = 0; i < 20; i++)
+        {
+            upsert.Points.Add(new PointStruct { Id = new PointId { Num = (ulong)(1030 + i) }, Text = $"Trailrunner {colours[i % 10]} (SKU FOO-{1030 + i}): lightweight trail running shoe." });
+        }
+        await retrieval.UpsertAsync(upsert, mesh.Key.Metadata);
+
+        var request = Question("Is FOO-1042 in stock?");
+        request.Collection = "skus";
+        request.TopK = 3;
+        Assert.Equal(1042ul, (await AskAsync(request))[0].Context.Points[0].Id.Num);
+    }
+
     [GeneratedRegex(@"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}")]
     private static partial Regex CardDigits();
 }
