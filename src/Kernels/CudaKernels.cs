@@ -20,7 +20,7 @@ public sealed class CudaKernels : IDisposable
         ("embedding", "embedding_f32"), ("embedding", "embedding_f16"), ("embedding", "embedding_bf16"), ("embedding", "embedding_q8_0"),
         ("kv_cache", "kv_append_f32"),
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
-        ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"),
+        ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"), ("matvec_quant", "matvec_q5_k"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"),
         ("attention_flash_decode", "attention_decode_split_f32"), ("attention_flash_decode", "attention_decode_combine_f32"), ("attention_prefill", "attention_prefill_bf16"),

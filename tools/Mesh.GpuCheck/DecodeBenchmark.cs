@@ -21,7 +21,7 @@ internal static class DecodeBenchmark
         // Block types need K a whole number of blocks (256 for the K-quants): hidden 768. The CPU
         // backend quantizes activations to Q8_0/Q8_K for those types; the GPU keeps them f32.
         var config = new LlamaConfig(Dim: 256, HiddenDim: 768, Layers: 4, Heads: 8, KvHeads: 4, VocabSize: 1024, ContextLength: 512, NormEpsilon: 1e-5f, RopeTheta: 10000f);
-        foreach (var (type, prefillThreshold, decodeThreshold) in new[] { (GgmlType.F32, 1e-4, 1e-4), (GgmlType.BF16, 3e-2, 1e-3), (GgmlType.Q8_0, 3e-2, 3e-2), (GgmlType.Q4_0, 3e-2, 3e-2), (GgmlType.Q4_K, 3e-2, 3e-2) })
+        foreach (var (type, prefillThreshold, decodeThreshold) in new[] { (GgmlType.F32, 1e-4, 1e-4), (GgmlType.BF16, 3e-2, 1e-3), (GgmlType.Q8_0, 3e-2, 3e-2), (GgmlType.Q4_0, 3e-2, 3e-2), (GgmlType.Q4_K, 3e-2, 3e-2), (GgmlType.Q5_K, 3e-2, 3e-2) })
         {
             using var model = new RandomModel(config, type, seed: 17);
             var options = new BackendOptions { KvBlockCount = 64 };

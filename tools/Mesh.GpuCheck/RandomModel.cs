@@ -9,8 +9,9 @@ namespace Mesh.GpuCheck;
 /// <summary>
 /// A Llama-shaped model with random weights in native memory: the GPU check's stand-in for a real
 /// checkpoint (none travels to the GPU machine). Values are small (|w| ≤ 0.125) so activations stay
-/// finite through every layer. <see cref="GgmlType.Q4_K"/> stands for llama.cpp's Q4_K_M mix:
-/// Q4_K everywhere but ffn_down and the classifier, which are Q6_K.
+/// finite through every layer. <see cref="GgmlType.Q4_K"/> and <see cref="GgmlType.Q5_K"/> stand for
+/// llama.cpp's Q4_K_M and Q5_K_M mixes: that type everywhere but ffn_down and the classifier, which
+/// are Q6_K.
 /// </summary>
 internal sealed unsafe class RandomModel : IDisposable
 {
@@ -21,7 +22,7 @@ internal sealed unsafe class RandomModel : IDisposable
         Config = config;
         var random = new Random(seed);
         WeightMatrix Matrix(string name, int rows, int cols) =>
-            Allocate(name, type == GgmlType.Q4_K && (name.EndsWith("ffn_down", StringComparison.Ordinal) || name == "output") ? GgmlType.Q6_K : type, rows, cols, random);
+            Allocate(name, type is GgmlType.Q4_K or GgmlType.Q5_K && (name.EndsWith("ffn_down", StringComparison.Ordinal) || name == "output") ? GgmlType.Q6_K : type, rows, cols, random);
         float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
         var layers = Enumerable.Range(0, config.Layers).Select(l => new LayerWeights(
             Ones(config.Dim),
@@ -75,9 +76,9 @@ internal sealed unsafe class RandomModel : IDisposable
                     Dequantize.SingleToQ8(row, new Span<byte>(data + GgmlTypeInfo.ByteSize(type, (long)r * cols), (int)GgmlTypeInfo.ByteSize(type, cols)));
                 }
                 break;
-            case GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K:
+            case GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K:
                 // Random quants with block scales shrunk so that values stay within about ±0.1.
-                var format = type switch { GgmlType.Q4_0 => BlockQuantFormat.Q4_0, GgmlType.Q4_K => BlockQuantFormat.Q4_K, _ => BlockQuantFormat.Q6_K };
+                var format = type switch { GgmlType.Q4_0 => BlockQuantFormat.Q4_0, GgmlType.Q4_K => BlockQuantFormat.Q4_K, GgmlType.Q5_K => BlockQuantFormat.Q5_K, _ => BlockQuantFormat.Q6_K };
                 QuantMatVecReference.RandomWeights(format, rows, cols, random, scale: 0.03).CopyTo(new Span<byte>(data, checked((int)bytes)));
                 break;
             default:

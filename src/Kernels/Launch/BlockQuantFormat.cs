@@ -14,6 +14,8 @@ public enum BlockQuantFormat
     Q4_K,
     /// <summary>block_q6_K: 128 bytes of low nibbles, 64 bytes of high 2-bit pairs, 16 int8 scales, f16 d (210 bytes per 256 values); value = d·sc·(q − 32).</summary>
     Q6_K,
+    /// <summary>block_q5_K: f16 d, f16 dmin, 12 bytes of packed 6-bit scales and mins, 32 bytes of high bits qh, 128 bytes of nibbles (176 bytes per 256 values); value = d·sc·q − dmin·m with q = nibble | 16·(bit of qh).</summary>
+    Q5_K,
 }
 
 /// <summary>Block sizes of <see cref="BlockQuantFormat"/> types.</summary>
@@ -23,7 +25,7 @@ public static class BlockQuantFormats
     public static int BlockValues(BlockQuantFormat format) => format switch
     {
         BlockQuantFormat.Q8_0 or BlockQuantFormat.Q4_0 => 32,
-        BlockQuantFormat.Q4_K or BlockQuantFormat.Q6_K => 256,
+        BlockQuantFormat.Q4_K or BlockQuantFormat.Q5_K or BlockQuantFormat.Q6_K => 256,
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown block-quantized format"),
     };
 
@@ -34,6 +36,7 @@ public static class BlockQuantFormats
         BlockQuantFormat.Q4_0 => 18,
         BlockQuantFormat.Q4_K => 144,
         BlockQuantFormat.Q6_K => 210,
+        BlockQuantFormat.Q5_K => 176,
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown block-quantized format"),
     };
 
@@ -47,6 +50,7 @@ public static class BlockQuantFormats
         BlockQuantFormat.Q4_0 => "matvec_block_q4_0",
         BlockQuantFormat.Q4_K => "matvec_q4_k",
         BlockQuantFormat.Q6_K => "matvec_q6_k",
+        BlockQuantFormat.Q5_K => "matvec_q5_k",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown block-quantized format"),
     };
 }

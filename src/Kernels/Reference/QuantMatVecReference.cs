@@ -42,7 +42,8 @@ public static class QuantMatVecReference
                     {
                         BlockQuantFormat.Q8_0 => LaneQ8_0(w, xr, lane, k / 32),
                         BlockQuantFormat.Q4_0 => LaneQ4_0(w, xr, lane, k / 32),
-                        BlockQuantFormat.Q4_K => LaneQ4K(w, xr, lane, k / 256),
+                        BlockQuantFormat.Q4_K => LaneQ45K(w, xr, lane, k / 256, highBits: false),
+                        BlockQuantFormat.Q5_K => LaneQ45K(w, xr, lane, k / 256, highBits: true),
                         _ => LaneQ6K(w, xr, lane, k / 256),
                     };
                 }
@@ -70,7 +71,7 @@ public static class QuantMatVecReference
                 case BlockQuantFormat.Q8_0 or BlockQuantFormat.Q4_0:
                     WriteHalf(block, scale * (0.001 + (random.NextDouble() * 0.02)));
                     break;
-                case BlockQuantFormat.Q4_K:
+                case BlockQuantFormat.Q4_K or BlockQuantFormat.Q5_K:
                     WriteHalf(block, scale * (0.0005 + (random.NextDouble() * 0.002)));
                     WriteHalf(block[2..], scale * random.NextDouble() * 0.002);
                     break;
@@ -140,17 +141,20 @@ public static class QuantMatVecReference
     }
 
     /// <summary>
-    /// Lane l of each super-block: j = l/8, i = 4(l%8); quant bytes qs[32j+i..+3] give values
-    /// 64j+i+t (low nibbles, group 2j) and 64j+32+i+t (high, group 2j+1); scales and mins by
+    /// Q4_K and Q5_K (<paramref name="highBits"/>), lane l of each super-block: j = l/8, i = 4(l%8);
+    /// quant bytes qs[32j+i..+3] give values 64j+i+t (low nibbles, group 2j) and 64j+32+i+t (high,
+    /// group 2j+1); Q5_K adds bit 2j (resp. 2j+1) of qh[i+t] as the 5th bit; scales and mins by
     /// ggml's get_scale_min_k4.
     /// </summary>
-    private static float LaneQ4K(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, int lane, int superBlocks)
+    private static float LaneQ45K(ReadOnlySpan<byte> w, ReadOnlySpan<float> x, int lane, int superBlocks, bool highBits)
     {
         var acc = 0f;
         int j = lane >> 3, i = 4 * (lane & 7);
+        var blockBytes = highBits ? 176 : 144;
+        var qsOffset = highBits ? 48 : 16;
         for (var sb = 0; sb < superBlocks; sb++)
         {
-            var block = w.Slice(sb * 144, 144);
+            var block = w.Slice(sb * blockBytes, blockBytes);
             float d = Half16(block, 0), dmin = Half16(block, 2);
             var scales = block.Slice(4, 12);
             var (scLo, mLo) = ScaleMinK4(2 * j, scales);
@@ -159,9 +163,16 @@ public static class QuantMatVecReference
             float sLo = 0f, sHi = 0f;
             for (var t = 0; t < 4; t++)
             {
-                var q = block[16 + (32 * j) + i + t];
-                sLo = Fma(q & 0xF, xs[t], sLo);
-                sHi = Fma(q >> 4, xs[32 + t], sHi);
+                var q = block[qsOffset + (32 * j) + i + t];
+                int lo = q & 0xF, hi = q >> 4;
+                if (highBits)
+                {
+                    var qh = block[16 + i + t] >> (2 * j);
+                    lo |= (qh & 1) << 4;
+                    hi |= ((qh >> 1) & 1) << 4;
+                }
+                sLo = Fma(lo, xs[t], sLo);
+                sHi = Fma(hi, xs[32 + t], sHi);
             }
             var xLo = xs[0] + xs[1] + xs[2] + xs[3];
             var xHi = xs[32] + xs[33] + xs[34] + xs[35];

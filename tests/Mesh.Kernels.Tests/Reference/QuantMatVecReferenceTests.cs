@@ -19,6 +19,7 @@ public unsafe class QuantMatVecReferenceTests
         { BlockQuantFormat.Q4_0, 32 * 70 },
         { BlockQuantFormat.Q4_K, 256 * 3 },
         { BlockQuantFormat.Q6_K, 256 * 3 },
+        { BlockQuantFormat.Q5_K, 256 * 3 },
     };
 
     [Theory]
@@ -94,7 +95,9 @@ public unsafe class QuantMatVecReferenceTests
         BlockQuantFormat.Q8_0 => GgmlType.Q8_0,
         BlockQuantFormat.Q4_0 => GgmlType.Q4_0,
         BlockQuantFormat.Q4_K => GgmlType.Q4_K,
-        _ => GgmlType.Q6_K,
+        BlockQuantFormat.Q5_K => GgmlType.Q5_K,
+        BlockQuantFormat.Q6_K => GgmlType.Q6_K,
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "no GGML type mapped"),
     };
 
     internal static (byte[] Weights, float[] X) RandomProblem(BlockQuantFormat format, int n, int rows, int k, int seed)

@@ -9,8 +9,8 @@ namespace Mesh.Inference.Backends.Cuda;
 /// <summary>
 /// A weight matrix in device memory, in the form the kernels read: f32, f16 and bf16 as stored in
 /// the file; Q8_0 split into int8 quants and f16 scales (<see cref="Q8Layout"/>) for aligned loads;
-/// Q4_0, Q4_K and Q6_K in ggml's block layout as stored (<see cref="Quant"/>, read by the quantized
-/// matvecs). Serving does not pick the CUDA backend for those three yet (<see cref="UnreadableTypes"/>):
+/// Q4_0, Q4_K, Q5_K and Q6_K in ggml's block layout as stored (<see cref="Quant"/>, read by the quantized
+/// matvecs). Serving does not pick the CUDA backend for those four yet (<see cref="UnreadableTypes"/>):
 /// only the GPU check's backend agreement runs them until a GPU run has passed it.
 /// </summary>
 internal sealed class CudaMatrix : IDisposable
@@ -27,7 +27,7 @@ internal sealed class CudaMatrix : IDisposable
 
     public WeightFormat Format { get; }
 
-    /// <summary>The ggml block format of a Q4_0/Q4_K/Q6_K matrix (then <see cref="Format"/> is meaningless), else null.</summary>
+    /// <summary>The ggml block format of a Q4_0/Q4_K/Q5_K/Q6_K matrix (then <see cref="Format"/> is meaningless), else null.</summary>
     public BlockQuantFormat? Quant { get; }
 
     public int Rows { get; }
@@ -64,6 +64,7 @@ internal sealed class CudaMatrix : IDisposable
     {
         GgmlType.Q4_0 => BlockQuantFormat.Q4_0,
         GgmlType.Q4_K => BlockQuantFormat.Q4_K,
+        GgmlType.Q5_K => BlockQuantFormat.Q5_K,
         GgmlType.Q6_K => BlockQuantFormat.Q6_K,
         _ => null,
     };
