@@ -21,6 +21,7 @@ public sealed class CudaKernels : IDisposable
         ("kv_cache", "kv_append_f32"),
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
         ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"), ("matvec_quant", "matvec_q5_k"),
+        ("matmul_quant", "matmul_block_q8_0"), ("matmul_quant", "matmul_block_q4_0"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"),
         ("attention_flash_decode", "attention_decode_split_f32"), ("attention_flash_decode", "attention_decode_combine_f32"), ("attention_prefill", "attention_prefill_bf16"),
@@ -134,6 +135,15 @@ public sealed class CudaKernels : IDisposable
     public void MatVecQuant(DeviceBuffer y, BlockQuantFormat format, DeviceBuffer weights, DeviceBuffer x, int rows, int n, int k, CudaStream? stream) =>
         Launch(BlockQuantFormats.MatVecEntry(format), KernelShapes.MatVecQuant(n, k, format), stream,
             a => a.Add(y).Add(weights).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
+
+    /// <summary>
+    /// C[M][N] (f32) = A[M][K] (f32)·W[N][K]ᵀ with W in ggml's Q8_0 or Q4_0 block layout as stored
+    /// (<see cref="BlockQuantFormats.RowBytes"/> bytes per row): the prefill GEMM of <c>matmul_quant.ptx</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another format, or K not a multiple of 32.</exception>
+    public void MatMulQuant(DeviceBuffer c, BlockQuantFormat format, DeviceBuffer weights, DeviceBuffer a, int m, int n, int k, CudaStream? stream) =>
+        Launch(BlockQuantFormats.MatMulEntry(format), KernelShapes.MatMulQuant(m, n, k, format), stream,
+            p => p.Add(c).Add(weights).Add(a).Add((uint)m).Add((uint)n).Add((uint)k));
 
     /// <summary>C[M][N] (f32) = A[M][K]·B[N][K]ᵀ on tensor cores; A and B both bf16 or both f16.</summary>
     public void MatMul(DeviceBuffer c, WeightFormat format, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)

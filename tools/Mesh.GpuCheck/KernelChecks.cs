@@ -38,6 +38,11 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
             MatVecQuant(format, n: 2048 + 8 * 3, k: 2048, rows: 1);
             MatVecQuant(format, n: 1000, k: 4096 + 256, rows: 3);
         }
+        foreach (var format in new[] { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 })
+        {
+            MatMulQuant(format, m: 300, n: 520, k: 256); // partial tiles in M and N
+            MatMulQuant(format, m: 64, n: 2048, k: 2048);
+        }
         MatMul(WeightFormat.BF16, 300, 520, 256);
         MatMul(WeightFormat.F16, 128, 128, 64);
         MatMul(WeightFormat.BF16, 1024, 1024, 1024);
@@ -274,6 +279,20 @@ internal sealed class KernelChecks(CudaKernels kernels, Random random)
         var expected = new float[rows * n];
         QuantMatVecReference.MatVec(format, weights, x, expected, rows, n, k);
         Record(BlockQuantFormats.MatVecEntry(format), $"{rows}x{k} · {n}x{k}", Download(dy, (long)rows * n), expected, 1e-5);
+    }
+
+    /// <summary>The quantized prefill GEMM against its CPU emulation (same dequantized weights and fma order: exact, 1e-6 for safety).</summary>
+    private void MatMulQuant(BlockQuantFormat format, int m, int n, int k)
+    {
+        var weights = QuantMatVecReference.RandomWeights(format, n, k, random);
+        var a = RandomFloats(random, (long)m * k);
+        using var dw = Upload(weights);
+        using var da = Upload(a);
+        using var dc = Poisoned((long)m * n);
+        kernels.MatMulQuant(dc, format, dw, da, m, n, k, null);
+        var expected = new float[m * n];
+        QuantMatMulReference.MatMul(format, weights, a, expected, m, n, k);
+        Record(BlockQuantFormats.MatMulEntry(format), $"{m}x{k} · {n}x{k}", Download(dc, (long)m * n), expected, 1e-6);
     }
 
     private void MatMul(WeightFormat format, int m, int n, int k)

@@ -40,6 +40,11 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
             MatVecQuant(format, n: 8192, k: 2048);
             MatVecQuant(format, n: 2048, k: 8192);
         }
+        foreach (var format in new[] { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 })
+        {
+            MatMulQuant(format, m: 512, n: 8192, k: 2048);
+            MatMulQuant(format, m: 2048, n: 2048, k: 8192);
+        }
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128, flashSplit: 512);
@@ -127,6 +132,16 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
             w.Dispose();
         }
         Results.Add(new TimingResult(BlockQuantFormats.MatVecEntry(format), $"1x{k} · {n}x{k}", ms, (double)n * rowBytes + (4.0 * k) + (4.0 * n), 2.0 * n * k, "matvec_bf16", [n, k]));
+    }
+
+    /// <summary>The quantized prefill GEMM (tokens × weight rows × K); the PyTorch column is cuBLAS's bf16 matmul of the same shape on dequantized weights.</summary>
+    private void MatMulQuant(BlockQuantFormat format, int m, int n, int k)
+    {
+        using var w = Upload(QuantMatVecReference.RandomWeights(format, n, k, random));
+        using var a = Upload(RandomFloats(random, (long)m * k));
+        using var c = DeviceBuffer.Allocate<float>((long)m * n);
+        var ms = Time(_ => kernels.MatMulQuant(c, format, w, a, m, n, k, stream));
+        Results.Add(new TimingResult($"{BlockQuantFormats.MatMulEntry(format)} (f32 FMA)", $"{m}x{n}x{k}", ms, (double)n * BlockQuantFormats.RowBytes(format, k) + (4.0 * m * k) + (4.0 * m * n), 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
     }
 
     /// <summary>Paged decode attention; with <paramref name="flashSplit"/> &gt; 0 flash-decoding with splits of that many positions.</summary>

@@ -102,6 +102,23 @@ public static class KernelShapes
         return LaunchGeometry.Linear(((uint)n + MatVecRowsPerBlock - 1) / MatVecRowsPerBlock, MatVecRowsPerBlock * 32);
     }
 
+    /// <summary>Tokens and weight rows per block tile of the quantized prefill GEMM (<c>matmul_quant.ptx</c>).</summary>
+    public const uint MatMulQuantTile = 64;
+
+    /// <summary>
+    /// Quantized prefill GEMM C[M][N] = A[M][K]·W[N][K]ᵀ (<c>matmul_quant.ptx</c>): 256 threads per
+    /// 64×64 tile, grid (⌈N/64⌉, ⌈M/64⌉); K a whole number of 32-value blocks, Q8_0 or Q4_0.
+    /// </summary>
+    public static LaunchGeometry MatMulQuant(int m, int n, int k, BlockQuantFormat format)
+    {
+        BlockQuantFormats.MatMulEntry(format); // refuses the formats without a GEMM
+        Require(m > 0 && n > 0, $"quantized matmul needs M and N positive; got {m}, {n}");
+        Require(k > 0 && k % 32 == 0, $"quantized matmul over {format} weights needs K a positive multiple of 32; got {k}");
+        return new LaunchGeometry(
+            ((uint)n + MatMulQuantTile - 1) / MatMulQuantTile, ((uint)m + MatMulQuantTile - 1) / MatMulQuantTile, 1,
+            256, 1, 1, 0);
+    }
+
     /// <summary>Tensor-core matmul C[M][N] = A[M][K]·B[N][K]ᵀ.</summary>
     public static LaunchGeometry MatMul(int m, int n, int k)
     {

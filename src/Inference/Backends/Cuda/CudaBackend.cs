@@ -283,6 +283,12 @@ public sealed class CudaBackend : IDeviceSamplingBackend
     {
         if (w.Quant is { } quant)
         {
+            // Prefill over Q4_0 blocks: the quantized GEMM reads W once per 64 tokens, not once per token.
+            if (rows >= MatMulMinTokens && quant == BlockQuantFormat.Q4_0)
+            {
+                _kernels.MatMulQuant(y, quant, w.Data, x, rows, w.Rows, w.Cols, _stream);
+                return;
+            }
             _kernels.MatVecQuant(y, quant, w.Data, x, rows, w.Rows, w.Cols, _stream);
             return;
         }
