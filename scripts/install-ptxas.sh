@@ -19,33 +19,12 @@ if [[ -x $ptxas ]] && "$ptxas" --version >/dev/null 2>&1; then
 fi
 
 apt_dir=$root/.tools/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$dest"
-cat > "$apt_dir/sources.list" <<'SRC'
-deb [signed-by=/usr/share/keyrings/debian-archive-trixie-automatic.gpg] http://deb.debian.org/debian trixie non-free
-SRC
-apt_opts=(
-  -o "Dir::Etc::SourceList=$apt_dir/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$apt_dir/lists"
-  -o "Dir::Cache=$apt_dir/cache"
-  -o "Dir::State::status=/dev/null"
-  -o "APT::Architecture=amd64"
-  -o "APT::Architectures=amd64"
-  -o "Debug::NoLocking=1"
-)
-
-echo "install-ptxas: fetching trixie non-free package lists (private, under .tools/apt)" >&2
-apt-get "${apt_opts[@]}" -qq update
-
+mkdir -p "$dest"
+source scripts/lib/trixie-deb.sh
 # `dpkg -c` shows ./usr/bin/ptxas inside nvidia-cuda-toolkit itself (87 MB); its dependencies
 # (nvidia-cuda-dev alone is ~900 MB) are not needed to assemble PTX, so only this one .deb is fetched.
 pkg=nvidia-cuda-toolkit
-found=$(ls "$apt_dir"/debs/${pkg}_*.deb 2>/dev/null | head -n1 || true)
-if [[ -z $found ]]; then
-  # apt's download sandbox user cannot write under /work; the warning about that is harmless.
-  (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" -qq download "$pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
-  found=$(ls "$apt_dir"/debs/${pkg}_*.deb 2>/dev/null | head -n1 || true)
-fi
+found=$(trixie_deb non-free "$pkg" "$apt_dir")
 if [[ -z $found ]] || ! dpkg -c "$found" | awk '$NF ~ /\/bin\/ptxas$/ { hit = 1 } END { exit !hit }'; then
   echo "install-ptxas: could not download $pkg from trixie non-free, or it holds no bin/ptxas" >&2
   exit 1
