@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Embedding;
+using Mesh.Retrieval.Services;
 using Mesh.Retrieval.Sparse;
 using Mesh.Retrieval.V1;
 
@@ -72,11 +73,11 @@ public sealed class Bm25Tests
     public void Collection_config_fills_bm25_defaults_and_refuses_bad_parameters()
     {
         var embedders = new Dictionary<string, ITextEmbedder>();
-        var config = CollectionConfig.Normalize(new CreateCollectionRequest { Name = "c", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params() }, embedders);
-        Assert.Equal(1.2f, config.Bm25.K1);
+        var config = CollectionConfig.Normalize(CollectionConfigMapping.ToConfig(new CreateCollectionRequest { Name = "c", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params() }), embedders);
+        Assert.Equal(1.2f, config.Bm25!.K1);
         Assert.Equal(0.75f, config.Bm25.B);
         var error = Assert.Throws<RetrievalException>(() => CollectionConfig.Normalize(
-            new CreateCollectionRequest { Name = "c", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params { B = 2 } }, embedders));
+            CollectionConfigMapping.ToConfig(new CreateCollectionRequest { Name = "c", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params { B = 2 } }), embedders));
         Assert.Contains("bm25.b", error.Message);
     }
 

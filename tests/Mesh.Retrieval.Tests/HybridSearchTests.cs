@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Embedding;
+using Mesh.Retrieval.Services;
 using Mesh.Retrieval.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -157,7 +158,7 @@ public sealed class HybridSearchTests
         var folder = Path.Combine(Path.GetTempPath(), "mesh-retrieval-tests", Guid.NewGuid().ToString("N"));
         var options = new RetrievalOptions { IndexConcurrency = 2 };
         var embedders = new Dictionary<string, ITextEmbedder>();
-        var config = CollectionConfig.Normalize(new CreateCollectionRequest { Name = "log", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params { TextFields = { "sku" } } }, embedders);
+        var config = CollectionConfig.Normalize(CollectionConfigMapping.ToConfig(new CreateCollectionRequest { Name = "log", Dimensions = 4, Metric = Metric.Cosine, Bm25 = new Bm25Params { TextFields = { "sku" } } }), embedders);
         try
         {
             List<(PointKey, float)> before;

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Embedding;
 using Mesh.Retrieval.Filtering;
+using Mesh.Retrieval.Services;
 using Mesh.Retrieval.Storage.Records;
 using Mesh.Retrieval.V1;
 
@@ -13,11 +14,11 @@ namespace Mesh.Retrieval.Tests;
 /// </summary>
 public sealed class SegmentPartsTests
 {
-    private static readonly CreateCollectionRequest Config = CollectionConfig.Normalize(new CreateCollectionRequest
+    private static readonly CollectionConfig Config = CollectionConfig.Normalize(CollectionConfigMapping.ToConfig(new CreateCollectionRequest
     {
         Name = "parts", Dimensions = 4, Metric = Metric.Cosine,
         PayloadIndexes = { new V1.PayloadIndex { Field = "color", Kind = PayloadIndexKind.Keyword }, new V1.PayloadIndex { Field = "n", Kind = PayloadIndexKind.Numeric } },
-    }, new Dictionary<string, ITextEmbedder>());
+    }), new Dictionary<string, ITextEmbedder>());
 
     [Fact]
     public void IdTracker_gives_a_replaced_id_a_new_key_and_retires_the_old_one()
@@ -97,13 +98,13 @@ public sealed class SegmentPartsTests
         Assert.Equal(0, vectors.Score(distances[1]), 0.002);
         Assert.Equal(1, vectors.Score(vectors.Distance(vectors.Prepare([3e38f, 0, 0, 0]), [1e-30f, 0, 0, 0], new float[4])), 1e-6);
 
-        Assert.Null(VectorIndex.Refusal([100000, 0], Metric.Cosine, V1.Storage.F16));
-        Assert.Contains("zero vector", VectorIndex.Refusal([0, 0], Metric.Cosine, V1.Storage.F16));
-        Assert.Contains("component 1", VectorIndex.Refusal([1, 70000], Metric.L2, V1.Storage.F16));
-        Assert.Null(VectorIndex.Refusal([1, 65504], Metric.InnerProduct, V1.Storage.F16));
-        Assert.Null(VectorIndex.Refusal([1, 70000], Metric.L2, V1.Storage.F32));
-        Assert.Contains("component 0", VectorIndex.Refusal([1e18f, 0], Metric.InnerProduct, V1.Storage.F32));
-        Assert.Contains("finite", VectorIndex.Refusal([float.NaN], Metric.L2, V1.Storage.F32));
+        Assert.Null(VectorIndex.Refusal([100000, 0], DistanceMetric.Cosine, VectorStorage.F16));
+        Assert.Contains("zero vector", VectorIndex.Refusal([0, 0], DistanceMetric.Cosine, VectorStorage.F16));
+        Assert.Contains("component 1", VectorIndex.Refusal([1, 70000], DistanceMetric.L2, VectorStorage.F16));
+        Assert.Null(VectorIndex.Refusal([1, 65504], DistanceMetric.InnerProduct, VectorStorage.F16));
+        Assert.Null(VectorIndex.Refusal([1, 70000], DistanceMetric.L2, VectorStorage.F32));
+        Assert.Contains("component 0", VectorIndex.Refusal([1e18f, 0], DistanceMetric.InnerProduct, VectorStorage.F32));
+        Assert.Contains("finite", VectorIndex.Refusal([float.NaN], DistanceMetric.L2, VectorStorage.F32));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Retrieval.Collections;
 using Mesh.Retrieval.Embedding;
+using Mesh.Retrieval.Services;
 using Mesh.Retrieval.Storage;
 using Mesh.Retrieval.Storage.Records;
 using Mesh.Retrieval.V1;
@@ -99,10 +100,10 @@ public sealed class StorageFuzzTests : IDisposable
         var source = Path.Combine(_folder, "source");
         var options = new RetrievalOptions { IndexConcurrency = 2 };
         var embedders = new Dictionary<string, ITextEmbedder>();
-        var config = CollectionConfig.Normalize(new CreateCollectionRequest
+        var config = CollectionConfig.Normalize(CollectionConfigMapping.ToConfig(new CreateCollectionRequest
         {
             Name = "fuzz", Dimensions = 8, Metric = Metric.Cosine, PayloadIndexes = { new V1.PayloadIndex { Field = "k", Kind = PayloadIndexKind.Keyword } },
-        }, embedders);
+        }), embedders);
         var vectors = TestData.RandomVectors(60, 8, seed: 2);
         using (var collection = Collection.Create(source, "default", config, options, new SnapshotHooks(), NullLogger.Instance))
         {

@@ -39,7 +39,7 @@ internal sealed class Collection : IDisposable
     private ulong _sealedThrough;
     private bool _disposed;
 
-    private Collection(string folder, string tenant, CreateCollectionRequest config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger, RecoveredCollection recovered)
+    private Collection(string folder, string tenant, CollectionConfig config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger, RecoveredCollection recovered)
     {
         _folder = folder;
         Tenant = tenant;
@@ -59,7 +59,7 @@ internal sealed class Collection : IDisposable
     public string Name => Config.Name;
 
     /// <summary>The definition, defaults filled in.</summary>
-    public CreateCollectionRequest Config { get; }
+    public CollectionConfig Config { get; }
 
     public int Dimensions => (int)Config.Dimensions;
 
@@ -75,10 +75,10 @@ internal sealed class Collection : IDisposable
     public long DiskSizeBytes => new DirectoryInfo(_folder).EnumerateFiles().Sum(f => f.Length);
 
     /// <summary>Creates the folder and definition of a new collection and opens it.</summary>
-    public static Collection Create(string folder, string tenant, CreateCollectionRequest config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger)
+    public static Collection Create(string folder, string tenant, CollectionConfig config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger)
     {
         Directory.CreateDirectory(folder);
-        SnapshotFiles.WriteAtomically(Path.Combine(folder, DefinitionName), new CollectionDefinition { Tenant = tenant, Config = config });
+        CollectionDefinitionFile.Write(Path.Combine(folder, DefinitionName), tenant, config);
         return Open(folder, tenant, config, options, hooks, logger);
     }
 
@@ -88,22 +88,22 @@ internal sealed class Collection : IDisposable
     /// </summary>
     public static Collection Open(string folder, RetrievalOptions options, IReadOnlyDictionary<string, ITextEmbedder> embedders, SnapshotHooks hooks, ILogger logger)
     {
-        var definition = SnapshotFiles.ReadMessage(Path.Combine(folder, DefinitionName), CollectionDefinition.Parser)
+        var (tenant, draft) = CollectionDefinitionFile.Read(Path.Combine(folder, DefinitionName))
             ?? throw new InvalidDataException($"{folder} holds no {DefinitionName}.");
-        CreateCollectionRequest config;
+        CollectionConfig config;
         try
         {
             // The definition is read back as untrusted as a request: its sizes drive native allocations.
-            config = CollectionConfig.Normalize(definition.Config ?? new CreateCollectionRequest(), embedders);
+            config = CollectionConfig.Normalize(draft, embedders);
         }
         catch (RetrievalException exception)
         {
             throw new InvalidDataException($"{Path.Combine(folder, DefinitionName)} is damaged: {exception.Message}");
         }
-        return Open(folder, definition.Tenant, config, options, hooks, logger);
+        return Open(folder, tenant, config, options, hooks, logger);
     }
 
-    private static Collection Open(string folder, string tenant, CreateCollectionRequest config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger)
+    private static Collection Open(string folder, string tenant, CollectionConfig config, RetrievalOptions options, SnapshotHooks hooks, ILogger logger)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var concurrency = options.IndexConcurrency > 0 ? options.IndexConcurrency : Math.Max(4, Environment.ProcessorCount * 2);

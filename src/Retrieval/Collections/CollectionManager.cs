@@ -74,9 +74,9 @@ internal sealed partial class CollectionManager(
         }
     }
 
-    public async Task<Collection> CreateAsync(string tenant, CreateCollectionRequest request)
+    public async Task<Collection> CreateAsync(string tenant, CollectionConfig draft)
     {
-        var config = CollectionConfig.Normalize(request, embedders);
+        var config = CollectionConfig.Normalize(draft, embedders);
         await _catalog.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -18,7 +18,7 @@ internal sealed record RecoveredCollection(Segment Segment, WriteAheadLog Log, u
 /// </summary>
 internal static class CollectionRecovery
 {
-    public static RecoveredCollection Recover(string folder, CreateCollectionRequest config, RetrievalOptions options, int concurrency)
+    public static RecoveredCollection Recover(string folder, CollectionConfig config, RetrievalOptions options, int concurrency)
     {
         SnapshotManifest? manifest = null;
         var errors = new List<string>();
@@ -71,7 +71,7 @@ internal static class CollectionRecovery
         }
     }
 
-    private static Segment Load(string folder, CreateCollectionRequest config, RetrievalOptions options, int concurrency, SnapshotManifest snapshot)
+    private static Segment Load(string folder, CollectionConfig config, RetrievalOptions options, int concurrency, SnapshotManifest snapshot)
     {
         // The file names carry the sequence they cover: a manifest whose fields disagree is damaged (a
         // changed last_sequence would otherwise skip or re-apply log records silently).

@@ -1,6 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
 using Mesh.Retrieval.Filtering;
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Collections;
 
@@ -9,7 +8,7 @@ namespace Mesh.Retrieval.Collections;
 /// the values of those fields extracted once per point, and the keyword postings the planner bounds filters
 /// with. Writers are serialised by the owning <see cref="Segment"/>; readers run concurrently.
 /// </summary>
-internal sealed class PayloadIndex(IReadOnlyList<V1.PayloadIndex> declared)
+internal sealed class PayloadIndex(IReadOnlyList<PayloadIndexSpec> declared)
 {
     /// <summary>The declared index fields.</summary>
     public PayloadSchema Schema { get; } = new(declared);

@@ -17,17 +17,17 @@ namespace Mesh.Retrieval.Collections;
 /// </summary>
 internal sealed class Segment : IDisposable
 {
-    private Segment(CreateCollectionRequest config, VectorIndex vectors, int exactSearchThreshold)
+    private Segment(CollectionConfig config, VectorIndex vectors, int exactSearchThreshold)
     {
         Config = config;
         Ids = new IdTracker();
         Payloads = new PayloadIndex(config.PayloadIndexes);
         Vectors = vectors;
-        Sparse = config.Bm25 is { } bm25 ? new Bm25Index(bm25.K1, bm25.B) : null;
+        Sparse = config.Bm25 is { } bm25 ? new Bm25Index(bm25.K1, bm25.B ?? CollectionConfig.DefaultBm25B) : null;
         Planner = new SearchPlanner(Ids, Payloads, Vectors, Sparse, exactSearchThreshold);
     }
 
-    public CreateCollectionRequest Config { get; }
+    public CollectionConfig Config { get; }
 
     public IdTracker Ids { get; }
 
@@ -41,11 +41,11 @@ internal sealed class Segment : IDisposable
     public SearchPlanner Planner { get; }
 
     /// <summary>An empty segment.</summary>
-    public static Segment Create(CreateCollectionRequest config, int concurrency, int exactSearchThreshold) =>
+    public static Segment Create(CollectionConfig config, int concurrency, int exactSearchThreshold) =>
         new(config, VectorIndex.Create(config, concurrency), exactSearchThreshold);
 
     /// <summary>A segment from snapshot files: the points and the index file saved with them.</summary>
-    public static Segment Load(CreateCollectionRequest config, int concurrency, int exactSearchThreshold,
+    public static Segment Load(CollectionConfig config, int concurrency, int exactSearchThreshold,
         IReadOnlyList<StoredPoint> points, ulong nextKey, string indexPath)
     {
         var segment = new Segment(config, VectorIndex.Load(config, concurrency, indexPath), exactSearchThreshold);

@@ -1,5 +1,4 @@
 using Mesh.Retrieval.Native;
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Collections;
 
@@ -29,16 +28,16 @@ internal sealed class VectorIndex : IDisposable
 
     private readonly UsearchIndex _native;
 
-    private VectorIndex(UsearchIndex native, Metric metric, V1.Storage storage)
+    private VectorIndex(UsearchIndex native, DistanceMetric metric, VectorStorage storage)
     {
         _native = native;
         Metric = metric;
         Storage = storage;
     }
 
-    public Metric Metric { get; }
+    public DistanceMetric Metric { get; }
 
-    public V1.Storage Storage { get; }
+    public VectorStorage Storage { get; }
 
     public int Dimensions => _native.Options.Dimensions;
 
@@ -49,20 +48,20 @@ internal sealed class VectorIndex : IDisposable
     public UsearchIndex Native => _native;
 
     /// <summary>An empty index for a collection definition.</summary>
-    public static VectorIndex Create(CreateCollectionRequest config, int concurrency) =>
-        new(UsearchIndex.Create(CollectionConfig.IndexOptions(config, concurrency)), config.Metric, config.Storage);
+    public static VectorIndex Create(CollectionConfig config, int concurrency) =>
+        new(UsearchIndex.Create(config.IndexOptions(concurrency)), config.Metric, config.Storage);
 
     /// <summary>Loads an index file written from <see cref="Serialize"/>.</summary>
-    public static VectorIndex Load(CreateCollectionRequest config, int concurrency, string path) =>
-        new(UsearchIndex.Load(CollectionConfig.IndexOptions(config, concurrency), path), config.Metric, config.Storage);
+    public static VectorIndex Load(CollectionConfig config, int concurrency, string path) =>
+        new(UsearchIndex.Load(config.IndexOptions(concurrency), path), config.Metric, config.Storage);
 
     /// <summary>
     /// Why <paramref name="vector"/> cannot be stored in (or searched against) an index of this metric and
     /// storage, naming the component; null when it can.
     /// </summary>
-    public static string? Refusal(ReadOnlySpan<float> vector, Metric metric, V1.Storage storage)
+    public static string? Refusal(ReadOnlySpan<float> vector, DistanceMetric metric, VectorStorage storage)
     {
-        var limit = metric == Metric.Cosine ? float.MaxValue : storage == V1.Storage.F32 ? MaxF32Magnitude : MaxF16Magnitude;
+        var limit = metric == DistanceMetric.Cosine ? float.MaxValue : storage == VectorStorage.F32 ? MaxF32Magnitude : MaxF16Magnitude;
         var zero = true;
         for (var i = 0; i < vector.Length; i++)
         {
@@ -73,13 +72,13 @@ internal sealed class VectorIndex : IDisposable
             }
             if (Math.Abs(value) > limit)
             {
-                return storage == V1.Storage.F32
+                return storage == VectorStorage.F32
                     ? $"component {i} is {value}; {metric} distances overflow beyond a magnitude of {MaxF32Magnitude:G3}, scale the vectors down."
                     : $"component {i} is {value}; f16 storage holds magnitudes up to {MaxF16Magnitude}, scale the vectors down or create the collection with STORAGE_F32.";
             }
             zero &= value == 0;
         }
-        return zero && metric == Metric.Cosine ? "the zero vector has no direction, so cosine similarity is undefined for it." : null;
+        return zero && metric == DistanceMetric.Cosine ? "the zero vector has no direction, so cosine similarity is undefined for it." : null;
     }
 
     /// <summary>Adds a vector under a new key.</summary>
@@ -90,7 +89,7 @@ internal sealed class VectorIndex : IDisposable
     /// <summary>The form of a query the index compares against (normalised for cosine).</summary>
     public float[] Prepare(float[] vector)
     {
-        if (Metric != Metric.Cosine)
+        if (Metric != DistanceMetric.Cosine)
         {
             return vector;
         }
@@ -110,7 +109,7 @@ internal sealed class VectorIndex : IDisposable
     /// </summary>
     public float Distance(float[] preparedQuery, float[] vector, float[] scratch)
     {
-        if (Metric != Metric.Cosine)
+        if (Metric != DistanceMetric.Cosine)
         {
             return _native.Distance(preparedQuery, vector);
         }

@@ -51,7 +51,7 @@ internal abstract class CompiledFilter
                 {
                     throw RetrievalException.Invalid($"filter: {match.Condition} on \"{match.Key}\" needs 1..{MaxMatchAnyValues} values; got {match.Keywords.Count}.");
                 }
-                return new KeywordMatch(schema.Resolve(match.Key, PayloadIndexKind.Keyword, match.Condition), [.. match.Keywords.Distinct(StringComparer.Ordinal)]);
+                return new KeywordMatch(schema.Resolve(match.Key, PayloadFieldKind.Keyword, match.Condition), [.. match.Keywords.Distinct(StringComparer.Ordinal)]);
             case RangeExpression range:
                 return CompileRange(range, schema);
             default:
@@ -76,7 +76,7 @@ internal abstract class CompiledFilter
     private static NumericRange CompileRange(RangeExpression range, PayloadSchema schema)
     {
         var key = range.Key;
-        var position = schema.Resolve(key, PayloadIndexKind.Numeric, "range");
+        var position = schema.Resolve(key, PayloadFieldKind.Numeric, "range");
         if (range.Gt is null && range.Gte is null && range.Lt is null && range.Lte is null)
         {
             throw RetrievalException.Invalid($"filter: the range on \"{key}\" has no bound; set gt, gte, lt or lte.");

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Filtering;
 
@@ -15,7 +14,7 @@ internal sealed class PayloadSchema
 
     private readonly Dictionary<string, int> _positions;
 
-    public PayloadSchema(IEnumerable<PayloadIndex> indexes)
+    public PayloadSchema(IEnumerable<PayloadIndexSpec> indexes)
     {
         Fields = [.. indexes];
         _positions = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -25,10 +24,10 @@ internal sealed class PayloadSchema
         }
     }
 
-    public IReadOnlyList<PayloadIndex> Fields { get; }
+    public IReadOnlyList<PayloadIndexSpec> Fields { get; }
 
     /// <summary>Checks a declaration at collection creation.</summary>
-    public static void Validate(IReadOnlyList<PayloadIndex> indexes)
+    public static void Validate(IReadOnlyList<PayloadIndexSpec> indexes)
     {
         if (indexes.Count > MaxFields)
         {
@@ -41,7 +40,7 @@ internal sealed class PayloadSchema
             {
                 throw RetrievalException.Invalid($"payload_indexes: a field name must have 1..128 characters; got \"{index.Field}\".");
             }
-            if (index.Kind is not (PayloadIndexKind.Keyword or PayloadIndexKind.Numeric))
+            if (index.Kind is not (PayloadFieldKind.Keyword or PayloadFieldKind.Numeric))
             {
                 throw RetrievalException.Invalid($"payload_indexes: field \"{index.Field}\" needs kind KEYWORD or NUMERIC.");
             }
@@ -53,7 +52,7 @@ internal sealed class PayloadSchema
     }
 
     /// <summary>Position of a declared field of the given kind, or a clear error naming the problem.</summary>
-    public int Resolve(string field, PayloadIndexKind kind, string conditionName)
+    public int Resolve(string field, PayloadFieldKind kind, string conditionName)
     {
         if (!_positions.TryGetValue(field, out var position))
         {
@@ -75,7 +74,7 @@ internal sealed class PayloadSchema
         for (var i = 0; i < Fields.Count; i++)
         {
             var value = Lookup(payload, Fields[i].Field);
-            if (Fields[i].Kind == PayloadIndexKind.Keyword)
+            if (Fields[i].Kind == PayloadFieldKind.Keyword)
             {
                 keywords[i] = Flatten(value).Select(KeywordOf).OfType<string>().Distinct().ToArray();
             }

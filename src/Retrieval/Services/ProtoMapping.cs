@@ -11,19 +11,12 @@ namespace Mesh.Retrieval.Services;
 /// </summary>
 internal static class ProtoMapping
 {
-    public static CollectionInfo ToInfo(Collection collection) => new()
+    public static CollectionInfo ToInfo(Collection collection)
     {
-        Name = collection.Name,
-        Dimensions = collection.Config.Dimensions,
-        Metric = collection.Config.Metric,
-        Hnsw = collection.Config.Hnsw.Clone(),
-        Embedder = collection.Config.Embedder,
-        PayloadIndexes = { collection.Config.PayloadIndexes },
-        Storage = collection.Config.Storage,
-        PointsCount = (ulong)collection.Count,
-        DiskSizeBytes = (ulong)collection.DiskSizeBytes,
-        Bm25 = collection.Config.Bm25?.Clone(),
-    };
+        var info = new CollectionInfo { PointsCount = (ulong)collection.Count, DiskSizeBytes = (ulong)collection.DiskSizeBytes };
+        CollectionConfigMapping.FillInfo(info, collection.Config);
+        return info;
+    }
 
     /// <summary>
     /// The contract's filter as a <see cref="FilterExpression"/>; a condition or value that sets none of its

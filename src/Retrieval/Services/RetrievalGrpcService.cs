@@ -15,7 +15,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
     private readonly RetrievalOptions _options = options.Value;
 
     public override async Task<CollectionInfo> CreateCollection(CreateCollectionRequest request, ServerCallContext context) =>
-        ProtoMapping.ToInfo(await collections.CreateAsync(Tenant(context), request).ConfigureAwait(false));
+        ProtoMapping.ToInfo(await collections.CreateAsync(Tenant(context), CollectionConfigMapping.ToConfig(request)).ConfigureAwait(false));
 
     public override async Task<DropCollectionResponse> DropCollection(DropCollectionRequest request, ServerCallContext context)
     {
