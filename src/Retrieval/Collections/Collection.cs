@@ -4,7 +4,6 @@ using Mesh.Retrieval.Filtering;
 using Mesh.Retrieval.Native;
 using Mesh.Retrieval.Storage;
 using Mesh.Retrieval.Storage.Records;
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Collections;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using Mesh.Retrieval.Embedding;
-using Mesh.Retrieval.V1;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Retrieval.Collections;

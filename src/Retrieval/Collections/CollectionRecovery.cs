@@ -1,6 +1,5 @@
 using Mesh.Retrieval.Storage;
 using Mesh.Retrieval.Storage.Records;
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Collections;
 

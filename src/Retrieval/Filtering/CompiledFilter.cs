@@ -1,4 +1,3 @@
-using Mesh.Retrieval.V1;
 
 namespace Mesh.Retrieval.Filtering;
 

@@ -26,21 +26,17 @@ internal static class CollectionConfigMapping
         request.Bm25 is { } bm25 ? new Bm25Config([.. bm25.TextFields], bm25.K1, bm25.HasB ? bm25.B : null) : null);
 
     /// <summary>A definition as the contract's request (as the definition file stores it).</summary>
-    public static CreateCollectionRequest ToRequest(CollectionConfig config)
+    public static CreateCollectionRequest ToRequest(CollectionConfig config) => new()
     {
-        var request = new CreateCollectionRequest
-        {
-            Name = config.Name,
-            Dimensions = config.Dimensions,
-            Metric = (Metric)config.Metric,
-            Hnsw = ToHnsw(config.Hnsw),
-            Embedder = config.Embedder,
-            PayloadIndexes = { config.PayloadIndexes.Select(ToPayloadIndex) },
-            Storage = (V1.Storage)config.Storage,
-            Bm25 = ToBm25(config.Bm25),
-        };
-        return request;
-    }
+        Name = config.Name,
+        Dimensions = config.Dimensions,
+        Metric = (Metric)config.Metric,
+        Hnsw = ToHnsw(config.Hnsw),
+        Embedder = config.Embedder,
+        PayloadIndexes = { config.PayloadIndexes.Select(ToPayloadIndex) },
+        Storage = (V1.Storage)config.Storage,
+        Bm25 = ToBm25(config.Bm25),
+    };
 
     /// <summary>The effective parameters of a normalised definition, as <see cref="CollectionInfo"/> reports them.</summary>
     public static void FillInfo(CollectionInfo info, CollectionConfig config)
