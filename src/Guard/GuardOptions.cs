@@ -1,3 +1,5 @@
+using Mesh.Guard.Quality.Judge;
+
 namespace Mesh.Guard;
 
 /// <summary>Guard's settings, bound from the <c>Guard</c> configuration section.</summary>
@@ -35,4 +37,7 @@ public sealed class GuardOptions
 
     /// <summary>How many compiled JSON Schemas given with requests are kept for reuse.</summary>
     public int SchemaCacheSize { get; set; } = 256;
+
+    /// <summary>The judge model of QualityService/Evaluate (<c>Guard:Judge:*</c>); unset: no judge.</summary>
+    public JudgeOptions Judge { get; set; } = new();
 }

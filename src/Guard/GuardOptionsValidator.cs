@@ -33,6 +33,48 @@ public sealed class GuardOptionsValidator : IValidateOptions<GuardOptions>
             errors.Add($"{at}:SchemaCacheSize must be >= 0 (got {options.SchemaCacheSize}).");
         }
 
+        ValidateJudge(options.Judge, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateJudge(Quality.Judge.JudgeOptions judge, List<string> errors)
+    {
+        const string at = GuardOptions.SectionName + ":Judge";
+        if (!judge.Configured)
+        {
+            if (judge.Model.Length > 0)
+            {
+                errors.Add($"{at}:Endpoint is required when {at}:Model is set (the Inference server's gRPC address, e.g. http://inference:50051).");
+            }
+
+            return;
+        }
+
+        if (!Uri.TryCreate(judge.Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add($"{at}:Endpoint must be an absolute http:// or https:// address (got '{judge.Endpoint}').");
+        }
+
+        if (string.IsNullOrWhiteSpace(judge.Model))
+        {
+            errors.Add($"{at}:Model is required with {at}:Endpoint (the judge's model id as the Inference server lists it).");
+        }
+
+        if (!(judge.TimeoutSeconds > 0 && judge.TimeoutSeconds <= 3600))
+        {
+            errors.Add($"{at}:TimeoutSeconds must be in (0, 3600] (got {judge.TimeoutSeconds}).");
+        }
+
+        if (judge.MaxReasonChars is < 16 or > 4096)
+        {
+            errors.Add($"{at}:MaxReasonChars must be in [16, 4096] (got {judge.MaxReasonChars}).");
+        }
+
+        // The JSON around the reason takes ~12 tokens; a reason needs at least one token per 4 characters.
+        var least = 16 + (judge.MaxReasonChars / 4);
+        if (judge.MaxTokens < least || judge.MaxTokens > 32768)
+        {
+            errors.Add($"{at}:MaxTokens must be in [{least}, 32768] for a reason of up to {judge.MaxReasonChars} characters (got {judge.MaxTokens}).");
+        }
     }
 }

@@ -3,6 +3,7 @@ using Mesh.Guard.Embeddings;
 using Mesh.Guard.Policies;
 using Mesh.Guard.Quality;
 using Mesh.Guard.Quality.Drift;
+using Mesh.Guard.Quality.Judge;
 using Mesh.Guard.Schema;
 using Mesh.Guard.Services;
 using Mesh.Guard.Telemetry;
@@ -55,6 +56,8 @@ public static class GuardHost
         services.AddSingleton<QualityTelemetry>();
         services.AddSingleton<AnswerScorer>();
         services.AddSingleton<DriftMonitor>();
+        services.AddSingleton<JudgeTelemetry>();
+        services.AddSingleton<JudgeClient>();
         return services;
     }
 }

@@ -55,8 +55,8 @@ public sealed record Rule(
     RuleSeverity Severity,
     RedactionOperator? Redaction);
 
-/// <summary>A named policy: its rules in file order.</summary>
-public sealed record Policy(string Name, string Description, IReadOnlyList<Rule> Rules);
+/// <summary>A named policy: its rules in file order and its judge rubric (null without a <c>judge</c> section).</summary>
+public sealed record Policy(string Name, string Description, IReadOnlyList<Rule> Rules, JudgeRule? Judge = null);
 
 /// <summary>Everything one load of the policy file produced. Immutable; swapped whole on reload.</summary>
 public sealed record PolicySet(
@@ -71,4 +71,15 @@ public sealed record PolicySet(
     /// <summary>The policy a request gets: the one it names, else its tenant's, else <c>default</c>.</summary>
     public string Resolve(string requested, string tenant) =>
         requested.Length > 0 ? requested : Tenants.GetValueOrDefault(tenant, DefaultPolicy);
+
+    /// <summary>The policy <see cref="Resolve"/> names.</summary>
+    /// <exception cref="Mesh.ServiceDefaults.Errors.ServiceException">NOT_FOUND listing the known policies when it does not exist.</exception>
+    public Policy Get(string requested, string tenant)
+    {
+        var name = Resolve(requested, tenant);
+        return Policies.TryGetValue(name, out var policy)
+            ? policy
+            : throw Mesh.ServiceDefaults.Errors.ServiceException.NotFound(
+                $"policy '{name}' does not exist; known policies: {string.Join(", ", Policies.Keys.Order(StringComparer.Ordinal))}");
+    }
 }

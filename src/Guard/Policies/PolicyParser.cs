@@ -99,7 +99,7 @@ public sealed class PolicyParser(ITextEmbedder embedder)
     private Policy ParsePolicy(FileContext file, string name, YamlNode node, string salt)
     {
         var map = file.Mapping(node, $"policy '{name}'");
-        file.OnlyKeys(map, $"policy '{name}'", "description", "rules");
+        file.OnlyKeys(map, $"policy '{name}'", "description", "rules", "judge");
         var description = map.Children.TryGetValue(new YamlScalarNode("description"), out var d) ? file.String(d, "description") : "";
         if (!map.Children.TryGetValue(new YamlScalarNode("rules"), out var rulesNode) || rulesNode is not YamlSequenceNode rules)
         {
@@ -116,7 +116,8 @@ public sealed class PolicyParser(ITextEmbedder embedder)
             }
             compiled.Add(rule);
         }
-        return new Policy(name, description, compiled);
+        var judge = file.Optional(map, "judge") is { } judgeNode ? JudgeRuleParser.Parse(file, judgeNode, name) : null;
+        return new Policy(name, description, compiled, judge);
     }
 
     private Rule ParseRule(FileContext file, YamlNode node, string salt)

@@ -158,12 +158,8 @@ public sealed class GuardGrpcService(
     private Policy ResolvePolicy(PolicySet set, string requested, ServerCallContext context)
     {
         var tenant = tenants.Resolve(context);
-        var name = set.Resolve(requested, tenant);
         Activity.Current?.SetTag("mesh.tenant", tenant);
-        return set.Policies.TryGetValue(name, out var policy)
-            ? policy
-            : throw ServiceException.NotFound(
-                $"policy '{name}' does not exist; known policies: {string.Join(", ", set.Policies.Keys.Order(StringComparer.Ordinal))}");
+        return set.Get(requested, tenant);
     }
 
     private CompiledSchema? CompileSchema(string schemaText, string field)

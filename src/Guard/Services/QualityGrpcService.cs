@@ -1,7 +1,9 @@
 using Grpc.Core;
 using Mesh.Guard.Checking;
+using Mesh.Guard.Policies;
 using Mesh.Guard.Quality;
 using Mesh.Guard.Quality.Drift;
+using Mesh.Guard.Quality.Judge;
 using Mesh.Guard.Schema;
 using Mesh.Guard.V1;
 using Mesh.ServiceDefaults.Errors;
@@ -12,13 +14,17 @@ namespace Mesh.Guard.Services;
 
 /// <summary>
 /// The mesh.guard.v1.QualityService endpoint (quality.proto): scores answers, records them as
-/// metrics and drift samples of the caller's (model, tenant), and reports drift of the caller's tenant.
+/// metrics and drift samples of the caller's (model, tenant), reports drift of the caller's tenant,
+/// and has answers graded by the configured judge model against a policy's rubric (Evaluate).
 /// </summary>
 public sealed class QualityGrpcService(
     AnswerScorer scorer,
     DriftMonitor drift,
     QualityTelemetry telemetry,
     TenantResolver tenants,
+    PolicyStore policies,
+    JudgeClient judge,
+    JudgeTelemetry judgeTelemetry,
     IOptions<GuardOptions> guardOptions,
     IOptions<QualityOptions> options) : QualityService.QualityServiceBase
 {
@@ -28,7 +34,7 @@ public sealed class QualityGrpcService(
     public override Task<AnswerScores> ScoreAnswer(ScoreAnswerRequest request, ServerCallContext context)
     {
         using var activity = QualityTelemetry.ActivitySource.StartActivity("quality.score_answer");
-        Validate(request);
+        Validate(request.Model, request.Question, request.Answer, request.Sources);
         var tenant = tenants.Resolve(context);
         AnswerScores scores;
         DriftSample sample;
@@ -103,25 +109,68 @@ public sealed class QualityGrpcService(
         return Task.FromResult(report);
     }
 
-    private void Validate(ScoreAnswerRequest request)
+    /// <summary>
+    /// Grades the answer with the judge model against the policy's rubric and applies the policy's
+    /// minimum (errors in quality.proto: INVALID_ARGUMENT naming the field, NOT_FOUND, FAILED_PRECONDITION
+    /// without a judge, UNAVAILABLE, DEADLINE_EXCEEDED…). The caller's deadline bounds the judge call.
+    /// </summary>
+    public override async Task<EvaluateResponse> Evaluate(EvaluateRequest request, ServerCallContext context)
     {
-        if (request.Model.Length is 0 or > MaxModelChars)
+        using var activity = QualityTelemetry.ActivitySource.StartActivity("quality.evaluate");
+        Validate(request.Model, request.Question, request.Answer, request.Sources);
+        if (string.IsNullOrWhiteSpace(request.Answer))
+        {
+            throw Invalid("answer is required (the answer to grade)");
+        }
+
+        var tenant = tenants.Resolve(context);
+        var policy = policies.Current.Get(request.Policy, tenant);
+        var rule = policy.Judge ?? JudgeRule.Default;
+        var (verdict, elapsed) = await judge.GradeAsync(request, rule, context.Deadline, context.CancellationToken);
+        judgeTelemetry.Scored(request.Model, judge.Options.Model, tenant, verdict.Score);
+        var met = rule.MinScore is not { } min || verdict.Score >= min;
+        var response = new EvaluateResponse
+        {
+            Score = verdict.Score,
+            Reason = verdict.Reason,
+            JudgeModel = judge.Options.Model,
+            Policy = policy.Name,
+            MinScore = rule.MinScore ?? 0,
+            MinScoreMet = met,
+            Action = met ? V1.JudgeAction.None : rule.Action == JudgeMinimumAction.Block ? V1.JudgeAction.Block : V1.JudgeAction.Flag,
+            JudgeSeconds = elapsed.TotalSeconds,
+        };
+        if (activity is not null)
+        {
+            activity.SetTag("gen_ai.request.model", request.Model);
+            activity.SetTag("mesh.tenant", tenant);
+            activity.SetTag("mesh.judge.model", response.JudgeModel);
+            activity.SetTag("mesh.judge.score", response.Score);
+            activity.SetTag("mesh.judge.min_score_met", met);
+        }
+
+        return response;
+    }
+
+    private void Validate(string model, string question, string answer, IReadOnlyCollection<AnswerSource> sources)
+    {
+        if (model.Length is 0 or > MaxModelChars)
         {
             throw Invalid($"model is required (the model that answered), at most {MaxModelChars} characters");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Question))
+        if (string.IsNullOrWhiteSpace(question))
         {
             throw Invalid("question is required (the question as the model saw it)");
         }
 
-        if (request.Sources.Count > options.Value.MaxSources)
+        if (sources.Count > options.Value.MaxSources)
         {
-            throw Invalid($"sources has {request.Sources.Count} entries; at most {options.Value.MaxSources} (Guard:Quality:MaxSources)");
+            throw Invalid($"sources has {sources.Count} entries; at most {options.Value.MaxSources} (Guard:Quality:MaxSources)");
         }
 
         var max = guardOptions.Value.MaxTextChars;
-        var total = CodePoints.Count(request.Question) + CodePoints.Count(request.Answer) + request.Sources.Sum(s => CodePoints.Count(s.Text));
+        var total = CodePoints.Count(question) + CodePoints.Count(answer) + sources.Sum(s => CodePoints.Count(s.Text));
         if (total > max)
         {
             throw Invalid($"question, answer and sources together are longer than {max} characters (Guard:MaxTextChars)");
