@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 using Mesh.Guard.Policies;
 using Mesh.Guard.Quality.Judge;
 using Mesh.Guard.V1;
+using Mesh.ServiceDefaults;
 
 namespace Mesh.Guard.Tests.Quality;
 
@@ -69,6 +70,31 @@ public sealed class JudgeTests(JudgeFixture judge, ITestOutputHelper output) : I
         // Greedy decoding is deterministic: stories260K does not give all three a perfect grade, so
         // the below-minimum path (BLOCK reported) was exercised above.
         Assert.True(belowPerfect > 0, "every answer got 5; the test needs one below the minimum");
+    }
+
+    [Fact]
+    public async Task Scores_are_a_histogram_per_model_and_judge_latency_is_in_seconds()
+    {
+        var request = Request(Answers[0]);
+        request.Model = "metrics-bot";
+        await Client.EvaluateAsync(request, deadline: DateTime.UtcNow.AddMinutes(2));
+
+        using var http = new HttpClient { BaseAddress = judge.Guard.App.GetBoundAddresses()[1] };
+        string[] lines = [];
+        // The exporter caches a scrape briefly; poll until the series shows (bounded).
+        for (var attempt = 0; attempt < 20 && !lines.Any(l => l.Contains("metrics-bot", StringComparison.Ordinal)); attempt++)
+        {
+            if (attempt > 0)
+            {
+                await Task.Delay(250);
+            }
+
+            lines = (await http.GetStringAsync("/metrics")).Split('\n');
+        }
+
+        var scores = lines.Where(l => l.StartsWith("mesh_guard_judge_score_bucket{", StringComparison.Ordinal) && l.Contains("gen_ai_request_model=\"metrics-bot\"", StringComparison.Ordinal)).ToList();
+        Assert.Contains(scores, l => l.Contains("le=\"5\"", StringComparison.Ordinal) && l.Contains("mesh_judge_model=\"stories260K\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("mesh_guard_judge_duration_seconds_bucket{", StringComparison.Ordinal) && l.Contains("le=\"120\"", StringComparison.Ordinal));
     }
 
     [Fact]
