@@ -42,14 +42,22 @@ public sealed class PolicyParser(ITextEmbedder embedder)
     public PolicySet Parse(string text, string source, long version)
     {
         var stream = new YamlStream();
+        var yaml = new Parser(new StringReader(text));
         try
         {
             YamlLimits.Check(text, source);
-            stream.Load(new StringReader(text));
+            stream.Load(yaml);
         }
         catch (YamlException e)
         {
             throw new PolicyFileException(source, e.Start.Line, e.Start.Column, $"not valid YAML: {Unwrap(e)}", e);
+        }
+        catch (ArgumentException e)
+        {
+            // YamlDotNet's node loader throws this, without a position, for a parser event it builds no
+            // node from (found by PolicyFuzzTests); the parser's current event says where it stopped.
+            var at = yaml.Current?.Start;
+            throw new PolicyFileException(source, Math.Max(1, at?.Line ?? 1), Math.Max(1, at?.Column ?? 1), $"not valid YAML: {e.Message}", e);
         }
         if (stream.Documents.Count != 1)
         {
