@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -65,6 +66,10 @@ public static class MeshServiceDefaults
                 .AddGrpcClientInstrumentation()
                 .AddHttpClientInstrumentation())
             .WithMetrics(m => m
+                // Meters made by another host's IMeterFactory (ASP.NET Core's and Mesh's own, when several
+                // hosts share a process, as the tests and an all-in-one run do) are that host's to export:
+                // without this each /metrics would carry every host's series under one service name.
+                .OwnMetersOnly()
                 .AddMeter(TelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
@@ -144,5 +149,21 @@ public static class MeshServiceDefaults
             _ => IPAddress.Parse(uri.Host.Trim('[', ']')),
         };
         return new IPEndPoint(address, uri.Port);
+    }
+
+    // Drops instruments whose meter another host's IMeterFactory made (see AddMeshHost).
+    private static MeterProviderBuilder OwnMetersOnly(this MeterProviderBuilder metrics)
+    {
+        if (metrics is IDeferredMeterProviderBuilder deferred)
+        {
+            deferred.Configure((services, builder) =>
+            {
+                var own = services.GetRequiredService<IMeterFactory>();
+                builder.AddView(instrument => instrument.Meter.Scope is IMeterFactory scope && !ReferenceEquals(scope, own)
+                    ? MetricStreamConfiguration.Drop
+                    : null);
+            });
+        }
+        return metrics;
     }
 }

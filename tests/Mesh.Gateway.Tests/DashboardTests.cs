@@ -12,8 +12,7 @@ namespace Mesh.Gateway.Tests;
 
 /// <summary>
 /// k8s/dashboards/mesh-quality.json queries only metrics Mesh exports: every metric name in its
-/// PromQL must appear in a real /metrics scrape — the gateway's (the test process's hosts all export
-/// their Mesh.* meters there) after an assistant answer, and a Guard host's with drift windows small
+/// PromQL must appear in a real /metrics scrape — the gateway's and the fixture Guard's after an assistant answer, and a Guard host's with drift windows small
 /// enough that a few scored answers produce drift gauges and an alert.
 /// </summary>
 [Collection(AssistantCollection.Name)]
@@ -57,6 +56,8 @@ public sealed partial class DashboardTests(AssistantFixture mesh)
         var exported = new HashSet<string>(StringComparer.Ordinal);
         using var http = new HttpClient();
         Names(await http.GetStringAsync(new Uri(mesh.Gateway.HttpAddress, "/metrics")), exported);
+        // The answer's quality metrics are Guard's (each host exports only its own meters).
+        Names(await http.GetStringAsync(new Uri(mesh.Guard.HttpAddress, "/metrics")), exported);
 
         // A Guard whose drift windows are two exchanges long and whose PSI alerts on any change.
         var guard = GuardHost.CreateApp(

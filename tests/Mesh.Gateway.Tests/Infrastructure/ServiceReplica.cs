@@ -41,6 +41,9 @@ public sealed class ServiceReplica : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>The replica's HTTP endpoint (<c>/metrics</c>, <c>/healthz</c>).</summary>
+    public Uri HttpAddress => _app.GetBoundAddresses()[1];
+
     public IReadOnlyCollection<RecordedCall> Calls => _calls;
 
     public static async Task<ServiceReplica> StartAsync(Func<string[], WebApplication> createApp, int port = 0, params string[] extraArgs)
