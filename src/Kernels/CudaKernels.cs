@@ -22,6 +22,8 @@ public sealed class CudaKernels : IDisposable
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
         ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"), ("matvec_quant", "matvec_q5_k"),
         ("matmul_quant", "matmul_block_q8_0"), ("matmul_quant", "matmul_block_q4_0"),
+        ("matmul_int8", "quantize_q8_f32"), ("matmul_int8", "matmul_q8_0_s8"),
+        ("matmul_kquant", "matmul_q4_k"), ("matmul_kquant", "matmul_q5_k"), ("matmul_kquant", "matmul_q6_k"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"),
         ("attention_flash_decode", "attention_decode_split_f32"), ("attention_flash_decode", "attention_decode_combine_f32"), ("attention_prefill", "attention_prefill_bf16"),
@@ -137,13 +139,32 @@ public sealed class CudaKernels : IDisposable
             a => a.Add(y).Add(weights).Add(x).Add((uint)n).Add((uint)k).Add((uint)rows));
 
     /// <summary>
-    /// C[M][N] (f32) = A[M][K] (f32)·W[N][K]ᵀ with W in ggml's Q8_0 or Q4_0 block layout as stored
-    /// (<see cref="BlockQuantFormats.RowBytes"/> bytes per row): the prefill GEMM of <c>matmul_quant.ptx</c>.
+    /// C[M][N] (f32) = A[M][K] (f32)·W[N][K]ᵀ with W in ggml's Q8_0, Q4_0, Q4_K, Q5_K or Q6_K block
+    /// layout as stored (<see cref="BlockQuantFormats.RowBytes"/> bytes per row): the prefill GEMM of
+    /// <c>matmul_quant.ptx</c> / <c>matmul_kquant.ptx</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">Another format, or K not a multiple of 32.</exception>
+    /// <exception cref="ArgumentException">K not a whole number of the format's blocks.</exception>
     public void MatMulQuant(DeviceBuffer c, BlockQuantFormat format, DeviceBuffer weights, DeviceBuffer a, int m, int n, int k, CudaStream? stream) =>
         Launch(BlockQuantFormats.MatMulEntry(format), KernelShapes.MatMulQuant(m, n, k, format), stream,
             p => p.Add(c).Add(weights).Add(a).Add((uint)m).Add((uint)n).Add((uint)k));
+
+    /// <summary>
+    /// Quantizes <paramref name="rows"/>×<paramref name="k"/> f32 activations to int8 per 32 values
+    /// (<paramref name="quants"/> [rows][k] sbyte, <paramref name="scales"/> [rows][k/32] f32 holding
+    /// f16-rounded scales), the CPU backend's Q8_0 activation rule.
+    /// </summary>
+    public void QuantizeQ8(DeviceBuffer quants, DeviceBuffer scales, DeviceBuffer x, int rows, int k, CudaStream? stream) =>
+        Launch("quantize_q8_f32", KernelShapes.QuantizeQ8(rows, k), stream,
+            p => p.Add(quants).Add(scales).Add(x).Add((uint)((long)rows * k / 32)));
+
+    /// <summary>
+    /// C[M][N] (f32) = Σ_blocks d_w·d_a·(q_w · q_a) on int8 tensor cores (<c>matmul_q8_0_s8</c>):
+    /// weights in <see cref="Layout.Q8Layout"/>'s split form (quants [N][K], f16 scales [N][K/32]),
+    /// activations from <see cref="QuantizeQ8"/>.
+    /// </summary>
+    public void MatMulInt8(DeviceBuffer c, DeviceBuffer weightQuants, DeviceBuffer weightScales, DeviceBuffer quants, DeviceBuffer scales, int m, int n, int k, CudaStream? stream) =>
+        Launch("matmul_q8_0_s8", KernelShapes.MatMulInt8(m, n, k), stream,
+            p => p.Add(c).Add(weightQuants).Add(weightScales).Add(quants).Add(scales).Add((uint)m).Add((uint)n).Add((uint)k));
 
     /// <summary>C[M][N] (f32) = A[M][K]·B[N][K]ᵀ on tensor cores; A and B both bf16 or both f16.</summary>
     public void MatMul(DeviceBuffer c, WeightFormat format, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)

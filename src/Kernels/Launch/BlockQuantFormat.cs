@@ -43,13 +43,15 @@ public static class BlockQuantFormats
     /// <summary>Bytes of one weight row of <paramref name="cols"/> values (a whole number of blocks).</summary>
     public static long RowBytes(BlockQuantFormat format, int cols) => (long)cols / BlockValues(format) * BlockBytes(format);
 
-    /// <summary>The prefill GEMM entry in <c>matmul_quant.ptx</c> (Q8_0 and Q4_0 only).</summary>
-    /// <exception cref="ArgumentException">No quantized GEMM reads <paramref name="format"/> yet.</exception>
+    /// <summary>The prefill GEMM entry: <c>matmul_quant.ptx</c> (Q8_0, Q4_0) or <c>matmul_kquant.ptx</c> (Q4_K, Q5_K, Q6_K).</summary>
     public static string MatMulEntry(BlockQuantFormat format) => format switch
     {
         BlockQuantFormat.Q8_0 => "matmul_block_q8_0",
         BlockQuantFormat.Q4_0 => "matmul_block_q4_0",
-        _ => throw new ArgumentException($"no quantized GEMM reads {format} weights (Q8_0 and Q4_0 only); use the matvec per token", nameof(format)),
+        BlockQuantFormat.Q4_K => "matmul_q4_k",
+        BlockQuantFormat.Q5_K => "matmul_q5_k",
+        BlockQuantFormat.Q6_K => "matmul_q6_k",
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown block-quantized format"),
     };
 
     /// <summary>The kernel entry in <c>matvec_quant.ptx</c>.</summary>

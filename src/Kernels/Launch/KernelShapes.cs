@@ -106,17 +106,40 @@ public static class KernelShapes
     public const uint MatMulQuantTile = 64;
 
     /// <summary>
-    /// Quantized prefill GEMM C[M][N] = A[M][K]·W[N][K]ᵀ (<c>matmul_quant.ptx</c>): 256 threads per
-    /// 64×64 tile, grid (⌈N/64⌉, ⌈M/64⌉); K a whole number of 32-value blocks, Q8_0 or Q4_0.
+    /// Quantized prefill GEMM C[M][N] = A[M][K]·W[N][K]ᵀ (<c>matmul_quant.ptx</c>, <c>matmul_kquant.ptx</c>):
+    /// 256 threads per 64×64 tile, grid (⌈N/64⌉, ⌈M/64⌉); K a whole number of blocks (32 values for
+    /// Q8_0/Q4_0, 256 for the K-quants).
     /// </summary>
     public static LaunchGeometry MatMulQuant(int m, int n, int k, BlockQuantFormat format)
     {
-        BlockQuantFormats.MatMulEntry(format); // refuses the formats without a GEMM
+        var multiple = BlockQuantFormats.BlockValues(format);
         Require(m > 0 && n > 0, $"quantized matmul needs M and N positive; got {m}, {n}");
-        Require(k > 0 && k % 32 == 0, $"quantized matmul over {format} weights needs K a positive multiple of 32; got {k}");
+        Require(k > 0 && k % multiple == 0, $"quantized matmul over {format} weights needs K a positive multiple of {multiple}; got {k}");
         return new LaunchGeometry(
             ((uint)n + MatMulQuantTile - 1) / MatMulQuantTile, ((uint)m + MatMulQuantTile - 1) / MatMulQuantTile, 1,
             256, 1, 1, 0);
+    }
+
+    /// <summary>Activation quantization to int8 per 32 values (<c>quantize_q8_f32</c>): one warp per block, 8 per thread block.</summary>
+    public static LaunchGeometry QuantizeQ8(int rows, int k)
+    {
+        Require(rows > 0, $"activation quantization needs at least one row; got {rows}");
+        Require(k > 0 && k % 32 == 0, $"activation quantization needs K a positive multiple of 32; got {k}");
+        var blocks = (long)rows * k / 32;
+        return LaunchGeometry.Linear((uint)((blocks + 7) / 8), 256);
+    }
+
+    /// <summary>
+    /// Int8 tensor-core GEMM over Q8_0 weights and int8 activations (<c>matmul_q8_0_s8</c>): 4 warps
+    /// per 64×64 tile, grid (⌈N/64⌉, ⌈M/64⌉); K a positive multiple of 32.
+    /// </summary>
+    public static LaunchGeometry MatMulInt8(int m, int n, int k)
+    {
+        Require(m > 0 && n > 0, $"int8 matmul needs M and N positive; got {m}, {n}");
+        Require(k > 0 && k % 32 == 0, $"int8 matmul needs K a positive multiple of 32; got {k}");
+        return new LaunchGeometry(
+            ((uint)n + MatMulQuantTile - 1) / MatMulQuantTile, ((uint)m + MatMulQuantTile - 1) / MatMulQuantTile, 1,
+            128, 1, 1, 0);
     }
 
     /// <summary>Tensor-core matmul C[M][N] = A[M][K]·B[N][K]ᵀ.</summary>

@@ -13,13 +13,44 @@ namespace Mesh.Kernels.Tests.Reference;
 /// </summary>
 public unsafe class QuantMatMulReferenceTests
 {
-    public static TheoryData<BlockQuantFormat> Formats => new() { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 };
+    public static TheoryData<BlockQuantFormat> Formats => new(Enum.GetValues<BlockQuantFormat>());
+
+    /// <summary>Several blocks per row: 9 of 32 values, or 2 K-quant super-blocks (every group position twice).</summary>
+    private static int K(BlockQuantFormat format) => BlockQuantFormats.BlockValues(format) == 32 ? 32 * 9 : 256 * 2;
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void The_kernels_dequantized_weights_are_the_CPU_backends_bit_for_bit(BlockQuantFormat format)
+    {
+        const int n = 40;
+        var k = K(format);
+        var (weights, _) = QuantMatVecReferenceTests.RandomProblem(format, n, 1, k, seed: 31 + (int)format);
+        var rowBytes = (int)BlockQuantFormats.RowBytes(format, k);
+        var kernel = new float[k];
+        var cpu = new float[k];
+        fixed (byte* p = weights)
+        {
+            var matrix = new WeightMatrix("w", QuantMatVecReferenceTests.Type(format), n, k, (nint)p);
+            for (var o = 0; o < n; o++)
+            {
+                QuantMatMulReference.DequantizeRow(format, weights.AsSpan(o * rowBytes, rowBytes), kernel);
+                Dequantize.Row(matrix, o, cpu);
+                for (var i = 0; i < k; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(kernel[i]) == BitConverter.SingleToInt32Bits(cpu[i]),
+                        $"{format} row {o} value {i}: kernel's shared-memory value {kernel[i]}, CPU dequantizer {cpu[i]}");
+                }
+            }
+        }
+        Assert.NotEqual(0f, kernel.Select(Math.Abs).Max());
+    }
 
     [Theory]
     [MemberData(nameof(Formats))]
     public void The_GEMM_emulation_equals_the_f64_product_of_the_CPU_backends_dequantized_weights(BlockQuantFormat format)
     {
-        const int m = 70, n = 67, k = 32 * 9;
+        const int m = 70, n = 67;
+        var k = K(format);
         var (weights, a) = QuantMatVecReferenceTests.RandomProblem(format, n, m, k, seed: 7 + (int)format);
         var c = new float[m * n];
         QuantMatMulReference.MatMul(format, weights, a, c, m, n, k);
@@ -50,7 +81,8 @@ public unsafe class QuantMatMulReferenceTests
     [MemberData(nameof(Formats))]
     public void The_GEMM_emulation_equals_the_CPU_backends_quantized_matmul_and_the_matvec(BlockQuantFormat format)
     {
-        const int m = 5, n = 24, k = 32 * 8;
+        const int m = 5, n = 24;
+        var k = K(format);
         var (weights, a) = QuantMatVecReferenceTests.RandomProblem(format, n, m, k, seed: 200 + (int)format);
         var c = new float[m * n];
         QuantMatMulReference.MatMul(format, weights, a, c, m, n, k);
@@ -79,13 +111,14 @@ public unsafe class QuantMatMulReferenceTests
     }
 
     [Fact]
-    public void Formats_without_a_GEMM_and_K_that_is_not_whole_blocks_are_refused_with_what_to_use()
+    public void K_that_is_not_whole_blocks_is_refused_naming_the_multiple()
     {
-        var kquant = Assert.Throws<ArgumentException>(() => QuantMatMulReference.MatMul(BlockQuantFormat.Q4_K, new byte[144], new float[256], new float[1], 1, 1, 256));
-        Assert.Contains("Q8_0 and Q4_0 only", kquant.Message);
+        var kquant = Assert.Throws<ArgumentException>(() => QuantMatMulReference.MatMul(BlockQuantFormat.Q4_K, new byte[144 * 2], new float[288], new float[1], 1, 1, 288));
+        Assert.Contains("multiple of 256", kquant.Message);
         var partial = Assert.Throws<ArgumentException>(() => KernelShapes.MatMulQuant(4, 4, 48, BlockQuantFormat.Q8_0));
         Assert.Contains("multiple of 32", partial.Message);
         var geometry = KernelShapes.MatMulQuant(65, 130, 64, BlockQuantFormat.Q4_0);
         Assert.Equal((3u, 2u, 256u), (geometry.GridX, geometry.GridY, geometry.BlockX));
+        Assert.Equal("matmul_q6_k", BlockQuantFormats.MatMulEntry(BlockQuantFormat.Q6_K));
     }
 }

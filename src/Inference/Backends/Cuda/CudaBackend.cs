@@ -283,8 +283,8 @@ public sealed class CudaBackend : IDeviceSamplingBackend
     {
         if (w.Quant is { } quant)
         {
-            // Prefill over Q4_0 blocks: the quantized GEMM reads W once per 64 tokens, not once per token.
-            if (rows >= MatMulMinTokens && quant == BlockQuantFormat.Q4_0)
+            // Prefill over Q4_0 and K-quant blocks: the quantized GEMM reads W once per 64 tokens, not once per token.
+            if (rows >= MatMulMinTokens)
             {
                 _kernels.MatMulQuant(y, quant, w.Data, x, rows, w.Rows, w.Cols, _stream);
                 return;
