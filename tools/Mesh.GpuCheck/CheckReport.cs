@@ -12,8 +12,8 @@ internal sealed record CorrectnessResult(string Kernel, string Shape, double Rel
 /// </summary>
 internal sealed record TimingResult(string Kernel, string Shape, double Milliseconds, double Bytes, double Flops, string Baseline, int[] Dims);
 
-/// <summary>End-to-end decode throughput of one backend.</summary>
-internal sealed record DecodeResult(string Backend, string Model, int Steps, double TokensPerSecond);
+/// <summary>End-to-end decode throughput of one backend; <see cref="Note"/> says how its tokens compare with its peers'.</summary>
+internal sealed record DecodeResult(string Backend, string Model, int Steps, double TokensPerSecond, string Note = "");
 
 /// <summary>Everything one GPU check run found; written as JSON for torch_baseline.py to merge.</summary>
 internal sealed record CheckReport(

@@ -57,6 +57,42 @@ internal static class DecodeBenchmark
         return results;
     }
 
+    /// <summary>
+    /// Greedy decode on a 1B-class file llama.cpp quantized to Q4_K_M (<see cref="LlamaCppComparison"/>):
+    /// Mesh's CUDA and CPU backends and llama.cpp's CPU backend on all cores, with how many leading
+    /// greedy tokens each Mesh backend shares with llama.cpp.
+    /// </summary>
+    public static List<DecodeResult> AgainstLlamaCpp(int gpuSteps, int cpuSteps)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"mesh-gpucheck-{Environment.ProcessId}");
+        var threads = Environment.ProcessorCount;
+        try
+        {
+            var config = LlamaCppComparison.Shape1B;
+            var path = LlamaCppComparison.WriteQ4KM(folder, config, threads);
+            var prompt = LlamaCppComparison.Prompt(config.VocabSize, 16);
+            var label = "random 1B Q4_K_M, quantized by llama.cpp (dim 2048, 16 layers, vocab 32000)";
+            var options = new BackendOptions { KvBlockCount = 256 };
+            var llama = LlamaCppComparison.LlamaCpp(path, prompt, cpuSteps, threads);
+            var cuda = LlamaCppComparison.MeshBackend(path, prompt, gpuSteps, (c, w) => CudaBackendFactory.Create("random-1b-q4km", c, w, options, NullLogger.Instance));
+            var cpu = LlamaCppComparison.MeshBackend(path, prompt, cpuSteps, (c, w) => new CpuBackend(c, w, options));
+            string Shared(DecodeRun run) => $"first {run.Tokens.Zip(llama.Tokens).TakeWhile(p => p.First == p.Second).Count()} of {Math.Min(run.Tokens.Count, llama.Tokens.Count)} greedy tokens equal to llama.cpp's";
+            return
+            [
+                new DecodeResult("cuda (Mesh)", label, gpuSteps, cuda.TokensPerSecond, Shared(cuda)),
+                new DecodeResult($"cpu (Mesh, {threads} threads)", label, cpuSteps, cpu.TokensPerSecond, Shared(cpu)),
+                new DecodeResult($"llama.cpp cpu ({threads} threads)", label, cpuSteps, llama.TokensPerSecond),
+            ];
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
     private static double GreedyTokensPerSecond(IInferenceBackend backend, LlamaConfig config, int steps)
     {
         var table = Enumerable.Range(0, (steps + 24) / 16 + 1).ToArray();

@@ -40,11 +40,13 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
             MatVecQuant(format, n: 8192, k: 2048);
             MatVecQuant(format, n: 2048, k: 8192);
         }
-        foreach (var format in new[] { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 })
+        foreach (var format in Enum.GetValues<BlockQuantFormat>())
         {
             MatMulQuant(format, m: 512, n: 8192, k: 2048);
             MatMulQuant(format, m: 2048, n: 2048, k: 8192);
         }
+        MatMulInt8(m: 512, n: 8192, k: 2048);
+        MatMulInt8(m: 2048, n: 2048, k: 8192);
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128, flashSplit: 512);
@@ -142,6 +144,28 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         using var c = DeviceBuffer.Allocate<float>((long)m * n);
         var ms = Time(_ => kernels.MatMulQuant(c, format, w, a, m, n, k, stream));
         Results.Add(new TimingResult($"{BlockQuantFormats.MatMulEntry(format)} (f32 FMA)", $"{m}x{n}x{k}", ms, (double)n * BlockQuantFormats.RowBytes(format, k) + (4.0 * m * k) + (4.0 * m * n), 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
+    }
+
+    /// <summary>
+    /// The int8 tensor-core GEMM over Q8_0 weights, activation quantization included (so it reads as
+    /// a drop-in for the FMA GEMM <c>matmul_block_q8_0</c> timed on the same shapes); the PyTorch
+    /// column is cuBLAS's bf16 matmul.
+    /// </summary>
+    private void MatMulInt8(int m, int n, int k)
+    {
+        using var wq = DeviceBuffer.Allocate<sbyte>((long)n * k);
+        using var ws = Upload(Enumerable.Range(0, n * k / 32).Select(_ => (Half)(0.001 + (random.NextDouble() * 0.01))).ToArray());
+        wq.Fill32(0x01FF02FE);
+        using var a = Upload(RandomFloats(random, (long)m * k));
+        using var q = DeviceBuffer.Allocate<sbyte>((long)m * k);
+        using var d = DeviceBuffer.Allocate<float>((long)m * k / 32);
+        using var c = DeviceBuffer.Allocate<float>((long)m * n);
+        var ms = Time(_ =>
+        {
+            kernels.QuantizeQ8(q, d, a, m, k, stream);
+            kernels.MatMulInt8(c, wq, ws, q, d, m, n, k, stream);
+        });
+        Results.Add(new TimingResult("quantize_q8_f32 + matmul_q8_0_s8 (int8 mma)", $"{m}x{n}x{k}", ms, ((double)n * k * 34 / 32) + (4.0 * m * k) + (4.0 * m * n), 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
     }
 
     /// <summary>Paged decode attention; with <paramref name="flashSplit"/> &gt; 0 flash-decoding with splits of that many positions.</summary>

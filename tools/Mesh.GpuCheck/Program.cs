@@ -44,9 +44,10 @@ internal static class Program
 
         var decode = new List<DecodeResult>();
         Guard("decode throughput", () => decode.AddRange(DecodeBenchmark.Throughput(quick ? 16 : 128, quick ? 2 : 8)), failures);
+        Guard("decode against llama.cpp", () => decode.AddRange(DecodeBenchmark.AgainstLlamaCpp(quick ? 16 : 128, quick ? 4 : 32)), failures);
         foreach (var d in decode)
         {
-            Console.WriteLine($"decode {d.Backend,-22} {d.Model}: {d.TokensPerSecond,8:F1} tokens/s over {d.Steps} steps");
+            Console.WriteLine($"decode {d.Backend,-30} {d.Model}: {d.TokensPerSecond,8:F1} tokens/s over {d.Steps} steps {d.Note}");
         }
 
         var report = new CheckReport(device.ToString(), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"), checks.Results, timings.Results, decode, failures);
@@ -65,7 +66,7 @@ internal static class Program
         {
             action();
         }
-        catch (Exception e) when (e is CudaException or ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is CudaException or ArgumentException or InvalidOperationException or NotSupportedException or IOException or LLama.Exceptions.RuntimeError)
         {
             failures.Add($"{stage}: {e.GetType().Name}: {e.Message}");
             Console.Error.WriteLine($"gpu-check: {stage} failed: {e}");
