@@ -5,7 +5,7 @@
 #   scripts/gpu-check.sh prepare     on a machine with the .NET SDK: publishes the self-contained
 #                                    runner (tools/Mesh.GpuCheck) to .tools/gpucheck.tar.gz, since the
 #                                    GPU machine has no .NET SDK.
-#   scripts/gpu-check.sh run [DIR]   on the GPU machine (needs python3 with torch): runs the runner
+#   scripts/gpu-check.sh run [DIR]   on the GPU machine (python3; torch for the PyTorch columns): runs the runner
 #                                    (`dotnet run` when an SDK is there, else the prepared archive),
 #                                    then tools/Mesh.GpuCheck/torch_baseline.py; writes
 #                                    gpu-check.json and gpu-check-YYYY-MM-DD.md to DIR
@@ -21,7 +21,17 @@ case $mode in
   prepare)
     rm -rf .tools/gpucheck && mkdir -p .tools
     dotnet publish tools/Mesh.GpuCheck -c Release -r linux-x64 --self-contained -o .tools/gpucheck --nologo -clp:ErrorsOnly
-    tar -C .tools/gpucheck -czf .tools/gpucheck.tar.gz .
+    # llama.cpp (the decode peer and the Q4_K_M quantizer) ships four CPU builds; the GPU machines'
+    # CPUs have AVX2 (and mostly AVX-512), and the no-AVX/AVX builds would push the archive past
+    # what the device tool carries.
+    rm -rf .tools/gpucheck/runtimes/linux-x64/native/noavx .tools/gpucheck/runtimes/linux-x64/native/avx
+    tar -C .tools/gpucheck -cf - . | gzip -9 > .tools/gpucheck.tar.gz
+    # The device tool carries 64 MiB in all, the working tree included (about 7 MiB).
+    size=$(stat -c %s .tools/gpucheck.tar.gz)
+    if (( size > 56 * 1024 * 1024 )); then
+      echo "gpu-check: .tools/gpucheck.tar.gz is $((size >> 20)) MiB; the device tool carries 64 MiB with the working tree" >&2
+      exit 1
+    fi
     echo "gpu-check: prepared .tools/gpucheck.tar.gz ($(du -h .tools/gpucheck.tar.gz | cut -f1))"
     ;;
   run)

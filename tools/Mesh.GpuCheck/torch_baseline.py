@@ -7,14 +7,21 @@ Reads the JSON written by Mesh.GpuCheck, times each result's baseline (cuBLAS ma
 torch.matmul, scaled_dot_product_attention, a device copy for bandwidth, top-k sampling) with CUDA
 events (median of 30 after 5 warm-ups, weights rotated past L2 where ours were), prints one table
 (kernel, shape, ours ms, PyTorch ms, ratio, GB/s or TFLOP/s), and writes it with the correctness
-table and decode throughput to OUTPUT.md.
+table and decode throughput to OUTPUT.md, with PyTorch eager greedy decode of a random bf16 Llama of
+the 1B shape at batch 1 and 64. Without PyTorch (or without CUDA in it) every PyTorch column says
+"skipped" with the reason, and our own numbers are written all the same.
 """
 import json
 import statistics
 import sys
+import time
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+    TORCH_SKIPPED = None if torch.cuda.is_available() else "torch.cuda.is_available() is False"
+except ImportError as error:
+    TORCH_SKIPPED = f"PyTorch is not installed ({error})"
 
 WARMUP, REPEATS = 5, 30
 
@@ -35,11 +42,13 @@ def median_ms(fn):
     return statistics.median(times)
 
 
-def rand(*shape, dtype=torch.bfloat16):
-    return (torch.rand(*shape, device="cuda", dtype=torch.float32) * 2 - 1).to(dtype)
+def rand(*shape, dtype=None):
+    return (torch.rand(*shape, device="cuda", dtype=torch.float32) * 2 - 1).to(dtype or torch.bfloat16)
 
 
 def baseline(kind, dims):
+    if TORCH_SKIPPED:
+        return None, f"skipped: {TORCH_SKIPPED}"
     if kind == "copy":
         n = dims[0] << 20
         a = torch.empty(n, dtype=torch.uint8, device="cuda").fill_(1)
@@ -80,6 +89,72 @@ def baseline(kind, dims):
     return None, "none"
 
 
+def torch_decode(steps, batch):
+    """Greedy decode tokens/s (all rows together) of a random bf16 Llama with the GPU check's 1B
+    shape (dim 2048, FFN 8192, 16 layers, 32/8 heads, vocab 32000) in PyTorch eager, KV cache
+    preallocated, SDPA over the cached positions."""
+    dim, hidden, layers, heads, kv_heads, vocab = 2048, 8192, 16, 32, 8, 32000
+    hd = dim // heads
+    gen = torch.Generator(device="cuda").manual_seed(0)
+
+    def w(rows, cols):
+        return ((torch.rand(rows, cols, device="cuda", generator=gen) * 2 - 1) * cols ** -0.5).to(torch.bfloat16)
+
+    emb, out = w(vocab, dim), w(vocab, dim)
+    blocks = [{n: w(*shape) for n, shape in (("q", (dim, dim)), ("k", (kv_heads * hd, dim)), ("v", (kv_heads * hd, dim)),
+                                             ("o", (dim, dim)), ("g", (hidden, dim)), ("u", (hidden, dim)), ("d", (dim, hidden)))}
+              for _ in range(layers)]
+    ctx = steps + 4
+    kc = [torch.zeros(batch, kv_heads, ctx, hd, device="cuda", dtype=torch.bfloat16) for _ in range(layers)]
+    vc = [torch.zeros_like(k) for k in kc]
+    inv = 1.0 / (500000.0 ** (torch.arange(0, hd, 2, device="cuda").float() / hd))
+
+    def rms(x):
+        return x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + 1e-5).to(x.dtype)
+
+    def rope(x, pos):
+        angle = pos * inv
+        cos, sin = angle.cos(), angle.sin()
+        x1, x2 = x[..., 0::2].float(), x[..., 1::2].float()
+        return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), -1).flatten(-2).to(x.dtype)
+
+    def step(tok, pos):
+        x = emb[tok]
+        for b, k_cache, v_cache in zip(blocks, kc, vc):
+            h = rms(x)
+            q = rope((h @ b["q"].t()).view(batch, heads, 1, hd), pos)
+            k_cache[:, :, pos:pos + 1] = rope((h @ b["k"].t()).view(batch, kv_heads, 1, hd), pos)
+            v_cache[:, :, pos:pos + 1] = (h @ b["v"].t()).view(batch, kv_heads, 1, hd)
+            a = F.scaled_dot_product_attention(q, k_cache[:, :, :pos + 1], v_cache[:, :, :pos + 1], enable_gqa=True)
+            x = x + a.reshape(batch, dim) @ b["o"].t()
+            h = rms(x)
+            x = x + (F.silu(h @ b["g"].t()) * (h @ b["u"].t())) @ b["d"].t()
+        return (rms(x) @ out.t()).argmax(-1)
+
+    with torch.no_grad():
+        tok = torch.ones(batch, dtype=torch.long, device="cuda")
+        for pos in range(2):
+            tok = step(tok, pos)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for pos in range(2, steps + 2):
+            tok = step(tok, pos)
+        torch.cuda.synchronize()
+        return steps * batch / (time.perf_counter() - start)
+
+
+def torch_decode_rows():
+    if TORCH_SKIPPED:
+        return [("pytorch eager", "random 1B bf16", 0, f"skipped: {TORCH_SKIPPED}")]
+    rows = []
+    for batch in (1, 64):
+        try:
+            rows.append((f"pytorch eager bf16, batch {batch}", "random 1B bf16 (dim 2048, 16 layers, vocab 32000)", 64, f"{torch_decode(64, batch):.1f}"))
+        except Exception as error:  # report, never lose the rest of the report
+            rows.append((f"pytorch eager bf16, batch {batch}", "random 1B bf16", 0, f"failed: {error}"))
+    return rows
+
+
 def main():
     report_path, out_path = sys.argv[1], sys.argv[2]
     with open(report_path) as f:
@@ -96,6 +171,8 @@ def main():
         rows.append((t["kernel"], t["shape"], ours, torch_ms, what, gbs, tflops))
 
     lines = [f"# GPU check, {report['date']}", "", f"Device: {report['device']}. Command: `scripts/gpu-check.sh run`.", ""]
+    if TORCH_SKIPPED:
+        lines += [f"PyTorch baselines skipped: {TORCH_SKIPPED}.", ""]
     lines += ["## Correctness (fresh random inputs, outputs NaN-poisoned)", "",
               "| kernel | shape | rel. error | limit | result | note |", "|---|---|---|---|---|---|"]
     for c in report["correctness"]:
@@ -111,9 +188,11 @@ def main():
         bw = f"{100 * gbs / copy_gbs:.0f}%" if gbs and copy_gbs else "—"
         lines.append(f"| {kernel} | {shape} | {ours:.4f} | {fmt(torch_ms, '.4f')} | {ratio} | {fmt(gbs, '.0f')} | {bw} | {fmt(tflops, '.1f')} | {what} |")
     lines += ["", "ratio = PyTorch time / our time (1.00x = as fast as PyTorch). Bandwidth counts bytes read plus written once.", ""]
-    lines += ["## End-to-end greedy decode", "", "| backend | model | steps | tokens/s |", "|---|---|---|---|"]
+    lines += ["## End-to-end greedy decode", "", "| backend | model | steps | tokens/s | note |", "|---|---|---|---|---|"]
     for d in report["decode"]:
-        lines.append(f"| {d['backend']} | {d['model']} | {d['steps']} | {d['tokens_per_second']:.1f} |")
+        lines.append(f"| {d['backend']} | {d['model']} | {d['steps']} | {d['tokens_per_second']:.1f} | {d.get('note', '')} |")
+    for backend, model, steps, tps in torch_decode_rows():
+        lines.append(f"| {backend} | {model} | {steps} | {tps} | all rows together |")
     if report["failures"]:
         lines += ["", "## Failures", ""] + [f"- {f}" for f in report["failures"]]
     text = "\n".join(lines) + "\n"
