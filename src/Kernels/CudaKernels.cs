@@ -22,7 +22,7 @@ public sealed class CudaKernels : IDisposable
         ("matvec", "matvec_f32"), ("matvec", "matvec_f16"), ("matvec", "matvec_bf16"), ("matvec", "matvec_q8_0"),
         ("matvec_quant", "matvec_block_q8_0"), ("matvec_quant", "matvec_block_q4_0"), ("matvec_quant", "matvec_q4_k"), ("matvec_quant", "matvec_q6_k"), ("matvec_quant", "matvec_q5_k"),
         ("matmul_quant", "matmul_block_q8_0"), ("matmul_quant", "matmul_block_q4_0"),
-        ("matmul_int8", "quantize_q8_f32"), ("matmul_int8", "matmul_q8_0_s8"),
+        ("matmul_int8", "quantize_q8_f32"), ("matmul_int8", "matmul_q8_0_s8"), ("matmul_int8", "matmul_q4_0_s8"),
         ("matmul_kquant", "matmul_q4_k"), ("matmul_kquant", "matmul_q5_k"), ("matmul_kquant", "matmul_q6_k"),
         ("matmul_mma", "matmul_bf16"), ("matmul_mma", "matmul_f16"), ("matmul_wgmma", "matmul_wgmma_bf16"),
         ("attention_decode", "attention_decode_f32"),
@@ -165,6 +165,14 @@ public sealed class CudaKernels : IDisposable
     public void MatMulInt8(DeviceBuffer c, DeviceBuffer weightQuants, DeviceBuffer weightScales, DeviceBuffer quants, DeviceBuffer scales, int m, int n, int k, CudaStream? stream) =>
         Launch("matmul_q8_0_s8", KernelShapes.MatMulInt8(m, n, k), stream,
             p => p.Add(c).Add(weightQuants).Add(weightScales).Add(quants).Add(scales).Add((uint)m).Add((uint)n).Add((uint)k));
+
+    /// <summary>
+    /// <see cref="MatMulInt8"/> over Q4_0 weights as the file stores them (18-byte blocks, nibbles
+    /// turned into int8 q − 8 in registers): <c>matmul_q4_0_s8</c>.
+    /// </summary>
+    public void MatMulInt8Q4(DeviceBuffer c, DeviceBuffer weights, DeviceBuffer quants, DeviceBuffer scales, int m, int n, int k, CudaStream? stream) =>
+        Launch("matmul_q4_0_s8", KernelShapes.MatMulInt8(m, n, k), stream,
+            p => p.Add(c).Add(weights).Add(quants).Add(scales).Add((uint)m).Add((uint)n).Add((uint)k));
 
     /// <summary>C[M][N] (f32) = A[M][K]·B[N][K]ᵀ on tensor cores; A and B both bf16 or both f16.</summary>
     public void MatMul(DeviceBuffer c, WeightFormat format, DeviceBuffer a, DeviceBuffer b, int m, int n, int k, CudaStream? stream)

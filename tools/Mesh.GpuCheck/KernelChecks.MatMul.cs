@@ -100,23 +100,31 @@ internal sealed partial class KernelChecks
 
     /// <summary>
     /// The activation quantizer bit for bit (quants and f16-rounded scales), and the int8
-    /// tensor-core GEMM against its exact CPU form (integer block sums, one fma per block in
-    /// order; 1e-6 for safety) on the quants the device produced.
+    /// tensor-core GEMM over <paramref name="format"/> (Q8_0 split as uploaded, Q4_0 blocks as
+    /// stored) against its exact CPU form (integer block sums, one fma per block in order; 1e-6 for
+    /// safety) on the quants the device produced.
     /// </summary>
-    private void MatMulInt8(int m, int n, int k)
+    private void MatMulInt8(BlockQuantFormat format, int m, int n, int k)
     {
-        var weights = QuantMatVecReference.RandomWeights(BlockQuantFormat.Q8_0, n, k, _random);
+        var weights = QuantMatVecReference.RandomWeights(format, n, k, _random);
         var a = RandomFloats(_random, (long)m * k);
         var weightQuants = new sbyte[(long)n * k];
         var weightScales = new Half[weightQuants.Length / 32];
-        Q8Layout.Split(weights, n, k, weightQuants, weightScales);
+        if (format == BlockQuantFormat.Q8_0)
+        {
+            Q8Layout.Split(weights, n, k, weightQuants, weightScales);
+        }
+        else
+        {
+            Int8MatMulReference.SplitQ4_0(weights, n, k, weightQuants, weightScales);
+        }
         var quants = new sbyte[(long)m * k];
         var scales = new float[quants.Length / 32];
         Int8MatMulReference.Quantize(a, m, k, quants, scales);
         var expected = new float[(long)m * n];
         Int8MatMulReference.MatMul(weightQuants, weightScales, quants, scales, expected, m, n, k);
 
-        using var dwq = Upload(weightQuants);
+        using var dwq = format == BlockQuantFormat.Q8_0 ? Upload(weightQuants) : Upload(weights);
         using var dws = Upload(weightScales);
         using var da = Upload(a);
         using var dq = DeviceBuffer.Allocate<sbyte>(quants.Length);
@@ -124,12 +132,19 @@ internal sealed partial class KernelChecks
         using var dd = Poisoned(scales.Length);
         using var dc = Poisoned((long)m * n);
         _kernels.QuantizeQ8(dq, dd, da, m, k, null);
-        _kernels.MatMulInt8(dc, dwq, dws, dq, dd, m, n, k, null);
+        if (format == BlockQuantFormat.Q8_0)
+        {
+            _kernels.MatMulInt8(dc, dwq, dws, dq, dd, m, n, k, null);
+        }
+        else
+        {
+            _kernels.MatMulInt8Q4(dc, dwq, dq, dd, m, n, k, null);
+        }
         var gotQuants = new sbyte[quants.Length];
         dq.CopyTo<sbyte>(gotQuants);
-        var shape = $"{m}x{k} · {n}x{k}";
         Record("quantize_q8_f32", $"{m}x{k}", gotQuants.Select(q => (float)q).ToArray(), quants.Select(q => (float)q).ToArray(), 0, "int8 quants");
         Record("quantize_q8_f32", $"{m}x{k}", Download(dd, scales.Length), scales, 0, "block scales");
-        Record("matmul_q8_0_s8", shape, Download(dc, (long)m * n), expected, 1e-6, "int8 mma.sync m16n8k32, per-block scales");
+        var entry = format == BlockQuantFormat.Q8_0 ? "matmul_q8_0_s8" : "matmul_q4_0_s8";
+        Record(entry, $"{m}x{k} · {n}x{k}", Download(dc, (long)m * n), expected, 1e-6, "int8 mma.sync m16n8k32, per-block scales");
     }
 }

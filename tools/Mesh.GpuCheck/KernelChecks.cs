@@ -46,8 +46,11 @@ internal sealed partial class KernelChecks(CudaKernels kernels, Random random)
             MatMulQuant(format, m: 300, n: 520, k: 256); // partial tiles in M and N
             MatMulQuant(format, m: 64, n: 2048, k: 2048);
         }
-        MatMulInt8(m: 300, n: 520, k: 256); // partial tiles in M and N
-        MatMulInt8(m: 64, n: 2048, k: 2048);
+        foreach (var format in new[] { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 })
+        {
+            MatMulInt8(format, m: 300, n: 520, k: 256); // partial tiles in M and N
+            MatMulInt8(format, m: 64, n: 2048, k: 2048);
+        }
         MatMul(WeightFormat.BF16, 300, 520, 256);
         MatMul(WeightFormat.F16, 128, 128, 64);
         MatMul(WeightFormat.BF16, 1024, 1024, 1024);

@@ -45,8 +45,11 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
             MatMulQuant(format, m: 512, n: 8192, k: 2048);
             MatMulQuant(format, m: 2048, n: 2048, k: 8192);
         }
-        MatMulInt8(m: 512, n: 8192, k: 2048);
-        MatMulInt8(m: 2048, n: 2048, k: 8192);
+        foreach (var format in new[] { BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0 })
+        {
+            MatMulInt8(format, m: 512, n: 8192, k: 2048);
+            MatMulInt8(format, m: 2048, n: 2048, k: 8192);
+        }
         DecodeAttention(sequences: 8, context: 4096, heads: 32, kvHeads: 8, headDim: 64);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128);
         DecodeAttention(sequences: 1, context: 32768, heads: 32, kvHeads: 8, headDim: 128, flashSplit: 512);
@@ -147,15 +150,19 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
     }
 
     /// <summary>
-    /// The int8 tensor-core GEMM over Q8_0 weights, activation quantization included (so it reads as
-    /// a drop-in for the FMA GEMM <c>matmul_block_q8_0</c> timed on the same shapes); the PyTorch
-    /// column is cuBLAS's bf16 matmul.
+    /// The int8 tensor-core GEMM over Q8_0 (split) or Q4_0 (as stored) weights, activation
+    /// quantization included, so it reads as a drop-in for the FMA GEMM timed on the same shapes;
+    /// the PyTorch column is cuBLAS's bf16 matmul.
     /// </summary>
-    private void MatMulInt8(int m, int n, int k)
+    private void MatMulInt8(BlockQuantFormat format, int m, int n, int k)
     {
-        using var wq = DeviceBuffer.Allocate<sbyte>((long)n * k);
-        using var ws = Upload(Enumerable.Range(0, n * k / 32).Select(_ => (Half)(0.001 + (random.NextDouble() * 0.01))).ToArray());
-        wq.Fill32(0x01FF02FE);
+        var q8 = format == BlockQuantFormat.Q8_0;
+        using var wq = q8 ? DeviceBuffer.Allocate<sbyte>((long)n * k) : Upload(QuantMatVecReference.RandomWeights(format, n, k, random));
+        using var ws = q8 ? Upload(Enumerable.Range(0, n * k / 32).Select(_ => (Half)(0.001 + (random.NextDouble() * 0.01))).ToArray()) : null;
+        if (q8)
+        {
+            wq.Fill32(0x01FF02FE);
+        }
         using var a = Upload(RandomFloats(random, (long)m * k));
         using var q = DeviceBuffer.Allocate<sbyte>((long)m * k);
         using var d = DeviceBuffer.Allocate<float>((long)m * k / 32);
@@ -163,9 +170,17 @@ internal sealed class KernelTimings(CudaKernels kernels, CudaStream stream, Rand
         var ms = Time(_ =>
         {
             kernels.QuantizeQ8(q, d, a, m, k, stream);
-            kernels.MatMulInt8(c, wq, ws, q, d, m, n, k, stream);
+            if (q8)
+            {
+                kernels.MatMulInt8(c, wq, ws!, q, d, m, n, k, stream);
+            }
+            else
+            {
+                kernels.MatMulInt8Q4(c, wq, q, d, m, n, k, stream);
+            }
         });
-        Results.Add(new TimingResult("quantize_q8_f32 + matmul_q8_0_s8 (int8 mma)", $"{m}x{n}x{k}", ms, ((double)n * k * 34 / 32) + (4.0 * m * k) + (4.0 * m * n), 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
+        var entry = q8 ? "matmul_q8_0_s8" : "matmul_q4_0_s8";
+        Results.Add(new TimingResult($"quantize_q8_f32 + {entry} (int8 mma)", $"{m}x{n}x{k}", ms, ((double)n * BlockQuantFormats.RowBytes(format, k)) + (4.0 * m * k) + (4.0 * m * n), 2.0 * m * n * k, "matmul_bf16", [m, n, k]));
     }
 
     /// <summary>Paged decode attention; with <paramref name="flashSplit"/> &gt; 0 flash-decoding with splits of that many positions.</summary>

@@ -3,7 +3,7 @@ using Mesh.Kernels.Launch;
 namespace Mesh.Kernels.Reference;
 
 /// <summary>
-/// The int8 tensor-core GEMM of <c>matmul_int8.ptx</c> on the CPU, exactly: activations quantized
+/// The int8 tensor-core GEMMs of <c>matmul_int8.ptx</c> on the CPU, exactly: activations quantized
 /// per 32 values as <c>quantize_q8_f32</c> does (scale = max|x| / 127 rounded to f16, quants
 /// round-half-even(x·(127 / max|x|)); the CPU backend's rule for Q8_0 activations, ggml's on x86),
 /// then per output and block b the exact integer dot product of the quants, accumulated in
@@ -43,6 +43,31 @@ public static class Int8MatMulReference
                 quants[(b * BlockValues) + i] = (sbyte)(int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
             }
             scales[b] = (float)(Half)(max / 127f);
+        }
+    }
+
+    /// <summary>
+    /// Q4_0 rows (<paramref name="n"/> × <paramref name="k"/>, 18-byte blocks as stored) in the split
+    /// form <see cref="MatMul"/> takes: int8 q − 8 per value (value j &lt; 16 the low nibble of byte j,
+    /// else the high nibble of byte j − 16) and the block's f16 d; what <c>matmul_q4_0_s8</c> builds in registers.
+    /// </summary>
+    /// <exception cref="ArgumentException">K not a multiple of 32, or a span too short.</exception>
+    public static void SplitQ4_0(ReadOnlySpan<byte> blocks, int n, int k, Span<sbyte> quants, Span<Half> scales)
+    {
+        KernelShapes.MatMulInt8(1, n, k);
+        var count = (long)n * k / BlockValues;
+        if (blocks.Length < count * 18 || quants.Length < (long)n * k || scales.Length < count)
+        {
+            throw new ArgumentException($"spans too short for {n}x{k} Q4_0 weights");
+        }
+        for (var b = 0; b < count; b++)
+        {
+            var block = blocks.Slice(b * 18, 18);
+            scales[b] = BitConverter.UInt16BitsToHalf((ushort)(block[0] | (block[1] << 8)));
+            for (var j = 0; j < BlockValues; j++)
+            {
+                quants[(b * BlockValues) + j] = (sbyte)((j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4) - 8);
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
-using Mesh.Inference.Models.Gguf;
 using Mesh.Kernels.Launch;
 using Mesh.Kernels.Layout;
 using Mesh.Kernels.Reference;
@@ -8,8 +7,8 @@ using Mesh.Kernels.Reference;
 namespace Mesh.Kernels.Tests.Reference;
 
 /// <summary>
-/// The int8 tensor-core GEMM cannot run here; its exact CPU form is held to the CPU backend, which
-/// multiplies Q8_0 weights the same way (activations quantized per 32 values, integer block dot
+/// The int8 tensor-core GEMMs cannot run here; their exact CPU form is held to the CPU backend, which
+/// multiplies Q8_0 and Q4_0 weights the same way (activations quantized per 32 values, integer block dot
 /// products, one scale product per block): the activation quants and scales must be the CPU
 /// backend's bit for bit, and the outputs its quantized matmul's up to f32 summation order.
 /// </summary>
@@ -42,12 +41,16 @@ public unsafe class Int8MatMulReferenceTests
         Assert.Equal(-127, quants[40]);
     }
 
-    [Fact]
-    public void The_int8_GEMM_equals_the_CPU_backends_Q8_0_matmul_up_to_summation_order()
+    public static TheoryData<BlockQuantFormat> Formats => new(BlockQuantFormat.Q8_0, BlockQuantFormat.Q4_0);
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void The_int8_GEMM_equals_the_CPU_backends_quantized_matmul_up_to_summation_order(BlockQuantFormat format)
     {
         const int m = 37, n = 45, k = 32 * 10;
-        var (weights, x) = QuantMatVecReferenceTests.RandomProblem(BlockQuantFormat.Q8_0, n, m, k, seed: 77);
-        var c = Run(weights, x, m, n, k);
+        var (weights, x) = QuantMatVecReferenceTests.RandomProblem(format, n, m, k, seed: 77 + (int)format);
+        var c = Run(format, weights, x, m, n, k);
+        var type = QuantMatVecReferenceTests.Type(format);
 
         var cpu = new float[m * n];
         var magnitude = new double[m * n];
@@ -56,13 +59,13 @@ public unsafe class Int8MatMulReferenceTests
         fixed (byte* p = weights)
         fixed (float* output = cpu)
         {
-            new CpuParallel(1, k).MatMul(activations, (new WeightMatrix("w", GgmlType.Q8_0, n, k, (nint)p), (nint)output));
+            new CpuParallel(1, k).MatMul(activations, (new WeightMatrix("w", type, n, k, (nint)p), (nint)output));
         }
         // Σ|terms| of the block products bounds the f32 reordering error of either sum.
         var row = new float[k];
         fixed (byte* p = weights)
         {
-            var matrix = new WeightMatrix("w", GgmlType.Q8_0, n, k, (nint)p);
+            var matrix = new WeightMatrix("w", type, n, k, (nint)p);
             for (var o = 0; o < n; o++)
             {
                 Dequantize.Row(matrix, o, row);
@@ -77,23 +80,24 @@ public unsafe class Int8MatMulReferenceTests
         }
         for (var i = 0; i < c.Length; i++)
         {
-            Assert.True(Math.Abs(c[i] - cpu[i]) <= 1e-5 * magnitude[i], $"output {i}: int8 GEMM {c[i]}, CPU backend {cpu[i]} (Σ|aw| {magnitude[i]})");
+            Assert.True(Math.Abs(c[i] - cpu[i]) <= 1e-5 * magnitude[i], $"{format} output {i}: int8 GEMM {c[i]}, CPU backend {cpu[i]} (Σ|aw| {magnitude[i]})");
         }
         Assert.NotEqual(0f, c.Select(Math.Abs).Max());
     }
 
-    [Fact]
-    public void The_int8_GEMM_is_within_activation_quantization_of_the_f32_GEMM()
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void The_int8_GEMM_is_within_activation_quantization_of_the_f32_GEMM(BlockQuantFormat format)
     {
         const int m = 20, n = 30, k = 32 * 8;
-        var (weights, x) = QuantMatVecReferenceTests.RandomProblem(BlockQuantFormat.Q8_0, n, m, k, seed: 78);
-        var c = Run(weights, x, m, n, k);
+        var (weights, x) = QuantMatVecReferenceTests.RandomProblem(format, n, m, k, seed: 78 + (int)format);
+        var c = Run(format, weights, x, m, n, k);
         var f32 = new float[m * n];
-        QuantMatMulReference.MatMul(BlockQuantFormat.Q8_0, weights, x, f32, m, n, k);
+        QuantMatMulReference.MatMul(format, weights, x, f32, m, n, k);
         var rms = Math.Sqrt(f32.Select(v => (double)v * v).Average());
         for (var i = 0; i < c.Length; i++)
         {
-            Assert.True(Math.Abs(c[i] - f32[i]) <= 0.02 * rms, $"output {i}: int8 GEMM {c[i]}, f32 FMA GEMM {f32[i]} (rms {rms})");
+            Assert.True(Math.Abs(c[i] - f32[i]) <= 0.02 * rms, $"{format} output {i}: int8 GEMM {c[i]}, f32 FMA GEMM {f32[i]} (rms {rms})");
         }
     }
 
@@ -107,12 +111,19 @@ public unsafe class Int8MatMulReferenceTests
         Assert.Equal((3u, 2u, 128u), (geometry.GridX, geometry.GridY, geometry.BlockX));
     }
 
-    /// <summary>Splits the Q8_0 rows (as CudaMatrix uploads them), quantizes the activations, multiplies.</summary>
-    private static float[] Run(byte[] weights, float[] x, int m, int n, int k)
+    /// <summary>Splits the rows (Q8_0 as CudaMatrix uploads them, Q4_0 as the kernel unpacks it), quantizes the activations, multiplies.</summary>
+    private static float[] Run(BlockQuantFormat format, byte[] weights, float[] x, int m, int n, int k)
     {
         var weightQuants = new sbyte[n * k];
         var weightScales = new Half[n * k / 32];
-        Q8Layout.Split(weights, n, k, weightQuants, weightScales);
+        if (format == BlockQuantFormat.Q8_0)
+        {
+            Q8Layout.Split(weights, n, k, weightQuants, weightScales);
+        }
+        else
+        {
+            Int8MatMulReference.SplitQ4_0(weights, n, k, weightQuants, weightScales);
+        }
         var quants = new sbyte[m * k];
         var scales = new float[m * k / 32];
         Int8MatMulReference.Quantize(x, m, k, quants, scales);
