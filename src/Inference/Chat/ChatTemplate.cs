@@ -60,11 +60,19 @@ public sealed class ChatTemplate
 
     /// <summary>
     /// The prompt text for <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/> the
-    /// opening of the assistant's turn is appended where the family has one. Encode it with special
-    /// tokens parsed (<c>parse_special</c>) and BOS as the model's metadata says.
+    /// opening of the assistant's turn is appended where the family has one. The text of
+    /// <see cref="RenderPrompt"/>, for display and tests; a model is given <see cref="RenderPrompt"/>'s encoding.
     /// </summary>
     /// <exception cref="ArgumentException">A message has a role outside <see cref="ChatMessage.Roles"/>.</exception>
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt) => RenderPrompt(messages, addGenerationPrompt).Text;
+
+    /// <summary>
+    /// As <see cref="Render"/>, with where the messages' contents stand in the text. Encode it with
+    /// <see cref="Tokenization.ITokenizer.EncodeRendered"/> (the template's special tokens parsed, the
+    /// contents as plain text) and BOS as the model's metadata says.
+    /// </summary>
+    /// <exception cref="ArgumentException">A message has a role outside <see cref="ChatMessage.Roles"/>.</exception>
+    public ChatPrompt RenderPrompt(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
     {
         ArgumentNullException.ThrowIfNull(messages);
         for (int i = 0; i < messages.Count; i++)

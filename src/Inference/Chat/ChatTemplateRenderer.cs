@@ -1,24 +1,23 @@
-using System.Text;
-
 namespace Mesh.Inference.Chat;
 
 /// <summary>
 /// Renders a conversation in one template family exactly as llama.cpp's <c>llm_chat_apply_template</c>
 /// does (llama-chat.cpp; its expected outputs are in llama.cpp's tests/test-chat-template.cpp, which
 /// Mesh's tests reuse). BOS is not written: the tokenizer adds it when the model's metadata says so, as
-/// llama.cpp's server does.
+/// llama.cpp's server does. Message contents go through <see cref="ChatPromptBuilder.Content"/>, so
+/// their places are known and they are encoded as plain text.
 /// </summary>
 internal static class ChatTemplateRenderer
 {
-    public static string Render(string family, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    public static ChatPrompt Render(string family, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
     {
-        var sb = new StringBuilder();
+        var sb = new ChatPromptBuilder();
         switch (family)
         {
             case "chatml":
                 foreach (var m in messages)
                 {
-                    sb.Append("<|im_start|>").Append(m.Role).Append('\n').Append(m.Content).Append("<|im_end|>\n");
+                    sb.Append("<|im_start|>").Append(m.Role).Append('\n').Content(m.Content).Append("<|im_end|>\n");
                 }
 
                 if (addGenerationPrompt)
@@ -33,9 +32,9 @@ internal static class ChatTemplateRenderer
                 {
                     _ = m.Role switch
                     {
-                        "system" => sb.Append("[SYSTEM_PROMPT]").Append(space).Append(m.Content).Append("[/SYSTEM_PROMPT]"),
-                        "user" => sb.Append("[INST]").Append(space).Append(m.Content).Append("[/INST]"),
-                        _ => sb.Append(space).Append(m.Content).Append("</s>"),
+                        "system" => sb.Append("[SYSTEM_PROMPT]").Append(space).Content(m.Content).Append("[/SYSTEM_PROMPT]"),
+                        "user" => sb.Append("[INST]").Append(space).Content(m.Content).Append("[/INST]"),
+                        _ => sb.Append(space).Content(m.Content).Append("</s>"),
                     };
                 }
 
@@ -49,7 +48,7 @@ internal static class ChatTemplateRenderer
             case "phi3":
                 foreach (var m in messages)
                 {
-                    sb.Append("<|").Append(m.Role).Append("|>\n").Append(m.Content).Append("<|end|>\n");
+                    sb.Append("<|").Append(m.Role).Append("|>\n").Content(m.Content).Append("<|end|>\n");
                 }
 
                 if (addGenerationPrompt)
@@ -61,7 +60,7 @@ internal static class ChatTemplateRenderer
             case "zephyr":
                 foreach (var m in messages)
                 {
-                    sb.Append("<|").Append(m.Role).Append("|>\n").Append(m.Content).Append("<|endoftext|>\n");
+                    sb.Append("<|").Append(m.Role).Append("|>\n").Content(m.Content).Append("<|endoftext|>\n");
                 }
 
                 if (addGenerationPrompt)
@@ -78,9 +77,9 @@ internal static class ChatTemplateRenderer
                 {
                     _ = m.Role switch
                     {
-                        "system" => sb.Append(m.Content),
-                        "user" => sb.Append("### Instruction:\n").Append(m.Content).Append('\n'),
-                        _ => sb.Append("### Response:\n").Append(m.Content).Append("\n<|EOT|>\n"),
+                        "system" => sb.Content(m.Content),
+                        "user" => sb.Append("### Instruction:\n").Content(m.Content).Append('\n'),
+                        _ => sb.Append("### Response:\n").Content(m.Content).Append("\n<|EOT|>\n"),
                     };
                 }
 
@@ -95,9 +94,9 @@ internal static class ChatTemplateRenderer
                 {
                     _ = m.Role switch
                     {
-                        "system" => sb.Append(m.Content).Append("\n\n"),
-                        "user" => sb.Append("User: ").Append(m.Content).Append("\n\n"),
-                        _ => sb.Append("Assistant: ").Append(m.Content).Append("<｜end▁of▁sentence｜>"),
+                        "system" => sb.Content(m.Content).Append("\n\n"),
+                        "user" => sb.Append("User: ").Content(m.Content).Append("\n\n"),
+                        _ => sb.Append("Assistant: ").Content(m.Content).Append("<｜end▁of▁sentence｜>"),
                     };
                 }
 
@@ -112,9 +111,9 @@ internal static class ChatTemplateRenderer
                 {
                     _ = m.Role switch
                     {
-                        "system" => sb.Append(m.Content).Append("\n\n"),
-                        "user" => sb.Append("<｜User｜>").Append(m.Content),
-                        _ => sb.Append("<｜Assistant｜>").Append(m.Content).Append("<｜end▁of▁sentence｜>"),
+                        "system" => sb.Content(m.Content).Append("\n\n"),
+                        "user" => sb.Append("<｜User｜>").Content(m.Content),
+                        _ => sb.Append("<｜Assistant｜>").Content(m.Content).Append("<｜end▁of▁sentence｜>"),
                     };
                 }
 
@@ -127,7 +126,7 @@ internal static class ChatTemplateRenderer
             case "llama3":
                 foreach (var m in messages)
                 {
-                    sb.Append("<|start_header_id|>").Append(m.Role).Append("<|end_header_id|>\n\n").Append(Trim(m.Content)).Append("<|eot_id|>");
+                    sb.Append("<|start_header_id|>").Append(m.Role).Append("<|end_header_id|>\n\n").Content(Trim(m.Content)).Append("<|eot_id|>");
                 }
 
                 if (addGenerationPrompt)
@@ -140,12 +139,12 @@ internal static class ChatTemplateRenderer
                 throw new ArgumentException($"no renderer for chat template family '{family}'", nameof(family));
         }
 
-        return sb.ToString();
+        return sb.Build();
     }
 
     // Mistral's v1/v3/v3-tekken: a system message opens the first [INST] block; v1 puts a space before
     // [INST] and [/INST], v3-tekken none after [INST], v3 trims assistant replies.
-    private static void RenderMistral(StringBuilder sb, string family, IReadOnlyList<ChatMessage> messages)
+    private static void RenderMistral(ChatPromptBuilder sb, string family, IReadOnlyList<ChatMessage> messages)
     {
         string leading = family == "mistral-v1" ? " " : "";
         string trailing = family == "mistral-v3-tekken" ? "" : " ";
@@ -160,15 +159,15 @@ internal static class ChatTemplateRenderer
 
             if (m.Role == "system")
             {
-                sb.Append(m.Content).Append("\n\n");
+                sb.Content(m.Content).Append("\n\n");
             }
             else if (m.Role == "user")
             {
-                sb.Append(m.Content).Append(leading).Append("[/INST]");
+                sb.Content(m.Content).Append(leading).Append("[/INST]");
             }
             else
             {
-                sb.Append(trailing).Append(family == "mistral-v3" ? Trim(m.Content) : m.Content).Append("</s>");
+                sb.Append(trailing).Content(family == "mistral-v3" ? Trim(m.Content) : m.Content).Append("</s>");
                 inTurn = false;
             }
         }
@@ -176,7 +175,7 @@ internal static class ChatTemplateRenderer
 
     // Llama 2: "[INST] " opens each turn (BOS before all but the first in the sys-bos variant); a system
     // message is wrapped in <<SYS>> where the template supports it, else written as a line of the turn.
-    private static void RenderLlama2(StringBuilder sb, string family, IReadOnlyList<ChatMessage> messages)
+    private static void RenderLlama2(ChatPromptBuilder sb, string family, IReadOnlyList<ChatMessage> messages)
     {
         bool supportsSystem = family != "llama2";
         bool bosInHistory = family == "llama2-sys-bos";
@@ -194,22 +193,22 @@ internal static class ChatTemplateRenderer
 
             if (m.Role == "system")
             {
-                _ = supportsSystem ? sb.Append("<<SYS>>\n").Append(content).Append("\n<</SYS>>\n\n") : sb.Append(content).Append('\n');
+                _ = supportsSystem ? sb.Append("<<SYS>>\n").Content(content).Append("\n<</SYS>>\n\n") : sb.Content(content).Append('\n');
             }
             else if (m.Role == "user")
             {
-                sb.Append(content).Append(" [/INST]");
+                sb.Content(content).Append(" [/INST]");
             }
             else
             {
-                sb.Append(content).Append("</s>");
+                sb.Content(content).Append("</s>");
                 inTurn = false;
             }
         }
     }
 
     // Gemma has no system role: system text is prepended to the next user turn; "assistant" is "model".
-    private static void RenderGemma(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    private static void RenderGemma(ChatPromptBuilder sb, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
     {
         string system = "";
         foreach (var m in messages)
@@ -224,11 +223,11 @@ internal static class ChatTemplateRenderer
             sb.Append("<start_of_turn>").Append(role).Append('\n');
             if (system.Length > 0 && role != "model")
             {
-                sb.Append(system).Append("\n\n");
+                sb.Content(system).Append("\n\n");
                 system = "";
             }
 
-            sb.Append(Trim(m.Content)).Append("<end_of_turn>\n");
+            sb.Content(Trim(m.Content)).Append("<end_of_turn>\n");
         }
 
         if (addGenerationPrompt)

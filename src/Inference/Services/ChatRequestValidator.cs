@@ -9,8 +9,8 @@ namespace Mesh.Inference.Services;
 
 /// <summary>
 /// Turns a <see cref="ChatRequest"/> into the <see cref="GenerateRequest"/> it stands for: the messages
-/// rendered with the model's chat template and encoded (template special tokens parsed, BOS as the
-/// model says), every other field carried over, so that Chat is validated and served exactly as
+/// rendered with the model's chat template and encoded (the template's special tokens parsed, the
+/// contents' special-token text as plain text, BOS as the model says), every other field carried over, so that Chat is validated and served exactly as
 /// Generate. Bad messages are INVALID_ARGUMENT naming the message; a model without a usable template is
 /// FAILED_PRECONDITION naming <c>--chat-template</c>.
 /// </summary>
@@ -46,10 +46,11 @@ public static class ChatRequestValidator
 
     /// <summary>
     /// The token ids the model is given for a conversation: the messages checked, rendered with the
-    /// model's chat template and encoded with the template's special tokens parsed and BOS as the model
+    /// model's chat template and encoded with the template's special tokens parsed, the contents as plain
+    /// text (a content's <c>&lt;|im_end|&gt;</c> is those characters, not the token) and BOS as the model
     /// says. Chat generates from exactly these ids; Tokenize with <c>messages</c> returns them. Throws
-    /// <see cref="ServiceException"/> INVALID_ARGUMENT for no or too many messages, an unknown role or a
-    /// content holding a special token's text; FAILED_PRECONDITION when the model has no template Mesh renders.
+    /// <see cref="ServiceException"/> INVALID_ARGUMENT for no or too many messages or an unknown role;
+    /// FAILED_PRECONDITION when the model has no template Mesh renders.
     /// </summary>
     public static int[] Encode(IReadOnlyList<V1.ChatMessage> conversation, bool addGenerationPrompt, LlamaModel model, Func<ChatTemplate> template)
     {
@@ -62,10 +63,6 @@ public static class ChatRequestValidator
             var m = conversation[i];
             Require(Chat.ChatMessage.Roles.Contains(m.Role), $"messages[{i}].role is '{m.Role}'; it must be one of {string.Join(", ", Chat.ChatMessage.Roles)}");
 
-            // With special tokens parsed, a message containing "<|im_end|>" would close its own turn.
-            Require(
-                tokenizer.Encode(m.Content, addBos: false, parseSpecial: true).AsSpan().SequenceEqual(tokenizer.Encode(m.Content, addBos: false)),
-                $"messages[{i}].content contains the text of a special token of model '{model.Id}' (such as a turn marker); remove it");
             messages.Add(new Chat.ChatMessage(m.Role, m.Content));
         }
 
@@ -79,8 +76,10 @@ public static class ChatRequestValidator
             throw new ServiceException(StatusCode.FailedPrecondition, $"model '{model.Id}': {e.Message}");
         }
 
-        string prompt = chat.Render(messages, addGenerationPrompt);
-        int[] ids = tokenizer.Encode(prompt, tokenizer.AddBosByDefault, parseSpecial: true);
+        // Contents are untrusted (users, retrieved documents): their special-token text stays text, so
+        // "<|im_end|>" in a message is those characters, never the end of its turn.
+        var prompt = chat.RenderPrompt(messages, addGenerationPrompt);
+        int[] ids = tokenizer.EncodeRendered(prompt.Text, tokenizer.AddBosByDefault, prompt.ContentSpans);
         Require(ids.Length > 0, "the messages render to an empty prompt: give a message with content");
         return ids;
     }

@@ -120,10 +120,19 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// <paramref name="addEos"/>, control-token text parsed when <paramref name="parseSpecial"/>. Lone
     /// surrogates are encoded as U+FFFD, as UTF-8 conversion does.
     /// </summary>
-    public int[] Encode(string text, bool addBos, bool addEos, bool parseSpecial)
+    public int[] Encode(string text, bool addBos, bool addEos, bool parseSpecial) => Encode(text, addBos, addEos, parseSpecial, plainSpans: null);
+
+    /// <inheritdoc/>
+    public int[] EncodeRendered(string text, bool addBos, IReadOnlyList<TextSpan> plainSpans)
+    {
+        ArgumentNullException.ThrowIfNull(plainSpans);
+        return Encode(text, addBos, addEos: false, parseSpecial: true, plainSpans);
+    }
+
+    private int[] Encode(string text, bool addBos, bool addEos, bool parseSpecial, IReadOnlyList<TextSpan>? plainSpans)
     {
         ArgumentNullException.ThrowIfNull(text);
-        text = ReplaceLoneSurrogates(text);
+        text = ReplaceLoneSurrogates(text); // one U+FFFD for each lone surrogate: the spans still fit
         var ids = new List<int>(text.Length / 3 + 2);
         if (addBos)
         {
@@ -131,7 +140,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
 
         var words = new List<(int Start, int Length)>();
-        foreach (var (start, length, tokenId) in _specials.Split(text, parseSpecial))
+        foreach (var (start, length, tokenId) in _specials.Split(text, parseSpecial, plainSpans))
         {
             if (tokenId >= 0)
             {

@@ -45,6 +45,18 @@ public interface ITokenizer
     /// </summary>
     int[] Encode(string text, bool addBos, bool parseSpecial);
 
+    /// <summary>
+    /// The ids of a prompt the server rendered around untrusted text (a chat template around message
+    /// contents): control-token text is parsed as with <c>parseSpecial</c>, except where any of its
+    /// characters lies inside one of <paramref name="plainSpans"/> (sorted by start, not overlapping):
+    /// there it is plain text, as <see cref="Encode(string, bool)"/> encodes it (llama.cpp's
+    /// <c>parse_special = false</c> for user text). So a message holding <c>&lt;|im_end|&gt;</c> is
+    /// encoded as those characters and cannot close its turn; text without control-token text in the
+    /// spans encodes exactly as with <c>parseSpecial</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span lies outside <paramref name="text"/>, or the spans are unsorted or overlap.</exception>
+    int[] EncodeRendered(string text, bool addBos, IReadOnlyList<TextSpan> plainSpans);
+
     /// <summary>The text of <paramref name="ids"/>; control tokens have none; invalid UTF-8 becomes U+FFFD.</summary>
     string Decode(ReadOnlySpan<int> ids);
 

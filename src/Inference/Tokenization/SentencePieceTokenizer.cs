@@ -109,18 +109,26 @@ public sealed class SentencePieceTokenizer : ITokenizer
     public int[] Encode(string text, bool addBos, bool parseSpecial)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (!parseSpecial && !_specials.HasUserDefined)
-        {
-            return EncodeText(text, addBos);
-        }
+        return !parseSpecial && !_specials.HasUserDefined ? EncodeText(text, addBos) : EncodeSplit(text, addBos, parseSpecial, plainSpans: null);
+    }
 
+    /// <inheritdoc/>
+    public int[] EncodeRendered(string text, bool addBos, IReadOnlyList<TextSpan> plainSpans)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(plainSpans);
+        return EncodeSplit(text, addBos, parseSpecial: true, plainSpans);
+    }
+
+    private int[] EncodeSplit(string text, bool addBos, bool parseSpecial, IReadOnlyList<TextSpan>? plainSpans)
+    {
         var ids = new List<int>();
         if (addBos)
         {
             ids.Add(BosId);
         }
 
-        foreach (var (start, length, tokenId) in _specials.Split(text, parseSpecial))
+        foreach (var (start, length, tokenId) in _specials.Split(text, parseSpecial, plainSpans))
         {
             if (tokenId >= 0)
             {

@@ -11,6 +11,7 @@ internal sealed class SpecialTokenSplitter
 {
     private readonly (int Id, string Text)[] _always;
     private readonly (int Id, string Text)[] _withSpecial;
+    private readonly HashSet<int> _userDefined = [];
 
     public SpecialTokenSplitter(IReadOnlyList<string> texts, IReadOnlyList<TokenKind> kinds)
     {
@@ -27,6 +28,7 @@ internal sealed class SpecialTokenSplitter
             switch (kinds[id])
             {
                 case TokenKind.UserDefined:
+                    _userDefined.Add(id);
                     always.Add(entry);
                     all.Add(entry);
                     break;
@@ -45,18 +47,27 @@ internal sealed class SpecialTokenSplitter
 
     /// <summary>
     /// The pieces of <paramref name="text"/> in order: text ranges (<c>TokenId</c> -1) and special tokens
-    /// (<c>Start</c>/<c>Length</c> of their text).
+    /// (<c>Start</c>/<c>Length</c> of their text). With <paramref name="plainSpans"/> (sorted, not
+    /// overlapping; only with <paramref name="parseSpecial"/>), a control or unknown token's text that
+    /// touches a span is left as text there; user-defined tokens are cut everywhere, as without parseSpecial.
     /// </summary>
-    public List<(int Start, int Length, int TokenId)> Split(string text, bool parseSpecial)
+    public List<(int Start, int Length, int TokenId)> Split(string text, bool parseSpecial, IReadOnlyList<TextSpan>? plainSpans = null)
     {
+        if (plainSpans is not null)
+        {
+            CheckSpans(text, plainSpans);
+        }
+
         var pieces = new List<(int Start, int Length, int TokenId)> { (0, text.Length, -1) };
         foreach (var (id, special) in parseSpecial ? _withSpecial : _always)
         {
+            var spans = plainSpans is null || _userDefined.Contains(id) ? null : plainSpans;
             List<(int, int, int)>? next = null;
             for (int p = 0; p < pieces.Count; p++)
             {
                 var (start, length, tokenId) = pieces[p];
-                int found = tokenId < 0 ? text.IndexOf(special, start, length, StringComparison.Ordinal) : -1;
+                int end = start + length;
+                int found = tokenId < 0 ? Find(text, special, start, end, spans) : -1;
                 if (found < 0)
                 {
                     next?.Add(pieces[p]);
@@ -64,7 +75,6 @@ internal sealed class SpecialTokenSplitter
                 }
 
                 next ??= pieces.GetRange(0, p);
-                int end = start + length;
                 while (found >= 0)
                 {
                     if (found > start)
@@ -74,7 +84,7 @@ internal sealed class SpecialTokenSplitter
 
                     next.Add((found, special.Length, id));
                     start = found + special.Length;
-                    found = start < end ? text.IndexOf(special, start, end - start, StringComparison.Ordinal) : -1;
+                    found = Find(text, special, start, end, spans);
                 }
 
                 if (start < end)
@@ -87,6 +97,61 @@ internal sealed class SpecialTokenSplitter
         }
 
         return pieces;
+    }
+
+    // The first occurrence of special in text[start..end) that touches no plain span.
+    private static int Find(string text, string special, int start, int end, IReadOnlyList<TextSpan>? plainSpans)
+    {
+        while (start < end)
+        {
+            int found = text.IndexOf(special, start, end - start, StringComparison.Ordinal);
+            if (found < 0 || plainSpans is null)
+            {
+                return found;
+            }
+
+            // The first span ending after the match's start; the match touches it unless it starts after the match.
+            int lo = 0, hi = plainSpans.Count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (plainSpans[mid].End <= found)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            if (lo == plainSpans.Count || plainSpans[lo].Start >= found + special.Length)
+            {
+                return found;
+            }
+
+            // Every later match starting before the span's end touches it too.
+            start = plainSpans[lo].End;
+        }
+
+        return -1;
+    }
+
+    private static void CheckSpans(string text, IReadOnlyList<TextSpan> spans)
+    {
+        int previousEnd = 0;
+        for (int i = 0; i < spans.Count; i++)
+        {
+            var span = spans[i];
+            if (span.Start < previousEnd || span.Length < 0 || span.End > text.Length)
+            {
+                throw new ArgumentException(
+                    $"plain span {i} ({span.Start}, length {span.Length}) must lie within the text (length {text.Length}), after the previous span and not overlap it",
+                    "plainSpans");
+            }
+
+            previousEnd = span.End;
+        }
     }
 
     private static (int, string)[] Order(List<(int Id, string Text, int Bytes)> tokens) =>

@@ -4,6 +4,9 @@ using Google.Protobuf.WellKnownTypes;
 using Mesh.Gateway.Tests.Infrastructure;
 using Mesh.Guard;
 using Mesh.Inference;
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+using Mesh.Inference.Tokenization;
 using Mesh.Inference.V1;
 using Mesh.Retrieval;
 using Mesh.Retrieval.V1;
@@ -15,7 +18,7 @@ namespace Mesh.Gateway.Tests.Assistant;
 /// <summary>
 /// Real Guard, Retrieval and Inference hosts behind a real gateway, with a small shop collection
 /// loaded through the gateway under the test key's tenant. Inference serves stories260K with the llama2
-/// chat template and records every prompt it receives (Generate's text, Chat's messages), so tests can
+/// chat template (and <see cref="ChatMlModel"/>) and records every prompt it receives (Generate's text, Chat's messages), so tests can
 /// assert what the model saw.
 /// </summary>
 public sealed class AssistantFixture : IAsyncLifetime
@@ -25,6 +28,16 @@ public sealed class AssistantFixture : IAsyncLifetime
 
     /// <summary>The chat template Inference renders the assistant's conversation with.</summary>
     public const string ChatTemplate = "llama2";
+
+    /// <summary>
+    /// A second model: stories260K whose last two pieces are ChatML's <c>&lt;|im_start|&gt;</c> and
+    /// <c>&lt;|im_end|&gt;</c> as control tokens, with the ChatML template, as Qwen-style vocabularies
+    /// have them: special-token text in content is a real threat to it.
+    /// </summary>
+    public const string ChatMlModel = "stories260K-chatml";
+
+    /// <summary>The control token ids of <see cref="ChatMlModel"/>'s <c>&lt;|im_start|&gt;</c> and <c>&lt;|im_end|&gt;</c>.</summary>
+    public const int ImStartId = 510, ImEndId = 511;
 
     /// <summary>The documents of the collection: id, category, in_stock, text.</summary>
     public static readonly (ulong Id, string Category, bool InStock, string Text)[] Documents =
@@ -36,6 +49,7 @@ public sealed class AssistantFixture : IAsyncLifetime
         (5, "policy", true, "Shipping: standard shipping takes 3 to 5 business days and is free over $50."),
     ];
 
+    private readonly string _directory = Directory.CreateTempSubdirectory("mesh-assistant-").FullName;
     private readonly ConcurrentQueue<string> _prompts = new();
     private readonly ConcurrentQueue<ChatRequest> _chats = new();
 
@@ -57,7 +71,11 @@ public sealed class AssistantFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0, [.. MeshFixture.InferenceArgs, $"--Inference:Models:0:ChatTemplate={ChatTemplate}"]);
+        Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0,
+        [
+            .. MeshFixture.InferenceArgs, $"--Inference:Models:0:ChatTemplate={ChatTemplate}",
+            $"--Inference:Models:1:Id={ChatMlModel}", $"--Inference:Models:1:Path={WriteChatMlModel()}", "--Inference:Models:1:ChatTemplate=chatml",
+        ]);
         Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, MeshFixture.RetrievalArgs());
         Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
         Gateway = await GatewayUnderTest.StartAsync(
@@ -100,6 +118,20 @@ public sealed class AssistantFixture : IAsyncLifetime
         await Inference.DisposeAsync();
         await Retrieval.DisposeAsync();
         await Guard.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private string WriteChatMlModel()
+    {
+        var path = Path.Combine(_directory, "stories260K-chatml.gguf");
+        using var model = LlamaModel.Load(RepoPaths.Stories260K);
+        var vocabulary = ((SentencePieceTokenizer)model.Tokenizer).Vocabulary;
+        var pieces = vocabulary.Pieces.ToArray();
+        var kinds = vocabulary.Kinds.ToArray();
+        (pieces[ImStartId], pieces[ImEndId]) = ("<|im_start|>", "<|im_end|>");
+        kinds[ImStartId] = kinds[ImEndId] = TokenKind.Control;
+        LlamaGgufExporter.Write(path, model.Config, model.Weights, vocabulary with { Pieces = pieces, Kinds = kinds }, GgmlType.F32, ChatMlModel);
+        return path;
     }
 
     /// <summary>Wraps a host's factory with a middleware that reads each Generate and Chat request message and keeps its prompt.</summary>
