@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Mesh.Tests.Shared;
 
 namespace Mesh.Gateway.Tests;
 
@@ -22,36 +22,13 @@ public sealed class HostStartupTests
     [MemberData(nameof(Refused))]
     public async Task A_refused_setting_stops_the_host_with_one_line_and_exit_code_1(string host, string[] args, string expected)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, host), "--Mesh:Endpoints:Grpc=http://127.0.0.1:0", "--Mesh:Endpoints:Http=http://127.0.0.1:0", .. args])
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var result = await DotnetProcess.RunAsync(host, ["--Mesh:Endpoints:Grpc=http://127.0.0.1:0", "--Mesh:Endpoints:Http=http://127.0.0.1:0", .. args], TimeSpan.FromMinutes(2));
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('{')).ToList();
-        Assert.Equal(1, process.ExitCode);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('{')).ToList();
+        Assert.Equal(1, result.ExitCode);
         var line = Assert.Single(lines);
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", await stdout + await stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
 }

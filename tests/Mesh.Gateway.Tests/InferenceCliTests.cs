@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Mesh.Gateway.Tests.Infrastructure;
 using Mesh.Inference.V1;
+using Mesh.Tests.Shared;
 
 namespace Mesh.Gateway.Tests;
 
@@ -42,41 +42,9 @@ public sealed class InferenceCliTests(MeshFixture mesh)
         Assert.DoesNotContain("   at ", refused.Stderr, StringComparison.Ordinal);
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? environmentKey, params string[] extra)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.Environment.Remove("MESH_API_KEY");
-        if (environmentKey is not null)
-        {
-            start.Environment["MESH_API_KEY"] = environmentKey;
-        }
-
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Mesh.Inference.dll"), "generate",
-            "--server", mesh.Gateway.Address.ToString(), "--model", "stories260K", "--prompt", Prompt,
-            "--max-tokens", "12", "--temperature", "0", .. extra])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<ProcessResult> RunAsync(string? environmentKey, params string[] extra) => DotnetProcess.RunAsync(
+        "Mesh.Inference.dll",
+        ["generate", "--server", mesh.Gateway.Address.ToString(), "--model", "stories260K", "--prompt", Prompt, "--max-tokens", "12", "--temperature", "0", .. extra],
+        TimeSpan.FromMinutes(2),
+        new Dictionary<string, string?> { ["MESH_API_KEY"] = environmentKey });
 }

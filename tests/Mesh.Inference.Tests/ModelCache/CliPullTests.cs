@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Mesh.Inference.ModelCache;
 using Mesh.Inference.Tests.Tokenization;
+using Mesh.Tests.Shared;
 
 namespace Mesh.Inference.Tests.ModelCache;
 
@@ -89,41 +89,12 @@ public sealed class CliPullTests : IAsyncLifetime
         Assert.Equal(requests, _hub.ApiRequests);
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args)
+    private Task<ProcessResult> Run(params string[] args) => DotnetProcess.RunAsync("Mesh.Inference.dll", args, TimeSpan.FromMinutes(3), new Dictionary<string, string?>
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-            Environment =
-            {
-                ["MESH_HOME"] = _home,
-                ["HF_ENDPOINT"] = _hub.Endpoint.ToString(),
-                ["MESH_OFFLINE"] = null,
-                ["HF_HUB_OFFLINE"] = null,
-                ["HF_TOKEN"] = null,
-            },
-        };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Mesh.Inference.dll"), .. args])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+        ["MESH_HOME"] = _home,
+        ["HF_ENDPOINT"] = _hub.Endpoint.ToString(),
+        ["MESH_OFFLINE"] = null,
+        ["HF_HUB_OFFLINE"] = null,
+        ["HF_TOKEN"] = null,
+    });
 }
