@@ -41,24 +41,11 @@ public static class GgufLoraReader
         foreach (var t in gguf.Tensors.Values)
         {
             var (layer, target, isA) = Parse(gguf, t.Name);
-            if (t.Dimensions.Length != 2)
-            {
-                throw gguf.Error(t.Name, $"has {t.Dimensions.Length} dimensions; LoRA factors are matrices");
-            }
 
             // GGML ne[0] is the row length: A is ne [in, rank] = [rank, in] row-major, B is ne [rank, out].
-            long rows = t.Dimensions[1], cols = t.Dimensions[0];
-            if (isA)
-            {
-                factors.CheckA(t.Name, layer, target, rows, cols);
-            }
-            else
-            {
-                factors.CheckB(t.Name, layer, target, rows, cols);
-            }
-
-            var values = factors.Read(t.Name, t.Type, (int)rows, (int)cols, gguf.GetTensorData(t));
-            factors.Add(t.Name, layer, target, isA, values, (int)(isA ? rows : cols));
+            var (rows, cols, rank) = factors.Check(t.Name, layer, target, isA, Enumerable.Reverse(t.Dimensions).ToArray());
+            var values = factors.Read(t.Name, t.Type, rows, cols, gguf.GetTensorData(t));
+            factors.Add(t.Name, layer, target, isA, values, rank);
         }
 
         return factors.Build(name, "gguf", alpha, rank => LoraLayout.Scale(alpha, rank));

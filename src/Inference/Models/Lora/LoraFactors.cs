@@ -30,30 +30,35 @@ internal sealed class LoraFactors(string path, LlamaConfig config)
     }
 
     /// <summary>
-    /// Checks that an A factor of block <paramref name="layer"/>'s <paramref name="target"/> is [rank, in]
-    /// (<paramref name="rows"/> = rank) before any data is read.
+    /// Checks a factor of block <paramref name="layer"/>'s <paramref name="target"/> before any data is
+    /// read: a matrix of row-major <paramref name="shape"/> [rows, cols], A [rank, in] or B [out, rank]
+    /// (A when <paramref name="isA"/>) against the base model's projection and the rank bound. Returns
+    /// its rows, columns and rank. Both readers' one check, whatever order their format stores dimensions in.
     /// </summary>
-    public void CheckA(string name, int layer, LoraTarget target, long rows, long cols)
+    public (int Rows, int Cols, int Rank) Check(string name, int layer, LoraTarget target, bool isA, ReadOnlySpan<long> shape)
     {
-        CheckLayer(name, layer);
-        var (_, inputs) = LoraLayout.Shape(config, target);
-        var limit = LoraLayout.RankLimit(config, target);
-        if (cols != inputs || rows < 1 || rows > limit)
+        if (shape.Length != 2)
         {
-            throw new ModelFormatException(path, name, $"lora_a is [{rows}, {cols}] (rank, in) but the base model's {target} takes {inputs} inputs and ranks are 1 to {limit}");
+            throw new ModelFormatException(path, name, $"has {shape.Length} dimensions; LoRA factors are matrices");
         }
-    }
 
-    /// <summary>Checks that a B factor is [out, rank] (<paramref name="cols"/> = rank).</summary>
-    public void CheckB(string name, int layer, LoraTarget target, long rows, long cols)
-    {
-        CheckLayer(name, layer);
-        var (outputs, _) = LoraLayout.Shape(config, target);
-        var limit = LoraLayout.RankLimit(config, target);
-        if (rows != outputs || cols < 1 || cols > limit)
+        if ((uint)layer >= (uint)config.Layers)
         {
-            throw new ModelFormatException(path, name, $"lora_b is [{rows}, {cols}] (out, rank) but the base model's {target} has {outputs} outputs and ranks are 1 to {limit}");
+            throw new ModelFormatException(path, name, $"block {layer} does not exist: the base model has {config.Layers}");
         }
+
+        long rows = shape[0], cols = shape[1];
+        var (outputs, inputs) = LoraLayout.Shape(config, target);
+        var limit = LoraLayout.RankLimit(config, target);
+        var rank = isA ? rows : cols;
+        if ((isA ? cols != inputs : rows != outputs) || rank < 1 || rank > limit)
+        {
+            throw new ModelFormatException(path, name, isA
+                ? $"lora_a is [{rows}, {cols}] (rank, in) but the base model's {target} takes {inputs} inputs and ranks are 1 to {limit}"
+                : $"lora_b is [{rows}, {cols}] (out, rank) but the base model's {target} has {outputs} outputs and ranks are 1 to {limit}");
+        }
+
+        return ((int)rows, (int)cols, (int)rank);
     }
 
     /// <summary>Records a checked factor (A when <paramref name="isA"/>); a second copy of one is an error.</summary>
@@ -99,13 +104,5 @@ internal sealed class LoraFactors(string path, LlamaConfig config)
         }
 
         return new LoraAdapter(name, format, alpha, layers);
-    }
-
-    private void CheckLayer(string name, int layer)
-    {
-        if ((uint)layer >= (uint)config.Layers)
-        {
-            throw new ModelFormatException(path, name, $"block {layer} does not exist: the base model has {config.Layers}");
-        }
     }
 }

@@ -42,22 +42,7 @@ public static class PeftLoraReader
         foreach (var t in file.Tensors.Values)
         {
             var (layer, target, isA) = Parse(file, t.Name);
-            if (t.Shape.Length != 2)
-            {
-                throw file.Error(t.Name, $"has {t.Shape.Length} dimensions; LoRA factors are matrices");
-            }
-
-            long rows = t.Shape[0], cols = t.Shape[1];
-            if (isA)
-            {
-                factors.CheckA(t.Name, layer, target, rows, cols);
-            }
-            else
-            {
-                factors.CheckB(t.Name, layer, target, rows, cols);
-            }
-
-            var tensorRank = (int)(isA ? rows : cols);
+            var (rows, cols, tensorRank) = factors.Check(t.Name, layer, target, isA, t.Shape);
             if (tensorRank != rank)
             {
                 throw file.Error(t.Name, $"has rank {tensorRank} but {ConfigFile} says r = {rank}");
@@ -70,10 +55,10 @@ public static class PeftLoraReader
                 "BF16" => GgmlType.BF16,
                 var other => throw file.Error(t.Name, $"dtype {other} is not supported (F32, F16, BF16)"),
             };
-            var values = factors.Read(t.Name, type, (int)rows, (int)cols, file.GetData(t));
+            var values = factors.Read(t.Name, type, rows, cols, file.GetData(t));
             if (!isA && permute && target is LoraTarget.Query or LoraTarget.Key)
             {
-                values = LoraLayout.PermuteRowsToAdjacent(values, (int)rows, (int)cols, config.HeadDim);
+                values = LoraLayout.PermuteRowsToAdjacent(values, rows, cols, config.HeadDim);
             }
 
             factors.Add(t.Name, layer, target, isA, values, tensorRank);
