@@ -17,6 +17,10 @@ namespace Mesh.Inference.Engine;
 /// </param>
 /// <param name="LogitsProcessor">Per-request logits hook (constrained decoding); see <see cref="ILogitsProcessor"/>.</param>
 /// <param name="Adapter">The LoRA adapter the sequence runs with (null: the bare base model).</param>
+/// <param name="NumSpeculativeTokens">
+/// Prompt-lookup draft tokens per step for this request (0 to <see cref="EngineOptions.MaxSpeculativeTokens"/>;
+/// 0: off); null: the engine's <see cref="EngineOptions.NumSpeculativeTokens"/>. The output is the same either way.
+/// </param>
 public sealed record GenerationRequest(
     int[] PromptTokens,
     int MaxTokens,
@@ -28,7 +32,8 @@ public sealed record GenerationRequest(
     string RequestId = "",
     string CacheSalt = "",
     ILogitsProcessor? LogitsProcessor = null,
-    Models.Lora.LoraAdapter? Adapter = null)
+    Models.Lora.LoraAdapter? Adapter = null,
+    int? NumSpeculativeTokens = null)
 {
     /// <summary>
     /// The salt the prefix cache uses: <see cref="CacheSalt"/>, plus the adapter's identity when there

@@ -90,7 +90,9 @@ public sealed class InferenceEngine : IDisposable
                 _scheduler.PromptTokensComputed,
                 _scheduler.PrefixHitTokens,
                 _scheduler.Preemptions,
-                Volatile.Read(ref _maxBatchTokens));
+                Volatile.Read(ref _maxBatchTokens),
+                _scheduler.SpecDecodeDraftTokens,
+                _scheduler.SpecDecodeAcceptedTokens);
         }
     }
 

@@ -31,6 +31,9 @@ public sealed class InferenceMetrics : IDisposable
         PrefixCacheQueries = _meter.CreateCounter<long>("mesh.inference.prefix_cache.queries", "{token}", "Prompt tokens looked up in the prefix cache", [tags]);
         PrefixCacheHits = _meter.CreateCounter<long>("mesh.inference.prefix_cache.hits", "{token}", "Prompt tokens served from the prefix cache", [tags]);
         Preemptions = _meter.CreateCounter<long>("mesh.inference.preemptions", "{sequence}", "Running sequences preempted for lack of KV blocks", [tags]);
+        SpecDecodeDrafts = _meter.CreateCounter<long>("mesh.inference.spec_decode.num_drafts", "{draft}", "Decode steps of a sequence that verified draft tokens", [tags]);
+        SpecDecodeDraftTokens = _meter.CreateCounter<long>("mesh.inference.spec_decode.num_draft_tokens", "{token}", "Draft tokens proposed and verified by speculative decoding", [tags]);
+        SpecDecodeAcceptedTokens = _meter.CreateCounter<long>("mesh.inference.spec_decode.num_accepted_tokens", "{token}", "Draft tokens the target model accepted (acceptance rate = accepted / draft tokens)", [tags]);
         _meter.CreateObservableGauge("mesh.inference.requests.running", () => new Measurement<int>(state().Running, tags), "{request}", "Requests in the running batch");
         _meter.CreateObservableGauge("mesh.inference.requests.waiting", () => new Measurement<int>(state().Waiting, tags), "{request}", "Requests waiting for admission");
         _meter.CreateObservableGauge("mesh.inference.kv_cache.blocks.used", () => new Measurement<int>(state().UsedBlocks, tags), "{block}", "KV cache blocks referenced by sequences");
@@ -60,6 +63,15 @@ public sealed class InferenceMetrics : IDisposable
 
     /// <c>mesh.inference.preemptions</c>: running sequences preempted (by recompute) for lack of KV blocks.
     public Counter<long> Preemptions { get; }
+
+    /// <c>mesh.inference.spec_decode.num_drafts</c>: sequence steps that verified drafts (vLLM's <c>spec_decode_num_drafts</c>).
+    public Counter<long> SpecDecodeDrafts { get; }
+
+    /// <c>mesh.inference.spec_decode.num_draft_tokens</c>: draft tokens verified (vLLM's <c>spec_decode_num_draft_tokens</c>).
+    public Counter<long> SpecDecodeDraftTokens { get; }
+
+    /// <c>mesh.inference.spec_decode.num_accepted_tokens</c>: draft tokens accepted (vLLM's <c>spec_decode_num_accepted_tokens</c>).
+    public Counter<long> SpecDecodeAcceptedTokens { get; }
 
     /// <summary>Disposes the meter, which ends every instrument's export.</summary>
     public void Dispose() => _meter.Dispose();

@@ -24,6 +24,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
     private readonly DeviceSamplingBatch _deviceSampling = new(vocabSize);
     private float[] _logits = [];
     private int[] _tokens = [];
+    private int[] _context = [];
 
     public IInferenceBackend Backend { get; } = backend;
 
@@ -34,13 +35,19 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
     public ModelRunnerOutput Execute(SchedulerOutput scheduled)
     {
         _batch.Clear();
-        foreach (var (s, start, count, sample) in scheduled.Scheduled)
+        foreach (var (s, start, count, sample, drafts) in scheduled.Scheduled)
         {
             var seq = _batch.AddSequence(s.Kv.Table, s.Request.Adapter);
             var tokens = CollectionsMarshal.AsSpan(s.Tokens);
             for (var p = start; p < start + count; p++)
             {
                 _batch.AddToken(seq, tokens[p], p, sample && p == start + count - 1);
+            }
+
+            // Drafts ride along as the next positions, each with its logits row (verification).
+            for (var i = 0; i < drafts.Length; i++)
+            {
+                _batch.AddToken(seq, drafts[i], start + count + i, wantLogits: true);
             }
         }
 
@@ -50,7 +57,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
             return output;
         }
 
-        if (Backend is IDeviceSamplingBackend { SamplesOnDevice: true } device && TryDescribeSampling(scheduled))
+        if (scheduled.DraftTokens == 0 && Backend is IDeviceSamplingBackend { SamplesOnDevice: true } device && TryDescribeSampling(scheduled))
         {
             if (_tokens.Length < _batch.LogitCount)
             {
@@ -60,7 +67,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
             MaxBatchTokens = Math.Max(MaxBatchTokens, _batch.Count);
             output.Timestamp = Stopwatch.GetTimestamp();
             var index = 0;
-            foreach (var (s, _, _, sample) in scheduled.Scheduled)
+            foreach (var (s, _, _, sample, _) in scheduled.Scheduled)
             {
                 if (sample)
                 {
@@ -75,16 +82,59 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         MaxBatchTokens = Math.Max(MaxBatchTokens, _batch.Count);
         output.Timestamp = Stopwatch.GetTimestamp();
         var row = 0;
-        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        foreach (var (s, _, _, sample, drafts) in scheduled.Scheduled)
         {
-            if (sample)
+            if (!sample)
             {
-                output.Sampled.Add(ProcessAndSample(s, _logits.AsSpan(row * vocabSize, vocabSize)));
+                continue;
+            }
+
+            if (drafts.Length == 0)
+            {
+                output.Sampled.Add(ProcessAndSample(s, _logits.AsSpan(row * vocabSize, vocabSize), CollectionsMarshal.AsSpan(s.Tokens), (ulong)s.OutputLength));
                 row++;
+            }
+            else
+            {
+                Verify(s, drafts, row, output);
+                row += 1 + drafts.Length;
             }
         }
 
         return output;
+    }
+
+    /// <summary>
+    /// Speculative decoding's acceptance, kept exact: the sampler draws at each position i of the
+    /// run (0 = after the sequence's last token, i = after draft i − 1) from that row, with the
+    /// context and the draw number (OutputLength + i) plain decoding would have had there if the
+    /// drafts before were its tokens. While the drawn token equals the draft, the draft is
+    /// accepted; the first mismatch's token (or the token after the last draft) ends the run. Each
+    /// token is therefore the one plain decoding draws, for greedy and seeded sampling alike: the
+    /// Philox draws are numbered by output position, not by step. (vLLM's rejection sampler keeps
+    /// only the distribution for random sampling; this keeps the tokens.)
+    /// </summary>
+    private void Verify(Sequence s, int[] drafts, int row, ModelRunnerOutput output)
+    {
+        var length = s.Tokens.Count;
+        if (_context.Length < length + drafts.Length)
+        {
+            _context = new int[(length + drafts.Length) * 2];
+        }
+
+        CollectionsMarshal.AsSpan(s.Tokens).CopyTo(_context);
+        drafts.CopyTo(_context.AsSpan(length));
+        for (var i = 0; i <= drafts.Length; i++)
+        {
+            var logits = _logits.AsSpan((row + i) * vocabSize, vocabSize);
+            var sampled = ProcessAndSample(s, logits, _context.AsSpan(0, length + i), (ulong)(s.OutputLength + i));
+            var accepted = i < drafts.Length && sampled.Token == drafts[i];
+            output.Sampled.Add(sampled with { AcceptedDraft = accepted });
+            if (!accepted)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -121,15 +171,15 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
     /// <summary>
     /// The per-sequence logits path, in order: the request's logits processor (masks) on the row in
     /// place, the reported logprobs of the processed row (before penalties and temperature, as vLLM's
-    /// default), then the sampler's draw number <c>OutputLength</c>.
+    /// default), then the sampler's draw number <paramref name="draw"/> given the sequence's tokens
+    /// so far, <paramref name="tokens"/> (prompt, then output).
     /// </summary>
-    private static SampledToken ProcessAndSample(Sequence s, Span<float> logits)
+    private static SampledToken ProcessAndSample(Sequence s, Span<float> logits, ReadOnlySpan<int> tokens, ulong draw)
     {
         var request = s.Request;
-        var tokens = CollectionsMarshal.AsSpan(s.Tokens);
         request.LogitsProcessor?.Process(logits, tokens[s.PromptLength..]);
         var sampler = s.Sampler ?? throw new InvalidOperationException($"request {request.RequestId} has no sampler");
-        var token = sampler.Sample(logits, tokens, (ulong)s.OutputLength);
+        var token = sampler.Sample(logits, tokens, draw);
         var logprobs = request.TopLogprobs > 0 ? LogProbabilities.For(logits, token, request.TopLogprobs) : null;
         return new SampledToken(s, token, logprobs);
     }
@@ -142,7 +192,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
     /// </summary>
     private bool TryDescribeSampling(SchedulerOutput scheduled)
     {
-        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        foreach (var (s, _, _, sample, _) in scheduled.Scheduled)
         {
             if (sample && (s.Request.TopLogprobs > 0 || s.Sampler is null || s.Request.LogitsProcessor is { MasksOnly: false }))
             {
@@ -150,7 +200,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
             }
         }
         _deviceSampling.Clear();
-        foreach (var (s, _, _, sample) in scheduled.Scheduled)
+        foreach (var (s, _, _, sample, _) in scheduled.Scheduled)
         {
             if (sample)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -27,6 +28,8 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
     private long _promptTokensComputed;
     private long _prefixHitTokens;
     private long _preemptions;
+    private long _specDecodeDraftTokens;
+    private long _specDecodeAcceptedTokens;
 
     public KvCacheManager Kv { get; } = kv;
 
@@ -39,6 +42,12 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
     public long PrefixHitTokens => Interlocked.Read(ref _prefixHitTokens);
 
     public long Preemptions => Interlocked.Read(ref _preemptions);
+
+    /// <summary>Draft tokens proposed and verified (vLLM's <c>spec_decode num_draft_tokens</c>).</summary>
+    public long SpecDecodeDraftTokens => Interlocked.Read(ref _specDecodeDraftTokens);
+
+    /// <summary>Draft tokens the target model's sampler agreed with (vLLM's <c>spec_decode num_accepted_tokens</c>).</summary>
+    public long SpecDecodeAcceptedTokens => Interlocked.Read(ref _specDecodeAcceptedTokens);
 
     /// <summary>Queues a new (or preempted) sequence for admission.</summary>
     public void AddRequest(Sequence s)
@@ -72,15 +81,17 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
             }
 
             var add = Math.Min(s.Pending, budget);
-            if (!EnsureSlots(s, s.Computed + add, output))
+            var drafts = s.Pending == 1 ? Propose(s, budget - add) : [];
+            if (!EnsureSlots(s, s.Computed + add + drafts.Length, output))
             {
                 continue;
             }
 
             _inStep.Add(s);
-            output.Scheduled.Add(new ScheduledSequence(s, s.Computed, add, s.Computed + add == s.Tokens.Count));
-            output.TotalTokens += add;
-            budget -= add;
+            output.Scheduled.Add(new ScheduledSequence(s, s.Computed, add, s.Computed + add == s.Tokens.Count, drafts));
+            output.TotalTokens += add + drafts.Length;
+            output.DraftTokens += drafts.Length;
+            budget -= add + drafts.Length;
         }
 
         return output;
@@ -93,20 +104,40 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
     /// </summary>
     public List<EngineCoreOutput> UpdateFromOutput(SchedulerOutput scheduled, ModelRunnerOutput result)
     {
-        foreach (var (s, start, count, _) in scheduled.Scheduled)
+        foreach (var (s, start, count, _, drafts) in scheduled.Scheduled)
         {
             if (start < s.PromptLength)
             {
                 Interlocked.Add(ref _promptTokensComputed, Math.Min(count, s.PromptLength - start));
             }
 
+            // Only the scheduled tokens count as computed here; each accepted draft adds its
+            // position below. A rejected draft's slot keeps stale keys and values, never registered
+            // in the prefix cache (only blocks below Computed are) and overwritten when recomputed.
             s.Computed = start + count;
             Kv.CacheFullBlocks(s);
+            if (drafts.Length > 0)
+            {
+                Interlocked.Add(ref _specDecodeDraftTokens, drafts.Length);
+                metrics?.SpecDecodeDrafts.Add(1);
+                metrics?.SpecDecodeDraftTokens.Add(drafts.Length);
+            }
         }
 
         var outputs = new List<EngineCoreOutput>(result.Sampled.Count);
-        foreach (var (s, token, logprobs) in result.Sampled)
+        foreach (var (s, token, logprobs, acceptedDraft) in result.Sampled)
         {
+            if (acceptedDraft)
+            {
+                Interlocked.Increment(ref _specDecodeAcceptedTokens);
+                metrics?.SpecDecodeAcceptedTokens.Add(1);
+            }
+
+            if (s.Status == SequenceStatus.Finished)
+            {
+                continue; // an earlier token of this step's accepted run ended it; the rest is dropped
+            }
+
             var processor = s.Request.LogitsProcessor;
             processor?.Accept(token);
             if (processor?.Failure is { } failure)
@@ -125,6 +156,12 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
             }
 
             s.Tokens.Add(token);
+            if (acceptedDraft)
+            {
+                s.Computed++; // its keys and values were computed with exactly these tokens before it
+                Kv.CacheFullBlocks(s);
+            }
+
             FinishReason? finish = null;
             if (processor?.IsComplete == true)
             {
@@ -232,6 +269,37 @@ internal sealed class Scheduler(EngineOptions options, KvCacheManager kv, int co
                 metrics?.PromptTokens.Add(s.PromptLength);
             }
         }
+    }
+
+    /// <summary>
+    /// Draft tokens for a decoding sequence (speculative decoding by prompt lookup), at most its
+    /// request's or the engine's <c>num_speculative_tokens</c>, the step's remaining
+    /// <paramref name="room"/>, what <c>max_tokens</c> and the context length leave after the token
+    /// the step samples anyway, and what the free blocks hold without preempting anyone. None for
+    /// a request with a logits processor: its mask at a draft's position would depend on accepting
+    /// the drafts before it, and processors are told of tokens only once they are chosen.
+    /// </summary>
+    private int[] Propose(Sequence s, int room)
+    {
+        var k = s.Request.NumSpeculativeTokens ?? options.NumSpeculativeTokens;
+        if (k <= 0 || s.Request.LogitsProcessor is not null)
+        {
+            return [];
+        }
+
+        k = Math.Min(Math.Min(k, EngineOptions.MaxSpeculativeTokens), room);
+        k = Math.Min(k, Math.Min(s.Request.MaxTokens - s.OutputLength - 1, contextLength - s.Tokens.Count - 1));
+        // Drafts never take the block another running sequence's next token may need.
+        var free = (Kv.AvailableBlocks - _running.Count + s.Kv.Blocks.Count) * Kv.BlockSize - (s.Computed + 1);
+        k = Math.Min(k, free);
+        if (k <= 0)
+        {
+            return [];
+        }
+
+        Span<int> drafts = stackalloc int[k];
+        var n = NgramProposer.Propose(CollectionsMarshal.AsSpan(s.Tokens), options.PromptLookupMin, options.PromptLookupMax, drafts);
+        return n == 0 ? [] : drafts[..n].ToArray();
     }
 
     /// <summary>Gives <paramref name="s"/> slots up to <paramref name="tokens"/> positions, preempting others if needed.</summary>

@@ -42,6 +42,13 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
                 $"(got {engine.MaxRunningSequences}, {engine.MaxBatchedTokens}, {engine.MaxWaitingRequests}).");
         }
 
+        if (engine.NumSpeculativeTokens is < 0 or > Engine.EngineOptions.MaxSpeculativeTokens
+            || engine.PromptLookupMin < 1 || engine.PromptLookupMax < engine.PromptLookupMin)
+        {
+            errors.Add($"{at}:Engine: NumSpeculativeTokens must be 0 (off) to {Engine.EngineOptions.MaxSpeculativeTokens} and " +
+                $"1 <= PromptLookupMin <= PromptLookupMax (got {engine.NumSpeculativeTokens}, {engine.PromptLookupMin}, {engine.PromptLookupMax}).");
+        }
+
         for (var i = 0; i < options.Models.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(options.Models[i].Path))
