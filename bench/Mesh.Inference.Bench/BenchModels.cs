@@ -12,6 +12,8 @@ internal static class BenchModels
 
     public static string Stories260KGguf => Path.Combine(SharedModels, "stories260K", "stories260K.gguf");
 
+    public static string TinyStories656KGguf => Path.Combine(SharedModels, "TinyStories-656K", "TinyStories-656K-F32.gguf");
+
     public static string Stories260KBin => Path.Combine(SharedModels, "stories260K", "stories260K.bin");
 
     /// <summary>The synthetic llama2.c-110M-shaped model with the Llama 2 vocabulary, written on first use.</summary>

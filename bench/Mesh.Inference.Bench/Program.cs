@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mesh.Inference.Engine;
 using Mesh.Inference.Models.Gguf;
 
 namespace Mesh.Inference.Bench;
@@ -6,7 +7,8 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>throughput</c>
-/// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off).
+/// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
+/// (speculative vs plain decoding).
 /// </summary>
 internal static class Program
 {
@@ -29,6 +31,18 @@ internal static class Program
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
         prefix.SetAction(r => PrefixCacheBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), 6));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, throughput, prefix }.Parse(args).InvokeAsync();
+        var speculative = new Option<int>("--num-speculative-tokens") { DefaultValueFactory = _ => 4 };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 4 };
+        var specMaxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 160 };
+        var lookupMax = new Option<int>("--prompt-lookup-max") { DefaultValueFactory = _ => 4 };
+        var lookupMin = new Option<int>("--prompt-lookup-min") { DefaultValueFactory = _ => 2 };
+        var models = new Option<string[]>("--model") { Description = "GGUF files (default: stories260K and TinyStories-656K)", DefaultValueFactory = _ => [], AllowMultipleArgumentsPerToken = true };
+        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, rounds, models };
+        spec.SetAction(r => SpecDecodeBench.RunAsync(
+            r.GetValue(threads),
+            new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
+            r.GetValue(specMaxTokens), r.GetValue(rounds), r.GetValue(models)!));
+
+        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }

@@ -18,8 +18,9 @@ namespace Mesh.Inference.Engine;
 /// <param name="LogitsProcessor">Per-request logits hook (constrained decoding); see <see cref="ILogitsProcessor"/>.</param>
 /// <param name="Adapter">The LoRA adapter the sequence runs with (null: the bare base model).</param>
 /// <param name="NumSpeculativeTokens">
-/// Prompt-lookup draft tokens per step for this request (0 to <see cref="EngineOptions.MaxSpeculativeTokens"/>;
-/// 0: off); null: the engine's <see cref="EngineOptions.NumSpeculativeTokens"/>. The output is the same either way.
+/// Prompt-lookup draft tokens per step for this request (0 or less: off; above
+/// <see cref="EngineOptions.MaxSpeculativeTokens"/>: that many); null: the engine's
+/// <see cref="EngineOptions.NumSpeculativeTokens"/>. The output is the same either way.
 /// </param>
 public sealed record GenerationRequest(
     int[] PromptTokens,
