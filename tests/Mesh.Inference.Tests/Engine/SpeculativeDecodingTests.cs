@@ -90,6 +90,7 @@ public sealed class SpeculativeDecodingTests
         var prompts = new List<int[]>();
         var requests = new List<GenerationRequest>();
         var alone = new List<Output>();
+        long aloneSteps;
         using (var single = new EngineHarness(PathOf(model), new EngineOptions { MaxRunningSequences = 1 }))
         {
             prompts.AddRange(await PromptsAsync(single));
@@ -99,6 +100,8 @@ public sealed class SpeculativeDecodingTests
                     TopLogprobs: i % 3 == 0 ? 2 : 0, NumSpeculativeTokens: i % 2 == 0 ? null : 0));
                 alone.Add(await RunAsync(single, requests[i]));
             }
+
+            aloneSteps = single.Engine.Statistics.Steps;
         }
 
         long drafted = 0, accepted = 0;
@@ -131,7 +134,8 @@ public sealed class SpeculativeDecodingTests
         }
 
         var stats = batched.Engine.Statistics;
-        Assert.True(stats.MaxBatchTokens > 1 + 4, $"the requests never shared a step (largest batch {stats.MaxBatchTokens})");
+        // One at a time (plus the story for the prompts) took aloneSteps; sharing steps takes far fewer.
+        Assert.True(stats.Steps * 2 < aloneSteps, $"{stats.Steps} steps batched vs {aloneSteps} alone: the requests did not share steps");
         Assert.True(stats.SpecDecodeAcceptedTokens > 0);
         Assert.Equal((stats.SpecDecodeDraftTokens, stats.SpecDecodeAcceptedTokens), (Interlocked.Read(ref drafted), Interlocked.Read(ref accepted)));
     }
