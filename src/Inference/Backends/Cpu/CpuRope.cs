@@ -42,9 +42,13 @@ internal sealed class CpuRope
         }
     }
 
-    /// <summary>Rotates every head of <paramref name="vector"/> (a multiple of head_dim long) in place.</summary>
+    /// <summary>
+    /// Rotates every head of <paramref name="vector"/> (a multiple of head_dim long) in place; with
+    /// <paramref name="inverse"/> by the opposite angles, which is the rotation's transpose: training's
+    /// backward pass maps the gradient of a rotated vector to that of the unrotated one with it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Rotate(Span<float> vector, int position)
+    public void Rotate(Span<float> vector, int position, bool inverse = false)
     {
         var half = _headDim / 2;
         var cos = _cos.AsSpan(position * half, half);
@@ -58,8 +62,9 @@ internal sealed class CpuRope
                 var i = head + (stride * j);
                 var a = vector[i];
                 var b = vector[i + partner];
-                vector[i] = (a * cos[j]) - (b * sin[j]);
-                vector[i + partner] = (a * sin[j]) + (b * cos[j]);
+                var s = inverse ? -sin[j] : sin[j];
+                vector[i] = (a * cos[j]) - (b * s);
+                vector[i + partner] = (a * s) + (b * cos[j]);
             }
         }
     }
