@@ -12,7 +12,7 @@ namespace Mesh.Inference.Cli;
 /// <summary>
 /// The host's command line, in the manner of llama.cpp's tools: <c>generate</c> prints only the
 /// generated text on stdout, <c>score</c> prints one JSON object, <c>serve</c> (the default) runs the
-/// gRPC service, <c>pull</c>/<c>list</c>/<c>rm</c> manage the model cache (<see cref="ModelCacheCommands"/>). Progress and logs go to stderr.
+/// gRPC service, <c>tune</c> trains a LoRA adapter (<see cref="TuneCommand"/>), <c>pull</c>/<c>list</c>/<c>rm</c> manage the model cache (<see cref="ModelCacheCommands"/>). Progress and logs go to stderr.
 /// </summary>
 public static class InferenceCommandLine
 {
@@ -133,7 +133,7 @@ public static class InferenceCommandLine
 
         var root = new RootCommand("Mesh Inference: the gRPC service (default) and command-line tools")
         {
-            generate, score, serve,
+            generate, score, serve, TuneCommand.Build(Model, Tokenizer, ChatTemplate, Threads),
         };
         foreach (var command in ModelCacheCommands.Build())
         {

@@ -82,7 +82,8 @@ public sealed class LoraTrainer
     public EpochSummary TrainEpoch(IReadOnlyList<TrainingExample> train, int epoch, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(HashCode.Combine(_options.Seed, epoch)).Shuffle(order);
+        // HashCode.Combine is seeded per process, so the order's seed is formed by plain arithmetic.
+        new Random(unchecked((_options.Seed * 1_000_003) + epoch)).Shuffle(order);
         var steps = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
         var epochClock = Stopwatch.StartNew();
         double lossSum = 0;
