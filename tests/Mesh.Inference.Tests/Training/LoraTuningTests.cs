@@ -89,6 +89,29 @@ public sealed class LoraTuningTests(RetailQaFixture data, ITestOutputHelper outp
         Assert.True(tunedNll < 0.9 * baseNll, $"the tuned adapter should make the held-out exchange likelier: base {baseNll:F2}, tuned {tunedNll:F2}");
     }
 
+    [Fact]
+    public async Task AnAdapterMeshTrainedGivesLlamaCppsNll()
+    {
+        var (trainPath, _) = data.Subset(facts: 8);
+        using var harness = new EngineHarness(TestModels.TinyStories656KGguf);
+        var model = harness.Model;
+        var template = ChatTemplate.Resolve("chatml", null);
+        var train = ChatDataset.Read(trainPath, model.Tokenizer, template, model.Config.ContextLength);
+        var trainer = new LoraTrainer(model, new LoraTrainingOptions { Rank = 4, Alpha = 8, LearningRate = 5e-3f, BatchSize = 4, Threads = 2, Seed = 3 });
+        trainer.TrainEpoch(train, 1);
+        var path = Path.Combine(_folder, "trained.gguf");
+        trainer.Save(path, "trained");
+
+        var tokens = train[0].Tokens;
+        var mesh = -(await harness.Engine.ScoreAsync(tokens, Models.Lora.LoraAdapterFile.Read(path, "t", model.Config), CancellationToken.None)).Sum(l => (double)l);
+        var llamaCpp = Reference.LlamaCppReference.Nll(TestModels.TinyStories656KGguf, tokens, path);
+        var baseNll = Reference.LlamaCppReference.Nll(TestModels.TinyStories656KGguf, tokens);
+
+        output.WriteLine($"trained adapter: Mesh {mesh:F6}, llama.cpp {llamaCpp:F6}, base {baseNll:F6}");
+        Assert.True(Math.Abs(baseNll - llamaCpp) > 0.01 * baseNll, "the trained adapter should move llama.cpp's NLL");
+        Assert.True(Math.Abs(mesh - llamaCpp) <= 1e-4 * llamaCpp, $"Mesh {mesh:F6}, llama.cpp {llamaCpp:F6}");
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>Runs Mesh.Inference's command line (the test's copy of it) and returns its stdout JSON.</summary>
