@@ -112,10 +112,37 @@ public sealed class LoraTuningTests(RetailQaFixture data, ITestOutputHelper outp
         Assert.True(Math.Abs(mesh - llamaCpp) <= 1e-4 * llamaCpp, $"Mesh {mesh:F6}, llama.cpp {llamaCpp:F6}");
     }
 
+    [Theory]
+    [InlineData("--rank 0", "--rank must be 1 to 1024")]
+    [InlineData("--targets q,x", "--targets: 'x' is not a projection")]
+    [InlineData("", "the model has no chat template")]
+    public void TheTuneCommandRefusesBadInputWithExitCode2(string extra, string expected)
+    {
+        var (trainPath, _) = data.Subset(facts: 2);
+        var (code, stderr) = Run(["tune", "--model", TestModels.TinyStories656KGguf, "--data", trainPath, "--out", Path.Combine(_folder, "x.gguf"), .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries), .. extra == "" ? Array.Empty<string>() : ["--chat-template", "chatml"]]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.False(File.Exists(Path.Combine(_folder, "x.gguf")));
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>Runs Mesh.Inference's command line (the test's copy of it) and returns its stdout JSON.</summary>
     private JsonElement RunTune(params string[] args)
+    {
+        var (code, stderr, stdout) = RunWithOutput(args);
+        output.WriteLine(stderr);
+        Assert.True(code == 0, $"tune exited {code}: {stderr}");
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private static (int Code, string Stderr) Run(string[] args)
+    {
+        var (code, stderr, _) = RunWithOutput(args);
+        return (code, stderr);
+    }
+
+    private static (int Code, string Stderr, string Stdout) RunWithOutput(string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mesh.Inference.dll"));
@@ -128,9 +155,7 @@ public sealed class LoraTuningTests(RetailQaFixture data, ITestOutputHelper outp
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(180_000), "tune did not finish in 3 minutes");
-        output.WriteLine(stderr.Result);
-        Assert.True(process.ExitCode == 0, $"tune exited {process.ExitCode}: {stderr.Result}");
-        return JsonDocument.Parse(stdout).RootElement.Clone();
+        return (process.ExitCode, stderr.Result, stdout);
     }
 
     private static async Task<string> ReadAsync(IAsyncStreamReader<GenerateResponse> stream)
