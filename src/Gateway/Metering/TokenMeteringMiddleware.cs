@@ -12,7 +12,7 @@ namespace Mesh.Gateway.Metering;
 /// Generate and Complete; Tokenize, Score and every other RPC are never charged): admits a call while
 /// the key's budget for the minute is not spent, then charges the tokens as the responses stream
 /// through (<see cref="GeneratedTokenScanner"/>), the way Envoy AI Gateway meters LLM usage. Failed
-/// calls pass through with the service's status untouched (<see cref="MeteringResponseBodyFeature"/>).
+/// calls pass through with the service's status untouched (<see cref="ObservedResponseBodyFeature"/>).
 /// </summary>
 public sealed partial class TokenMeteringMiddleware(
     RequestDelegate next,
@@ -51,7 +51,7 @@ public sealed partial class TokenMeteringMiddleware(
             metrics.GeneratedTokens(key.Name, added);
         });
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        context.Features.Set<IHttpResponseBodyFeature>(new MeteringResponseBodyFeature(original, scanner.Push));
+        context.Features.Set<IHttpResponseBodyFeature>(new ObservedResponseBodyFeature(original, scanner.Push));
         try
         {
             await next(context);

@@ -1,25 +1,25 @@
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Mesh.Gateway.Metering;
+namespace Mesh.Gateway.GrpcWire;
 
 /// <summary>
 /// The response body as YARP writes it, with a copy of every byte handed to an observer (the token
-/// meter) at once and unchanged. It replaces the <see cref="IHttpResponseBodyFeature"/> rather than
+/// meter, the upstream-failure handler's frame tracking) at once and unchanged. It replaces the <see cref="IHttpResponseBodyFeature"/> rather than
 /// <c>Response.Body</c>: setting <c>Response.Body</c> wraps the stream in a feature whose
 /// <c>CompleteAsync</c> flushes it, which sends the response headers without END_STREAM. For a
 /// trailers-only gRPC response (a failed call: <c>grpc-status</c> in the headers, no body) strict
 /// clients (grpc-core, grpc-js) then see no status at all. Start and completion go to Kestrel's own
 /// feature here, so an empty body still ends as one HEADERS frame with END_STREAM.
 /// </summary>
-public sealed class MeteringResponseBodyFeature : IHttpResponseBodyFeature
+public sealed class ObservedResponseBodyFeature : IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _inner;
     private readonly ObservedStream _stream;
     private PipeWriter? _writer;
 
     /// <summary>Wraps <paramref name="inner"/>, showing every byte written to <paramref name="observe"/> before it is passed on.</summary>
-    public MeteringResponseBodyFeature(IHttpResponseBodyFeature inner, Action<ReadOnlySpan<byte>> observe)
+    public ObservedResponseBodyFeature(IHttpResponseBodyFeature inner, Action<ReadOnlySpan<byte>> observe)
     {
         _inner = inner;
         _stream = new ObservedStream(inner.Stream, observe);
