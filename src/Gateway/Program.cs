@@ -102,6 +102,8 @@ public static class GatewayHost
         app.MapOpenAIApi();
         app.MapReverseProxy(proxy =>
         {
+            // First, so that it sees how the forwarding ended after everything else has run.
+            proxy.UseMiddleware<UpstreamFailureMiddleware>();
             proxy.UseMiddleware<KeyRateLimitMiddleware>();
             proxy.UseMiddleware<ResourceAuthorizationMiddleware>();
             proxy.UseMiddleware<TokenMeteringMiddleware>();

@@ -40,13 +40,24 @@ public sealed class DeadlineTransformProvider : ITransformProvider
 
         context.AddRequestTransform(transform =>
         {
-            var requested = transform.HttpContext.Request.Headers[GrpcTimeout.HeaderName].ToString();
-            var deadline = GrpcTimeout.TryParse(requested, out var asked) && asked < routeDeadline ? asked : routeDeadline;
+            var deadline = Effective(transform.HttpContext.Request, routeDeadline);
             transform.ProxyRequest.Headers.Remove(GrpcTimeout.HeaderName);
             transform.ProxyRequest.Headers.TryAddWithoutValidation(GrpcTimeout.HeaderName, GrpcTimeout.Format(deadline));
             return ValueTask.CompletedTask;
         });
     }
+
+    /// <summary>
+    /// The deadline a call gets on a route: the caller's <c>grpc-timeout</c> when it is shorter than the
+    /// route's <see cref="MetadataKey"/>, otherwise the route's; null when the route sets none.
+    /// </summary>
+    public static TimeSpan? For(HttpRequest request, IReadOnlyDictionary<string, string>? routeMetadata) =>
+        routeMetadata?.TryGetValue(MetadataKey, out var value) == true && TryParse(value, out var routeDeadline)
+            ? Effective(request, routeDeadline)
+            : null;
+
+    private static TimeSpan Effective(HttpRequest request, TimeSpan routeDeadline) =>
+        GrpcTimeout.TryParse(request.Headers[GrpcTimeout.HeaderName].ToString(), out var asked) && asked < routeDeadline ? asked : routeDeadline;
 
     private static bool TryParse(string? value, out TimeSpan deadline) =>
         TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out deadline) && deadline > TimeSpan.Zero;

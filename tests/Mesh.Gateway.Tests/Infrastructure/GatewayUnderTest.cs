@@ -65,6 +65,15 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             ? state.DestinationsState.AvailableDestinations.Count
             : throw new InvalidOperationException($"No cluster {cluster}.");
 
+    /// <summary>
+    /// How many calls the gateway has open to one destination of a cluster (YARP's own count, the one
+    /// LeastRequests balances on), so a test knows for certain that calls are in flight to a replica.
+    /// </summary>
+    public int OpenCalls(string cluster, Uri destination) =>
+        Services.GetRequiredService<IProxyStateLookup>().TryGetCluster(cluster, out var state)
+            ? state.Destinations.Values.Single(d => new Uri(d.Model.Config.Address) == destination).ConcurrentRequestCount
+            : throw new InvalidOperationException($"No cluster {cluster}.");
+
     public async Task WaitForAvailableDestinationsAsync(string cluster, int count, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

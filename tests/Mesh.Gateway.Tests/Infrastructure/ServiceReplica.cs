@@ -9,7 +9,7 @@ namespace Mesh.Gateway.Tests.Infrastructure;
 /// One real service host (Inference, Retrieval or Guard, built by its own CreateApp) on a loopback
 /// port, with a recording middleware in front of its endpoints so tests can see what the gateway
 /// forwarded. A call carrying <see cref="HoldHeader"/> is held until <see cref="ReleaseHeld"/>: the
-/// tests use it to keep a stream open.
+/// tests use it to keep a stream open; <see cref="CallDelay"/> slows every call down.
 /// </summary>
 public sealed class ServiceReplica : IAsyncDisposable
 {
@@ -29,6 +29,11 @@ public sealed class ServiceReplica : IAsyncDisposable
                 _calls.Enqueue(new RecordedCall(
                     context.Request.Path.Value!,
                     context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+                if (CallDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(CallDelay, context.RequestAborted);
+                }
+
                 if (context.Request.Headers.ContainsKey(HoldHeader))
                 {
                     await _release.Task.WaitAsync(context.RequestAborted);
@@ -45,6 +50,12 @@ public sealed class ServiceReplica : IAsyncDisposable
     public Uri HttpAddress => _app.GetBoundAddresses()[1];
 
     public IReadOnlyCollection<RecordedCall> Calls => _calls;
+
+    /// <summary>
+    /// How long every service call (not the health check) waits before the service sees it: a replica
+    /// that is alive but too slow (starved, stuck), and cannot end the call at its deadline itself.
+    /// </summary>
+    public TimeSpan CallDelay { get; set; }
 
     public static async Task<ServiceReplica> StartAsync(Func<string[], WebApplication> createApp, int port = 0, params string[] extraArgs)
     {
