@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,8 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     private readonly MiniLmModel _model;
     private readonly int _batchSize;
     private readonly int _parallelism;
-    private readonly SemaphoreSlim _helpers;
+    private readonly SemaphoreSlim _idleHelpers;
+    private readonly BlockingCollection<Action> _helperWork = new();
 
     /// <summary>Loads the packaged MiniLM-L6 model with the threads, batch size and parallelism of <paramref name="options"/>.</summary>
     public MiniLmEmbedder(IOptions<GuardOptions> options, ILogger<MiniLmEmbedder> logger)
@@ -32,7 +34,13 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
         _model = new MiniLmModel(o.EmbeddingThreads);
         _batchSize = Math.Max(1, o.EmbeddingBatchSize);
         _parallelism = Math.Max(1, o.EmbeddingParallelism);
-        _helpers = new SemaphoreSlim(_parallelism - 1);
+        // Dedicated helper threads, not the thread pool: a queued pool item may wait for the pool
+        // to grow, most of all under load, while the calling check blocks on its batches.
+        _idleHelpers = new SemaphoreSlim(_parallelism - 1);
+        for (var h = 1; h < _parallelism; h++)
+        {
+            new Thread(Help) { IsBackground = true, Name = $"minilm-helper-{h}" }.Start();
+        }
         logger.LogInformation("Loaded MiniLM-L6 sentence encoder in {ElapsedMs} ms with {Threads} intra-op threads, {Parallelism} runs at once",
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.EmbeddingThreads, _parallelism);
     }
@@ -134,25 +142,30 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
             }
         }
 
-        // Helpers only claim batches once they run, so the caller never waits on a helper that has
-        // not started: it takes whatever batches are left itself.
-        for (var h = 1; h < Math.Min(_parallelism, batches.Length) && _helpers.Wait(0); h++)
+        // Only idle helpers are enlisted, and they claim batches only once they run, so the caller
+        // never waits on a helper that has not started: it takes whatever batches are left itself.
+        for (var h = 1; h < Math.Min(_parallelism, batches.Length) && _idleHelpers.Wait(0); h++)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(_ =>
-            {
-                try
-                {
-                    Work();
-                }
-                finally
-                {
-                    _helpers.Release();
-                }
-            }, null);
+            _helperWork.Add(Work);
         }
         Work();
         done.Wait(CancellationToken.None);
         error?.Throw();
+    }
+
+    private void Help()
+    {
+        foreach (var work in _helperWork.GetConsumingEnumerable())
+        {
+            try
+            {
+                work();
+            }
+            finally
+            {
+                _idleHelpers.Release();
+            }
+        }
     }
 
     private void RunBatch(int[] members, int[][] tokens, float[][] vectors, CancellationToken cancellationToken)
@@ -184,7 +197,7 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose()
     {
+        _helperWork.CompleteAdding();
         _model.Dispose();
-        _helpers.Dispose();
     }
 }
