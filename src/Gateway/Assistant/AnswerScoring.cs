@@ -33,7 +33,7 @@ public sealed class AnswerScoring(UpstreamClients upstream, IOptions<AssistantOp
             OutputVerdict = outputVerdict,
             RequestId = requestId,
         };
-        request.Sources.AddRange(sources.Select(p => new AnswerSource { Id = IdText(p.Id), Text = PromptAssembler.SourceText(p) }));
+        request.Sources.AddRange(sources.Select(p => new AnswerSource { Id = p.Id.ToText(), Text = p.SourceText() }));
         try
         {
             var scores = await upstream.Quality.ScoreAnswerAsync(request, call);
@@ -70,6 +70,4 @@ public sealed class AnswerScoring(UpstreamClients upstream, IOptions<AssistantOp
             return null;
         }
     }
-
-    private static string IdText(PointId id) => id.KindCase == PointId.KindOneofCase.Uuid ? id.Uuid : id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

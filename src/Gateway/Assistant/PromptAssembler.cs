@@ -1,5 +1,4 @@
 using System.Text;
-using Google.Protobuf.WellKnownTypes;
 using Mesh.Assistant.V1;
 using Mesh.Retrieval.V1;
 using InferenceMessage = Mesh.Inference.V1.ChatMessage;
@@ -37,7 +36,7 @@ public static class PromptAssembler
             system.Append(Instruction).Append("\n\nSources:\n");
             for (var i = 0; i < sources.Count; i++)
             {
-                system.Append('[').Append(i + 1).Append("] ").Append(SourceText(sources[i])).Append('\n');
+                system.Append('[').Append(i + 1).Append("] ").Append(sources[i].SourceText()).Append('\n');
             }
         }
 
@@ -58,23 +57,5 @@ public static class PromptAssembler
 
         conversation.Add(new InferenceMessage { Role = "user", Content = question.Trim() });
         return conversation;
-    }
-
-    /// <summary>The text a source contributes: payload field <c>text</c>, with <c>title</c> before it when present.</summary>
-    public static string SourceText(ScoredPoint point)
-    {
-        var fields = point.Payload?.Fields;
-        if (fields is null || fields.Count == 0)
-        {
-            return "";
-        }
-
-        var text = fields.TryGetValue("text", out var t) && t.KindCase == Value.KindOneofCase.StringValue
-            ? t.StringValue
-            : point.Payload!.ToString();
-        // One line per source, so that a source cannot start what looks like the next number.
-        return (fields.TryGetValue("title", out var title) && title.KindCase == Value.KindOneofCase.StringValue
-            ? $"{title.StringValue}: {text}"
-            : text).ReplaceLineEndings(" ");
     }
 }
