@@ -1,22 +1,31 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using ScottPlot;
+using Mesh.Guard.V1;
 
 namespace Mesh.Demo;
 
 /// <summary>
 /// The report of an eval run: retrieval hit rate@k (share of questions with an expected source among
-/// the k retrieved), mean groundedness and answer relevance (from <c>Done.scores</c>), latency
-/// percentiles (nearest rank) of the whole call and of the first answer text; as Markdown and as an
-/// HTML page with two PNG charts (ScottPlot) embedded as data URIs, so the page is one file.
+/// the k retrieved), mean groundedness and answer relevance (from <c>Done.scores</c>), with
+/// <c>--judge</c> the judge's mean score 1..5, its distribution and the answers below the policy's
+/// minimum, and latency percentiles (nearest rank) of the whole call and of the first answer text; as
+/// Markdown and as an HTML page with PNG charts (<see cref="EvalCharts"/>) embedded as data URIs, so
+/// the page is one file.
 /// </summary>
 internal sealed class EvalReport(IReadOnlyList<EvalReport.Result> results, int topK, string model, string setName)
 {
-    /// <summary>One question's outcome.</summary>
+    /// <summary>One question's outcome; <see cref="Judge"/> is set when the run was judged.</summary>
     public sealed record Result(
         EvalCommand.Item Item, IReadOnlyList<string> Retrieved, bool Hit, string Answer, bool Blocked,
-        double? Groundedness, double? Relevance, double TotalMs, double? FirstDeltaMs);
+        double? Groundedness, double? Relevance, double TotalMs, double? FirstDeltaMs)
+    {
+        /// <summary>The retrieved sources (id as in <see cref="Retrieved"/>, the text the prompt showed), in prompt order.</summary>
+        public IReadOnlyList<AnswerSource> Sources { get; init; } = [];
+
+        /// <summary>The judge's grade of the answer; null when the run was not judged.</summary>
+        public EvalJudge.Grade? Judge { get; init; }
+    }
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -36,30 +45,48 @@ internal sealed class EvalReport(IReadOnlyList<EvalReport.Result> results, int t
     /// <summary>Mean answer relevance.</summary>
     public double MeanRelevance => Mean(results.Select(r => r.Relevance));
 
+    /// <summary>Whether the run asked the judge.</summary>
+    public bool Judged => results.Any(r => r.Judge is not null);
+
+    /// <summary>The judge's scores (1..5) of the answers it graded, in ask order.</summary>
+    public IReadOnlyList<int> JudgeScores => [.. results.Where(r => r.Judge?.Score is not null).Select(r => r.Judge!.Score!.Value)];
+
+    /// <summary>Mean judge score of the graded answers; NaN when none was graded.</summary>
+    public double MeanJudgeScore => JudgeScores.Count == 0 ? double.NaN : JudgeScores.Average();
+
     /// <summary>Nearest-rank percentile <paramref name="p"/> (0..100) of the whole-call latency, ms.</summary>
     public double Latency(double p) => Percentile([.. results.Select(r => r.TotalMs)], p);
 
     /// <summary>One paragraph for the console.</summary>
     public string Summary() =>
-        string.Create(Inv, $"{results.Count} questions, hit rate@{topK} {HitRate:F3}, groundedness {MeanGroundedness:F3}, relevance {MeanRelevance:F3}, latency p50 {Latency(50):F0} ms p90 {Latency(90):F0} ms p99 {Latency(99):F0} ms");
+        string.Create(Inv, $"{results.Count} questions, hit rate@{topK} {HitRate:F3}, groundedness {MeanGroundedness:F3}, relevance {MeanRelevance:F3}, ")
+        + (Judged ? string.Create(Inv, $"judge score {MeanJudgeScore:F2} of {JudgeScores.Count} graded, ") : "")
+        + string.Create(Inv, $"latency p50 {Latency(50):F0} ms p90 {Latency(90):F0} ms p99 {Latency(99):F0} ms");
 
-    /// <summary>Writes report.md, report.html and the two chart PNGs into <paramref name="folder"/>; returns the two report paths.</summary>
+    /// <summary>Writes report.md, report.html and the chart PNGs into <paramref name="folder"/>; returns the two report paths.</summary>
     public (string Markdown, string Html) Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        var groundedness = Path.Combine(folder, "groundedness.png");
-        var latency = Path.Combine(folder, "latency.png");
-        GroundednessChart().SavePng(groundedness, 640, 360);
-        LatencyChart().SavePng(latency, 640, 360);
+        var charts = new List<(string Name, string Alt)> { ("groundedness", "groundedness per answer"), ("latency", "latency per question") };
+        EvalCharts.Groundedness(results.Where(r => r.Groundedness is not null).Select(r => r.Groundedness!.Value))
+            .SavePng(Path.Combine(folder, "groundedness.png"), 640, 360);
+        EvalCharts.Latency([.. results.Select(r => r.TotalMs)], Latency(50), Latency(99)).SavePng(Path.Combine(folder, "latency.png"), 640, 360);
+        if (Judged)
+        {
+            EvalCharts.Judge(JudgeScores, MeanJudgeScore, JudgeModel).SavePng(Path.Combine(folder, "judge.png"), 640, 360);
+            charts.Insert(1, ("judge", "judge score per answer"));
+        }
+
         var markdown = Path.Combine(folder, "report.md");
         var html = Path.Combine(folder, "report.html");
-        File.WriteAllText(markdown, Markdown());
-        File.WriteAllText(html, Html(File.ReadAllBytes(groundedness), File.ReadAllBytes(latency)));
+        File.WriteAllText(markdown, Markdown(charts));
+        File.WriteAllText(html, Html(charts.Select(c => (c.Name, c.Alt, File.ReadAllBytes(Path.Combine(folder, c.Name + ".png"))))));
         return (markdown, html);
     }
 
-    /// <summary>The summary table and one row per question.</summary>
-    public string Markdown()
+    private string JudgeModel => results.Select(r => r.Judge?.JudgeModel).FirstOrDefault(m => !string.IsNullOrEmpty(m)) ?? "-";
+
+    private string Markdown(IEnumerable<(string Name, string Alt)> charts)
     {
         var md = new StringBuilder();
         md.Append(Inv, $"# Eval report: {setName}, model {model}\n\n");
@@ -69,79 +96,84 @@ internal sealed class EvalReport(IReadOnlyList<EvalReport.Result> results, int t
             md.Append(Inv, $"| {name} | {value} |\n");
         }
 
-        md.Append("\n![groundedness](groundedness.png)\n![latency](latency.png)\n\n");
-        md.Append("| # | question | hit | groundedness | relevance | total ms |\n|---:|---|:-:|---:|---:|---:|\n");
+        md.Append('\n').AppendJoin('\n', charts.Select(c => $"![{c.Alt}]({c.Name}.png)")).Append("\n\n");
+        md.Append("| # | question | hit | groundedness | relevance |").Append(Judged ? " judge |" : "").Append(" total ms |\n")
+            .Append("|---:|---|:-:|---:|---:|").Append(Judged ? "---:|" : "").Append("---:|\n");
         for (var i = 0; i < results.Count; i++)
         {
             var r = results[i];
-            md.Append(Inv, $"| {i + 1} | {r.Item.Question.Replace("|", "\\|", StringComparison.Ordinal)} | {(r.Blocked ? "blocked" : r.Hit ? "yes" : "no")} | {Show(r.Groundedness)} | {Show(r.Relevance)} | {r.TotalMs:F0} |\n");
+            md.Append(Inv, $"| {i + 1} | {Cell(r.Item.Question)} | {HitCell(r)} | {Show(r.Groundedness)} | {Show(r.Relevance)} |")
+                .Append(Judged ? $" {r.Judge?.Show() ?? "-"} |" : "")
+                .Append(Inv, $" {r.TotalMs:F0} |\n");
         }
 
         return md.ToString();
     }
 
-    private string Html(byte[] groundednessPng, byte[] latencyPng)
+    private string Html(IEnumerable<(string Name, string Alt, byte[] Png)> charts)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Mesh eval report</title>")
             .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}img{margin:8px}</style></head><body>");
-        html.Append(Inv, $"<h1>Eval report: {Enc(setName)}, model {Enc(model)}</h1><table><tr><th>metric</th><th>value</th></tr>");
+        html.Append(Inv, $"<h1>Eval report: {Enc(setName)}, model {Enc(model)}</h1><table id=\"summary\"><tr><th>metric</th><th>value</th></tr>");
         foreach (var (name, value) in SummaryRows())
         {
             html.Append(Inv, $"<tr><td>{Enc(name)}</td><td>{Enc(value)}</td></tr>");
         }
 
-        html.Append("</table><div>")
-            .Append(Inv, $"<img id=\"groundedness\" alt=\"groundedness\" src=\"data:image/png;base64,{Convert.ToBase64String(groundednessPng)}\">")
-            .Append(Inv, $"<img id=\"latency\" alt=\"latency\" src=\"data:image/png;base64,{Convert.ToBase64String(latencyPng)}\">")
-            .Append("</div><table><tr><th>#</th><th>question</th><th>retrieved</th><th>hit</th><th>groundedness</th><th>relevance</th><th>total ms</th><th>answer</th></tr>");
+        html.Append("</table><div>");
+        foreach (var (name, alt, png) in charts)
+        {
+            html.Append(Inv, $"<img id=\"{name}\" alt=\"{Enc(alt)}\" width=\"640\" height=\"360\" src=\"data:image/png;base64,{Convert.ToBase64String(png)}\">");
+        }
+
+        html.Append("</div><table id=\"questions\"><tr><th>#</th><th>question</th><th>retrieved</th><th>hit</th><th>groundedness</th><th>relevance</th>")
+            .Append(Judged ? "<th>judge</th><th>judge's reason</th>" : "")
+            .Append("<th>total ms</th><th>answer</th></tr>");
         for (var i = 0; i < results.Count; i++)
         {
             var r = results[i];
-            html.Append(Inv, $"<tr><td>{i + 1}</td><td>{Enc(r.Item.Question)}</td><td>{Enc(string.Join(", ", r.Retrieved))}</td><td>{(r.Blocked ? "blocked" : r.Hit ? "yes" : "no")}</td><td>{Show(r.Groundedness)}</td><td>{Show(r.Relevance)}</td><td>{r.TotalMs:F0}</td><td>{Enc(r.Answer)}</td></tr>");
+            html.Append(Inv, $"<tr><td>{i + 1}</td><td>{Enc(r.Item.Question)}</td><td>{Enc(string.Join(", ", r.Retrieved))}</td><td>{HitCell(r)}</td><td>{Show(r.Groundedness)}</td><td>{Show(r.Relevance)}</td>")
+                .Append(Judged ? $"<td>{Enc(r.Judge?.Show() ?? "-")}</td><td>{Enc(r.Judge is null ? "" : r.Judge.Error ?? r.Judge.Skipped ?? r.Judge.Reason)}</td>" : "")
+                .Append(Inv, $"<td>{r.TotalMs:F0}</td><td>{Enc(r.Answer)}</td></tr>");
         }
 
         return html.Append("</table></body></html>").ToString();
     }
 
-    private List<(string, string)> SummaryRows() =>
-    [
-        ("questions", results.Count.ToString(Inv)),
-        ("blocked", results.Count(r => r.Blocked).ToString(Inv)),
-        ($"retrieval hit rate@{topK}", HitRate.ToString("F3", Inv)),
-        ("mean groundedness", MeanGroundedness.ToString("F3", Inv)),
-        ("mean answer relevance", MeanRelevance.ToString("F3", Inv)),
-        ("latency p50 / p90 / p99 (ms)", string.Create(Inv, $"{Latency(50):F0} / {Latency(90):F0} / {Latency(99):F0}")),
-        ("first text p50 / p99 (ms)", string.Create(Inv, $"{Percentile([.. results.Where(r => r.FirstDeltaMs is > 0).Select(r => r.FirstDeltaMs!.Value)], 50):F0} / {Percentile([.. results.Where(r => r.FirstDeltaMs is > 0).Select(r => r.FirstDeltaMs!.Value)], 99):F0}")),
-    ];
-
-    private Plot GroundednessChart()
+    private List<(string, string)> SummaryRows()
     {
-        // Ten bins over [0, 1]; the last bin includes 1.
-        var counts = new double[10];
-        foreach (var g in results.Where(r => r.Groundedness is not null).Select(r => r.Groundedness!.Value))
+        var firstText = results.Where(r => r.FirstDeltaMs is > 0).Select(r => r.FirstDeltaMs!.Value).ToArray();
+        var rows = new List<(string, string)>
         {
-            counts[Math.Min(9, (int)(g * 10))]++;
+            ("questions", results.Count.ToString(Inv)),
+            ("blocked", results.Count(r => r.Blocked).ToString(Inv)),
+            ($"retrieval hit rate@{topK}", HitRate.ToString("F3", Inv)),
+            ("mean groundedness", MeanGroundedness.ToString("F3", Inv)),
+            ("mean answer relevance", MeanRelevance.ToString("F3", Inv)),
+        };
+        if (Judged)
+        {
+            var graded = results.Where(r => r.Judge?.Score is not null).ToList();
+            rows.Add(("judge model", JudgeModel));
+            rows.Add(("mean judge score (1..5)", MeanJudgeScore.ToString("F2", Inv)));
+            rows.Add(("judge scores 1 / 2 / 3 / 4 / 5", string.Join(" / ", Enumerable.Range(1, 5).Select(s => JudgeScores.Count(x => x == s).ToString(Inv)))));
+            rows.Add(("below the policy's minimum: flag / block", string.Create(Inv,
+                $"{graded.Count(r => r.Judge!.Action == JudgeAction.Flag)} / {graded.Count(r => r.Judge!.Action == JudgeAction.Block)}")));
+            rows.Add(("not graded: skipped / error", string.Create(Inv,
+                $"{results.Count(r => r.Judge?.Skipped is not null)} / {results.Count(r => r.Judge?.Error is not null)}")));
+            rows.Add(("judge time p50 / p99 (s)", string.Create(Inv,
+                $"{Percentile([.. graded.Select(r => r.Judge!.Seconds)], 50):F2} / {Percentile([.. graded.Select(r => r.Judge!.Seconds)], 99):F2}")));
         }
 
-        var plot = new Plot();
-        plot.Add.Bars(Enumerable.Range(0, 10).Select(i => i / 10.0 + 0.05).ToArray(), counts);
-        plot.Title("Groundedness per answer");
-        plot.XLabel("share of sentences supported by a source");
-        plot.YLabel("answers");
-        return plot;
+        rows.Add(("latency p50 / p90 / p99 (ms)", string.Create(Inv, $"{Latency(50):F0} / {Latency(90):F0} / {Latency(99):F0}")));
+        rows.Add(("first text p50 / p99 (ms)", string.Create(Inv, $"{Percentile(firstText, 50):F0} / {Percentile(firstText, 99):F0}")));
+        return rows;
     }
 
-    private Plot LatencyChart()
-    {
-        var latencies = results.Select(r => r.TotalMs).ToArray();
-        var plot = new Plot();
-        plot.Add.Bars(Enumerable.Range(1, latencies.Length).Select(i => (double)i).ToArray(), latencies);
-        plot.Title(string.Create(Inv, $"Latency per question (p50 {Latency(50):F0} ms, p99 {Latency(99):F0} ms)"));
-        plot.XLabel("question");
-        plot.YLabel("whole call, ms");
-        return plot;
-    }
+    private static string HitCell(Result r) => r.Blocked ? "blocked" : r.Hit ? "yes" : "no";
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
 
     private static double Mean(IEnumerable<double?> values)
     {

@@ -48,7 +48,9 @@ static int Usage()
                  [--collection demo] [--max-tokens 16] [--timeout-s 20] [--json]
                                                     ghz's numbers: statuses, latency percentiles, requests/s
           eval   --model M --set demo/retail/eval/questions.jsonl [--collection demo] [--top-k 4]
-                 [--max-tokens 64] [--out eval-report]      hit rate@k, groundedness, relevance, latency: report.md + report.html
+                 [--max-tokens 64] [--out eval-report] [--judge [--judge-policy P]]
+                                                    hit rate@k, groundedness, relevance, latency: report.md + report.html;
+                                                    --judge: each answer graded 1..5 by Guard's judge model (Evaluate)
         """);
     return 2;
 }

@@ -17,7 +17,8 @@ namespace Mesh.Gateway.Tests.Assistant;
 
 /// <summary>
 /// Real Guard, Retrieval and Inference hosts behind a real gateway, with a small shop collection
-/// loaded through the gateway under the test key's tenant. Inference serves stories260K with the llama2
+/// loaded through the gateway under the test key's tenant; Guard's judge model is stories260K on the
+/// same Inference host. Inference serves stories260K with the llama2
 /// chat template (and <see cref="ChatMlModel"/>) and records every prompt it receives (Generate's text, Chat's messages), so tests can
 /// assert what the model saw.
 /// </summary>
@@ -77,7 +78,10 @@ public sealed class AssistantFixture : IAsyncLifetime
             $"--Inference:Models:1:Id={ChatMlModel}", $"--Inference:Models:1:Path={WriteChatMlModel()}", "--Inference:Models:1:ChatTemplate=chatml",
         ]);
         Retrieval = await ServiceReplica.StartAsync(RetrievalHost.CreateApp, 0, MeshFixture.RetrievalArgs());
-        Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp);
+        // Guard's judge (QualityService/Evaluate, for `eval --judge`) is the same Inference host, with
+        // limits that fit stories260K's 512-token context.
+        Guard = await ServiceReplica.StartAsync(GuardHost.CreateApp, 0,
+            $"--Guard:Judge:Endpoint={Inference.Address}", $"--Guard:Judge:Model={Model}", "--Guard:Judge:MaxTokens=64", "--Guard:Judge:MaxReasonChars=40");
         Gateway = await GatewayUnderTest.StartAsync(
             new Dictionary<string, IReadOnlyList<Uri>>
             {
