@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (kustomize for the k8s/ tests,
-# Debian's gRPC Python and protoc and clients/node's packages for the client tests),
+# Debian's gRPC Python and protoc and clients/node's packages for the client tests, Debian's
+# chromium for the eval report's rendering test),
 # assembles every PTX kernel with ptxas, then runs every test project of Mesh.sln. Ends with one
 # line "N passed, N failed".
 set -euo pipefail
@@ -12,6 +13,7 @@ fi
 
 scripts/install-kustomize.sh
 scripts/install-client-tools.sh
+scripts/install-chromium.sh
 
 dotnet build Mesh.sln -c Release --nologo -clp:ErrorsOnly
 log=$(mktemp)
