@@ -126,7 +126,7 @@ public sealed class QualityGrpcService(
         var tenant = tenants.Resolve(context);
         var policy = policies.Current.Get(request.Policy, tenant);
         var rule = policy.Judge ?? JudgeRule.Default;
-        var (verdict, elapsed) = await judge.GradeAsync(request, rule, context.Deadline, context.CancellationToken);
+        var (verdict, elapsed) = await judge.GradeAsync(request, rule, tenant, context.Deadline, context.CancellationToken);
         judgeTelemetry.Scored(request.Model, judge.Options.Model, tenant, verdict.Score);
         var met = rule.MinScore is not { } min || verdict.Score >= min;
         var response = new EvaluateResponse

@@ -23,16 +23,7 @@ public sealed class JudgeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _inference = InferenceHost.CreateApp(
-        [
-            "--Mesh:Endpoints:Grpc=http://127.0.0.1:0",
-            "--Mesh:Endpoints:Http=http://127.0.0.1:0",
-            "--Inference:Device=cpu",
-            "--Inference:Models:0:Id=stories260K",
-            $"--Inference:Models:0:Path={Stories260K}",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
-        await _inference.StartAsync();
+        _inference = await StartInferenceAsync();
         InferenceAddress = _inference.GetGrpcAddress();
         Guard = await GuardServer.StartAsync(PolicyFile, [$"--Guard:Judge:Endpoint={InferenceAddress}", .. JudgeLimits]);
     }
@@ -45,6 +36,27 @@ public sealed class JudgeFixture : IAsyncLifetime
             await _inference.StopAsync();
             await _inference.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Starts an Inference host on loopback serving stories260K, with <paramref name="extraArgs"/>;
+    /// <paramref name="configure"/> may add middleware before it starts.
+    /// </summary>
+    public static async Task<WebApplication> StartInferenceAsync(Action<WebApplication>? configure = null, params string[] extraArgs)
+    {
+        var app = InferenceHost.CreateApp(
+        [
+            "--Mesh:Endpoints:Grpc=http://127.0.0.1:0",
+            "--Mesh:Endpoints:Http=http://127.0.0.1:0",
+            "--Inference:Device=cpu",
+            "--Inference:Models:0:Id=stories260K",
+            $"--Inference:Models:0:Path={Stories260K}",
+            "--Logging:LogLevel:Default=Warning",
+            .. extraArgs,
+        ]);
+        configure?.Invoke(app);
+        await app.StartAsync();
+        return app;
     }
 
     /// <summary>../shared/models/stories260K/stories260K.gguf beside the repository this test was built from.</summary>

@@ -5,6 +5,7 @@ using Mesh.Guard.Policies;
 using Mesh.Guard.V1;
 using Mesh.Inference.V1;
 using Mesh.ServiceDefaults.Errors;
+using Mesh.ServiceDefaults.Tenancy;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Guard.Quality.Judge;
@@ -15,9 +16,17 @@ namespace Mesh.Guard.Quality.Judge;
 /// The call's deadline is the caller's, or <see cref="JudgeOptions.TimeoutSeconds"/> from now when
 /// that comes first. Inference's refusals become Guard refusals that say where to look (see
 /// quality.proto's Evaluate). One HTTP/2 channel to the judge, opened at first use.
+/// The judge call acts for the caller's tenant: <c>x-mesh-tenant</c>, signed for Inference's
+/// <c>Complete</c> with <c>Mesh:Tenancy:SigningKey</c> when one is configured, as the gateway signs
+/// (a signed mesh's Inference refuses an unsigned call with UNAUTHENTICATED).
 /// </summary>
-public sealed class JudgeClient(IOptions<GuardOptions> options, JudgeTelemetry telemetry) : IDisposable
+public sealed class JudgeClient(IOptions<GuardOptions> options, IOptions<TenancyOptions> tenancy, TimeProvider time, JudgeTelemetry telemetry) : IDisposable
 {
+    /// <summary>The gRPC path the judge is called on; a tenant signature is bound to it.</summary>
+    public static readonly string CompletePath = $"/{InferenceService.Descriptor.FullName}/Complete";
+
+    private readonly byte[]? _signingKey = string.IsNullOrEmpty(tenancy.Value.SigningKey) ? null : System.Text.Encoding.UTF8.GetBytes(tenancy.Value.SigningKey);
+
     private readonly Lazy<(GrpcChannel Channel, InferenceService.InferenceServiceClient Client)> _connection = new(() =>
     {
         var channel = GrpcChannel.ForAddress(options.Value.Judge.Endpoint);
@@ -30,12 +39,13 @@ public sealed class JudgeClient(IOptions<GuardOptions> options, JudgeTelemetry t
     /// <summary>Grades <paramref name="request"/>'s answer against <paramref name="rule"/>'s rubric.</summary>
     /// <param name="request">A validated request.</param>
     /// <param name="rule">The rubric.</param>
+    /// <param name="tenant">The caller's (verified) tenant, which the judge call acts for.</param>
     /// <param name="callerDeadline">The caller's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
     /// <param name="cancellationToken">The caller's cancellation.</param>
     /// <returns>The grade and the seconds the judge took.</returns>
     /// <exception cref="ServiceException">No judge is configured (FAILED_PRECONDITION) or the judge call failed (see quality.proto).</exception>
     public async Task<(JudgeVerdict Verdict, TimeSpan Elapsed)> GradeAsync(
-        EvaluateRequest request, JudgeRule rule, DateTime callerDeadline, CancellationToken cancellationToken)
+        EvaluateRequest request, JudgeRule rule, string tenant, DateTime callerDeadline, CancellationToken cancellationToken)
     {
         var judge = options.Value.Judge;
         if (!judge.Configured)
@@ -59,7 +69,8 @@ public sealed class JudgeClient(IOptions<GuardOptions> options, JudgeTelemetry t
         CompleteResponse response;
         try
         {
-            response = await _connection.Value.Client.CompleteAsync(generate, deadline: ownTimeout ? timeout : callerDeadline, cancellationToken: cancellationToken);
+            response = await _connection.Value.Client.CompleteAsync(
+                generate, TenantHeaders(tenant), deadline: ownTimeout ? timeout : callerDeadline, cancellationToken: cancellationToken);
         }
         catch (RpcException e)
         {
@@ -92,6 +103,17 @@ public sealed class JudgeClient(IOptions<GuardOptions> options, JudgeTelemetry t
         {
             _connection.Value.Channel.Dispose();
         }
+    }
+
+    private Metadata TenantHeaders(string tenant)
+    {
+        var headers = new Metadata { { TenantSignature.TenantHeader, tenant } };
+        if (_signingKey is not null)
+        {
+            headers.Add(TenantSignature.SignatureHeader, TenantSignature.Sign(_signingKey, tenant, CompletePath, time.GetUtcNow()));
+        }
+
+        return headers;
     }
 
     private static Metadata RetryAfter(RpcException e)
