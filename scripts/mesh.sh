@@ -14,8 +14,9 @@
 # /metrics ports MESH_*_HTTP_PORT (50061..50063), MESH_MODEL (a path, or a reference such as
 # hf:org/repo:Q4_K_M pulled into the model cache; default below), MESH_MODEL_ID (the id requests use;
 # default the file name, or the reference's file or repository name), MESH_CHAT_TEMPLATE (llama2;
-# empty: the model's own), MESH_SKIP_BUILD=1 to use what is built, MESH_STATE (.mesh) for keys, pids,
-# logs and data, MESH_UP_TIMEOUT_S (180).
+# empty: the model's own), MESH_JUDGE_MAX_TOKENS and MESH_JUDGE_MAX_REASON_CHARS (Guard's judge, which
+# is the served model: 256 and 300, 64 and 40 for stories260K), MESH_SKIP_BUILD=1 to use what is
+# built, MESH_STATE (.mesh) for keys, pids, logs and data, MESH_UP_TIMEOUT_S (180).
 #
 # The default model, stories260K, comes from the first of: $MESH_SHARED_MODELS (../shared/models, this
 # project's machines) when present; else the model cache ($MESH_HOME or ~/.cache/mesh) without network;
@@ -52,6 +53,11 @@ model_id_of() {
   esac
 }
 model_id=${MESH_MODEL_ID:-$(model_id_of "$model")}
+# The judge's output budget: its prompt (rubric, sources, question, answer) plus these tokens must fit
+# the model's context, which for stories260K is 512 tokens.
+if [[ $model_id == stories260K ]]; then judge_default_tokens=64 judge_default_reason=40; else judge_default_tokens=256 judge_default_reason=300; fi
+judge_max_tokens=${MESH_JUDGE_MAX_TOKENS:-$judge_default_tokens}
+judge_reason_chars=${MESH_JUDGE_MAX_REASON_CHARS:-$judge_default_reason}
 bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
 demo_tool=$(bin tools/Mesh.Demo Mesh.Demo)
 services=(inference retrieval guard gateway)
@@ -154,8 +160,11 @@ up() {
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$inf_port --Mesh:Endpoints:Http=http://127.0.0.1:$inf_http
   start retrieval "$(bin src/Retrieval Mesh.Retrieval)" --Retrieval:DataPath="$state/data/retrieval" \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$ret_port --Mesh:Endpoints:Http=http://127.0.0.1:$ret_http
+  # Guard's judge (QualityService/Evaluate, `eval --judge`) is the model this mesh serves.
   start guard "$(bin src/Guard Mesh.Guard)" \
-    --Mesh:Endpoints:Grpc=http://127.0.0.1:$grd_port --Mesh:Endpoints:Http=http://127.0.0.1:$grd_http
+    --Mesh:Endpoints:Grpc=http://127.0.0.1:$grd_port --Mesh:Endpoints:Http=http://127.0.0.1:$grd_http \
+    --Guard:Judge:Endpoint=http://127.0.0.1:$inf_port --Guard:Judge:Model="$model_id" \
+    --Guard:Judge:MaxTokens="$judge_max_tokens" --Guard:Judge:MaxReasonChars="$judge_reason_chars"
   start gateway "$(bin src/Gateway Mesh.Gateway)" \
     --Mesh:Endpoints:Grpc=http://127.0.0.1:$gw_grpc --Mesh:Endpoints:Http=http://127.0.0.1:$gw_http \
     --ReverseProxy:Clusters:inference:Destinations:r1:Address=http://127.0.0.1:$inf_port \
