@@ -28,6 +28,11 @@ internal static class EvalCommand
     public static async Task<int> RunAsync(Options options)
     {
         var set = options.Require("set");
+        if (options.Get("judge-policy") is not null && !options.Flag("judge"))
+        {
+            throw new ArgumentException("--judge-policy picks the judge's rubric: pass --judge with it");
+        }
+
         var items = Load(set);
         var settings = new Settings(
             options.Require("model"), options.Get("collection") ?? "demo", options.Int("top-k", 4), options.Int("max-tokens", 64),

@@ -37,6 +37,15 @@ public sealed class EvalJudgeTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task A_judge_policy_without_judge_is_refused_before_any_question_is_asked()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => EvalCommand.RunAsync(new Options(
+            ["--gateway", mesh.Gateway.Address.ToString(), "--api-key", mesh.Admin.Secret, "--model", "stories260K", "--set", "unread.jsonl", "--judge-policy", "support"],
+            EvalCommand.Flags)));
+        Assert.Contains("pass --judge with it", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Blocked_and_empty_answers_are_skipped_without_asking_guard()
     {
         // The same Guard has no judge: a call would throw, so a grade back means no call was made.
