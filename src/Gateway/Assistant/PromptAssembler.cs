@@ -58,4 +58,7 @@ public static class PromptAssembler
         conversation.Add(new InferenceMessage { Role = "user", Content = question.Trim() });
         return conversation;
     }
+
+    /// <summary>The text a source contributes (<see cref="ScoredPoint.SourceText"/>: payload <c>text</c>, <c>title</c> before it, one line).</summary>
+    public static string SourceText(ScoredPoint point) => point.SourceText();
 }
