@@ -45,6 +45,9 @@ internal static class BenchCommand
         var loadAtStart = LoadAverage();
         var clock = Stopwatch.StartNew();
         var end = warmup + duration;
+        var pids = options.Get("pids") ?? Path.Combine(Environment.GetEnvironmentVariable("MESH_STATE") ?? ".mesh", "pids");
+        var metrics = new Uri(new Uri(options.HttpGateway), "/metrics").ToString();
+        var atWarmupEnd = Task.Delay(warmup).ContinueWith(_ => BenchAccounting.TakeAsync(pids, metrics), TaskScheduler.Default).Unwrap();
         await Task.WhenAll(Enumerable.Range(0, users).Select(user => Task.Run(async () =>
         {
             for (var i = user; clock.Elapsed < end; i++)
@@ -70,6 +73,7 @@ internal static class BenchCommand
         })));
 
         var all = samples.ToArray();
+        var accounting = await BenchAccounting.TakeAsync(pids, metrics);
         Console.WriteLine($"{users} users, {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s warm-up, {all.Length} answers ({all.Length / duration.TotalSeconds:F1}/s), {Environment.ProcessorCount} logical CPUs");
         // The machine is shared: the numbers mean little without the load they were taken under.
         Console.WriteLine($"load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAverage()}");
@@ -82,6 +86,7 @@ internal static class BenchCommand
         Row("**overhead** (the four above)", all.Select(t => t.InputGuardMs + t.RetrievalMs + t.PromptMs + t.OutputGuardMs));
         Row("generation (1 token)", all.Select(t => t.GenerationMs));
         Row("whole call", all.Select(t => t.TotalMs));
+        accounting.Print(await atWarmupEnd, all.Length);
         return 0;
     }
 

@@ -43,7 +43,7 @@ static int Usage()
           ask    --model M [--collection demo] [--top-k 3] [--max-tokens 64] [--category C] [--in-stock]
                  [--max-price P] [--policy P] [--seed N] [--http [--http-gateway URL]] "question"
                  --http: through the OpenAI API (/v1/chat/completions with "mesh": {"assistant": ...})
-          bench  --model M [--users 4] [--seconds 20]       the pipeline's overhead per stage, p50/p99
+          bench  --model M [--users 4] [--seconds 20] [--pids .mesh/pids]   the pipeline's overhead per stage, p50/p99; CPU and calls per answer
           loadtest [--call generate,search,check] (--rate R | --concurrency C) [--seconds 10] [--model M]
                  [--collection demo] [--max-tokens 16] [--timeout-s 20] [--json]
                                                     ghz's numbers: statuses, latency percentiles, requests/s
