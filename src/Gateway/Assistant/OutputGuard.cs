@@ -14,8 +14,15 @@ namespace Mesh.Gateway.Assistant;
 /// until the guard's final, redacted text arrives; its part after what was already sent goes out then.
 /// The call is opened with its first chunk: the gateway holds a client stream until its first message
 /// arrives, and Kestrel's minimum request data rate would cut an idle one while the model warms up.
+/// An answer that ends before its first chunk is due (short answers) is judged by one unary Check
+/// instead: the same whole-text evaluation the stream's final verdict is, in one round trip rather
+/// than a stream's two. When a stream is open, its last chunk and its end are sent together, and both
+/// verdicts read after, so ending it costs one round trip too.
 /// </summary>
-internal sealed class OutputGuard(Func<AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse>> open, AssistantOptions options) : IDisposable
+public sealed class OutputGuard(
+    Func<AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse>> open,
+    Func<CheckRequest, Task<CheckResponse>> check,
+    AssistantOptions options) : IDisposable
 {
     private AsyncDuplexStreamingCall<CheckStreamRequest, CheckStreamResponse>? _call;
 
@@ -58,18 +65,8 @@ internal sealed class OutputGuard(Func<AsyncDuplexStreamingCall<CheckStreamReque
     /// <summary>Ends the check: the rest of the answer (redacted), the redactions, or the blocking violations.</summary>
     public async Task<(string Release, CheckStreamResponse Final)> CompleteAsync(string policy, string requestId, CancellationToken ct)
     {
-        if (_unchecked.Length > 0 || !_started)
-        {
-            var last = await SendAsync(policy, requestId, ct).ConfigureAwait(false);
-            if (last.Verdict == GuardAction.Block)
-            {
-                return ("", last);
-            }
-        }
-
         _waiting.Start();
-        await _call!.RequestStream.CompleteAsync().ConfigureAwait(false);
-        var final = await ReadAsync(ct).ConfigureAwait(false);
+        var final = _started ? await EndStreamAsync(ct).ConfigureAwait(false) : await CheckWholeAsync(policy, requestId).ConfigureAwait(false);
         _waiting.Stop();
         if (final.Verdict == GuardAction.Block)
         {
@@ -102,9 +99,63 @@ internal sealed class OutputGuard(Func<AsyncDuplexStreamingCall<CheckStreamReque
         _unchecked.Clear();
         _waiting.Start();
         await _call!.RequestStream.WriteAsync(request, ct).ConfigureAwait(false);
-        var response = request.Chunk.Length == 0 ? new CheckStreamResponse { Verdict = GuardAction.Allow } : await ReadAsync(ct).ConfigureAwait(false);
+        var response = await ReadAsync(ct).ConfigureAwait(false);
         _waiting.Stop();
         return response;
+    }
+
+    /// <summary>Sends what is left unchecked and the end of the stream at once; the chunk's verdict (when it blocks) or the final one.</summary>
+    private async Task<CheckStreamResponse> EndStreamAsync(CancellationToken ct)
+    {
+        var pending = _unchecked.Length > 0;
+        if (pending)
+        {
+            await _call!.RequestStream.WriteAsync(new CheckStreamRequest { Chunk = _unchecked.ToString() }, ct).ConfigureAwait(false);
+            _unchecked.Clear();
+        }
+
+        await _call!.RequestStream.CompleteAsync().ConfigureAwait(false);
+        if (pending)
+        {
+            var last = await ReadAsync(ct).ConfigureAwait(false);
+            if (last.Verdict == GuardAction.Block)
+            {
+                return last;
+            }
+        }
+
+        return await ReadAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The whole answer in one unary Check (STAGE_OUTPUT), as the stream's final verdict.</summary>
+    private async Task<CheckStreamResponse> CheckWholeAsync(string policy, string requestId)
+    {
+        _started = true;
+        var text = _unchecked.ToString();
+        _unchecked.Clear();
+        var response = await check(new CheckRequest { Stage = Stage.Output, Policy = policy, Text = text, RequestId = requestId }).ConfigureAwait(false);
+        var final = new CheckStreamResponse
+        {
+            Verdict = response.Verdict,
+            Final = true,
+            RedactedText = response.RedactedText,
+            Policy = response.Policy,
+            PolicyVersion = response.PolicyVersion,
+            Received = CodePointCount(text),
+        };
+        final.Violations.AddRange(response.Violations);
+        return final;
+    }
+
+    private static int CodePointCount(string text)
+    {
+        var count = 0;
+        foreach (var _ in text.EnumerateRunes())
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private async Task<CheckStreamResponse> ReadAsync(CancellationToken ct) =>
