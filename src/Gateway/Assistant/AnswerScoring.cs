@@ -11,14 +11,21 @@ namespace Mesh.Gateway.Assistant;
 /// upstream path as the pipeline's other stages, so the caller's tenant is the one recorded. Scoring
 /// never fails an answer: a failed call is logged and the scores are left unset.
 /// </summary>
+/// <remarks>
+/// With <see cref="AssistantOptions.ScoreSampleRate"/> below 1, only that share of exchanges is sent:
+/// exchange n (counting from 1) is scored when ⌊n·rate⌋ &gt; ⌊(n−1)·rate⌋, so the sample is exact and
+/// evenly spread without randomness.
+/// </remarks>
 public sealed class AnswerScoring(UpstreamClients upstream, IOptions<AssistantOptions> options, ILogger<AnswerScoring> logger)
 {
-    /// <summary>Scores a completed answer and tags <paramref name="span"/> with the scores; null when off or failed.</summary>
+    private long _exchanges;
+
+    /// <summary>Scores a completed answer and tags <paramref name="span"/> with the scores; null when off, not sampled or failed.</summary>
     public async Task<AnswerScores?> ScoreAsync(
         string model, string question, string answer, IReadOnlyList<ScoredPoint> sources, string schema,
         Mesh.Guard.V1.Action inputVerdict, Mesh.Guard.V1.Action outputVerdict, string requestId, CallOptions call, Activity? span)
     {
-        if (!options.Value.ScoreAnswers)
+        if (!options.Value.ScoreAnswers || !Sampled(options.Value.ScoreSampleRate))
         {
             return null;
         }
@@ -69,5 +76,16 @@ public sealed class AnswerScoring(UpstreamClients upstream, IOptions<AssistantOp
             logger.LogWarning("Ask {RequestId}: answer not scored: {Status} {Detail}", requestId, e.StatusCode, e.Status.Detail);
             return null;
         }
+    }
+
+    private bool Sampled(double rate)
+    {
+        if (rate >= 1)
+        {
+            return true;
+        }
+
+        var n = Interlocked.Increment(ref _exchanges);
+        return Math.Floor(n * rate) > Math.Floor((n - 1) * rate);
     }
 }

@@ -18,7 +18,7 @@ namespace Mesh.Gateway.Assistant;
 /// caller unchanged.
 /// </summary>
 internal sealed class AssistantGrpcService(
-    UpstreamClients upstream, InputCheckCache inputCache, AnswerScoring scoring, IOptions<AssistantOptions> options, ILogger<AssistantGrpcService> logger)
+    UpstreamClients upstream, InputCheckCache inputCache, PromptTokenCache promptTokens, AnswerScoring scoring, IOptions<AssistantOptions> options, ILogger<AssistantGrpcService> logger)
     : AssistantService.AssistantServiceBase
 {
     public override async Task Ask(AskRequest request, IServerStreamWriter<AskResponse> responses, ServerCallContext context)
@@ -134,7 +134,7 @@ internal sealed class AssistantGrpcService(
         };
         chat.Messages.AddRange(prompt);
         using var generation = upstream.Inference.Chat(chat, call);
-        using var guard = new OutputGuard(() => upstream.Guard.CheckStream(call), options.Value);
+        using var guard = new OutputGuard(() => upstream.Guard.CheckStream(call), check => upstream.Guard.CheckAsync(check, call).ResponseAsync, options.Value);
 
         GenerateResponse? last = null;
         await foreach (var piece in generation.ResponseStream.ReadAllAsync(ct))
@@ -208,10 +208,13 @@ internal sealed class AssistantGrpcService(
                 return (prompt, sources); // Inference names the limit if even this does not fit.
             }
 
-            var tokenize = new TokenizeRequest { Model = request.Model };
-            tokenize.Messages.AddRange(prompt);
-            var tokens = await upstream.Inference.TokenizeAsync(tokenize, call);
-            if (tokens.TokenIds.Count + maxTokens <= context)
+            var tokens = await promptTokens.GetOrCountAsync(call.Headers?.GetValue("authorization"), request.Model, prompt, async () =>
+            {
+                var tokenize = new TokenizeRequest { Model = request.Model };
+                tokenize.Messages.AddRange(prompt);
+                return (await upstream.Inference.TokenizeAsync(tokenize, call)).TokenIds.Count;
+            });
+            if (tokens + maxTokens <= context)
             {
                 return (prompt, sources);
             }

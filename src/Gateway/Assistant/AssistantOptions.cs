@@ -37,8 +37,27 @@ public sealed class AssistantOptions
     public int OutputCheckChunkChars { get; set; } = 16;
 
     /// <summary>
-    /// Whether every answer is scored by Guard's QualityService (groundedness, relevance, citations,
-    /// format) before the done event, and every exchange, blocked ones included, is recorded for drift.
+    /// Whether answers are scored by Guard's QualityService (groundedness, relevance, citations,
+    /// format) before the done event, and exchanges, blocked ones included, recorded for drift.
     /// </summary>
     public bool ScoreAnswers { get; set; } = true;
+
+    /// <summary>
+    /// The share of exchanges scored and recorded for drift, 0..1 (default 1: every one). Scoring
+    /// embeds the answer and its sentences with MiniLM on Guard, the largest CPU cost of an answer after
+    /// generation; under load a sample keeps the metrics and drift series at a fraction of that cost, as
+    /// Ragas-style online evaluation is usually run. Exactly ⌊n·rate⌋ of the first n exchanges are
+    /// scored (evenly spread, no randomness); an exchange not scored has no <c>done.scores</c>. Drift
+    /// windows then fill 1/rate times slower.
+    /// </summary>
+    public double ScoreSampleRate { get; set; } = 1.0;
+
+    /// <summary>
+    /// How long the token count of a conversation (Tokenize with messages, for fitting the prompt to
+    /// the context) is reused per key, model and exact conversation. Zero disables the cache.
+    /// </summary>
+    public TimeSpan PromptTokenCacheTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>At most this many cached prompt token counts.</summary>
+    public int PromptTokenCacheEntries { get; set; } = 4096;
 }

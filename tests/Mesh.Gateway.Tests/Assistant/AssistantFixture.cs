@@ -70,6 +70,11 @@ public sealed class AssistantFixture : IAsyncLifetime
     /// <summary>Every ChatRequest Inference received, in arrival order.</summary>
     public IReadOnlyCollection<ChatRequest> Chats => _chats;
 
+    /// <summary>How many Tokenize calls reached Inference.</summary>
+    public int TokenizeCalls => Volatile.Read(ref _tokenizeCalls);
+
+    private int _tokenizeCalls;
+
     public async Task InitializeAsync()
     {
         Inference = await ServiceReplica.StartAsync(RecordingPrompts(InferenceHost.CreateApp), 0,
@@ -145,6 +150,11 @@ public sealed class AssistantFixture : IAsyncLifetime
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path.Value ?? "";
+            if (path.EndsWith("/mesh.inference.v1.InferenceService/Tokenize", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _tokenizeCalls);
+            }
+
             var chat = path.EndsWith("/mesh.inference.v1.InferenceService/Chat", StringComparison.Ordinal);
             if (chat || path.EndsWith("/Generate", StringComparison.Ordinal))
             {
