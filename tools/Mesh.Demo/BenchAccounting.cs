@@ -9,12 +9,16 @@ namespace Mesh.Demo;
 /// and gRPC calls through the gateway by method (the gateway's
 /// <c>mesh_gateway_call_duration_seconds_count</c> on /metrics), both taken as the difference of a
 /// snapshot at the end of the warm-up and one at the end of the run. On a shared machine wall-clock
-/// percentiles move with other people's work; these numbers move only with Mesh's.
+/// percentiles move with other people's work; these numbers move only with Mesh's. The services'
+/// idle CPU (health probes, metric collection), measured over a quiet interval before the run, is
+/// also taken off, so runs of different throughput compare.
 /// </summary>
 internal sealed partial class BenchAccounting
 {
     private readonly Dictionary<string, double> _cpuSeconds;
     private readonly Dictionary<string, double> _calls;
+
+    private readonly long _timestamp = System.Diagnostics.Stopwatch.GetTimestamp();
 
     private BenchAccounting(Dictionary<string, double> cpuSeconds, Dictionary<string, double> calls)
     {
@@ -56,8 +60,12 @@ internal sealed partial class BenchAccounting
         return new BenchAccounting(cpu, calls);
     }
 
-    /// <summary>Prints CPU ms and gateway calls per answer between <paramref name="start"/> and this snapshot.</summary>
-    public void Print(BenchAccounting start, int answers)
+    /// <summary>
+    /// Prints CPU ms and gateway calls per answer between <paramref name="start"/> and this snapshot;
+    /// the idle CPU rate of each process between <paramref name="idleStart"/> and <paramref name="idleEnd"/>
+    /// (no calls in between) is taken off.
+    /// </summary>
+    public void Print(BenchAccounting start, int answers, BenchAccounting idleStart, BenchAccounting idleEnd)
     {
         if (answers == 0)
         {
@@ -66,17 +74,22 @@ internal sealed partial class BenchAccounting
 
         if (_cpuSeconds.Count > 0)
         {
-            Console.WriteLine("| process | CPU ms per answer |");
-            Console.WriteLine("|---|---:|");
-            var total = 0.0;
+            var window = Seconds(start, this);
+            var idleWindow = Math.Max(1e-3, Seconds(idleStart, idleEnd));
+            Console.WriteLine("| process | CPU ms per answer | less idle CPU |");
+            Console.WriteLine("|---|---:|---:|");
+            double total = 0, totalNet = 0;
             foreach (var (name, seconds) in _cpuSeconds)
             {
                 var used = seconds - start._cpuSeconds.GetValueOrDefault(name);
+                var idleRate = (idleEnd._cpuSeconds.GetValueOrDefault(name) - idleStart._cpuSeconds.GetValueOrDefault(name)) / idleWindow;
+                var net = Math.Max(0, used - idleRate * window);
                 total += used;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {used * 1000 / answers:F2} |"));
+                totalNet += net;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {used * 1000 / answers:F2} | {net * 1000 / answers:F2} |"));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| **all services** | **{total * 1000 / answers:F2}** |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| **all services** | **{total * 1000 / answers:F2}** | **{totalNet * 1000 / answers:F2}** |"));
         }
 
         var calls = _calls.Select(c => (c.Key, Per: (c.Value - start._calls.GetValueOrDefault(c.Key)) / answers)).Where(c => c.Per >= 0.005).ToList();
@@ -90,6 +103,9 @@ internal sealed partial class BenchAccounting
             }
         }
     }
+
+    private static double Seconds(BenchAccounting from, BenchAccounting to) =>
+        System.Diagnostics.Stopwatch.GetElapsedTime(from._timestamp, to._timestamp).TotalSeconds;
 
     /// <summary>utime + stime of a process in seconds (fields 14 and 15 of /proc/PID/stat, after the parenthesised name); null when gone.</summary>
     private static double? CpuSeconds(int pid)

@@ -43,10 +43,14 @@ internal static class BenchCommand
         var key = new Metadata { { "authorization", $"Bearer {options.ApiKey}" } };
         var samples = new ConcurrentBag<StageTimings>();
         var loadAtStart = LoadAverage();
-        var clock = Stopwatch.StartNew();
-        var end = warmup + duration;
         var pids = options.Get("pids") ?? Path.Combine(Environment.GetEnvironmentVariable("MESH_STATE") ?? ".mesh", "pids");
         var metrics = new Uri(new Uri(options.HttpGateway), "/metrics").ToString();
+        // The services' CPU with no calls, taken off the per-answer CPU below.
+        var idleStart = await BenchAccounting.TakeAsync(pids, metrics);
+        await Task.Delay(TimeSpan.FromSeconds(options.Int("idle-seconds", 3)));
+        var idleEnd = await BenchAccounting.TakeAsync(pids, metrics);
+        var clock = Stopwatch.StartNew();
+        var end = warmup + duration;
         var atWarmupEnd = Task.Delay(warmup).ContinueWith(_ => BenchAccounting.TakeAsync(pids, metrics), TaskScheduler.Default).Unwrap();
         await Task.WhenAll(Enumerable.Range(0, users).Select(user => Task.Run(async () =>
         {
@@ -86,7 +90,7 @@ internal static class BenchCommand
         Row("**overhead** (the four above)", all.Select(t => t.InputGuardMs + t.RetrievalMs + t.PromptMs + t.OutputGuardMs));
         Row("generation (1 token)", all.Select(t => t.GenerationMs));
         Row("whole call", all.Select(t => t.TotalMs));
-        accounting.Print(await atWarmupEnd, all.Length);
+        accounting.Print(await atWarmupEnd, all.Length, idleStart, idleEnd);
         return 0;
     }
 

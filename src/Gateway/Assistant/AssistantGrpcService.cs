@@ -174,18 +174,26 @@ internal sealed class AssistantGrpcService(
         };
         done.Redactions.AddRange(final.Violations.Where(v => v.Action == GuardAction.Redact));
         done.Citations.AddRange(Citations.Extract(guard.Sent.ToString(), sources));
-        if (request.ResponseSchemaJson.Length > 0)
-        {
-            var validation = await upstream.Guard.ValidateJsonAsync(
-                new ValidateJsonRequest { Json = guard.Sent.ToString(), Schema = request.ResponseSchemaJson }, call);
-            done.SchemaErrors.AddRange(validation.Errors.Select(e => $"{e.InstanceLocation}: {e.Message}"));
-        }
-
         span?.SetTag("gen_ai.usage.input_tokens", done.Usage.PromptTokens);
         span?.SetTag("gen_ai.usage.output_tokens", done.Usage.CompletionTokens);
         span?.SetTag("mesh.assistant.citations", done.Citations.Count);
         done.Scores = await scoring.ScoreAsync(request.Model, question, guard.Sent.ToString(), sources, request.ResponseSchemaJson,
             inputVerdict, final.Verdict, requestId, call, ask);
+        if (request.ResponseSchemaJson.Length > 0)
+        {
+            // Scoring validated the same text against the same schema with Guard's same validator; only
+            // an answer not scored (sampled out, scoring off or failed) needs its own ValidateJson hop.
+            if (done.Scores is { HasFormatValid: true } scored)
+            {
+                done.SchemaErrors.AddRange(scored.FormatErrors);
+            }
+            else
+            {
+                var validation = await upstream.Guard.ValidateJsonAsync(
+                    new ValidateJsonRequest { Json = guard.Sent.ToString(), Schema = request.ResponseSchemaJson }, call);
+                done.SchemaErrors.AddRange(validation.Errors.Select(e => $"{e.InstanceLocation}: {e.Message}"));
+            }
+        }
         timings.TotalMs = clock.Elapsed.TotalMilliseconds;
         ask?.SetTag("mesh.assistant.outcome", "done");
         await responses.WriteAsync(new AskResponse { Done = done }, ct);

@@ -11,7 +11,8 @@ namespace Mesh.Gateway.Tests.Assistant;
 
 /// <summary>
 /// The pipeline's per-answer work, kept small without changing answers: a repeated conversation is not
-/// tokenized again, and answer scoring can be sampled (exactly the configured share of exchanges).
+/// tokenized again, answer scoring can be sampled (exactly the configured share of exchanges), and a
+/// scored answer's schema errors come from scoring's validation instead of a second ValidateJson call.
 /// Real hosts behind a real gateway, as the other assistant tests.
 /// </summary>
 [Collection(AssistantCollection.Name)]
@@ -52,6 +53,24 @@ public sealed class AssistantCostTests(AssistantFixture mesh)
 
         Assert.Equal([false, true, false, true], scored);
         Assert.Equal(observed + 2, await ObservedAsync(quality));
+    }
+
+    [Fact]
+    public async Task Schema_errors_are_the_same_whether_the_answer_was_scored_or_not()
+    {
+        // One token cannot complete "yes" or "no": the cut-off answer breaks the schema.
+        var request = Question("Is the Trailrunner shoe in stock?");
+        request.ResponseSchemaJson = """{"enum":["yes","no"]}""";
+        request.MaxTokens = 1;
+        await using var unscored = await GatewayUnderTest.StartAsync(Clusters(), [mesh.Key], "--Gateway:Assistant:ScoreSampleRate=0");
+
+        var scored = (await AskAsync(mesh.Gateway, request))[^1].Done;
+        var validated = (await AskAsync(unscored, request))[^1].Done;
+
+        Assert.True(scored.Scores.HasFormatValid);
+        Assert.Null(validated.Scores);
+        Assert.NotEmpty(scored.SchemaErrors);
+        Assert.Equal(scored.SchemaErrors, validated.SchemaErrors);
     }
 
     [Fact]
