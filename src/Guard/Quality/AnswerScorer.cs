@@ -11,14 +11,11 @@ namespace Mesh.Guard.Quality;
 /// answer relevance (cosine of question and answer embeddings, the embedding form of Ragas' answer
 /// relevancy), citation validity (<see cref="CitationMarks"/> naming a source), format validity
 /// (JSON Schema), and the guard verdicts as given; returns the drift sample of the exchange too.
-/// One embedding batch for answer and answer sentences; the question's vector and source sentences
-/// come from caches (a popular question is asked again and again, a knowledge base returns the same
-/// chunks), so a repeated question costs no MiniLM run for its side of the exchange.
+/// One embedding batch for question, answer and answer sentences; source sentences come from the cache.
 /// </summary>
 public sealed class AnswerScorer(ITextEmbedder embedder, JsonSchemaValidator schemas, IOptions<QualityOptions> options)
 {
     private readonly Groundedness _groundedness = new(new EmbeddingCache(embedder, options.Value.EmbeddingCacheEntries), embedder);
-    private readonly EmbeddingCache _questions = new(embedder, options.Value.EmbeddingCacheEntries);
 
     /// <summary>The groundedness scorer (the calibration test uses the same one).</summary>
     public Groundedness Groundedness => _groundedness;
@@ -35,10 +32,10 @@ public sealed class AnswerScorer(ITextEmbedder embedder, JsonSchemaValidator sch
         var answer = blocked ? "" : CitationMarks.Strip(request.Answer);
         var sentences = answer.Length == 0 ? [] : Groundedness.Sentences(request.Answer, o.MinSentenceWords);
 
-        // The question from its cache; one batch for answer and sentences (none when blocked).
-        var question = _questions.Embed([request.Question], cancellationToken)[0];
-        var vectors = answer.Length > 0 ? embedder.Embed([answer, .. sentences], cancellationToken) : [];
-        float[]? answerVector = answer.Length > 0 ? vectors[0] : null;
+        // One batch: question, answer, sentences.
+        var vectors = embedder.Embed([request.Question, .. answer.Length > 0 ? [answer] : Array.Empty<string>(), .. sentences], cancellationToken);
+        var question = vectors[0];
+        float[]? answerVector = answer.Length > 0 ? vectors[1] : null;
         if (answerVector is not null)
         {
             scores.AnswerRelevance = VectorMath.Cosine(question, answerVector);
@@ -46,7 +43,7 @@ public sealed class AnswerScorer(ITextEmbedder embedder, JsonSchemaValidator sch
 
         if (sentences.Count > 0 && request.Sources.Count > 0)
         {
-            var support = _groundedness.Score(sentences, [.. request.Sources.Select(s => s.Text)], vectors[1..], cancellationToken);
+            var support = _groundedness.Score(sentences, [.. request.Sources.Select(s => s.Text)], vectors[2..], cancellationToken);
             var supported = 0;
             foreach (var s in support)
             {

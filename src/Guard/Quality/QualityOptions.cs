@@ -20,7 +20,7 @@ public sealed class QualityOptions
     /// <summary>Most sources one ScoreAnswer may carry (INVALID_ARGUMENT beyond).</summary>
     public int MaxSources { get; set; } = 64;
 
-    /// <summary>Embeddings of source sentences, and of questions, kept for reuse (each cache this many; a knowledge base repeats its chunks, users their questions); 0 disables.</summary>
+    /// <summary>Embeddings of source sentences kept for reuse (a knowledge base repeats its chunks); 0 disables.</summary>
     public int EmbeddingCacheEntries { get; set; } = 8192;
 
     /// <summary>Drift detection.</summary>
