@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (kustomize for the k8s/ tests,
 # Debian's gRPC Python and protoc and clients/node's packages for the client tests, Debian's
-# chromium for the eval report's rendering test),
+# chromium for the eval report's rendering test, Debian's python3-torch for the PyTorch gradient oracle),
 # assembles every PTX kernel with ptxas, then runs every test project of Mesh.sln. Ends with one
 # line "N passed, N failed".
 set -euo pipefail
@@ -14,6 +14,7 @@ fi
 scripts/install-kustomize.sh
 scripts/install-client-tools.sh
 scripts/install-chromium.sh
+scripts/install-torch.sh
 
 dotnet build Mesh.sln -c Release --nologo -clp:ErrorsOnly
 log=$(mktemp)

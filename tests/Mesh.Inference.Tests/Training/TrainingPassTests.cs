@@ -102,7 +102,7 @@ public sealed class TrainingPassTests(ITestOutputHelper output)
     }
 
     /// <summary>dim 16, 4 heads over 2 KV heads, hidden 24, 2 blocks, vocab 40, untied classifier, Q/K/V/O biases.</summary>
-    private static FrozenLlama RandomModel(int seed)
+    internal static FrozenLlama RandomModel(int seed)
     {
         var config = new LlamaConfig(Dim: 16, HiddenDim: 24, Layers: 2, Heads: 4, KvHeads: 2, VocabSize: 40, ContextLength: 32, NormEpsilon: 1e-5f, RopeTheta: 10000f);
         var random = new Random(seed);
