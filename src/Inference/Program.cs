@@ -42,6 +42,7 @@ public static class InferenceHost
         var builder = WebApplication.CreateSlimBuilder(args).AddMeshHost("mesh-inference", grpcPort: 50051, httpPort: 9101);
         builder.Services.AddValidatedOptions<InferenceOptions, InferenceOptionsValidator>(builder.Configuration.GetSection(InferenceOptions.SectionName));
         builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddSingleton<TuningJobs>();
         var app = builder.Build();
         app.MapMeshDefaults();
         app.MapGrpcService<InferenceGrpcService>();

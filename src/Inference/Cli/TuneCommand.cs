@@ -17,17 +17,6 @@ namespace Mesh.Inference.Cli;
 /// </summary>
 internal static class TuneCommand
 {
-    /// <summary>Target names accepted by <c>--targets</c>: short, llama.cpp's stems and PEFT's module names.</summary>
-    private static readonly Dictionary<string, LoraTarget> TargetNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["q"] = LoraTarget.Query, ["k"] = LoraTarget.Key, ["v"] = LoraTarget.Value, ["o"] = LoraTarget.Output,
-        ["gate"] = LoraTarget.Gate, ["up"] = LoraTarget.Up, ["down"] = LoraTarget.Down,
-        ["attn_q"] = LoraTarget.Query, ["attn_k"] = LoraTarget.Key, ["attn_v"] = LoraTarget.Value, ["attn_output"] = LoraTarget.Output,
-        ["ffn_gate"] = LoraTarget.Gate, ["ffn_up"] = LoraTarget.Up, ["ffn_down"] = LoraTarget.Down,
-        ["q_proj"] = LoraTarget.Query, ["k_proj"] = LoraTarget.Key, ["v_proj"] = LoraTarget.Value, ["o_proj"] = LoraTarget.Output,
-        ["gate_proj"] = LoraTarget.Gate, ["up_proj"] = LoraTarget.Up, ["down_proj"] = LoraTarget.Down,
-    };
-
     public static Command Build(Option<string> model, Option<string?> tokenizer, Option<string?> chatTemplate, Option<int> threads)
     {
         var defaults = new LoraTrainingOptions();
@@ -89,58 +78,45 @@ internal static class TuneCommand
             Log($"rank {options.Rank}, alpha {options.Alpha}, targets {string.Join(',', options.Targets)}, lr {options.LearningRate}, batch {options.BatchSize}, {options.ResolvedThreads} threads; {trainer.ParameterCount} trainable parameters; base weights {trainer.BaseWeightBytes / 1048576.0:F1} MiB f32");
         }
 
-        double? before = heldOut.Count > 0 ? trainer.Evaluate(heldOut) : null;
-        if (before is { } b)
+        var run = LoraTuning.Run(trainer, options.Epochs, train, heldOut, new LogObserver(logEvery), cancellation);
+        var epochs = run.Epochs.Select(e => new
         {
-            Log($"held-out loss before: {b:F4} (perplexity {Math.Exp(b):F2})");
-        }
-
-        var epochs = new List<object>();
-        double? after = before;
-        for (var epoch = 1; epoch <= options.Epochs; epoch++)
-        {
-            var progress = new SynchronousProgress(p =>
-            {
-                if (p.Step % logEvery == 0 || p.Step == p.Steps)
-                {
-                    Log($"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4} {p.TokensPerSecond:F0} tokens/s");
-                }
-            });
-            var summary = trainer.TrainEpoch(train, epoch, progress, cancellation);
-            after = heldOut.Count > 0 ? trainer.Evaluate(heldOut) : null;
-            Log($"epoch {epoch}: train loss {summary.Loss:F4}, held-out loss {(after is { } a ? a.ToString("F4", CultureInfo.InvariantCulture) : "-")}, {summary.Duration.TotalSeconds:F1} s, {summary.Tokens / summary.Duration.TotalSeconds:F0} tokens/s, peak memory {summary.PeakWorkingSetBytes / 1048576.0:F0} MiB");
-            epochs.Add(new { epoch, train_loss = summary.Loss, heldout_loss = after, seconds = summary.Duration.TotalSeconds, tokens = summary.Tokens, peak_working_set_bytes = summary.PeakWorkingSetBytes });
-        }
-
+            epoch = e.Summary.Epoch, train_loss = e.Summary.Loss, heldout_loss = e.HeldOutLoss, seconds = e.Summary.Duration.TotalSeconds,
+            tokens = e.Summary.Tokens, peak_working_set_bytes = e.Summary.PeakWorkingSetBytes,
+        }).ToList();
         trainer.Save(outPath, name);
         Log($"wrote {outPath}");
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             adapter = outPath,
             parameters = trainer.ParameterCount,
-            heldout_loss_before = before,
-            heldout_loss_after = after,
-            relative_drop = before is { } x && after is { } y ? (x - y) / x : (double?)null,
+            heldout_loss_before = run.HeldOutLossBefore,
+            heldout_loss_after = run.HeldOutLossAfter,
+            relative_drop = run.RelativeDrop,
             epochs,
         }));
         return 0;
     }
 
-    private static LoraTarget[] ParseTargets(string text)
-    {
-        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return
-        [
-            .. names.Select(n => TargetNames.TryGetValue(n, out var t) ? t
-                : throw new ArgumentException($"--targets: '{n}' is not a projection; use q,k,v,o,gate,up,down")),
-        ];
-    }
+    private static LoraTarget[] ParseTargets(string text) =>
+        LoraTargetNames.Parse(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), "--targets");
 
     private static void Log(string line) => Console.Error.WriteLine(line);
 
-    /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
-    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    /// <summary>The progress lines on stderr.</summary>
+    private sealed class LogObserver(int logEvery) : ITuningObserver
     {
-        public void Report(TrainingProgress value) => report(value);
+        public void HeldOutBefore(double loss) => Log($"held-out loss before: {loss:F4} (perplexity {Math.Exp(loss):F2})");
+
+        public void Step(TrainingProgress p)
+        {
+            if (p.Step % logEvery == 0 || p.Step == p.Steps)
+            {
+                Log($"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4} {p.TokensPerSecond:F0} tokens/s");
+            }
+        }
+
+        public void Epoch(EpochSummary summary, double? heldOutLoss) =>
+            Log($"epoch {summary.Epoch}: train loss {summary.Loss:F4}, held-out loss {(heldOutLoss is { } a ? a.ToString("F4", CultureInfo.InvariantCulture) : "-")}, {summary.Duration.TotalSeconds:F1} s, {summary.Tokens / summary.Duration.TotalSeconds:F0} tokens/s, peak memory {summary.PeakWorkingSetBytes / 1048576.0:F0} MiB");
     }
 }

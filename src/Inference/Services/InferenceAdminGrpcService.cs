@@ -10,10 +10,10 @@ namespace Mesh.Inference.Services;
 
 /// <summary>
 /// The <c>mesh.inference.admin.v1.InferenceAdminService</c> RPCs: LoRA adapters loaded, unloaded and listed
-/// at run time. Paths are resolved inside <see cref="InferenceOptions.AdapterDirectory"/> (a path that
+/// at run time (this file) and tuning jobs (<c>InferenceAdminGrpcService.Tuning.cs</c>). Paths are resolved inside <see cref="InferenceOptions.AdapterDirectory"/> (a path that
 /// leaves it is INVALID_ARGUMENT); without that setting loading is FAILED_PRECONDITION.
 /// </summary>
-public sealed class InferenceAdminGrpcService(ModelRegistry models, IOptions<InferenceOptions> options) : InferenceAdminService.InferenceAdminServiceBase
+public sealed partial class InferenceAdminGrpcService(ModelRegistry models, IOptions<InferenceOptions> options, TuningJobs tuningJobs) : InferenceAdminService.InferenceAdminServiceBase
 {
     /// <summary>
     /// Loads the adapter at <c>path</c> (inside the adapter directory) over <c>model</c> as <c>name</c>.
@@ -24,16 +24,9 @@ public sealed class InferenceAdminGrpcService(ModelRegistry models, IOptions<Inf
     public override Task<AdapterInfo> LoadAdapter(LoadAdapterRequest request, ServerCallContext context)
     {
         var store = Store(request.Model);
-        var directory = options.Value.AdapterDirectory;
-        if (string.IsNullOrEmpty(directory))
-        {
-            throw new ServiceException(StatusCode.FailedPrecondition, "loading adapters is off: set Inference:AdapterDirectory to the folder adapters are loaded from");
-        }
-
+        var root = AdapterDirectory("loading adapters");
         GenerateRequestValidator.Require(request.Path.Length > 0, "path is required: a GGUF adapter file or a PEFT directory inside the adapter directory");
-        var root = Path.GetFullPath(directory);
-        var full = Path.GetFullPath(Path.Combine(root, request.Path));
-        GenerateRequestValidator.Require(full.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal), $"path '{request.Path}' leaves the adapter directory");
+        var full = InAdapterDirectory(root, request.Path, "path");
         try
         {
             return Task.FromResult(Info(request.Model, store.Load(request.Name, full)));
@@ -82,6 +75,23 @@ public sealed class InferenceAdminGrpcService(ModelRegistry models, IOptions<Inf
         var info = new AdapterInfo { Model = model, Name = a.Name, Format = a.Format, Rank = a.Rank, Alpha = a.Alpha, Parameters = a.ParameterCount };
         info.Targets.AddRange(a.Targets.Select(t => TargetNames[(int)t]));
         return info;
+    }
+
+    /// <summary>The full path of the adapter directory; FAILED_PRECONDITION (saying what is off) without one.</summary>
+    private string AdapterDirectory(string what)
+    {
+        var directory = options.Value.AdapterDirectory;
+        return string.IsNullOrEmpty(directory)
+            ? throw new ServiceException(StatusCode.FailedPrecondition, $"{what} is off: set Inference:AdapterDirectory to the folder adapters are loaded from")
+            : Path.GetFullPath(directory);
+    }
+
+    /// <summary><paramref name="path"/> resolved inside <paramref name="root"/>; INVALID_ARGUMENT naming <paramref name="field"/> when it leaves it.</summary>
+    private static string InAdapterDirectory(string root, string path, string field)
+    {
+        var full = Path.GetFullPath(Path.Combine(root, path));
+        GenerateRequestValidator.Require(full.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal), $"{field} '{path}' leaves the adapter directory");
+        return full;
     }
 
     private LoraAdapterStore Store(string model) =>

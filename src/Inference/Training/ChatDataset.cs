@@ -33,9 +33,35 @@ public static class ChatDataset
             throw new InvalidDataException($"{path}: {info.Length} bytes is more than the {MaxFileBytes} a dataset may have; split it");
         }
 
+        return ReadLines(File.ReadLines(path), path, tokenizer, template, contextLength);
+    }
+
+    /// <summary>Reads and tokenizes every non-blank line of JSON Lines <paramref name="text"/> given inline; errors name <paramref name="source"/> and the line.</summary>
+    /// <exception cref="InvalidDataException">As <see cref="Read"/>, or text over <see cref="MaxFileBytes"/> characters.</exception>
+    public static IReadOnlyList<TrainingExample> Parse(string text, string source, ITokenizer tokenizer, ChatTemplate template, int contextLength)
+    {
+        if (text.Length > MaxFileBytes)
+        {
+            throw new InvalidDataException($"{source}: {text.Length} characters is more than the {MaxFileBytes} a dataset may have; split it");
+        }
+
+        return ReadLines(ReadLinesOf(text), source, tokenizer, template, contextLength);
+    }
+
+    private static IEnumerable<string> ReadLinesOf(string text)
+    {
+        using var reader = new StringReader(text);
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
+    }
+
+    private static IReadOnlyList<TrainingExample> ReadLines(IEnumerable<string> lines, string path, ITokenizer tokenizer, ChatTemplate template, int contextLength)
+    {
         var examples = new List<TrainingExample>();
         var number = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in lines)
         {
             number++;
             if (string.IsNullOrWhiteSpace(line))
