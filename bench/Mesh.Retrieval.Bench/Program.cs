@@ -19,13 +19,17 @@ namespace Mesh.Retrieval.Bench;
 /// </summary>
 internal static class Program
 {
-    private const int K = 10;
+    private const int K = ServiceClient.K;
     private const int Rounds = 2;
     private const int BatchSize = 16;
     private static readonly int[] Efs = [16, 32, 64, 128, 256];
 
     private static async Task<int> Main(string[] args)
     {
+        if (args.Contains(ClientProcess.Flag))
+        {
+            return await ClientProcess.RunChildAsync(args);
+        }
         var root = RepoRoot.Find();
         var cache = Path.Combine(root, ".cache", "retrieval-bench");
         var glosses = WordNetCorpus.LoadGlosses();
@@ -68,7 +72,7 @@ internal static class Program
             "--Mesh:Endpoints:Grpc=http://127.0.0.1:0", "--Mesh:Endpoints:Http=", $"--Retrieval:DataPath={dataPath}",
             "--Logging:LogLevel:Default=Warning", "--Retrieval:SnapshotAfterLogBytes=100000000000"]);
         await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress(app.GetGrpcAddress(), new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
+        using var channel = ServiceClient.Channel(app.GetGrpcAddress());
         var client = new RetrievalService.RetrievalServiceClient(channel);
         await client.CreateCollectionAsync(new CreateCollectionRequest
         {
@@ -114,42 +118,67 @@ internal static class Program
 
         // Keys are assigned in import order from 1: key k holds base vector k - 1.
         var truthKeys = new Func<int[][], int[][]>(t => t.Select(r => r.Select(i => i + 1).ToArray()).ToArray());
+        var profileSeconds = Option(args, "--profile-seconds", 0);
+        var queryFile = ClientProcess.WriteQueries(queries, cache);
+        var dimensions = vectors[0].Length;
+        var address = app.GetGrpcAddress();
+        async Task<Measurement> Service(int ef, int batch, string? filterField, int[][] t)
+        {
+            var r = await ClientProcess.MeasureAsync(address, queryFile, queries.Length, dimensions, ef, clients, batch, filterField);
+            return new Measurement(GroundTruth.Recall(t, r.Found), r.Qps, r.ServerCpuUsPerQuery, r.ClientCpuUsPerQuery);
+        }
+        if (profileSeconds > 0)
+        {
+            // Only the service at one ef, for a profiler attached from outside (dotnet-trace collect -p PID).
+            var profileEf = Option(args, "--profile-ef", 32);
+            Console.WriteLine($"profiling: service only, ef {profileEf}, {profileSeconds} s, pid {Environment.ProcessId}");
+            var until = Stopwatch.StartNew();
+            while (until.Elapsed.TotalSeconds < profileSeconds)
+            {
+                var m = await ClientProcess.MeasureAsync(app.GetGrpcAddress(), queryFile, queries.Length, dimensions, profileEf, clients, 1, null);
+                Console.WriteLine($"  service ef {profileEf}: {m.Qps:F0} q/s, service {m.ServerCpuUsPerQuery:F0} + client {m.ClientCpuUsPerQuery:F0} µs CPU per query");
+            }
+            await app.StopAsync();
+            return 0;
+        }
         var rows = new List<string>();
-        foreach (var ef in Efs)
+        var efs = args.Contains("--efs") ? args[Array.IndexOf(args, "--efs") + 1].Split(',').Select(int.Parse).ToArray() : Efs;
+        foreach (var ef in efs)
         {
             // Alternating rounds, best of each: the machine is shared, so a slow moment should not land on one side only.
-            double usearch1 = 0, usearchN = 0, service = 0, recall1 = 0, recallN = 0, recallService = 0;
+            Measurement usearch1 = default, usearchN = default, service = default, batched = default;
             for (var round = 0; round < Rounds; round++)
             {
-                var (r1, q1) = RunUsearch(index, queries, ef, truthKeys(truth), 1, null);
-                var (rn, qn) = RunUsearch(index, queries, ef, truthKeys(truth), threads, null);
-                var (rs, qs) = await RunServiceAsync(client, queries, ef, truth, clients, null);
-                (recall1, recallN, recallService) = (r1, rn, rs);
-                (usearch1, usearchN, service) = (Math.Max(usearch1, q1), Math.Max(usearchN, qn), Math.Max(service, qs));
+                usearch1 = Measurement.Best(usearch1, RunUsearch(index, queries, ef, truthKeys(truth), 1, null));
+                usearchN = Measurement.Best(usearchN, RunUsearch(index, queries, ef, truthKeys(truth), threads, null));
+                service = Measurement.Best(service, await Service(ef, 1, null, truth));
+                batched = Measurement.Best(batched, await Service(ef, BatchSize, null, truth));
             }
-            rows.Add($"| USearch alone, 1 thread | {ef} | {recall1:F3} | {usearch1:F0} | |");
-            rows.Add($"| USearch alone, {threads} threads | {ef} | {recallN:F3} | {usearchN:F0} | |");
-            rows.Add($"| **Mesh service over gRPC**, {clients} clients | {ef} | {recallService:F3} | {service:F0} | **{service / usearchN:F2}** |");
-            var (recallBatch, batched) = await RunServiceBatchedAsync(client, queries, ef, truth, clients, BatchSize);
-            rows.Add($"| Mesh service over gRPC, SearchBatch of {BatchSize}, {clients} clients | {ef} | {recallBatch:F3} | {batched:F0} | {batched / usearchN:F2} |");
+            rows.Add(Row("USearch alone, 1 thread", ef, usearch1, null));
+            rows.Add(Row($"USearch alone, {threads} threads", ef, usearchN, null));
+            rows.Add(Row($"**Mesh service over gRPC**, {clients} clients", ef, service, usearchN, bold: true));
+            rows.Add(Row($"Mesh service over gRPC, SearchBatch of {BatchSize}, {clients} clients", ef, batched, usearchN));
         }
         foreach (var (name, field, admit, t) in new[] { ("10%", "tenth", tenth, truth10), ("1%", "hundredth", hundredth, truth1) })
         {
-            foreach (var ef in new[] { 32, 64, 128 })
+            foreach (var ef in efs.Where(e => e is >= 32 and <= 128))
             {
-                var filter = new Filter { Must = { new Condition { Field = new FieldCondition { Key = field, Match = new MatchValue { Boolean = true } } } } };
-                var (ru, qu) = RunUsearch(index, queries, ef, truthKeys(t), threads, key => admit((int)key - 1));
-                var (rs, qs) = await RunServiceAsync(client, queries, ef, t, clients, filter);
-                rows.Add($"| USearch alone, filtered {name}, {threads} threads | {ef} | {ru:F3} | {qu:F0} | |");
-                rows.Add($"| Mesh service over gRPC, filtered {name}, {clients} clients | {ef} | {rs:F3} | {qs:F0} | {qs / qu:F2} |");
+                Measurement usearch = default, service = default;
+                for (var round = 0; round < Rounds; round++)
+                {
+                    usearch = Measurement.Best(usearch, RunUsearch(index, queries, ef, truthKeys(t), threads, key => admit((int)key - 1)));
+                    service = Measurement.Best(service, await Service(ef, 1, field, t));
+                }
+                rows.Add(Row($"USearch alone, filtered {name}, {threads} threads", ef, usearch, null));
+                rows.Add(Row($"Mesh service over gRPC, filtered {name}, {clients} clients", ef, service, usearch));
             }
         }
         await app.StopAsync();
 
         Console.WriteLine();
-        Console.WriteLine($"| engine | ef | recall@10 | queries/s | service ÷ USearch alone ({threads} threads, same ef) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        Console.WriteLine($"| exact brute force, {threads} threads | - | 1.000 | {exactQps:F0} | |");
+        Console.WriteLine($"| engine | ef | recall@10 | queries/s | CPU µs per query | client process CPU µs per query | service ÷ USearch alone ({threads} threads, same ef): queries/s | by CPU per query |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| exact brute force, {threads} threads | - | 1.000 | {exactQps:F0} | | | | |");
         foreach (var row in rows)
         {
             Console.WriteLine(row);
@@ -157,10 +186,22 @@ internal static class Program
         return 0;
     }
 
-    private static (double Recall, double Qps) RunUsearch(UsearchIndex index, float[][] queries, int ef, int[][] truth, int threads, Func<ulong, bool>? filter)
+    // Queries/s and their ratio, and CPU time per query: USearch alone's process, the service's process (its
+    // clients run in a child process, as a gateway would) and that client process. The wall-clock rate on a
+    // machine shared with other builds moves with their load (and includes the client's CPU, which shares
+    // these cores); CPU time per query much less. The CPU ratio is USearch's CPU per query ÷ the service's.
+    private static string Row(string engine, int ef, Measurement m, Measurement? baseline, bool bold = false)
+    {
+        var ratio = baseline is { } b ? (bold ? $"**{m.Qps / b.Qps:F2}**" : $"{m.Qps / b.Qps:F2}") : "";
+        var cpuRatio = baseline is { } c ? $"{c.CpuUsPerQuery / m.CpuUsPerQuery:F2}" : "";
+        var client = m.ClientCpuUsPerQuery > 0 ? $"{m.ClientCpuUsPerQuery:F0}" : "";
+        return $"| {engine} | {ef} | {m.Recall:F3} | {m.Qps:F0} | {m.CpuUsPerQuery:F0} | {client} | {ratio} | {cpuRatio} |";
+    }
+
+    private static Measurement RunUsearch(UsearchIndex index, float[][] queries, int ef, int[][] truth, int threads, Func<ulong, bool>? filter)
     {
         var found = new IReadOnlyCollection<long>[queries.Length];
-        var clock = Stopwatch.StartNew();
+        var clock = CpuClock.Start();
         Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, q =>
         {
             var keys = new ulong[K];
@@ -168,59 +209,7 @@ internal static class Program
             var n = index.Search(queries[q], ef, keys, distances, filter);
             found[q] = keys.Take(n).Select(k => (long)k).ToArray();
         });
-        var qps = queries.Length / clock.Elapsed.TotalSeconds;
-        return (GroundTruth.Recall(truth, found), qps);
-    }
-
-    private static async Task<(double Recall, double Qps)> RunServiceAsync(
-        RetrievalService.RetrievalServiceClient client, float[][] queries, int ef, int[][] truth, int clients, Filter? filter)
-    {
-        var requests = queries.Select(q => new SearchRequest
-        {
-            Collection = "wordnet", Vector = new Vector { Values = { q } }, Limit = K, Params = new SearchParams { Ef = (uint)ef }, Filter = filter,
-        }).ToArray();
-        await client.SearchAsync(requests[0]); // warm-up
-        var found = new IReadOnlyCollection<long>[queries.Length];
-        var next = -1;
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
-        {
-            int q;
-            while ((q = Interlocked.Increment(ref next)) < requests.Length)
-            {
-                var response = await client.SearchAsync(requests[q]);
-                found[q] = response.Points.Select(p => (long)p.Id.Num).ToArray();
-            }
-        })));
-        var qps = queries.Length / clock.Elapsed.TotalSeconds;
-        return (GroundTruth.Recall(truth, found), qps);
-    }
-
-    private static async Task<(double Recall, double Qps)> RunServiceBatchedAsync(
-        RetrievalService.RetrievalServiceClient client, float[][] queries, int ef, int[][] truth, int clients, int batchSize)
-    {
-        var batches = Enumerable.Range(0, queries.Length).Chunk(batchSize).Select(chunk => (chunk, request: new SearchBatchRequest
-        {
-            Collection = "wordnet",
-            Searches = { chunk.Select(q => new SearchRequest { Vector = new Vector { Values = { queries[q] } }, Limit = K, Params = new SearchParams { Ef = (uint)ef } }) },
-        })).ToArray();
-        var found = new IReadOnlyCollection<long>[queries.Length];
-        var next = -1;
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
-        {
-            int b;
-            while ((b = Interlocked.Increment(ref next)) < batches.Length)
-            {
-                var response = await client.SearchBatchAsync(batches[b].request);
-                for (var i = 0; i < batches[b].chunk.Length; i++)
-                {
-                    found[batches[b].chunk[i]] = response.Results[i].Points.Select(p => (long)p.Id.Num).ToArray();
-                }
-            }
-        })));
-        var qps = queries.Length / clock.Elapsed.TotalSeconds;
-        return (GroundTruth.Recall(truth, found), qps);
+        return clock.Stop(queries.Length, GroundTruth.Recall(truth, found));
     }
 
     private static int Option(string[] args, string name, int fallback)

@@ -128,6 +128,46 @@ public sealed class SegmentPartsTests
     }
 
     [Fact]
+    public void Selective_filters_walk_the_graph_with_a_key_set_and_return_the_same_hits_as_the_per_node_predicate()
+    {
+        using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 50);
+        var vectors = TestData.RandomVectors(2000, 4, seed: 21);
+        segment.Apply(Upsert(1, 1, vectors, i => i % 10 == 0 ? "red" : "blue", i => i % 7));
+        // Replace 100 points under fresh keys: red ones turn blue and blue ones red, so the postings and the
+        // key counter moved on since the first write.
+        var replaced = Enumerable.Range(0, 100).Select(j => j * 20 + j % 2).ToArray();
+        var update = Upsert(2, 2001, [.. replaced.Select(i => vectors[i])], j => replaced[j] % 10 == 1 ? "red" : "blue", j => replaced[j] % 7);
+        for (var j = 0; j < replaced.Length; j++)
+        {
+            update.Upsert.Points[j].Id = new PointId { Num = (ulong)replaced[j] };
+        }
+        segment.Apply(update);
+        var filters = new[]
+        {
+            new Filter { Must = { TestData.Field(TestData.Match("color", "red")) } },
+            new Filter { Must = { TestData.Field(TestData.Match("color", "red")) }, MustNot = { TestData.Field(new FieldCondition { Key = "n", Range = new V1.Range { Lt = 2 } }) } },
+        };
+        foreach (var contract in filters)
+        {
+            var filter = segment.Payloads.Compile(Services.ProtoMapping.ToFilter(contract));
+            var bound = filter.UpperBound(segment.Payloads.Postings);
+            Assert.True(bound > 50 && bound * SearchPlanner.KeySetSelectivity <= segment.Ids.Count, $"bound {bound}: the filter must take the key-set walk");
+            foreach (var query in TestData.RandomVectors(20, 4, seed: 22))
+            {
+                var hits = segment.Planner.Search(query, 10, filter, ef: 16, exact: false, threshold: null);
+                // The walk with the per-node predicate (record lookup + filter tree), at the same ef.
+                var keys = new ulong[10];
+                var distances = new float[10];
+                var found = segment.Vectors.Search(segment.Vectors.Prepare(query), 16, keys, distances,
+                    key => segment.Ids.ByKey(key) is { } r && filter.Matches(r.Values));
+                Assert.Equal(keys.Take(found).Select(k => segment.Ids.ByKey(k)!.Id.Number), hits.Select(h => h.Point.Id.Number));
+                Assert.Equal(distances.Take(found).Select(segment.Vectors.Score), hits.Select(h => h.Score));
+                Assert.All(hits, h => Assert.True(filter.Matches(h.Point.Values)));
+            }
+        }
+    }
+
+    [Fact]
     public void Segment_applies_replacements_and_deletes_and_refuses_damaged_records_whole()
     {
         using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 4096);
@@ -160,12 +200,16 @@ public sealed class SegmentPartsTests
     }
 
     // Points 0..n-1 (vectors[i]) with keys from firstKey, payload color by index.
-    private static WalRecord Upsert(ulong sequence, ulong firstKey, float[][] vectors, Func<int, string> color)
+    private static WalRecord Upsert(ulong sequence, ulong firstKey, float[][] vectors, Func<int, string> color, Func<int, double>? n = null)
     {
         var operation = new UpsertOperation();
         for (var i = 0; i < vectors.Length; i++)
         {
             var point = new StoredPoint { Key = firstKey + (ulong)i, Id = new PointId { Num = (ulong)i }, Payload = new Struct { Fields = { ["color"] = Value.ForString(color(i)) } } };
+            if (n is not null)
+            {
+                point.Payload.Fields["n"] = Value.ForNumber(n(i));
+            }
             point.Vector.Add(vectors[i]);
             operation.Points.Add(point);
         }

@@ -26,6 +26,15 @@ internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, Vector
     /// <summary>Most candidates each side of a hybrid search contributes.</summary>
     public const int MaxHybridPrefetch = 1000;
 
+    /// <summary>
+    /// A filtered graph walk tests its nodes against a <see cref="MatchingKeySet"/> when the postings bound
+    /// the matching points to at most 1/this of the collection. Building the set costs a pass over the
+    /// candidates; the walk calls its predicate for many more nodes than match when few match, so the set
+    /// pays off for selective filters and would cost more than it saves for broad ones (which the walk
+    /// passes quickly).
+    /// </summary>
+    public const int KeySetSelectivity = 8;
+
     /// <summary>Runs a search in its mode; see <see cref="SearchQuery"/>.</summary>
     public List<SearchHit> Search(SearchQuery query)
     {
@@ -74,6 +83,15 @@ internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, Vector
                 && matching.Count <= exactSearchThreshold)
             {
                 hits = ExactSearch(prepared, limit, matching);
+            }
+            else if (bound is not null && bound * KeySetSelectivity <= ids.Count)
+            {
+                // Selective enough that the walk visits many more nodes than match: test each visited node
+                // against a bitset of the matching keys (built from the postings) instead of looking up its
+                // record and walking the filter tree per node. The same points pass, so the hits are the same.
+                using var keySet = MatchingKeySet.Build(filter.Candidates(payloads.Postings), ids.NextKey,
+                    key => ids.ByKey(key) is { } r && filter.Matches(r.Values));
+                hits = GraphSearch(prepared, limit, ef, keySet.Contains);
             }
             else
             {

@@ -140,7 +140,7 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
 
     private SearchResponse RunSearch(Collection collection, SearchRequest request, CancellationToken cancellationToken, string field, ResponseBudget budget)
     {
-        var clock = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         var query = RequestValidation.Search(collection, request, collections, cancellationToken, field);
         var hits = collection.Search(query);
         var response = new SearchResponse();
@@ -150,8 +150,9 @@ internal sealed class RetrievalGrpcService(CollectionManager collections, IOptio
             budget.Add(scored.CalculateSize(), $"{field}points[{response.Points.Count}]");
             response.Points.Add(scored);
         }
-        response.TimeUs = (ulong)clock.Elapsed.TotalMicroseconds;
-        metrics.SearchCompleted(clock.Elapsed, query.Filter is not null);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        response.TimeUs = (ulong)elapsed.TotalMicroseconds;
+        metrics.SearchCompleted(elapsed, query.Filter is not null);
         return response;
     }
 
