@@ -200,8 +200,8 @@ internal static unsafe class CpuFusedQuantDot
                 }
 
                 var p = 2 * chunk;
-                isum = Avx2.Add(isum, PairSum(low.AsSByte(), Avx.LoadVector256(xBase + (p * 32)), Avx2.Shuffle(p < 4 ? first : second, CpuQuantMatMul.ScaleShuffle(p % 4)).AsInt16()));
-                isum = Avx2.Add(isum, PairSum(top.AsSByte(), Avx.LoadVector256(xBase + ((p + 1) * 32)), Avx2.Shuffle(p + 1 < 4 ? first : second, CpuQuantMatMul.ScaleShuffle((p + 1) % 4)).AsInt16()));
+                isum = Avx2.Add(isum, UnsignedPairSum(low, Avx.LoadVector256(xBase + (p * 32)), Avx2.Shuffle(p < 4 ? first : second, CpuQuantMatMul.ScaleShuffle(p % 4)).AsInt16()));
+                isum = Avx2.Add(isum, UnsignedPairSum(top, Avx.LoadVector256(xBase + ((p + 1) * 32)), Avx2.Shuffle(p + 1 < 4 ? first : second, CpuQuantMatMul.ScaleShuffle((p + 1) % 4)).AsInt16()));
             }
 
             var d = HalfTable.ToSingle(*(ushort*)block);
@@ -270,6 +270,15 @@ internal static unsafe class CpuFusedQuantDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> PairSum(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<short> scale) =>
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), scale);
+
+    /// <summary>
+    /// <see cref="PairSum"/> for weights in 0–31 (Q4_K, Q5_K): with no negative weight to move onto
+    /// the activations, maddubs takes them as they are, and the products (0 where a weight is 0) are
+    /// the same integers the sign trick forms.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> UnsignedPairSum(Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, v), scale);
 
     /// <summary>Where a 32-value block type keeps its nibbles, whether it has fifth bits and an offset, and its bias.</summary>
     private interface IBlockLayout
