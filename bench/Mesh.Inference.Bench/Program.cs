@@ -6,7 +6,8 @@ namespace Mesh.Inference.Bench;
 
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
-/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>throughput</c>
+/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (fused
+/// quantized decode kernels vs unpack-to-scratch), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -26,23 +27,26 @@ internal static class Program
         single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+        var fused = new Command("fused", "Mesh decode: fused quantized kernels vs unpack-to-scratch, interleaved in one run") { threads, prompt, decode, only, rounds };
+        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
         throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
         prefix.SetAction(r => PrefixCacheBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), 6));
 
         var speculative = new Option<int>("--num-speculative-tokens") { DefaultValueFactory = _ => 4 };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 4 };
+        var specRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 4 };
         var specMaxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 160 };
         var lookupMax = new Option<int>("--prompt-lookup-max") { DefaultValueFactory = _ => 4 };
         var lookupMin = new Option<int>("--prompt-lookup-min") { DefaultValueFactory = _ => 2 };
         var models = new Option<string[]>("--model") { Description = "GGUF files (default: stories260K and TinyStories-656K)", DefaultValueFactory = _ => [], AllowMultipleArgumentsPerToken = true };
-        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, rounds, models };
+        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, specRounds, models };
         spec.SetAction(r => SpecDecodeBench.RunAsync(
             r.GetValue(threads),
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
-            r.GetValue(specMaxTokens), r.GetValue(rounds), r.GetValue(models)!));
+            r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, fused, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }

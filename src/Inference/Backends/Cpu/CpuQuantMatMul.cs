@@ -19,11 +19,18 @@ internal static unsafe class CpuQuantMatMul
     private static bool Simd => Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
+    /// Whether a single activation row (decode) takes <see cref="CpuFusedQuantDot"/>, which unpacks
+    /// in registers, rather than the unpack-to-scratch path. Both give bit-identical results; the
+    /// switch exists so a benchmark can measure one against the other in the same run.
+    /// </summary>
+    internal static bool FusedDecode { get; set; } = true;
+
+    /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
     /// half and lane 2k + 1 into all of the high half (groups 2k and 2k + 1 of a quarter).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> ScaleShuffle(int k)
+    internal static Vector256<byte> ScaleShuffle(int k)
     {
         var low = (ushort)((4 * k) | (((4 * k) + 1) << 8));
         var high = (ushort)(((4 * k) + 2) | (((4 * k) + 3) << 8));
@@ -34,6 +41,13 @@ internal static unsafe class CpuQuantMatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
+        if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
+        {
+            // One activation row: unpacking into scratch would cost as much as the dot product itself.
+            CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
+            return;
+        }
+
         var cols = w.Cols;
         var blocks = cols / BlockQuants.BlockSize;
         var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
@@ -59,6 +73,12 @@ internal static unsafe class CpuQuantMatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void KRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
+        if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
+        {
+            CpuFusedQuantDot.KRows(w, x, y, rowStart, rowEnd);
+            return;
+        }
+
         var cols = w.Cols;
         var superBlocks = cols / KQuants.SuperBlockSize;
         var groups = cols / KQuants.GroupSize;

@@ -1,0 +1,78 @@
+using LLama.Native;
+using Mesh.Inference.Backends.Cpu;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Bench;
+
+/// <summary>
+/// Mesh decode tokens/s with the fused quantized decode kernels (unpacking in registers) against the
+/// unpack-to-scratch kernels they replace, on the same files and threads in one process, the two
+/// interleaved run by run so that load from elsewhere hits both alike. Both must produce the same
+/// greedy tokens (the kernels are bit-identical).
+/// </summary>
+internal static class FusedDecodeBench
+{
+    public static int Run(int threads, int prefillTokens, int decodeTokens, int rounds, string? only)
+    {
+        var all = new List<(string Name, Func<string> Path)>
+        {
+            ("synthetic 110M Q4_0 (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_0)),
+            ("synthetic 110M Q4_K_M (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_K_M)),
+        };
+        Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, {rounds} interleaved rounds after a warm-up (best and median), {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
+        Console.WriteLine();
+        var table = new Table("model", "unpack-to-scratch decode tok/s (best / median)", "fused decode tok/s (best / median)", "ratio of best", "median of per-round ratios", "same greedy tokens");
+        var failed = false;
+        foreach (var (name, path) in all.Where(m => only is null || m.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).Select(m => (m.Name, m.Path())))
+        {
+            using var mesh = new MeshSubject(path, threads);
+            var prompt = Enumerable.Range(0, prefillTokens).Select(i => 1 + (i * 37 % 1000)).ToList();
+            SpeedRun Once(bool fused)
+            {
+                CpuQuantMatMul.FusedDecode = fused;
+                return mesh.Run(prompt, decodeTokens);
+            }
+
+            Once(false);
+            Once(true);
+            var before = new List<SpeedRun>();
+            var after = new List<SpeedRun>();
+            for (var round = 0; round < rounds; round++)
+            {
+                // Alternate which goes first, so neither always follows the other's cache state.
+                if (round % 2 == 0)
+                {
+                    before.Add(Once(false));
+                    after.Add(Once(true));
+                }
+                else
+                {
+                    after.Add(Once(true));
+                    before.Add(Once(false));
+                }
+            }
+
+            CpuQuantMatMul.FusedDecode = true;
+            var same = before.Concat(after).All(r => r.GreedyTokens.SequenceEqual(before[0].GreedyTokens));
+            failed |= !same;
+            double Best(List<SpeedRun> runs) => runs.Max(r => r.DecodeTokensPerSecond);
+            double Median(IEnumerable<double> values)
+            {
+                var sorted = values.Order().ToArray();
+                return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+            }
+
+            var ratios = before.Zip(after, (b, a) => a.DecodeTokensPerSecond / b.DecodeTokensPerSecond);
+            table.Add(
+                name,
+                $"{Best(before):F1} / {Median(before.Select(r => r.DecodeTokensPerSecond)):F1}",
+                $"{Best(after):F1} / {Median(after.Select(r => r.DecodeTokensPerSecond)):F1}",
+                $"{Best(after) / Best(before):F2}×",
+                $"{Median(ratios):F2}×",
+                same ? "yes" : "NO");
+        }
+
+        table.Print();
+        return failed ? 1 : 0;
+    }
+}

@@ -1,0 +1,338 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// Decode (one activation row) dot products that read the packed weight blocks straight from the
+/// model and unpack their nibbles, fifth bits and scales in registers (and/shift, then maddubs/madd
+/// with the sign trick), so a weight row streams from memory once with no scratch round trip.
+/// Every integer lane and every float operation is the one <see cref="CpuQuantMatMul"/>'s
+/// unpack-then-dot path performs, in the same order, so a token gets bit-identical results whether it
+/// is decoded alone (here) or inside a batch (there). AVX2/FMA only; the caller keeps the scalar path.
+/// </summary>
+internal static unsafe class CpuFusedQuantDot
+{
+    /// <summary>Whether <paramref name="type"/> has a fused decode kernel on this CPU.</summary>
+    public static bool Handles(GgmlType type) =>
+        Avx2.IsSupported && Fma.IsSupported &&
+        type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    /// <summary>y[r] for r in [rowStart, rowEnd): the 32-value block type rows of <paramref name="w"/> times activation row 0 (Q8_0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    {
+        switch (w.Type)
+        {
+            case GgmlType.Q4_0:
+                BlockRows<Q4_0>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q4_1:
+                BlockRows<Q4_1>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_0:
+                BlockRows<Q5_0>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_1:
+                BlockRows<Q5_1>(w, x, y, rowStart, rowEnd);
+                break;
+            default:
+                throw new NotSupportedException($"no fused kernel for {w.Type}");
+        }
+    }
+
+    /// <summary>y[r] for r in [rowStart, rowEnd): the K-quant rows of <paramref name="w"/> times activation row 0 (Q8_K).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void KRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    {
+        var superBlocks = w.Cols / KQuants.SuperBlockSize;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            y[r] = w.Type switch
+            {
+                GgmlType.Q4_K => DotQ45K(w.Row(r), fiveBits: false, x.Q8K, x.Q8KScales, x.Q8KSums, superBlocks),
+                GgmlType.Q5_K => DotQ45K(w.Row(r), fiveBits: true, x.Q8K, x.Q8KScales, x.Q8KSums, superBlocks),
+                GgmlType.Q6_K => DotQ6K(w.Row(r), x.Q8K, x.Q8KScales, superBlocks),
+                _ => throw new NotSupportedException($"no fused kernel for {w.Type}"),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Four rows per pass share each activation block load and keep four independent FMA chains in
+    /// flight; each row's blocks are still summed in order into its own accumulator.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockRows<T>(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+        where T : struct, IBlockLayout
+    {
+        var blocks = w.Cols / BlockQuants.BlockSize;
+        var bytes = GgmlTypeInfo.BlockBytes(w.Type);
+        var ones = Vector256.Create((short)1);
+        var xq = x.Q8;
+        var xd = x.Q8Scales;
+        var xOffsets = x.Q8Offsets;
+        var r = rowStart;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            byte* r0 = w.Row(r), r1 = w.Row(r + 1), r2 = w.Row(r + 2), r3 = w.Row(r + 3);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+            for (var b = 0; b < blocks; b++)
+            {
+                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
+                var scale = xd[b];
+                var offset = (nint)b * bytes;
+                a0 = Block<T>(r0 + offset, v, scale, ones, a0);
+                a1 = Block<T>(r1 + offset, v, scale, ones, a1);
+                a2 = Block<T>(r2 + offset, v, scale, ones, a2);
+                a3 = Block<T>(r3 + offset, v, scale, ones, a3);
+                if (T.HasOffset)
+                {
+                    o0 += HalfTable.ToSingle(*(ushort*)(r0 + offset + 2)) * xOffsets[b];
+                    o1 += HalfTable.ToSingle(*(ushort*)(r1 + offset + 2)) * xOffsets[b];
+                    o2 += HalfTable.ToSingle(*(ushort*)(r2 + offset + 2)) * xOffsets[b];
+                    o3 += HalfTable.ToSingle(*(ushort*)(r3 + offset + 2)) * xOffsets[b];
+                }
+            }
+
+            y[r] = Vector256.Sum(a0) + o0;
+            y[r + 1] = Vector256.Sum(a1) + o1;
+            y[r + 2] = Vector256.Sum(a2) + o2;
+            y[r + 3] = Vector256.Sum(a3) + o3;
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            var row = w.Row(r);
+            var acc = Vector256<float>.Zero;
+            var o = 0f;
+            for (var b = 0; b < blocks; b++)
+            {
+                var offset = (nint)b * bytes;
+                acc = Block<T>(row + offset, Avx.LoadVector256(xq + (b * BlockQuants.BlockSize)), xd[b], ones, acc);
+                if (T.HasOffset)
+                {
+                    o += HalfTable.ToSingle(*(ushort*)(row + offset + 2)) * xOffsets[b];
+                }
+            }
+
+            y[r] = Vector256.Sum(acc) + o;
+        }
+    }
+
+    /// <summary>acc + (d_w·d_x)·(four-value sums of q_w·q_x) for one 32-value block, q_w unpacked in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Block<T>(byte* block, Vector256<sbyte> v, float xScale, Vector256<short> ones, Vector256<float> acc)
+        where T : struct, IBlockLayout
+    {
+        // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
+        var packed = Sse2.LoadVector128(block + T.NibbleOffset);
+        var q = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), Vector256.Create((byte)0x0F));
+        if (T.HasFifthBit)
+        {
+            q = Avx2.Or(q, FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
+        }
+
+        var w = Avx2.Subtract(q.AsSByte(), Vector256.Create(T.Bias));
+        // maddubs multiplies unsigned by signed bytes: |w| times v with w's sign moved onto v.
+        var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
+    }
+
+    /// <summary>Bit j of <paramref name="bits"/> as 16 in byte j (0 where clear): the fifth bits of Q5_0/Q5_1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits(uint bits)
+    {
+        // Byte j takes byte j / 8 of the mask, then keeps bit j % 8.
+        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), Vector256.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        var select = Vector256.Create(0x8040201008040201UL).AsByte();
+        var set = Avx2.CompareEqual(Avx2.And(spread, select), select);
+        return Avx2.And(set, Vector256.Create((byte)16));
+    }
+
+    /// <summary>
+    /// One Q4_K or Q5_K row times a Q8_K row: f16 d, f16 dmin, 12 bytes of six-bit (scale, min) pairs,
+    /// [Q5_K: 32 bytes of fifth bits], 128 bytes of nibbles (each 32 bytes: 32 values low, 32 high).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ45K(byte* row, bool fiveBits, sbyte* xq, float* xd, short* xSums, int superBlocks)
+    {
+        var bytes = fiveBits ? 176 : 144;
+        var mask = Vector256.Create((byte)0x0F);
+        var one = Vector256.Create((byte)1);
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector256<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + ((nint)s * bytes);
+            var packedScales = (uint*)(block + 4);
+            uint u0 = packedScales[0], u1 = packedScales[1], u2 = packedScales[2];
+            // Eight six-bit scales then eight six-bit mins, a byte each: scales and mins 0–3 are the
+            // low six bits of bytes 0–3 and 4–7, those of 4–7 take their low four bits from the
+            // nibbles of bytes 8–11 and their top two bits from the top of bytes 0–3 and 4–7.
+            var unpacked = Vector128.Create(
+                u0 & 0x3F3F3F3F,
+                (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4),
+                u1 & 0x3F3F3F3F,
+                ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4)).AsByte();
+            // Each scale and min serves 32 values, two groups of 16: doubled, as the unpacked form holds them.
+            var wide = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(unpacked, unpacked));
+            var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
+            var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
+            var nibbles = block + (fiveBits ? 48 : 16);
+            var high = fiveBits ? Avx.LoadVector256(block + 16).AsUInt16() : default;
+            var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
+            var isum = Vector256<int>.Zero;
+            for (var chunk = 0; chunk < 4; chunk++)
+            {
+                var packed = Avx.LoadVector256(nibbles + (chunk * 32));
+                var low = Avx2.And(packed, mask);
+                var top = Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask);
+                if (fiveBits)
+                {
+                    low = Avx2.Or(low, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, 2 * chunk).AsByte(), one).AsUInt16(), 4).AsByte());
+                    top = Avx2.Or(top, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, (2 * chunk) + 1).AsByte(), one).AsUInt16(), 4).AsByte());
+                }
+
+                var p = 2 * chunk;
+                isum = Avx2.Add(isum, UnsignedPairSum(low, Avx.LoadVector256(xBase + (p * 32)), Avx2.Shuffle(p < 4 ? first : second, CpuQuantMatMul.ScaleShuffle(p % 4)).AsInt16()));
+                isum = Avx2.Add(isum, UnsignedPairSum(top, Avx.LoadVector256(xBase + ((p + 1) * 32)), Avx2.Shuffle(p + 1 < 4 ? first : second, CpuQuantMatMul.ScaleShuffle((p + 1) % 4)).AsInt16()));
+            }
+
+            var d = HalfTable.ToSingle(*(ushort*)block);
+            var dmin = HalfTable.ToSingle(*(ushort*)(block + 2));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(d * xd[s]), acc);
+            var mins = Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(unpacked, unpacked));
+            var m = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (s * KQuants.GroupsPerSuperBlock)));
+            accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), Vector256.Create(dmin * xd[s]), accMin);
+        }
+
+        return Vector256.Sum(acc) - Vector256.Sum(accMin);
+    }
+
+    /// <summary>
+    /// One Q6_K row times a Q8_K row: 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 int8
+    /// scales, f16 d; each half of 128 values reads 64 low-nibble bytes and 32 high bytes, quant − 32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ6K(byte* row, sbyte* xq, float* xd, int superBlocks)
+    {
+        const int bytes = 210;
+        var mask = Vector256.Create((byte)0x0F);
+        var three = Vector256.Create((byte)3);
+        var bias = Vector256.Create((sbyte)32);
+        var acc = Vector256<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + ((nint)s * bytes);
+            var wide = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192)));
+            var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
+            var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
+            var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
+            var isum = Vector256<int>.Zero;
+            for (var half = 0; half < 2; half++)
+            {
+                var l0 = Avx.LoadVector256(block + (half * 64));
+                var l1 = Avx.LoadVector256(block + (half * 64) + 32);
+                var h = Avx.LoadVector256(block + 128 + (half * 32)).AsUInt16();
+                var scales = half == 0 ? first : second;
+                var xHalf = xBase + (half * 128);
+                isum = Avx2.Add(isum, PairSum(Avx2.Subtract(Avx2.Or(Avx2.And(l0, mask), Top(h, 0, three)).AsSByte(), bias), Avx.LoadVector256(xHalf), Avx2.Shuffle(scales, CpuQuantMatMul.ScaleShuffle(0)).AsInt16()));
+                isum = Avx2.Add(isum, PairSum(Avx2.Subtract(Avx2.Or(Avx2.And(l1, mask), Top(h, 2, three)).AsSByte(), bias), Avx.LoadVector256(xHalf + 32), Avx2.Shuffle(scales, CpuQuantMatMul.ScaleShuffle(1)).AsInt16()));
+                isum = Avx2.Add(isum, PairSum(Avx2.Subtract(Avx2.Or(HighNibble(l0, mask), Top(h, 4, three)).AsSByte(), bias), Avx.LoadVector256(xHalf + 64), Avx2.Shuffle(scales, CpuQuantMatMul.ScaleShuffle(2)).AsInt16()));
+                isum = Avx2.Add(isum, PairSum(Avx2.Subtract(Avx2.Or(HighNibble(l1, mask), Top(h, 6, three)).AsSByte(), bias), Avx.LoadVector256(xHalf + 96), Avx2.Shuffle(scales, CpuQuantMatMul.ScaleShuffle(3)).AsInt16()));
+            }
+
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(HalfTable.ToSingle(*(ushort*)(block + 208)) * xd[s]), acc);
+        }
+
+        // Q6_K has no mins (the unpack path subtracts an all-zero sum, which changes no bit).
+        return Vector256.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Top(Vector256<ushort> h, int shift, Vector256<byte> three) =>
+        Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(h, shift).AsByte(), three).AsUInt16(), 4).AsByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> HighNibble(Vector256<byte> v, Vector256<byte> mask) =>
+        Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), mask);
+
+    /// <summary>
+    /// 32 weights times 32 activations as two groups of 16, each group's int16 pair sums weighted by
+    /// its scale: 8 int32 lanes, exactly as <see cref="CpuQuantMatMul"/>'s K-quant dot forms them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairSum(Vector256<sbyte> w, Vector256<sbyte> v, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), scale);
+
+    /// <summary>
+    /// <see cref="PairSum"/> for weights in 0–31 (Q4_K, Q5_K): with no negative weight to move onto
+    /// the activations, maddubs takes them as they are, and the products (0 where a weight is 0) are
+    /// the same integers the sign trick forms.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> UnsignedPairSum(Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, v), scale);
+
+    /// <summary>Where a 32-value block type keeps its nibbles, whether it has fifth bits and an offset, and its bias.</summary>
+    private interface IBlockLayout
+    {
+        static abstract int NibbleOffset { get; }
+
+        static abstract bool HasFifthBit { get; }
+
+        static abstract bool HasOffset { get; }
+
+        static abstract sbyte Bias { get; }
+    }
+
+    private struct Q4_0 : IBlockLayout
+    {
+        public static int NibbleOffset => 2;
+
+        public static bool HasFifthBit => false;
+
+        public static bool HasOffset => false;
+
+        public static sbyte Bias => 8;
+    }
+
+    private struct Q4_1 : IBlockLayout
+    {
+        public static int NibbleOffset => 4;
+
+        public static bool HasFifthBit => false;
+
+        public static bool HasOffset => true;
+
+        public static sbyte Bias => 0;
+    }
+
+    private struct Q5_0 : IBlockLayout
+    {
+        public static int NibbleOffset => 6;
+
+        public static bool HasFifthBit => true;
+
+        public static bool HasOffset => false;
+
+        public static sbyte Bias => 16;
+    }
+
+    private struct Q5_1 : IBlockLayout
+    {
+        public static int NibbleOffset => 8;
+
+        public static bool HasFifthBit => true;
+
+        public static bool HasOffset => true;
+
+        public static sbyte Bias => 0;
+    }
+}

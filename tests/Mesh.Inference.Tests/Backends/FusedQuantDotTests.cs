@@ -1,0 +1,212 @@
+using Mesh.Inference.Backends.Cpu;
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Tests.Backends;
+
+/// <summary>
+/// The fused decode kernels (packed blocks unpacked in registers) give, for one activation row,
+/// exactly the bits of the unpack-to-scratch path that batches take, so a token's logits do not depend
+/// on whether it is decoded alone or in a batch; and both equal the dot product of the dequantized
+/// weights with the quantized activations, for random blocks and for blocks at the edges of each
+/// field's range, over row ranges that do not start at 0 or end on a multiple of four.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed unsafe class FusedQuantDotTests
+{
+    public static TheoryData<GgmlType, BlockPattern> Cases()
+    {
+        var data = new TheoryData<GgmlType, BlockPattern>();
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
+        {
+            foreach (var pattern in Enum.GetValues<BlockPattern>())
+            {
+                data.Add(type, pattern);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>How the weight bytes are filled: random, every bit clear, every bit set, alternating.</summary>
+    public enum BlockPattern
+    {
+        Random,
+        AllZeroBits,
+        AllOneBits,
+        Alternating,
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedDecodeEqualsTheUnpackPathBitForBitAndTheDequantizedDot(GgmlType type, BlockPattern pattern)
+    {
+        if (!CpuFusedQuantDot.Handles(type))
+        {
+            return; // no AVX2/FMA here: decode takes the unpack path, which the parity tests cover
+        }
+
+        const int rows = 11;
+        var cols = KQuants.Handles(type) ? 3 * KQuants.SuperBlockSize : 7 * BlockQuants.BlockSize;
+        var random = new Random(((int)type * 31) + (int)pattern);
+        var weights = Weights(type, rows, cols, pattern, random);
+        foreach (var activations in Activations(cols, random))
+        {
+            using var x = new CpuActivations();
+            activations.CopyTo(new Span<float>(x.Reset(1, cols), cols));
+            x.EnsureQuantized();
+            x.EnsureQuantizedK();
+            fixed (byte* data = weights)
+            {
+                var w = new WeightMatrix("w", type, rows, cols, (nint)data);
+                foreach (var (start, end) in new[] { (0, rows), (1, 8), (3, 4), (2, 7), (5, 11) })
+                {
+                    var fused = Multiply(w, x, start, end, fused: true);
+                    var unpacked = Multiply(w, x, start, end, fused: false);
+                    for (var r = 0; r < rows; r++)
+                    {
+                        if (r < start || r >= end)
+                        {
+                            Assert.True(float.IsNaN(fused[r]), $"{type} {pattern}: row {r} outside [{start}, {end}) was written");
+                            continue;
+                        }
+
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(fused[r]) == BitConverter.SingleToInt32Bits(unpacked[r]),
+                            $"{type} {pattern} rows [{start}, {end}) row {r}: fused {fused[r]:R}, unpack path {unpacked[r]:R}");
+                        var (exact, magnitude) = DequantizedDot(w, r, x);
+                        Assert.True(
+                            Math.Abs(fused[r] - exact) <= (1e-5 * magnitude) + 1e-30,
+                            $"{type} {pattern} row {r}: fused {fused[r]:R}, dequantized dot {exact:R} (Σ|w·x| {magnitude:R})");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] Multiply(WeightMatrix w, CpuActivations x, int start, int end, bool fused)
+    {
+        var y = new float[w.Rows];
+        Array.Fill(y, float.NaN);
+        var scratch = new float[w.Cols * 2];
+        var before = CpuQuantMatMul.FusedDecode;
+        CpuQuantMatMul.FusedDecode = fused;
+        try
+        {
+            fixed (float* output = y)
+            {
+                if (KQuants.Handles(w.Type))
+                {
+                    CpuQuantMatMul.KRows(w, x, output, w.Rows, start, end, scratch);
+                }
+                else
+                {
+                    CpuQuantMatMul.BlockRows(w, x, output, w.Rows, start, end, scratch);
+                }
+            }
+        }
+        finally
+        {
+            CpuQuantMatMul.FusedDecode = before;
+        }
+
+        return y;
+    }
+
+    /// <summary>Σ dequantized weight × dequantized activation in double, and Σ of their magnitudes.</summary>
+    private static (double Exact, double Magnitude) DequantizedDot(WeightMatrix w, int row, CpuActivations x)
+    {
+        var values = new float[w.Cols];
+        double sum = 0, magnitude = 0;
+        if (KQuants.Handles(w.Type))
+        {
+            KQuants.ToSingle(w.Type, w.Row(row), w.Cols, values);
+            for (var i = 0; i < w.Cols; i++)
+            {
+                var term = (double)values[i] * x.Q8K[i] * x.Q8KScales[i / KQuants.SuperBlockSize];
+                sum += term;
+                magnitude += Math.Abs(term);
+            }
+
+            return (sum, magnitude);
+        }
+
+        BlockQuants.ToSingle(w.Type, w.Row(row), w.Cols, values);
+        var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
+        var bytes = GgmlTypeInfo.BlockBytes(w.Type);
+        for (var b = 0; b < w.Cols / BlockQuants.BlockSize; b++)
+        {
+            // value = d·q + m; the m part meets the activations as their stored offset term
+            // (scale × Σq, rounded to f16 as ggml's block_q8_1 holds it), as in ggml.
+            var m = hasOffset ? HalfTable.ToSingle(*(ushort*)(w.Row(row) + ((nint)b * bytes) + 2)) : 0f;
+            for (var i = 0; i < BlockQuants.BlockSize; i++)
+            {
+                var k = (b * BlockQuants.BlockSize) + i;
+                var term = ((double)values[k] - m) * x.Q8[k] * x.Q8Scales[b];
+                sum += term;
+                magnitude += Math.Abs(term);
+            }
+
+            var offset = (double)m * x.Q8Offsets[b];
+            sum += offset;
+            magnitude += Math.Abs(offset);
+        }
+
+        return (sum, magnitude);
+    }
+
+    /// <summary>Rows of packed blocks with the quant bits of <paramref name="pattern"/> and finite f16 scales of both signs.</summary>
+    private static byte[] Weights(GgmlType type, int rows, int cols, BlockPattern pattern, Random random)
+    {
+        var blockBytes = GgmlTypeInfo.BlockBytes(type);
+        var blocks = rows * cols / (KQuants.Handles(type) ? KQuants.SuperBlockSize : BlockQuants.BlockSize);
+        var data = new byte[blocks * blockBytes];
+        switch (pattern)
+        {
+            case BlockPattern.Random:
+                random.NextBytes(data);
+                break;
+            case BlockPattern.AllOneBits:
+                data.AsSpan().Fill(0xFF);
+                break;
+            case BlockPattern.Alternating:
+                data.AsSpan().Fill(0xA5);
+                break;
+        }
+
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = data.AsSpan(b * blockBytes, blockBytes);
+            foreach (var at in ScaleOffsets(type))
+            {
+                // Finite scales only (the field's edge: ±65504, the largest f16, and 0 in some blocks).
+                var scale = (b % 5) switch
+                {
+                    0 => (Half)0f,
+                    1 => Half.MaxValue,
+                    _ => (Half)((random.NextDouble() * 2) - 1),
+                };
+                BitConverter.TryWriteBytes(block[at..], (ushort)BitConverter.HalfToInt16Bits(scale));
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Where each f16 scale (d, and m or dmin) sits in a block (ggml-common.h).</summary>
+    private static int[] ScaleOffsets(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 or GgmlType.Q5_0 => [0],
+        GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
+        GgmlType.Q6_K => [208],
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    /// <summary>Random activations, ones that quantize to ±127 everywhere, and all zeros.</summary>
+    private static IEnumerable<float[]> Activations(int cols, Random random)
+    {
+        yield return [.. Enumerable.Range(0, cols).Select(_ => (float)((random.NextDouble() * 2) - 1))];
+        yield return [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)];
+        yield return new float[cols];
+    }
+}
