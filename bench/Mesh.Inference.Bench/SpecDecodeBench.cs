@@ -105,15 +105,22 @@ internal static class SpecDecodeBench
                         {
                             // Each round starts at another arm, so no arm always runs first.
                             var order = arms.Skip(round % arms.Count).Concat(arms.Take(round % arms.Count)).ToList();
-                            var outputs = new List<List<int>>();
+                            var outputs = new Dictionary<Arm, List<int>>(ReferenceEqualityComparer.Instance);
                             foreach (var arm in order)
                             {
-                                outputs.Add(await RunAsync(arm, request));
+                                outputs[arm] = await RunAsync(arm, request);
                             }
 
-                            if (outputs.Any(o => !o.SequenceEqual(outputs[0])))
+                            // Speculation must not change the output; the two attention loops sum in
+                            // different orders, so they may (rarely) part at a near-tie, which is reported.
+                            if (!outputs[spec].SequenceEqual(outputs[plain]) || (attentionBaseline && !outputs[baseSpec!].SequenceEqual(outputs[basePlain!])))
                             {
-                                throw new InvalidOperationException($"{prompt}: the arms' outputs differ (speculative vs plain, or per-token vs run attention)");
+                                throw new InvalidOperationException($"{prompt}: speculative output differs from plain decoding");
+                            }
+
+                            if (attentionBaseline && !outputs[plain].SequenceEqual(outputs[basePlain!]))
+                            {
+                                Console.WriteLine($"note: {name} {prompt} {(sampling.IsGreedy ? "greedy" : "sampled")}: the per-token and run attention loops' outputs part at token {outputs[plain].Zip(outputs[basePlain!]).TakeWhile(p => p.First == p.Second).Count()}");
                             }
                         }
 
