@@ -25,6 +25,10 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
     // The cut changes which item reads a key row, never the arithmetic of a query.
     private const int TileTokens = 16;
 
+    // A tile's scores (tokens × group heads × positions) stay under 1 MiB per thread: at long contexts a
+    // tile takes fewer tokens rather than growing every worker's scratch with the context.
+    private const int MaxTileScores = 1 << 18;
+
     [ThreadStatic]
     private static float[]? t_scores;
 
@@ -59,10 +63,16 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         });
     }
 
-    /// <summary>Cuts the batch into tiles of at most <see cref="TileTokens"/> consecutive tokens of one sequence; returns their number.</summary>
+    /// <summary>
+    /// Cuts the batch into tiles of at most <see cref="TileTokens"/> consecutive tokens of one sequence
+    /// (fewer where their scores would pass <see cref="MaxTileScores"/>); returns their number.
+    /// </summary>
     private int Tiles(ForwardBatch batch)
     {
         var sequenceOf = batch.SequenceOf;
+        var positions = batch.Positions;
+        var group = config.Heads / config.KvHeads;
+        var last = 0;
         if (_tileFirst.Length < sequenceOf.Length)
         {
             _tileFirst = new int[sequenceOf.Length];
@@ -72,14 +82,18 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         var tiles = 0;
         for (var i = 0; i < sequenceOf.Length; i++)
         {
-            if (tiles > 0 && _tileCount[tiles - 1] < TileTokens && sequenceOf[_tileFirst[tiles - 1]] == sequenceOf[i])
+            var joinLast = tiles > 0 ? Math.Max(last, positions[i]) : 0;
+            if (tiles > 0 && _tileCount[tiles - 1] < TileTokens && sequenceOf[_tileFirst[tiles - 1]] == sequenceOf[i]
+                && (long)(_tileCount[tiles - 1] + 1) * group * (joinLast + 1) <= MaxTileScores)
             {
                 _tileCount[tiles - 1]++;
+                last = joinLast;
             }
             else
             {
                 _tileFirst[tiles] = i;
                 _tileCount[tiles] = 1;
+                last = positions[i];
                 tiles++;
             }
         }
