@@ -8,9 +8,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <summary>
 /// Grouped-query attention over the paged KV cache, llama2.c's loop taken over runs of query tokens:
 /// the tokens of one sequence that are consecutive in the batch (a prefill chunk, or a verify step's
-/// token and drafts) are processed together per (run, KV head), so each key and value row is read once
-/// for all the query tokens of the run and all the query heads of its group, with causal masking by
-/// position (a query at position p sees t ≤ p).
+/// token and drafts) are processed together per (tile of such a run, KV head), so each key and value
+/// row is read once for all the query tokens of the tile and all the query heads of its group, with
+/// causal masking by position (a query at position p sees t ≤ p).
 /// </summary>
 /// <remarks>
 /// A query's arithmetic does not depend on the run around it: its scores are computed one position at a
