@@ -6,8 +6,11 @@ using Mesh.Inference.Models;
 
 namespace Mesh.Inference.Bench;
 
-/// <summary>Mesh's CPU backend driven directly: one batch for the prompt, then one token per step.</summary>
-internal sealed class MeshSubject(string path, int threads) : ISpeedSubject
+/// <summary>
+/// Mesh's CPU backend driven directly: one batch for the prompt, then one token per step; with
+/// <paramref name="perTokenAttention"/> on the attention loop before runs (the baseline of an A/B).
+/// </summary>
+internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false) : ISpeedSubject
 {
     private readonly LlamaModel _model = LlamaModel.Load(path);
 
@@ -16,7 +19,7 @@ internal sealed class MeshSubject(string path, int threads) : ISpeedSubject
     public SpeedRun Run(IReadOnlyList<int> prompt, int decode)
     {
         var blocks = (prompt.Count + decode + 15) / 16;
-        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks });
+        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, PerTokenAttention = perTokenAttention });
         var table = Enumerable.Range(0, blocks).ToArray();
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];

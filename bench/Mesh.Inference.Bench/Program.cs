@@ -23,8 +23,9 @@ internal static class Program
         var only = new Option<string?>("--only") { Description = "run only the models whose name contains this (e.g. Q4)" };
         var weights = new Option<string>("--weights") { Description = "F32 or Q8_0 (synthetic 110M)", DefaultValueFactory = _ => "F32" };
 
-        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only };
-        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
+        var attentionBaseline = new Option<bool>("--attention-baseline") { Description = "also run with the per-token attention loop, interleaved (before and after CpuAttention)" };
+        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only, attentionBaseline };
+        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only), r.GetValue(attentionBaseline)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
@@ -41,11 +42,11 @@ internal static class Program
         var lookupMax = new Option<int>("--prompt-lookup-max") { DefaultValueFactory = _ => 4 };
         var lookupMin = new Option<int>("--prompt-lookup-min") { DefaultValueFactory = _ => 2 };
         var models = new Option<string[]>("--model") { Description = "GGUF files (default: stories260K and TinyStories-656K)", DefaultValueFactory = _ => [], AllowMultipleArgumentsPerToken = true };
-        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, specRounds, models };
+        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, specRounds, models, attentionBaseline };
         spec.SetAction(r => SpecDecodeBench.RunAsync(
             r.GetValue(threads),
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
-            r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!));
+            r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!, r.GetValue(attentionBaseline)));
 
         return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, fused, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }

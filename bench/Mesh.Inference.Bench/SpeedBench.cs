@@ -10,12 +10,17 @@ namespace Mesh.Inference.Bench;
 internal static class SpeedBench
 {
     /// <param name="only">When set, only the models whose name contains it (e.g. "Q4").</param>
-    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens, string? only = null)
+    /// <param name="attentionBaseline">
+    /// Instead of llama.cpp, the peer is Mesh with the per-token attention loop
+    /// (<see cref="Backends.BackendOptions.PerTokenAttention"/>), interleaved the same way.
+    /// </param>
+    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens, string? only = null, bool attentionBaseline = false)
     {
         var all = new List<(string Name, Func<string> Path, bool F32)>
         {
             ("stories260K (llama2.c .bin)", () => BenchModels.Stories260KBin, true),
             ("stories260K (GGUF F32)", () => BenchModels.Stories260KGguf, true),
+            ("TinyStories-656K (GGUF F32)", () => BenchModels.TinyStories656KGguf, true),
             ("synthetic 110M F32", () => BenchModels.Synthetic110M(GgmlType.F32), true),
             ("synthetic 110M Q8_0", () => BenchModels.Synthetic110M(GgmlType.Q8_0), false),
             ("synthetic 110M Q4_0 (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_0), false),
@@ -26,7 +31,9 @@ internal static class SpeedBench
             .ToList();
         Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, best of {Repeats} runs after a warm-up, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
         Console.WriteLine();
-        var table = withLlamaCpp
+        var table = attentionBaseline
+            ? new Table("model", "prefill tok/s (per-token attention)", "prefill tok/s", "ratio", "decode tok/s (per-token attention)", "decode tok/s", "ratio")
+            : withLlamaCpp
             ? new Table("model", "Mesh prefill tok/s", "llama.cpp prefill tok/s", "ratio", "Mesh decode tok/s", "llama.cpp decode tok/s", "ratio", "greedy agreement (first 32)")
             : new Table("model", "prefill tok/s", "decode tok/s");
         foreach (var (name, path, f32) in models)
@@ -38,7 +45,8 @@ internal static class SpeedBench
 
             using var mesh = new MeshSubject(path, threads);
             var prompt = Prompt(mesh, prefillTokens);
-            using var peer = withLlamaCpp ? new LlamaCppSubject(path, threads, prompt.Count + decodeTokens + 8) : null;
+            using ISpeedSubject? peer = attentionBaseline ? new MeshSubject(path, threads, perTokenAttention: true)
+                : withLlamaCpp ? new LlamaCppSubject(path, threads, prompt.Count + decodeTokens + 8) : null;
 
             // Warm-up at full size (tiered JIT, page faults), then the best of several runs, the two
             // engines interleaved so that a burst of load elsewhere hits both alike.
@@ -63,6 +71,19 @@ internal static class SpeedBench
             }
 
             var theirs = Best(theirsRuns);
+            if (attentionBaseline)
+            {
+                table.Add(
+                    name,
+                    theirs.PrefillTokensPerSecond,
+                    best.PrefillTokensPerSecond,
+                    $"{best.PrefillTokensPerSecond / theirs.PrefillTokensPerSecond:F2}×",
+                    theirs.DecodeTokensPerSecond,
+                    best.DecodeTokensPerSecond,
+                    $"{best.DecodeTokensPerSecond / theirs.DecodeTokensPerSecond:F2}×");
+                continue;
+            }
+
             var agreement = f32
                 ? $"{best.GreedyTokens.Take(32).Zip(theirs.GreedyTokens).TakeWhile(p => p.First == p.Second).Count()}/32"
                 : "n/a (quantized)";

@@ -74,6 +74,12 @@ public sealed record BackendOptions
     public bool DeviceSampling { get; init; }
 
     /// <summary>
+    /// The CPU backend's attention before runs (one item per token and head, each re-reading the
+    /// context): the benchmarks' baseline for <see cref="Cpu.CpuAttention"/>, not for serving.
+    /// </summary>
+    internal bool PerTokenAttention { get; init; }
+
+    /// <summary>
     /// The worker threads to start: <see cref="Threads"/>, or <see cref="Environment.ProcessorCount"/> when it is 0.
     /// </summary>
     public int ResolveThreads() => Threads > 0 ? Threads : Environment.ProcessorCount;

@@ -12,7 +12,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// per-head Q/K RMSNorm (qwen3), RoPE (adjacent or NeoX pairs), grouped-query attention over the
 /// paged KV cache, output projection, SwiGLU feed-forward, classifier. Matrix products are
 /// vectorized (AVX2/FMA through System.Numerics.Tensors and intrinsics) and split by output rows
-/// over all cores; attention is split by (token, head).
+/// over all cores; attention (<see cref="CpuAttention"/>) by runs of a sequence's tokens and KV heads.
 /// </summary>
 public sealed unsafe class CpuBackend : IInferenceBackend
 {
@@ -20,6 +20,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
     private readonly CpuKvCache _kv;
     private readonly CpuRope _rope;
     private readonly CpuParallel _parallel;
+    private readonly CpuAttention _attention;
     private readonly CpuActivations _input = new();
     private readonly CpuActivations _attentionOut = new();
     private readonly CpuActivations _hidden = new();
@@ -46,6 +47,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _kv = new CpuKvCache(config.Layers, config.KvDim, KvGeometry);
         _rope = new CpuRope(config);
         _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, Math.Max(config.Dim, config.QueryDim))));
+        _attention = new CpuAttention(config, _kv, _parallel, options.PerTokenAttention);
     }
 
     /// <inheritdoc/>
@@ -112,7 +114,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
                 _v.AsSpan(i * c.KvDim, c.KvDim).CopyTo(new Span<float>(_kv.Value(l, table, batch.Positions[i]), c.KvDim));
             }
 
-            Attention(batch, l, _attentionOut.Reset(n, c.QueryDim));
+            _attention.Run(batch, l, _q, _attentionOut.Reset(n, c.QueryDim));
             fixed (float* o = _projected)
             {
                 _parallel.MatMul(_attentionOut, (layer.Output, (nint)o));
@@ -170,46 +172,6 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         _attentionOut.Dispose();
         _hidden.Dispose();
         _final.Dispose();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Attention(ForwardBatch batch, int layer, float* output)
-    {
-        var c = Config;
-        var headDim = c.HeadDim;
-        var groupSize = c.Heads / c.KvHeads;
-        var scale = 1f / MathF.Sqrt(headDim);
-        var q = _q;
-        long work = 0;
-        foreach (var p in batch.Positions)
-        {
-            work += (long)(p + 1) * c.QueryDim * 2;
-        }
-
-        _parallel.For(batch.Count * c.Heads, work, (item, scratch) =>
-        {
-            var i = item / c.Heads;
-            var h = item % c.Heads;
-            var position = batch.Positions[i];
-            var table = batch.BlockTables[batch.SequenceOf[i]];
-            var query = q.AsSpan((i * c.QueryDim) + (h * headDim), headDim);
-            var kvOffset = h / groupSize * headDim;
-            var scores = scratch[..(position + 1)];
-            for (var t = 0; t <= position; t++)
-            {
-                var key = new ReadOnlySpan<float>(_kv.Key(layer, table, t) + kvOffset, headDim);
-                scores[t] = TensorPrimitives.Dot(query, key) * scale;
-            }
-
-            TensorPrimitives.SoftMax(scores, scores);
-            var result = new Span<float>(output + (i * c.QueryDim) + (h * headDim), headDim);
-            result.Clear();
-            for (var t = 0; t <= position; t++)
-            {
-                var value = new ReadOnlySpan<float>(_kv.Value(layer, table, t) + kvOffset, headDim);
-                TensorPrimitives.MultiplyAdd(value, scores[t], result, result);
-            }
-        });
     }
 
     /// <summary>Adds <paramref name="bias"/> (null: none) to every row of <paramref name="rows"/>.</summary>

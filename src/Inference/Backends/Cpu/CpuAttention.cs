@@ -1,0 +1,287 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// Grouped-query attention over the paged KV cache, llama2.c's loop taken over runs of query tokens:
+/// the tokens of one sequence that are consecutive in the batch (a prefill chunk, or a verify step's
+/// token and drafts) are processed together per (tile of such a run, KV head), so each key and value
+/// row is read once for all the query tokens of the tile and all the query heads of its group, with
+/// causal masking by position (a query at position p sees t ≤ p).
+/// </summary>
+/// <remarks>
+/// A query's arithmetic does not depend on the run around it: its scores are computed one position at a
+/// time (<see cref="Dot"/>), soft-maxed over its own positions 0..p, and its values accumulated in
+/// position order (<see cref="Accumulate"/>), the same operations in the same order whether it is
+/// alone in a decode step, first of a verify run or in the middle of a prefill chunk, and whichever
+/// thread runs it. So the output for a token depends only on its query and its sequence's cache.
+/// </remarks>
+internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, CpuParallel parallel, bool perToken)
+{
+    // Query tokens per work item: a long prefill run is cut into tiles so that every core gets work.
+    // The cut changes which item reads a key row, never the arithmetic of a query.
+    private const int TileTokens = 16;
+
+    // A tile's scores (tokens × group heads × positions) stay under 1 MiB per thread: at long contexts a
+    // tile takes fewer tokens rather than growing every worker's scratch with the context.
+    private const int MaxTileScores = 1 << 18;
+
+    [ThreadStatic]
+    private static float[]? t_scores;
+
+    private int[] _tileFirst = new int[64];
+    private int[] _tileCount = new int[64];
+
+    /// <summary>
+    /// Writes attention(Q, K, V) of every token of <paramref name="batch"/> at layer <paramref name="layer"/>
+    /// into <paramref name="output"/> ([token][query_dim]); <paramref name="q"/> holds the rotated queries
+    /// and the cache already holds the batch's own keys and values.
+    /// </summary>
+    public void Run(ForwardBatch batch, int layer, float[] q, float* output)
+    {
+        long work = 0;
+        foreach (var p in batch.Positions)
+        {
+            work += (long)(p + 1) * config.QueryDim * 2;
+        }
+
+        if (perToken)
+        {
+            PerToken(batch, layer, q, output, work);
+            return;
+        }
+
+        var tiles = Tiles(batch);
+        var kvHeads = config.KvHeads;
+        parallel.For(tiles * kvHeads, work, (item, _) =>
+        {
+            var tile = item / kvHeads;
+            Tile(batch, layer, q, output, _tileFirst[tile], _tileCount[tile], item % kvHeads);
+        });
+    }
+
+    /// <summary>
+    /// Cuts the batch into tiles of at most <see cref="TileTokens"/> consecutive tokens of one sequence
+    /// (fewer where their scores would pass <see cref="MaxTileScores"/>); returns their number.
+    /// </summary>
+    private int Tiles(ForwardBatch batch)
+    {
+        var sequenceOf = batch.SequenceOf;
+        var positions = batch.Positions;
+        var group = config.Heads / config.KvHeads;
+        var last = 0;
+        if (_tileFirst.Length < sequenceOf.Length)
+        {
+            _tileFirst = new int[sequenceOf.Length];
+            _tileCount = new int[sequenceOf.Length];
+        }
+
+        var tiles = 0;
+        for (var i = 0; i < sequenceOf.Length; i++)
+        {
+            var joinLast = tiles > 0 ? Math.Max(last, positions[i]) : 0;
+            if (tiles > 0 && _tileCount[tiles - 1] < TileTokens && sequenceOf[_tileFirst[tiles - 1]] == sequenceOf[i]
+                && (long)(_tileCount[tiles - 1] + 1) * group * (joinLast + 1) <= MaxTileScores)
+            {
+                _tileCount[tiles - 1]++;
+                last = joinLast;
+            }
+            else
+            {
+                _tileFirst[tiles] = i;
+                _tileCount[tiles] = 1;
+                last = positions[i];
+                tiles++;
+            }
+        }
+
+        return tiles;
+    }
+
+    /// <summary>
+    /// Attention of tokens first..first+count-1 (one sequence) for the query heads of KV head
+    /// <paramref name="kvHead"/>: scores as rows (token, head in group) × positions, each key row read
+    /// once for all rows that see it, then each row's softmax, then each value row read once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile(ForwardBatch batch, int layer, float[] q, float* output, int first, int count, int kvHead)
+    {
+        var headDim = config.HeadDim;
+        var queryDim = config.QueryDim;
+        var group = config.Heads / config.KvHeads;
+        var scale = 1f / MathF.Sqrt(headDim);
+        var positions = batch.Positions.Slice(first, count);
+        var table = batch.BlockTables[batch.SequenceOf[first]];
+        var last = 0;
+        foreach (var p in positions)
+        {
+            last = Math.Max(last, p);
+        }
+
+        var span = last + 1;
+        var rows = count * group;
+        if (t_scores is null || t_scores.Length < rows * span)
+        {
+            t_scores = new float[Math.Max(rows * span, 1024)];
+        }
+
+        // The group's query heads are adjacent: head kvHead·group + g starts at (kvHead·group + g)·head_dim.
+        var headOffset = kvHead * group * headDim;
+        var kvOffset = kvHead * headDim;
+        var kvDim = config.KvDim;
+        var blockSize = kv.Geometry.BlockSize;
+        fixed (float* queries = q, scores = t_scores)
+        {
+            // Rows within a block are kv_dim apart: the block table is consulted once per block, not per
+            // position (its divisions cost more than a head's dot product).
+            float* key = null;
+            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            {
+                if (slot == blockSize)
+                {
+                    key = kv.Key(layer, table, t) + kvOffset;
+                    slot = 0;
+                }
+                else
+                {
+                    key += kvDim;
+                }
+
+                for (var j = 0; j < count; j++)
+                {
+                    if (positions[j] < t)
+                    {
+                        continue;
+                    }
+
+                    var query = queries + ((first + j) * queryDim) + headOffset;
+                    for (var g = 0; g < group; g++)
+                    {
+                        scores[(((j * group) + g) * span) + t] = Dot(query + (g * headDim), key, headDim) * scale;
+                    }
+                }
+            }
+
+            for (var r = 0; r < rows; r++)
+            {
+                var row = new Span<float>(scores + (r * span), positions[r / group] + 1);
+                TensorPrimitives.SoftMax(row, row);
+            }
+
+            for (var j = 0; j < count; j++)
+            {
+                new Span<float>(output + ((first + j) * queryDim) + headOffset, group * headDim).Clear();
+            }
+
+            float* value = null;
+            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            {
+                if (slot == blockSize)
+                {
+                    value = kv.Value(layer, table, t) + kvOffset;
+                    slot = 0;
+                }
+                else
+                {
+                    value += kvDim;
+                }
+
+                for (var j = 0; j < count; j++)
+                {
+                    if (positions[j] < t)
+                    {
+                        continue;
+                    }
+
+                    var result = output + ((first + j) * queryDim) + headOffset;
+                    for (var g = 0; g < group; g++)
+                    {
+                        Accumulate(result + (g * headDim), value, scores[(((j * group) + g) * span) + t], headDim);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>x · y over n floats: 8-wide products summed per lane, the lanes summed, then the tail in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(float* x, float* y, int n)
+    {
+        var i = 0;
+        var sum = 0f;
+        if (n >= Vector256<float>.Count)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                lanes += Vector256.Load(x + i) * Vector256.Load(y + i);
+            }
+
+            sum = Vector256.Sum(lanes);
+        }
+
+        for (; i < n; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>result += weight · value over n floats (a multiply then an add, not fused, as TensorPrimitives.MultiplyAdd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate(float* result, float* value, float weight, int n)
+    {
+        var i = 0;
+        var w = Vector256.Create(weight);
+        for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            Vector256.Store((Vector256.Load(value + i) * w) + Vector256.Load(result + i), result + i);
+        }
+
+        for (; i < n; i++)
+        {
+            result[i] = (value[i] * weight) + result[i];
+        }
+    }
+
+    /// <summary>
+    /// The loop this class replaced, kept as the benchmarks' baseline: one item per (token, head), each
+    /// re-reading the whole context with TensorPrimitives calls on head_dim floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PerToken(ForwardBatch batch, int layer, float[] q, float* output, long work)
+    {
+        var c = config;
+        var headDim = c.HeadDim;
+        var groupSize = c.Heads / c.KvHeads;
+        var scale = 1f / MathF.Sqrt(headDim);
+        parallel.For(batch.Count * c.Heads, work, (item, scratch) =>
+        {
+            var i = item / c.Heads;
+            var h = item % c.Heads;
+            var position = batch.Positions[i];
+            var table = batch.BlockTables[batch.SequenceOf[i]];
+            var query = q.AsSpan((i * c.QueryDim) + (h * headDim), headDim);
+            var kvOffset = h / groupSize * headDim;
+            var scores = scratch[..(position + 1)];
+            for (var t = 0; t <= position; t++)
+            {
+                var key = new ReadOnlySpan<float>(kv.Key(layer, table, t) + kvOffset, headDim);
+                scores[t] = TensorPrimitives.Dot(query, key) * scale;
+            }
+
+            TensorPrimitives.SoftMax(scores, scores);
+            var result = new Span<float>(output + (i * c.QueryDim) + (h * headDim), headDim);
+            result.Clear();
+            for (var t = 0; t <= position; t++)
+            {
+                var value = new ReadOnlySpan<float>(kv.Value(layer, table, t) + kvOffset, headDim);
+                TensorPrimitives.MultiplyAdd(value, scores[t], result, result);
+            }
+        });
+    }
+}

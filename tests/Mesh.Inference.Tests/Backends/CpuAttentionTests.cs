@@ -1,0 +1,148 @@
+using Mesh.Inference.Backends;
+using Mesh.Inference.Backends.Cpu;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Tests.Backends;
+
+/// <summary>
+/// The CPU attention takes a sequence's consecutive tokens together (a prefill chunk, a verify step's
+/// token and drafts). A token's output must not depend on that: it must equal, bit for bit, the output
+/// of the same query alone in a batch, for every thread count — what batch-composition independence
+/// and speculative decoding's identical output rest on — and be attention (a double-precision
+/// reference).
+/// </summary>
+public sealed unsafe class CpuAttentionTests
+{
+    private const int BlockSize = 4;
+
+    public static TheoryData<string, int, int, int> Shapes => new()
+    {
+        { "GQA, stories260K's shape", 8, 4, 8 },
+        { "GQA, group of 4", 8, 2, 16 },
+        { "MHA", 4, 4, 16 },
+        { "MHA, head_dim not a multiple of 8", 2, 2, 12 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_token_in_a_multi_token_run_gets_exactly_its_output_alone(string shape, int heads, int kvHeads, int headDim)
+    {
+        var config = new LlamaConfig(heads * headDim, 16, 1, heads, kvHeads, 16, 128, 1e-5f, 10000f);
+        using var kv = new CpuKvCache(1, config.KvDim, new KvCacheGeometry(BlockSize, 64));
+        var random = new Random(heads * 1000 + kvHeads * 100 + headDim);
+
+        // Three sequences in scattered blocks, their caches filled up to the last position used below.
+        int[][] tables = [[9, 3, 40, 41, 7], [0, 1, 2, 5, 6, 8, 10, 11, 12, 13], [20, 22, 24, 26, 28, 30, 32, 34, 36, 38]];
+        foreach (var table in tables)
+        {
+            for (var t = 0; t < table.Length * BlockSize; t++)
+            {
+                Fill(kv.Key(0, table, t), config.KvDim, random);
+                Fill(kv.Value(0, table, t), config.KvDim, random);
+            }
+        }
+
+        // Runs not starting at position 0 and crossing blocks: sequence 0 at 5..11, sequence 1 alone at 30,
+        // sequence 2 at 17..36 (longer than a tile), then sequence 0 again at 12..13.
+        var tokens = new List<(int Sequence, int Position)>();
+        tokens.AddRange(Enumerable.Range(5, 7).Select(p => (0, p)));
+        tokens.Add((1, 30));
+        tokens.AddRange(Enumerable.Range(17, 20).Select(p => (2, p)));
+        tokens.AddRange(Enumerable.Range(12, 2).Select(p => (0, p)));
+        var queries = new float[tokens.Count * config.QueryDim];
+        fixed (float* q = queries)
+        {
+            Fill(q, queries.Length, random);
+        }
+
+        var batch = new ForwardBatch();
+        foreach (var table in tables)
+        {
+            batch.AddSequence(table);
+        }
+
+        foreach (var (sequence, position) in tokens)
+        {
+            batch.AddToken(sequence, 0, position, wantLogits: false);
+        }
+
+        var together = Attend(config, kv, batch, queries, threads: 1);
+        foreach (var threads in new[] { 2, 3, 8 })
+        {
+            Assert.Equal(together, Attend(config, kv, batch, queries, threads));
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var (sequence, position) = tokens[i];
+            var alone = new ForwardBatch();
+            alone.AddToken(alone.AddSequence(tables[sequence]), 0, position, wantLogits: false);
+            var query = queries.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+            var output = Attend(config, kv, alone, query, threads: 1);
+            var row = together.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+            Assert.True(output.SequenceEqual(row), $"{shape}: token {i} (sequence {sequence}, position {position}) differs from its output alone");
+
+            var reference = Reference(config, kv, tables[sequence], position, query);
+            for (var k = 0; k < row.Length; k++)
+            {
+                Assert.True(Math.Abs(row[k] - reference[k]) < 1e-5, $"{shape}: token {i}, element {k}: {row[k]} vs reference {reference[k]}");
+            }
+        }
+    }
+
+    private static float[] Attend(LlamaConfig config, CpuKvCache kv, ForwardBatch batch, float[] queries, int threads)
+    {
+        var attention = new CpuAttention(config, kv, new CpuParallel(threads, config.ContextLength), perToken: false);
+        var output = new float[batch.Count * config.QueryDim];
+        fixed (float* o = output)
+        {
+            attention.Run(batch, 0, queries, o);
+        }
+
+        return output;
+    }
+
+    /// <summary>softmax(q·kᵀ/√d)·V over positions 0..position, in double, per query head.</summary>
+    private static double[] Reference(LlamaConfig config, CpuKvCache kv, int[] table, int position, float[] query)
+    {
+        var d = config.HeadDim;
+        var output = new double[config.QueryDim];
+        for (var h = 0; h < config.Heads; h++)
+        {
+            var kvHead = h / (config.Heads / config.KvHeads);
+            var scores = new double[position + 1];
+            for (var t = 0; t <= position; t++)
+            {
+                var key = kv.Key(0, table, t) + (kvHead * d);
+                for (var k = 0; k < d; k++)
+                {
+                    scores[t] += query[(h * d) + k] * (double)key[k];
+                }
+
+                scores[t] /= Math.Sqrt(d);
+            }
+
+            var max = scores.Max();
+            var weights = scores.Select(s => Math.Exp(s - max)).ToArray();
+            var sum = weights.Sum();
+            for (var t = 0; t <= position; t++)
+            {
+                var value = kv.Value(0, table, t) + (kvHead * d);
+                for (var k = 0; k < d; k++)
+                {
+                    output[(h * d) + k] += weights[t] / sum * value[k];
+                }
+            }
+        }
+
+        return output;
+    }
+
+    private static void Fill(float* row, int length, Random random)
+    {
+        for (var i = 0; i < length; i++)
+        {
+            row[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+    }
+}
