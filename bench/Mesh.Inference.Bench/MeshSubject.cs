@@ -7,7 +7,7 @@ using Mesh.Inference.Models;
 namespace Mesh.Inference.Bench;
 
 /// <summary>Mesh's CPU backend driven directly: one batch for the prompt, then one token per step.</summary>
-internal sealed class MeshSubject(string path, int threads) : ISpeedSubject
+internal sealed class MeshSubject(string path, int threads, CpuParallelism parallelism = CpuParallelism.WorkerTeam) : ISpeedSubject
 {
     private readonly LlamaModel _model = LlamaModel.Load(path);
 
@@ -16,7 +16,7 @@ internal sealed class MeshSubject(string path, int threads) : ISpeedSubject
     public SpeedRun Run(IReadOnlyList<int> prompt, int decode)
     {
         var blocks = (prompt.Count + decode + 15) / 16;
-        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks });
+        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, CpuParallelism = parallelism });
         var table = Enumerable.Range(0, blocks).ToArray();
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];

@@ -7,7 +7,7 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>throughput</c>
-/// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
+/// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
 internal static class Program
@@ -24,6 +24,12 @@ internal static class Program
 
         var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only };
         single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+        var parallel = new Command("parallel", "CPU backend worker team vs thread pool (Parallel.For), interleaved in one run") { threads, prompt, decode, only, rounds };
+        parallel.SetAction(r => ParallelismBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
+        var abStreams = new Option<int>("--streams") { DefaultValueFactory = _ => 16 };
+        var parallelThroughput = new Command("parallel-throughput", "gRPC tokens/s with batching, CPU worker team vs thread pool, alternating rounds") { threads, abStreams, maxTokens, weights, rounds };
+        parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
@@ -32,17 +38,17 @@ internal static class Program
         prefix.SetAction(r => PrefixCacheBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), 6));
 
         var speculative = new Option<int>("--num-speculative-tokens") { DefaultValueFactory = _ => 4 };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 4 };
+        var specRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 4 };
         var specMaxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 160 };
         var lookupMax = new Option<int>("--prompt-lookup-max") { DefaultValueFactory = _ => 4 };
         var lookupMin = new Option<int>("--prompt-lookup-min") { DefaultValueFactory = _ => 2 };
         var models = new Option<string[]>("--model") { Description = "GGUF files (default: stories260K and TinyStories-656K)", DefaultValueFactory = _ => [], AllowMultipleArgumentsPerToken = true };
-        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, rounds, models };
+        var spec = new Command("specdecode", "speculative decoding (prompt lookup) vs plain decoding on text that copies its prompt") { threads, speculative, lookupMax, lookupMin, specMaxTokens, specRounds, models };
         spec.SetAction(r => SpecDecodeBench.RunAsync(
             r.GetValue(threads),
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
-            r.GetValue(specMaxTokens), r.GetValue(rounds), r.GetValue(models)!));
+            r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }
