@@ -8,9 +8,10 @@ namespace Mesh.Inference.Bench;
 
 /// <summary>
 /// Mesh's CPU backend driven directly: one batch for the prompt, then one token per step; with
-/// <paramref name="perTokenAttention"/> on the attention loop before runs (the baseline of an A/B).
+/// <paramref name="perTokenAttention"/> on the attention loop before runs, and <paramref name="parallelism"/>
+/// picks the worker team or the thread pool (the baselines of the A/B benchmarks).
 /// </summary>
-internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false) : ISpeedSubject
+internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false, CpuParallelism parallelism = CpuParallelism.WorkerTeam) : ISpeedSubject
 {
     private readonly LlamaModel _model = LlamaModel.Load(path);
 
@@ -19,7 +20,7 @@ internal sealed class MeshSubject(string path, int threads, bool perTokenAttenti
     public SpeedRun Run(IReadOnlyList<int> prompt, int decode)
     {
         var blocks = (prompt.Count + decode + 15) / 16;
-        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, PerTokenAttention = perTokenAttention });
+        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, PerTokenAttention = perTokenAttention, CpuParallelism = parallelism });
         var table = Enumerable.Range(0, blocks).ToArray();
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];

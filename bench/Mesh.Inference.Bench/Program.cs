@@ -8,7 +8,7 @@ namespace Mesh.Inference.Bench;
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (fused
 /// quantized decode kernels vs unpack-to-scratch), <c>throughput</c>
-/// (gRPC, batching vs one-at-a-time), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
+/// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
 internal static class Program
@@ -26,9 +26,14 @@ internal static class Program
         var attentionBaseline = new Option<bool>("--attention-baseline") { Description = "also run with the per-token attention loop, interleaved (before and after CpuAttention)" };
         var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only, attentionBaseline };
         single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only), r.GetValue(attentionBaseline)));
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+        var parallel = new Command("parallel", "CPU backend worker team vs thread pool (Parallel.For), interleaved in one run") { threads, prompt, decode, only, rounds };
+        parallel.SetAction(r => ParallelismBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
+        var abStreams = new Option<int>("--streams") { DefaultValueFactory = _ => 16 };
+        var parallelThroughput = new Command("parallel-throughput", "gRPC tokens/s with batching, CPU worker team vs thread pool, alternating rounds") { threads, abStreams, maxTokens, weights, rounds };
+        parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var fused = new Command("fused", "Mesh decode: fused quantized kernels vs unpack-to-scratch, interleaved in one run") { threads, prompt, decode, only, rounds };
         fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
@@ -48,6 +53,6 @@ internal static class Program
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
             r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!, r.GetValue(attentionBaseline)));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, llamacpp, fused, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }

@@ -38,14 +38,14 @@ internal static class ThroughputBench
         table.Print();
     }
 
-    private static async Task<Result> Measure(InferenceService.InferenceServiceClient client, int streams, int maxTokens)
+    internal static async Task<Result> Measure(InferenceService.InferenceServiceClient client, int streams, int maxTokens)
     {
         var clock = Stopwatch.StartNew();
         var runs = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => OneRequest(client, maxTokens, i)));
         return new Result(runs.Sum(r => r.Tokens) / clock.Elapsed.TotalSeconds, [.. runs.Select(r => r.Ttft)], [.. runs.Select(r => r.Tpot)]);
     }
 
-    private static async Task<(int Tokens, double Ttft, double Tpot)> OneRequest(InferenceService.InferenceServiceClient client, int maxTokens, int salt = 0)
+    internal static async Task<(int Tokens, double Ttft, double Tpot)> OneRequest(InferenceService.InferenceServiceClient client, int maxTokens, int salt = 0)
     {
         var request = new GenerateRequest
         {
@@ -74,13 +74,14 @@ internal static class ThroughputBench
         return (tokens, ttft, tpot);
     }
 
-    private static async Task<Host> StartAsync(string modelPath, int threads, int maxRunning)
+    internal static async Task<Host> StartAsync(string modelPath, int threads, int maxRunning, string cpuParallelism = "WorkerTeam")
     {
         var app = InferenceHost.CreateApp(
         [
             "--Mesh:Endpoints:Grpc=http://127.0.0.1:0",
             "--Inference:Device=cpu",
             $"--Inference:Threads={threads}",
+            $"--Inference:CpuParallelism={cpuParallelism}",
             "--Inference:Models:0:Id=bench",
             $"--Inference:Models:0:Path={modelPath}",
             $"--Inference:Engine:MaxRunningSequences={maxRunning}",
@@ -92,7 +93,7 @@ internal static class ThroughputBench
         return new Host(app, GrpcChannel.ForAddress(app.GetGrpcAddress()));
     }
 
-    private sealed record Result(double TokensPerSecond, double[] TtftMs, double[] TpotMs)
+    internal sealed record Result(double TokensPerSecond, double[] TtftMs, double[] TpotMs)
     {
         public double Ttft(double p) => Percentile(TtftMs, p);
 
@@ -105,7 +106,7 @@ internal static class ThroughputBench
         }
     }
 
-    private sealed class Host(Microsoft.AspNetCore.Builder.WebApplication app, GrpcChannel channel) : IAsyncDisposable
+    internal sealed class Host(Microsoft.AspNetCore.Builder.WebApplication app, GrpcChannel channel) : IAsyncDisposable
     {
         public GrpcChannel Channel => channel;
 

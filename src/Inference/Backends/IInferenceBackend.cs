@@ -58,6 +58,9 @@ public sealed record BackendOptions
     /// <summary>Worker threads for the CPU backend; 0 means every core.</summary>
     public int Threads { get; init; }
 
+    /// <summary>How the CPU backend runs its parallel regions: its own worker team (default) or the thread pool (A/B baseline).</summary>
+    public CpuParallelism CpuParallelism { get; init; }
+
     /// <summary>Tokens per KV block.</summary>
     public int KvBlockSize { get; init; } = KvCacheGeometry.DefaultBlockSize;
 

@@ -1,3 +1,4 @@
+using Mesh.Inference.Backends;
 using Mesh.Inference.Engine;
 
 namespace Mesh.Inference.Hosting;
@@ -16,6 +17,9 @@ public sealed class InferenceOptions
 
     /// <summary>CPU backend threads; 0 means every core.</summary>
     public int Threads { get; set; }
+
+    /// <summary>How the CPU backend runs its parallel regions: WorkerTeam (default) or ThreadPool (the A/B baseline).</summary>
+    public CpuParallelism CpuParallelism { get; set; }
 
     /// <summary>KV cache budget per model, in MiB.</summary>
     public int KvCacheMb { get; set; } = 256;

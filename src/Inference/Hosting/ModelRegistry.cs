@@ -21,6 +21,7 @@ public sealed class ModelRegistry : IDisposable
         var backendOptions = new BackendOptions
         {
             Threads = o.Threads,
+            CpuParallelism = o.CpuParallelism,
             KvBlockCount = o.KvBlocks,
             KvCacheBytes = (long)o.KvCacheMb << 20,
         };

@@ -16,6 +16,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// </summary>
 public sealed unsafe class CpuBackend : IInferenceBackend
 {
+    // Work estimate of one RMSNorm element in multiply-add units (square-sum, scale, weight), for the small-work threshold.
+    private const long RmsNormCost = 3;
+
     private readonly LlamaWeights _weights;
     private readonly CpuKvCache _kv;
     private readonly CpuRope _rope;
@@ -46,7 +49,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         KvGeometry = new KvCacheGeometry(options.KvBlockSize, options.ResolveBlockCount(config));
         _kv = new CpuKvCache(config.Layers, config.KvDim, KvGeometry);
         _rope = new CpuRope(config);
-        _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, Math.Max(config.Dim, config.QueryDim))));
+        _parallel = new CpuParallel(options.ResolveThreads(), Math.Max(config.ContextLength, Math.Max(config.HiddenDim, Math.Max(config.Dim, config.QueryDim))), options.CpuParallelism);
         _attention = new CpuAttention(config, _kv, _parallel, options.PerTokenAttention);
     }
 
@@ -91,7 +94,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
 
             // Attention: x += Wo · attention(RoPE(Wq · norm(x) + bq), RoPE(Wk · norm(x) + bk), Wv · norm(x) + bv) + bo,
             // Q and K heads RMS-normalised before RoPE where the model has those norms (qwen3).
-            RmsNorm(x, layer.AttentionNorm, _input.Reset(n, c.Dim), n);
+            RmsNorm(_x, layer.AttentionNorm, _input.Reset(n, c.Dim), n);
             fixed (float* q = _q, k = _k, v = _v)
             {
                 _parallel.MatMul(_input, (layer.Query, (nint)q), (layer.Key, (nint)k), (layer.Value, (nint)v));
@@ -126,7 +129,7 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             TensorPrimitives.Add(x, _projected.AsSpan(0, n * c.Dim), x);
 
             // Feed-forward: x += W2 · (silu(W1 · norm(x)) ⊙ (W3 · norm(x)))
-            RmsNorm(x, layer.FeedForwardNorm, _input.Reset(n, c.Dim), n);
+            RmsNorm(_x, layer.FeedForwardNorm, _input.Reset(n, c.Dim), n);
             fixed (float* g = _gate, u = _up)
             {
                 _parallel.MatMul(_input, (layer.Gate, (nint)g), (layer.Up, (nint)u));
@@ -152,11 +155,12 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         // Only the tokens that asked for logits go through the final norm and the classifier.
         var rows = batch.LogitCount;
         var finalInput = _final.Reset(rows, c.Dim);
-        for (var r = 0; r < rows; r++)
+        var xs = _x;
+        _parallel.ForRows(rows, (long)rows * c.Dim * RmsNormCost, (r, _) =>
         {
             var i = batch.LogitTokens[r];
-            RmsNormRow(x.Slice(i * c.Dim, c.Dim), _weights.OutputNorm, new Span<float>(finalInput + (r * c.Dim), c.Dim), c.NormEpsilon);
-        }
+            RmsNormRow(xs.AsSpan(i * c.Dim, c.Dim), _weights.OutputNorm, new Span<float>(finalInput + (r * c.Dim), c.Dim), c.NormEpsilon);
+        });
 
         fixed (float* output = logits)
         {
@@ -164,9 +168,10 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         }
     }
 
-    /// <summary>Frees the native memory of the KV cache and the activation buffers.</summary>
+    /// <summary>Stops the worker threads and frees the native memory of the KV cache and the activation buffers.</summary>
     public void Dispose()
     {
+        _parallel.Dispose();
         _kv.Dispose();
         _input.Dispose();
         _attentionOut.Dispose();
@@ -204,13 +209,13 @@ public sealed unsafe class CpuBackend : IInferenceBackend
         }
     }
 
-    private void RmsNorm(ReadOnlySpan<float> x, float[] weight, float* output, int n)
+    /// <summary>RMSNorm of each of the <paramref name="n"/> rows of <paramref name="x"/> (<see cref="_x"/>) into <paramref name="output"/>, rows split over the threads when there are enough.</summary>
+    private void RmsNorm(float[] x, float[] weight, float* output, int n)
     {
         var dim = Config.Dim;
-        for (var i = 0; i < n; i++)
-        {
-            RmsNormRow(x.Slice(i * dim, dim), weight, new Span<float>(output + (i * dim), dim), Config.NormEpsilon);
-        }
+        var epsilon = Config.NormEpsilon;
+        _parallel.ForRows(n, (long)n * dim * RmsNormCost, (i, _) =>
+            RmsNormRow(x.AsSpan(i * dim, dim), weight, new Span<float>(output + (i * dim), dim), epsilon));
     }
 
     /// <summary>o = w ⊙ x / sqrt(mean(x²) + ε), as llama2.c's rmsnorm.</summary>

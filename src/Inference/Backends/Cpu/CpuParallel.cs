@@ -6,9 +6,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <summary>
 /// Splits the backend's work over its threads. Work is cut into more chunks than threads so that a
 /// core slowed by other load does not hold the step back, and each chunk's result is computed the
-/// same way whichever thread runs it (thread count never changes the numbers).
+/// same way whichever thread runs it (thread count never changes the numbers). Regions run on the
+/// backend's own <see cref="CpuWorkerTeam"/>, or on the .NET thread pool (<see cref="CpuParallelism.ThreadPool"/>,
+/// the A/B baseline).
 /// </summary>
-internal sealed class CpuParallel(int threads, int scratchLength)
+internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism parallelism = CpuParallelism.WorkerTeam) : IDisposable
 {
     private const int ChunksPerThread = 4;
 
@@ -19,6 +21,7 @@ internal sealed class CpuParallel(int threads, int scratchLength)
     private static float[]? t_scratch;
 
     private readonly ParallelOptions _options = new() { MaxDegreeOfParallelism = threads };
+    private readonly CpuWorkerTeam? _team = parallelism == CpuParallelism.WorkerTeam ? new CpuWorkerTeam(threads) : null;
 
     public int Threads { get; } = threads;
 
@@ -39,8 +42,36 @@ internal sealed class CpuParallel(int threads, int scratchLength)
             return;
         }
 
-        Parallel.For(0, count, _options, i => body(i, Scratch()));
+        if (_team is not null)
+        {
+            _team.For(count, i => body(i, Scratch()));
+        }
+        else
+        {
+            Parallel.For(0, count, _options, i => body(i, Scratch()));
+        }
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(row, scratch) for every row in [0, <paramref name="rows"/>), the rows
+    /// cut into contiguous chunks by row count alone; for cheap per-row work (norms) where one item per
+    /// row would cost more in claims than the row itself. <paramref name="work"/> as in <see cref="For"/>.
+    /// </summary>
+    public void ForRows(int rows, long work, ScratchAction body)
+    {
+        var chunks = Math.Max(1, Math.Min(rows, Threads * ChunksPerThread));
+        For(chunks, work, (chunk, scratch) =>
+        {
+            var end = (int)((long)rows * (chunk + 1) / chunks);
+            for (var row = (int)((long)rows * chunk / chunks); row < end; row++)
+            {
+                body(row, scratch);
+            }
+        });
+    }
+
+    /// <summary>Stops the worker team's threads.</summary>
+    public void Dispose() => _team?.Dispose();
 
     /// <summary>
     /// y_k = x · W_kᵀ for each (W_k, y_k), as one parallel region over all their rows (Q, K and V, or
