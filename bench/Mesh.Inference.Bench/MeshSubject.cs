@@ -14,13 +14,14 @@ namespace Mesh.Inference.Bench;
 internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false, CpuParallelism parallelism = CpuParallelism.WorkerTeam) : ISpeedSubject
 {
     private readonly LlamaModel _model = LlamaModel.Load(path);
+    private CpuBackend? _backend;
 
     public LlamaModel Model => _model;
 
     public SpeedRun Run(IReadOnlyList<int> prompt, int decode)
     {
         var blocks = (prompt.Count + decode + 15) / 16;
-        using var backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, PerTokenAttention = perTokenAttention, CpuParallelism = parallelism });
+        var backend = Backend(blocks);
         var table = Enumerable.Range(0, blocks).ToArray();
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];
@@ -50,5 +51,22 @@ internal sealed class MeshSubject(string path, int threads, bool perTokenAttenti
         return new SpeedRun(prompt.Count / prefill, decode / decodeSeconds, tokens);
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _backend?.Dispose();
+        _model.Dispose();
+    }
+
+    // One backend for all runs, as a served model keeps its backend (and its worker threads): each run
+    // rewrites the KV slots it reads, so nothing carries over between runs but warm threads and memory.
+    private CpuBackend Backend(int blocks)
+    {
+        if (_backend is null || _backend.KvGeometry.BlockCount < blocks)
+        {
+            _backend?.Dispose();
+            _backend = new CpuBackend(_model.Config, _model.Weights, new BackendOptions { Threads = threads, KvBlockCount = blocks, PerTokenAttention = perTokenAttention, CpuParallelism = parallelism });
+        }
+
+        return _backend;
+    }
 }

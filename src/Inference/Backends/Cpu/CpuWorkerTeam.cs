@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Mesh.Inference.Backends.Cpu;
@@ -13,9 +14,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// </summary>
 internal sealed class CpuWorkerTeam : IDisposable
 {
-    // SpinWait.SpinOnce calls before a worker parks: ~10 busy spins, then yields, so the wait between
-    // two regions of a step (microseconds) is covered and a longer idle period is not paid in CPU.
-    private const int SpinsBeforePark = 200;
+    // How long an idle worker spins (busy at first, then yielding) before it parks: longer than the gap
+    // between two regions of a step and between steps, far shorter than an idle period. Bounded by time,
+    // not by count: on a loaded machine each yield can last a whole time slice, and a count of yields
+    // would keep the worker runnable, competing with the caller, for the whole of a step.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 1000;
 
     // Checks of the region's remaining count by the caller before it blocks on the region.
     private const int CallerSpins = 200;
@@ -155,7 +158,8 @@ internal sealed class CpuWorkerTeam : IDisposable
     private Region? Next(Region? seen)
     {
         var spinner = default(SpinWait);
-        for (var spin = 0; spin < SpinsBeforePark; spin++)
+        var start = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() - start < SpinTicks)
         {
             var current = Volatile.Read(ref _current);
             if (_disposed)
