@@ -103,6 +103,30 @@ public sealed class ManifestSchemaTests : IDisposable
         }
     }
 
+    [KustomizeTheory]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    public void Guards_judge_is_a_model_Inference_serves_on_a_Service_that_exists(string overlay)
+    {
+        // Without Guard:Judge:* a cluster's Evaluate (eval --judge) fails FAILED_PRECONDITION; with a
+        // wrong host, port or model id it fails only when first called. Hold them to the manifests.
+        var objects = _tree.Render(overlay);
+        var pods = Workloads.PodTemplates(objects).ToDictionary(p => p.Name, p => p.Pod);
+        var guard = pods["guard"].Spec.Containers[0];
+        string Env(string name) => Assert.Single(guard.Env, e => e.Name == name).Value;
+
+        var endpoint = new Uri(Env("Guard__Judge__Endpoint"));
+        var service = Assert.Single(objects.OfType<V1Service>(), s => s.Metadata.Name == endpoint.Host);
+        Assert.Equal("inference", service.Spec.Selector["app.kubernetes.io/name"]);
+        Assert.Contains(service.Spec.Ports, p => p.Port == endpoint.Port);
+
+        var inference = pods["inference"].Spec.Containers[0];
+        var served = (inference.Args ?? []).Where(a => a.StartsWith("--Inference:Models:", StringComparison.Ordinal) && a.Contains(":Id=", StringComparison.Ordinal))
+            .Select(a => a[(a.IndexOf('=') + 1)..]).ToList();
+        Assert.Contains(Env("Guard__Judge__Model"), served);
+        Assert.True(int.Parse(Env("Guard__Judge__MaxTokens"), System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
     [Fact]
     public void The_deployed_guard_policy_is_the_one_Guard_ships()
     {
