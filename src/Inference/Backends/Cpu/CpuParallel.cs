@@ -57,17 +57,25 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
     /// cut into contiguous chunks by row count alone; for cheap per-row work (norms) where one item per
     /// row would cost more in claims than the row itself. <paramref name="work"/> as in <see cref="For"/>.
     /// </summary>
-    public void ForRows(int rows, long work, ScratchAction body)
-    {
-        var chunks = Math.Max(1, Math.Min(rows, Threads * ChunksPerThread));
-        For(chunks, work, (chunk, scratch) =>
+    public void ForRows(int rows, long work, ScratchAction body) =>
+        ForRanges(rows, Math.Min(rows, Threads * ChunksPerThread), work, (start, end, scratch) =>
         {
-            var end = (int)((long)rows * (chunk + 1) / chunks);
-            for (var row = (int)((long)rows * chunk / chunks); row < end; row++)
+            for (var row = start; row < end; row++)
             {
                 body(row, scratch);
             }
         });
+
+    /// <summary>
+    /// Cuts [0, <paramref name="rows"/>) into <paramref name="chunks"/> (at least one) contiguous ranges of
+    /// near-equal length and runs <paramref name="body"/>(start, end, scratch) for each; the ranges depend
+    /// on the row and chunk counts alone, never on the threads.
+    /// </summary>
+    private void ForRanges(int rows, int chunks, long work, RangeAction body)
+    {
+        chunks = Math.Max(1, chunks);
+        For(chunks, work, (chunk, scratch) =>
+            body((int)((long)rows * chunk / chunks), (int)((long)rows * (chunk + 1) / chunks), scratch));
     }
 
     /// <summary>Stops the worker team's threads.</summary>
@@ -99,11 +107,8 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
             totalRows += w.Rows;
         }
 
-        var chunks = Math.Max(1, Math.Min(totalRows / 8, Threads * ChunksPerThread));
-        For(chunks, (long)totalRows * input.Cols * input.Rows, (chunk, scratch) =>
+        ForRanges(totalRows, Math.Min(totalRows / 8, Threads * ChunksPerThread), (long)totalRows * input.Cols * input.Rows, (start, end, scratch) =>
         {
-            var start = (int)((long)totalRows * chunk / chunks);
-            var end = (int)((long)totalRows * (chunk + 1) / chunks);
             var offset = 0;
             foreach (var (w, output) in products)
             {
@@ -130,4 +135,6 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
     }
 
     public delegate void ScratchAction(int item, Span<float> scratch);
+
+    private delegate void RangeAction(int start, int end, Span<float> scratch);
 }
