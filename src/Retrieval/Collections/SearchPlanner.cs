@@ -84,18 +84,22 @@ internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, Vector
             {
                 hits = ExactSearch(prepared, limit, matching);
             }
-            else if (bound is not null && bound * KeySetSelectivity <= ids.Count)
-            {
-                // Selective enough that the walk visits many more nodes than match: test each visited node
-                // against a bitset of the matching keys (built from the postings) instead of looking up its
-                // record and walking the filter tree per node. The same points pass, so the hits are the same.
-                using var keySet = MatchingKeySet.Build(filter.Candidates(payloads.Postings), ids.NextKey,
-                    key => ids.ByKey(key) is { } r && filter.Matches(r.Values));
-                hits = GraphSearch(prepared, limit, ef, keySet.Contains);
-            }
             else
             {
-                hits = GraphSearch(prepared, limit, ef, key => ids.ByKey(key) is { } r && filter.Matches(r.Values));
+                // The per-node test of a filtered walk: the point's current record passes the filter.
+                bool Matches(ulong key) => ids.ByKey(key) is { } r && filter.Matches(r.Values);
+                if (bound is not null && bound * KeySetSelectivity <= ids.Count)
+                {
+                    // Selective enough that the walk visits many more nodes than match: test each visited node
+                    // against a bitset of the matching keys (built from the postings, each with the same test)
+                    // instead of looking up its record and walking the filter tree per node. The hits are the same.
+                    using var keySet = MatchingKeySet.Build(filter.Candidates(payloads.Postings), ids.NextKey, Matches);
+                    hits = GraphSearch(prepared, limit, ef, keySet.Contains);
+                }
+                else
+                {
+                    hits = GraphSearch(prepared, limit, ef, Matches);
+                }
             }
         }
         var results = new List<SearchHit>(hits.Count);
