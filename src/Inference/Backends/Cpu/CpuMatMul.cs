@@ -11,7 +11,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// y = x · Wᵀ for a block of weight rows: every activation row of the batch is multiplied with each
 /// weight row while that row is in cache, so a step reads the weights once however many tokens it
 /// carries. The result of each output element does not depend on how rows are split across threads,
-/// which keeps results identical for every thread count.
+/// which keeps results identical for every thread count. Dispatches by weight type: f32 (and widened
+/// f16/bf16) to <see cref="CpuF32MatMul"/>'s register tiles, Q8_0 here, the 4/5-bit and K-quant types
+/// to <see cref="CpuQuantMatMul"/>.
 /// </summary>
 internal static unsafe class CpuMatMul
 {
@@ -28,20 +30,7 @@ internal static unsafe class CpuMatMul
         switch (w.Type)
         {
             case GgmlType.F32:
-                // Groups of four tokens share each weight load; leftover tokens (all of them when
-                // decoding one sequence) take four weight rows per pass instead. Either way each
-                // output is one accumulator summed in k order, so the numbers do not depend on the batch.
-                var grouped = Fma.IsSupported ? n / 4 * 4 : 0;
-                for (var r = rowStart; r < rowEnd; r++)
-                {
-                    RowTimesBatch((float*)w.Row(r), x, y + r, yStride, grouped, cols);
-                }
-
-                for (var b = grouped; b < n; b++)
-                {
-                    RowsTimesOne(w, rowStart, rowEnd, x.F32 + ((nint)b * cols), y + ((nint)b * yStride));
-                }
-
+                CpuF32MatMul.Rows((float*)w.Data, w.Cols, x.F32, n, cols, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.F16:
             case GgmlType.BF16:
@@ -50,7 +39,7 @@ internal static unsafe class CpuMatMul
                     for (var r = rowStart; r < rowEnd; r++)
                     {
                         Dequantize.Row(w, r, scratch[..cols]);
-                        RowTimesBatch(wide, x, y + r, yStride, n, cols);
+                        CpuF32MatMul.Row(wide, x.F32, n, cols, y + r, yStride);
                     }
                 }
 
@@ -109,99 +98,6 @@ internal static unsafe class CpuMatMul
         }
     }
 
-    /// <summary>One f32 weight row times every activation row, four activation rows per pass so each weight load serves four FMAs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTimesBatch(float* w, CpuActivations x, float* y, int yStride, int n, int cols)
-    {
-        var b = 0;
-        if (Fma.IsSupported)
-        {
-            for (; b + 4 <= n; b += 4)
-            {
-                var x0 = x.F32 + ((nint)b * cols);
-                var x1 = x0 + cols;
-                var x2 = x1 + cols;
-                var x3 = x2 + cols;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                var k = 0;
-                for (; k + 8 <= cols; k += 8)
-                {
-                    var wk = Avx.LoadVector256(w + k);
-                    a0 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x0 + k), a0);
-                    a1 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x1 + k), a1);
-                    a2 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x2 + k), a2);
-                    a3 = Fma.MultiplyAdd(wk, Avx.LoadVector256(x3 + k), a3);
-                }
-
-                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-                for (; k < cols; k++)
-                {
-                    s0 += w[k] * x0[k];
-                    s1 += w[k] * x1[k];
-                    s2 += w[k] * x2[k];
-                    s3 += w[k] * x3[k];
-                }
-
-                y[(nint)b * yStride] = s0;
-                y[(nint)(b + 1) * yStride] = s1;
-                y[(nint)(b + 2) * yStride] = s2;
-                y[(nint)(b + 3) * yStride] = s3;
-            }
-        }
-
-        for (; b < n; b++)
-        {
-            y[(nint)b * yStride] = Dot(w, x.F32 + ((nint)b * cols), cols);
-        }
-    }
-
-    /// <summary>Four f32 weight rows times one activation row: four independent FMA chains hide the FMA latency.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsTimesOne(WeightMatrix w, int rowStart, int rowEnd, float* x, float* y)
-    {
-        var cols = w.Cols;
-        var r = rowStart;
-        if (Fma.IsSupported)
-        {
-            for (; r + 4 <= rowEnd; r += 4)
-            {
-                var w0 = (float*)w.Row(r);
-                var w1 = w0 + cols;
-                var w2 = w1 + cols;
-                var w3 = w2 + cols;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                var k = 0;
-                for (; k + 8 <= cols; k += 8)
-                {
-                    var xk = Avx.LoadVector256(x + k);
-                    a0 = Fma.MultiplyAdd(Avx.LoadVector256(w0 + k), xk, a0);
-                    a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + k), xk, a1);
-                    a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + k), xk, a2);
-                    a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + k), xk, a3);
-                }
-
-                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-                for (; k < cols; k++)
-                {
-                    s0 += w0[k] * x[k];
-                    s1 += w1[k] * x[k];
-                    s2 += w2[k] * x[k];
-                    s3 += w3[k] * x[k];
-                }
-
-                y[r] = s0;
-                y[r + 1] = s1;
-                y[r + 2] = s2;
-                y[r + 3] = s3;
-            }
-        }
-
-        for (; r < rowEnd; r++)
-        {
-            y[r] = Dot((float*)w.Row(r), x, cols);
-        }
-    }
-
     /// <summary>Four Q8_0 weight rows times one Q8 activation row, each row's blocks summed in order as in <see cref="DotQ8"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotQ8FourRows(WeightMatrix w, int row, sbyte* x, float* xScales, int blocks, float* y)
@@ -232,34 +128,6 @@ internal static unsafe class CpuMatMul
         var w = Avx.LoadVector256((sbyte*)(block + 2));
         var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
-    }
-
-    /// <summary>
-    /// The single-row dot product, summed in exactly the order of the four-row kernel above, so a
-    /// token's result does not depend on which other tokens share its batch.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Dot(float* w, float* x, int cols)
-    {
-        if (!Fma.IsSupported)
-        {
-            return TensorPrimitives.Dot(new ReadOnlySpan<float>(w, cols), new ReadOnlySpan<float>(x, cols));
-        }
-
-        Vector256<float> acc = default;
-        var k = 0;
-        for (; k + 8 <= cols; k += 8)
-        {
-            acc = Fma.MultiplyAdd(Avx.LoadVector256(w + k), Avx.LoadVector256(x + k), acc);
-        }
-
-        var sum = Vector256.Sum(acc);
-        for (; k < cols; k++)
-        {
-            sum += w[k] * x[k];
-        }
-
-        return sum;
     }
 
     /// <summary>A Q8_0 weight row times four Q8 activation rows: each weight block is loaded and sign-split once.</summary>
