@@ -48,8 +48,9 @@ internal sealed class CharacterRules(GrammarBuilder builder)
     /// One character of <paramref name="ascii"/> (plus any non-ASCII character when
     /// <paramref name="nonAscii"/>), written raw, or as JSON string content when <paramref name="inJsonString"/>:
     /// <c>"</c> and <c>\</c> escaped, \n \r \t escaped, other control characters left out.
+    /// <paramref name="bmpOnly"/>: the non-ASCII characters only from the BMP (see <see cref="NonAscii"/>).
     /// </summary>
-    public Symbol[] Char(ByteSet ascii, bool nonAscii, bool inJsonString, string name)
+    public Symbol[] Char(ByteSet ascii, bool nonAscii, bool inJsonString, string name, bool bmpOnly = false)
     {
         var alternatives = new List<Symbol[]>();
         if (inJsonString)
@@ -75,7 +76,7 @@ internal sealed class CharacterRules(GrammarBuilder builder)
 
         if (nonAscii)
         {
-            alternatives.Add([NonAscii()]);
+            alternatives.Add([NonAscii(bmpOnly)]);
         }
 
         if (alternatives.Count == 0)

@@ -3,12 +3,14 @@ namespace Mesh.Inference.StructuredOutput;
 /// <summary>
 /// String formats (JSON Schema 2020-12 §7.3) as regular expressions over their RFC 3339 / RFC 4122 /
 /// RFC 5321 shapes, and integer ranges as digit automata. Each generates a subset of what a strict
-/// validator accepts: dates never use day 29 of February or a day past 28/30 in months that lack it,
+/// validator accepts: dates never use year 0000, day 29 of February or a day past 28/30 in months that lack it,
 /// times have at most 3 fraction digits, e-mail addresses are dot-atoms at a dotted domain.
 /// </summary>
 internal static class JsonFormats
 {
-    private const string Date = "[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
+    // Years 0001-9999: RFC 3339 allows 0000, but .NET's DateTime, Python's datetime and JsonSchema.Net's
+    // date-time check (which throws on it) do not.
+    private const string Date = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
     private const string Time = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,3})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])";
 
     /// <summary>The supported <c>format</c> values and their patterns.</summary>

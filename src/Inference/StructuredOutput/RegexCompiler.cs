@@ -11,7 +11,9 @@ namespace Mesh.Inference.StructuredOutput;
 /// (m ≤ 1000), <c>^</c> at the start and <c>$</c> at the end. Everything else (backreferences,
 /// lookaround, lazy quantifiers, <c>\b</c>, <c>\p{…}</c>, inline flags) is refused with its position.
 /// Shorthands match their ASCII members only (a subset of .NET's Unicode-aware \d \w \s, so every
-/// output still matches under either engine).
+/// output still matches under either engine). <c>.</c> and negated classes match BMP characters only:
+/// .NET's and ECMAScript's (no <c>u</c> flag) engines count a character outside the BMP as two
+/// (a surrogate pair), so <c>[^"]{2}</c> would otherwise produce text they refuse.
 /// </summary>
 internal sealed class RegexCompiler
 {
@@ -216,7 +218,7 @@ internal sealed class RegexCompiler
                 return ParseClass();
             case '.':
                 _pos++;
-                return _chars.Char(Ascii.Except(ByteSet.Of((byte)'\n')), true, _inJsonString, _name + "-dot");
+                return _chars.Char(Ascii.Except(ByteSet.Of((byte)'\n')), true, _inJsonString, _name + "-dot", bmpOnly: true);
             case '\\':
                 return ParseEscapeAtom();
             case '*' or '+' or '?' or '{':
@@ -244,7 +246,7 @@ internal sealed class RegexCompiler
     private Symbol[] ParseEscapeAtom()
     {
         var (set, nonAscii, rune) = ParseEscape(inClass: false);
-        return rune is { } r ? Literal(r) : _chars.Char(set, nonAscii, _inJsonString, _name + "-class");
+        return rune is { } r ? Literal(r) : _chars.Char(set, nonAscii, _inJsonString, _name + "-class", bmpOnly: true);
     }
 
     /// <summary>An escape: either a class (set, non-ASCII included) or a single character.</summary>
@@ -335,7 +337,7 @@ internal sealed class RegexCompiler
         // A negated class takes every non-ASCII character too, unless it holds a shorthand, whose .NET
         // meaning includes non-ASCII letters and digits that the class must then exclude.
         return negated
-            ? _chars.Char(Ascii.Except(set), !shorthand, _inJsonString, _name + "-class")
+            ? _chars.Char(Ascii.Except(set), !shorthand, _inJsonString, _name + "-class", bmpOnly: true)
             : _chars.Char(set, false, _inJsonString, _name + "-class");
     }
 
