@@ -1,23 +1,33 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Mesh.Kernels.Sampling;
 
 namespace Mesh.Inference.Sampling;
 
 /// <summary>
 /// Turns one row of logits into a token, in llama.cpp's order: penalties, top-k, top-p, min-p,
-/// temperature, then a draw. Draw n of a request uses Philox4x32-10(seed, n) — the generator the GPU
-/// sampling kernel uses — so a seed reproduces the same tokens on every run, every thread count,
-/// every batch composition, and on either backend where the arithmetic allows.
+/// temperature, then a draw that walks the surviving tokens from the largest logit down (equal logits
+/// by ascending id). Draw n of a request uses Philox4x32-10(seed, n) — the generator the GPU sampling
+/// kernel uses — so a seed reproduces the same tokens on every run, every thread count, every batch
+/// composition, and on either backend where float rounding does not move a boundary: this is the
+/// algorithm of <c>Mesh.Kernels.Sampling.SamplingReference</c> (ties at the k-th logit kept, top-p cut
+/// after the last of equal logits, min-p on the logits), computed without sorting the vocabulary:
+/// the weights are vectorized passes and only the leading bands of <see cref="DescendingLogits"/>
+/// are sorted, as far as the cuts and the draw reach.
 /// </summary>
 public sealed class Sampler(SamplingParameters parameters, int vocabSize)
 {
-    private readonly float[] _working = new float[vocabSize];
-    private readonly int[] _order = new int[vocabSize];
-    private readonly float[] _keys = new float[vocabSize];
+    // Scratch of one row, shared by the samplers that run on a thread (one row at a time per thread).
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
     private readonly Dictionary<int, int> _counts = [];
 
     /// <summary>The parameters every draw of this sampler uses.</summary>
     public SamplingParameters Parameters { get; } = parameters;
+
+    /// <summary>The vocabulary size the rows have.</summary>
+    public int VocabSize { get; } = vocabSize;
 
     /// <summary>
     /// Chooses the next token from <paramref name="logits"/> given the <paramref name="context"/> so
@@ -26,105 +36,291 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> context, ulong draw)
     {
         var p = Parameters;
-        var working = _working.AsSpan(0, logits.Length);
+        var scratch = t_scratch ??= new Scratch();
+        var n = logits.Length;
+        var working = scratch.Working(n);
         logits.CopyTo(working);
         if (p.HasPenalties)
         {
-            ApplyPenalties(working, context);
+            ApplyPenalties(working.AsSpan(0, n), context);
         }
 
+        var row = working.AsSpan(0, n);
         if (p.IsGreedy)
         {
-            return TensorPrimitives.IndexOfMax(working);
+            return TensorPrimitives.IndexOfMax(row);
         }
 
-        var count = working.Length;
-        var order = _order.AsSpan(0, count);
-        var filtered = p.TopK > 0 || p.TopP < 1f || p.MinP > 0f;
-        if (filtered)
+        var max = TensorPrimitives.Max(row);
+        var order = scratch.Order;
+        order.Reset(working, n, max);
+
+        // Survivors are the sorted positions below `kept`; null: every token (no cut applies).
+        int? kept = null;
+        if (p.TopK > 0 && p.TopK < n && order.EnsureCount(p.TopK))
         {
-            // Sort by logit, descending: keys are negated so that Array.Sort's ascending order serves.
-            var keys = _keys.AsSpan(0, count);
-            for (var i = 0; i < count; i++)
+            // The k-th largest logit and its ties, which share its band.
+            var last = DescendingLogits.Key(working[order[p.TopK - 1]]);
+            var bandEnd = order.BandEndOf(p.TopK - 1);
+            var count = p.TopK;
+            while (count < bandEnd && DescendingLogits.Key(working[order[count]]) == last)
             {
-                order[i] = i;
-                keys[i] = -working[i];
+                count++;
             }
 
-            keys.Sort(order);
-            if (p.TopK > 0)
+            kept = count;
+        }
+
+        if (p.TopP < 1f)
+        {
+            kept = TopP(order, working, n, max, kept, p.TopP, scratch);
+        }
+
+        if (p.MinP > 0f)
+        {
+            kept = MinP(order, working, kept, max + MathF.Log(p.MinP));
+        }
+
+        return Draw(order, working, n, max, kept, Philox4x32.Uniform(p.Seed, (uint)draw), scratch);
+    }
+
+    /// <summary>
+    /// The survivors after top-p over the <paramref name="kept"/> survivors so far (null: all): the
+    /// fewest leading tokens, ending after the last of equal logits, whose probabilities at
+    /// temperature 1 reach <paramref name="topP"/>. Bands wholly before the cut are summed unsorted.
+    /// </summary>
+    private static int? TopP(DescendingLogits order, float[] working, int n, float max, int? kept, float topP, Scratch scratch)
+    {
+        var mass = scratch.Mass(n);
+        double total;
+        if (kept is int k)
+        {
+            total = 0;
+            for (var band = 0; band < order.BandCount && order.BandStart(band) < k; band++)
             {
-                count = Math.Min(count, p.TopK);
-            }
-
-            var max = working[order[0]];
-            if (p.TopP < 1f)
-            {
-                var total = 0.0;
-                for (var i = 0; i < count; i++)
+                foreach (var id in Kept(order, band, k))
                 {
-                    total += Math.Exp(working[order[i]] - max);
+                    mass[id] = MathF.Exp(working[id] - max);
+                    total += mass[id];
                 }
-
-                var cumulative = 0.0;
-                for (var i = 0; i < count; i++)
-                {
-                    cumulative += Math.Exp(working[order[i]] - max) / total;
-                    if (cumulative >= p.TopP)
-                    {
-                        count = i + 1;
-                        break;
-                    }
-                }
-            }
-
-            if (p.MinP > 0f)
-            {
-                var threshold = max + MathF.Log(p.MinP);
-                var kept = 1;
-                while (kept < count && working[order[kept]] >= threshold)
-                {
-                    kept++;
-                }
-
-                count = kept;
             }
         }
         else
         {
-            for (var i = 0; i < count; i++)
+            var all = mass.AsSpan(0, n);
+            TensorPrimitives.Subtract(working.AsSpan(0, n), max, all);
+            TensorPrimitives.Exp(all, all);
+            total = SumAsDouble(all);
+        }
+
+        var limit = kept ?? n;
+        double cumulative = 0;
+        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
+        {
+            var members = Kept(order, band, limit);
+            double bandMass = 0;
+            foreach (var id in members)
             {
-                order[i] = i;
+                bandMass += mass[id];
+            }
+
+            if (cumulative + (bandMass / total) < topP)
+            {
+                cumulative += bandMass / total;
+                continue;
+            }
+
+            // The cut falls in this band (rounding aside): walk it in order.
+            var start = order.BandStart(band);
+            var end = start + members.Length;
+            for (var j = start; j < end; j++)
+            {
+                cumulative += mass[order[j]] / total;
+                var lastOfTies = j + 1 == end || DescendingLogits.Key(working[order[j + 1]]) != DescendingLogits.Key(working[order[j]]);
+                if (lastOfTies && cumulative >= topP)
+                {
+                    return j + 1;
+                }
             }
         }
 
-        // Softmax of the survivors at the temperature, then invert the CDF at a uniform draw.
-        var top = working[order[0]];
-        if (!filtered)
-        {
-            top = TensorPrimitives.Max(working);
-        }
+        return kept;
+    }
 
-        var sum = 0.0;
-        var probabilities = _keys.AsSpan(0, count);
-        for (var i = 0; i < count; i++)
+    /// <summary>The survivors among the first <paramref name="kept"/> (null: all) whose logit is at least <paramref name="minLogit"/>.</summary>
+    private static int MinP(DescendingLogits order, float[] working, int? kept, float minLogit)
+    {
+        var limit = kept ?? int.MaxValue;
+        var count = 0;
+        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
         {
-            probabilities[i] = MathF.Exp((working[order[i]] - top) / p.Temperature);
-            sum += probabilities[i];
-        }
-
-        var target = Philox4x32.Uniform(p.Seed, (uint)draw) * sum;
-        var acc = 0.0;
-        for (var i = 0; i < count; i++)
-        {
-            acc += probabilities[i];
-            if (target < acc)
+            var end = order.BandStart(band) + Kept(order, band, limit).Length;
+            if (order.BandLower(band) >= minLogit)
             {
-                return order[i];
+                count = end; // every logit of the band clears the bar
+                continue;
+            }
+
+            while (count < end && working[order[count]] >= minLogit)
+            {
+                count++;
+            }
+
+            break;
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Inverts the CDF of the survivors' softmax at the temperature, walking them in sorted order, at
+    /// <paramref name="uniform"/> · their total weight; bands wholly before the target are summed unsorted.
+    /// </summary>
+    private int Draw(DescendingLogits order, float[] working, int n, float max, int? kept, float uniform, Scratch scratch)
+    {
+        var temperature = Parameters.Temperature;
+        var weights = scratch.Weights(n);
+        double sum = 0;
+        if (kept is int k)
+        {
+            for (var band = 0; band < order.BandCount && order.BandStart(band) < k; band++)
+            {
+                foreach (var id in Kept(order, band, k))
+                {
+                    weights[id] = MathF.Exp((working[id] - max) / temperature);
+                    sum += weights[id];
+                }
+            }
+        }
+        else
+        {
+            var all = weights.AsSpan(0, n);
+            TensorPrimitives.Subtract(working.AsSpan(0, n), max, all);
+            TensorPrimitives.Divide(all, temperature, all);
+            TensorPrimitives.Exp(all, all);
+            sum = SumAsDouble(all);
+        }
+
+        var target = uniform * sum;
+        double running = 0;
+        if (kept is null && order.BandCount == 0)
+        {
+            // Every token survives: find the target's band by masked sums, sort only that band.
+            for (var band = 0; band < DescendingLogits.BandLimit; band++)
+            {
+                var bandWeight = order.BandSum(band, weights);
+                if (!(target < running + bandWeight))
+                {
+                    running += bandWeight;
+                    continue;
+                }
+
+                foreach (var id in order.TakeBand(band))
+                {
+                    running += weights[id];
+                    if (target < running)
+                    {
+                        return id;
+                    }
+                }
+
+                break;
+            }
+
+            order.Reset(working, n, max); // rounding left the target past the total: take the slow walk's answer
+            running = 0;
+        }
+
+        var limit = kept ?? n;
+        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
+        {
+            var members = Kept(order, band, limit);
+            double bandWeight = 0;
+            foreach (var id in members)
+            {
+                bandWeight += weights[id];
+            }
+
+            if (!(target < running + bandWeight))
+            {
+                running += bandWeight;
+                continue;
+            }
+
+            var start = order.BandStart(band);
+            for (var j = start; j < start + members.Length; j++)
+            {
+                running += weights[order[j]];
+                if (target < running)
+                {
+                    return order[j];
+                }
             }
         }
 
-        return order[count - 1];
+        // Rounding left the target at or past the total: the smallest surviving logit, lowest id.
+        order.EnsureCount(limit);
+        var last = Math.Min(limit, order.Count) - 1;
+        var lastKey = DescendingLogits.Key(working[order[last]]);
+        while (last > 0 && DescendingLogits.Key(working[order[last - 1]]) == lastKey)
+        {
+            last--;
+        }
+
+        return order[last];
+    }
+
+    /// <summary>
+    /// The ids of <paramref name="band"/> at positions below <paramref name="limit"/>: all its members
+    /// in any order, or, when the limit cuts it, its sorted leading part.
+    /// </summary>
+    private static ReadOnlySpan<int> Kept(DescendingLogits order, int band, int limit)
+    {
+        var members = order.Members(band);
+        var start = order.BandStart(band);
+        if (start + members.Length <= limit)
+        {
+            return members;
+        }
+
+        _ = order[start]; // sorts the band
+        return order.Members(band)[..(limit - start)];
+    }
+
+    /// <summary>Σ <paramref name="values"/> accumulated in f64 (four lanes at a time), so the walk's f64 running sum reaches it to within ~1e-16.</summary>
+    private static double SumAsDouble(ReadOnlySpan<float> values)
+    {
+        var acc = Vector256<double>.Zero;
+        var i = 0;
+        for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
+        {
+            var (lower, upper) = Vector256.Widen(Vector256.Create(values.Slice(i, Vector256<float>.Count)));
+            acc += lower + upper;
+        }
+
+        var sum = Vector256.Sum(acc);
+        for (; i < values.Length; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>Row-sized buffers, grown to the largest vocabulary seen on the thread.</summary>
+    private sealed class Scratch
+    {
+        private float[] _working = [];
+        private float[] _mass = [];
+        private float[] _weights = [];
+
+        public DescendingLogits Order { get; } = new();
+
+        public float[] Working(int n) => _working.Length >= n ? _working : _working = new float[n];
+
+        public float[] Mass(int n) => _mass.Length >= n ? _mass : _mass = new float[n];
+
+        public float[] Weights(int n) => _weights.Length >= n ? _weights : _weights = new float[n];
     }
 
     /// <summary>The tokens of <paramref name="context"/> the penalties count: the last <see cref="SamplingParameters.PenaltyLastN"/> (all when negative).</summary>
