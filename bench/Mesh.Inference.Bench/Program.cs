@@ -7,7 +7,7 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (fused
-/// quantized decode kernels vs unpack-to-scratch), <c>gemm</c> (f32 register tiles vs AVX2 kernels), <c>throughput</c>
+/// quantized decode kernels vs unpack-to-scratch), <c>gemm</c> (f32 register tiles vs AVX2 kernels), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -40,6 +40,9 @@ internal static class Program
         var gemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
         var gemm = new Command("gemm", "f32 matrix products of one 110M layer: AVX-512 register tiles vs AVX2 kernels, interleaved") { threads, gemmTokens, gemmRounds };
         gemm.SetAction(r => F32GemmBench.Run(r.GetValue(threads), r.GetValue(gemmRounds), r.GetValue(gemmTokens)!));
+        var samplerRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+        var sampler = new Command("sampler", "µs per draw: the band-sorting sampler vs the full-sort one it replaced, interleaved") { samplerRounds };
+        sampler.SetAction(r => SamplerBench.Run(r.GetValue(samplerRounds)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
         throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
@@ -57,6 +60,6 @@ internal static class Program
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
             r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!, r.GetValue(attentionBaseline)));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, sampler, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }

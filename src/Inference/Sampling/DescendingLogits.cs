@@ -9,7 +9,8 @@ namespace Mesh.Inference.Sampling;
 /// the sample_f32 kernel and <c>SamplingReference</c> walk), gathered lazily one band of logits at a
 /// time and each band sorted only when a position inside it is read: band 0 holds the logits within
 /// 0.25 of the maximum, band j those in [max − 0.25·2^j, max − 0.25·2^(j−1)), the last everything below
-/// max − 64 (masked −∞ logits included). Equal logits always share a band. A cut or a draw reads
+/// max − 64 (masked −∞ logits included); a band of more than 256 ids is split by a counting sort into
+/// 16 of equal width. Equal logits always share a band. A cut or a draw reads
 /// whole bands by their members (a sum needs no order) and sorts only the band it ends in, so a row of
 /// 32k–128k logits costs a few vectorized passes and the sort of one band instead of the sort of the
 /// vocabulary (what llama.cpp avoids with its partial sort and bucketed top-p).
@@ -19,10 +20,23 @@ internal sealed class DescendingLogits
     private const float FirstBandWidth = 0.25f;
     private const int Bands = 10; // 0.25·2^8 = 64 below the maximum, then the rest
 
-    private readonly int[] _bandStart = new int[Bands + 1];
-    private readonly bool[] _bandSorted = new bool[Bands];
+    // A gathered band larger than this is split into up to Splits narrower ones by value (a counting
+    // sort on the sub-range), so a cut deep in a wide band sorts a sixteenth of it.
+    private const int SplitAbove = 256;
+    private const int Splits = 16;
+
+    private readonly int[] _bandStart = new int[(Bands * Splits) + 1];
+    private readonly float[] _bandLower = new float[Bands * Splits];
+    private readonly bool[] _bandSorted = new bool[Bands * Splits];
+    private readonly int[] _splitCounts = new int[Splits];
+    private readonly float[] _splitLowest = new float[Splits];
+    private readonly int[] _splitFirst = new int[Splits];
+    private readonly int[] _splitNext = new int[Splits];
     private int[] _order = [];
     private ulong[] _words = [];
+    private int[] _spareOrder = [];
+    private ulong[] _spareWords = [];
+    private int _coarseGathered;
     private float[] _logits = [];
     private int _length;
     private float _max;
@@ -58,12 +72,15 @@ internal sealed class DescendingLogits
         {
             _order = new int[length];
             _words = new ulong[length];
+            _spareOrder = new int[length];
+            _spareWords = new ulong[length];
         }
 
         _logits = logits;
         _length = length;
         _max = max;
         BandCount = 0;
+        _coarseGathered = 0;
         _bandStart[0] = 0;
     }
 
@@ -73,8 +90,11 @@ internal sealed class DescendingLogits
     /// <summary>The first position of band <paramref name="band"/> (gathered).</summary>
     public int BandStart(int band) => _bandStart[band];
 
-    /// <summary>The smallest logit band <paramref name="band"/> can hold (−∞ for the last).</summary>
-    public float BandLower(int band) => band == Bands - 1 ? float.NegativeInfinity : _max - (FirstBandWidth * (1 << band));
+    /// <summary>A lower bound of the logits in band <paramref name="band"/> (gathered): every member is at least this.</summary>
+    public float BandLower(int band) => _bandLower[band];
+
+    /// <summary>The smallest logit coarse band <paramref name="coarse"/> can hold (−∞ for the last).</summary>
+    private float CoarseLower(int coarse) => coarse == Bands - 1 ? float.NegativeInfinity : _max - (FirstBandWidth * (1 << coarse));
 
     /// <summary>Gathers bands until at least <paramref name="count"/> ids are readable; false when fewer exist.</summary>
     public bool EnsureCount(int count)
@@ -86,22 +106,98 @@ internal sealed class DescendingLogits
         return Count >= count;
     }
 
-    /// <summary>Gathers the next band (unsorted); false when none is left.</summary>
+    /// <summary>Gathers the next coarse band (unsorted, split when wide); false when none is left.</summary>
     public bool GatherNextBand()
     {
-        if (BandCount == Bands)
+        if (_coarseGathered == Bands)
         {
             return false;
         }
 
-        var band = BandCount;
-        var upper = band == 0 ? float.PositiveInfinity : BandLower(band - 1);
-        var found = Gather(BandLower(band), upper, band == 0, _bandStart[band]);
-        _bandSorted[band] = found <= 1;
-        _bandStart[band + 1] = _bandStart[band] + found;
-        BandCount++;
+        var coarse = _coarseGathered++;
+        var lower = CoarseLower(coarse);
+        var upper = coarse == 0 ? float.PositiveInfinity : CoarseLower(coarse - 1);
+        var start = _bandStart[BandCount];
+        var found = Gather(lower, upper, coarse == 0, start);
+        if (found <= SplitAbove || !Split(start, found, coarse == 0 ? _max : upper))
+        {
+            Append(start + found, lower);
+        }
+
         return true;
     }
+
+    private void Append(int end, float lower)
+    {
+        var band = BandCount++;
+        _bandLower[band] = lower;
+        _bandStart[band + 1] = end;
+        _bandSorted[band] = end - _bandStart[band] <= 1;
+    }
+
+    /// <summary>
+    /// Splits the <paramref name="count"/> ids gathered at <paramref name="start"/> (logits at most
+    /// <paramref name="top"/>) into up to <see cref="Splits"/> bands of equal width down to their
+    /// lowest finite logit, −∞ last, by a counting sort; equal logits land in the same band. False
+    /// when they cannot be split (all equal).
+    /// </summary>
+    private bool Split(int start, int count, float top)
+    {
+        var lowest = float.PositiveInfinity;
+        for (var i = start; i < start + count; i++)
+        {
+            var value = _logits[_order[i]];
+            if (value < lowest && !float.IsNegativeInfinity(value))
+            {
+                lowest = value;
+            }
+        }
+
+        var width = (top - lowest) / Splits;
+        if (!(width > 0) || float.IsInfinity(width))
+        {
+            return false;
+        }
+
+        Array.Clear(_splitCounts);
+        _splitLowest.AsSpan().Fill(float.PositiveInfinity);
+        for (var i = start; i < start + count; i++)
+        {
+            var value = _logits[_order[i]];
+            var split = SplitOf(value, top, width);
+            _splitCounts[split]++;
+            _splitLowest[split] = MathF.Min(_splitLowest[split], value);
+        }
+
+        var at = start;
+        for (var split = 0; split < Splits; split++)
+        {
+            _splitFirst[split] = _splitNext[split] = at;
+            at += _splitCounts[split];
+        }
+
+        for (var i = start; i < start + count; i++)
+        {
+            var position = _splitNext[SplitOf(_logits[_order[i]], top, width)]++;
+            _spareOrder[position] = _order[i];
+            _spareWords[position] = _words[i];
+        }
+
+        _spareOrder.AsSpan(start, count).CopyTo(_order.AsSpan(start));
+        _spareWords.AsSpan(start, count).CopyTo(_words.AsSpan(start));
+        for (var split = 0; split < Splits; split++)
+        {
+            if (_splitCounts[split] > 0)
+            {
+                Append(_splitFirst[split] + _splitCounts[split], _splitLowest[split]);
+            }
+        }
+
+        return true;
+    }
+
+    private static int SplitOf(float value, float top, float width) =>
+        float.IsNegativeInfinity(value) ? Splits - 1 : Math.Clamp((int)((top - value) / width), 0, Splits - 1);
 
     /// <summary>
     /// Σ <paramref name="values"/>[id] (f64) over the ids whose logit lies in band <paramref name="band"/>,
@@ -111,8 +207,8 @@ internal sealed class DescendingLogits
     public double BandSum(int band, float[] values)
     {
         var logits = _logits.AsSpan(0, _length);
-        var lower = BandLower(band);
-        var upper = band == 0 ? float.PositiveInfinity : BandLower(band - 1);
+        var lower = CoarseLower(band);
+        var upper = band == 0 ? float.PositiveInfinity : CoarseLower(band - 1);
         double sum = 0;
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -150,25 +246,21 @@ internal sealed class DescendingLogits
     }
 
     /// <summary>
-    /// The ids of band <paramref name="band"/> alone, sorted, skipping the bands before it; the row's
-    /// order is used up (a <see cref="Reset"/> must come before any other read).
+    /// Skips the coarse bands before <paramref name="coarse"/> (nothing gathered yet): the next
+    /// <see cref="GatherNextBand"/> gathers it, at position 0. Positions then no longer count the
+    /// skipped ids, which suits a draw that has already summed their weight.
     /// </summary>
-    public ReadOnlySpan<int> TakeBand(int band)
+    public void SkipTo(int coarse)
     {
-        var upper = band == 0 ? float.PositiveInfinity : BandLower(band - 1);
-        var found = Gather(BandLower(band), upper, band == 0, 0);
-        var words = _words.AsSpan(0, found);
-        words.Sort();
-        for (var i = 0; i < found; i++)
+        if (BandCount != 0)
         {
-            _order[i] = (int)(uint)words[i];
+            throw new InvalidOperationException("bands were gathered already");
         }
 
-        BandCount = 0;
-        return _order.AsSpan(0, found);
+        _coarseGathered = coarse;
     }
 
-    /// <summary>The number of bands a row is cut into.</summary>
+    /// <summary>The number of coarse bands a row is cut into (what <see cref="BandSum"/> and <see cref="SkipTo"/> number).</summary>
     public static int BandLimit => Bands;
 
     /// <summary>The end (exclusive) of the band that holds <paramref name="position"/> (below <see cref="Count"/>).</summary>

@@ -205,30 +205,21 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
         double running = 0;
         if (kept is null && order.BandCount == 0)
         {
-            // Every token survives: find the target's band by masked sums, sort only that band.
-            for (var band = 0; band < DescendingLogits.BandLimit; band++)
+            // Every token survives: skip the coarse bands before the target by their masked sums,
+            // so only the target's band is gathered (and split, and one part of it sorted).
+            var coarse = 0;
+            for (; coarse < DescendingLogits.BandLimit - 1; coarse++)
             {
-                var bandWeight = order.BandSum(band, weights);
-                if (!(target < running + bandWeight))
+                var bandWeight = order.BandSum(coarse, weights);
+                if (target < running + bandWeight)
                 {
-                    running += bandWeight;
-                    continue;
+                    break;
                 }
 
-                foreach (var id in order.TakeBand(band))
-                {
-                    running += weights[id];
-                    if (target < running)
-                    {
-                        return id;
-                    }
-                }
-
-                break;
+                running += bandWeight;
             }
 
-            order.Reset(working, n, max); // rounding left the target past the total: take the slow walk's answer
-            running = 0;
+            order.SkipTo(coarse);
         }
 
         var limit = kept ?? n;
@@ -258,7 +249,13 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
             }
         }
 
-        // Rounding left the target at or past the total: the smallest surviving logit, lowest id.
+        // Rounding left the target at or past the total: the smallest surviving logit, lowest id
+        // (gathered afresh when every token survives, as bands may have been skipped).
+        if (kept is null)
+        {
+            order.Reset(working, n, max);
+        }
+
         order.EnsureCount(limit);
         var last = Math.Min(limit, order.Count) - 1;
         var lastKey = DescendingLogits.Key(working[order[last]]);
