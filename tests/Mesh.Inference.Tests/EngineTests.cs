@@ -43,6 +43,38 @@ public sealed class EngineTests
         Assert.True(stats.Steps < Prompts.Length * 80, $"{stats.Steps} steps for {Prompts.Length} × 80 tokens: no batching happened");
     }
 
+    /// <summary>
+    /// With a 32k vocabulary a step's rows are sampled on the backend's worker team (each sequence
+    /// its own sampler and row); seeded top-p draws with logprobs must still be exactly each
+    /// request's alone, where one row is sampled on the engine thread.
+    /// </summary>
+    [Fact]
+    public async Task SeededSamplesDrawnOnTheWorkersOfABatchedStepAreTheirAloneTokens()
+    {
+        GenerationRequest Sampled(EngineHarness harness, string prompt, int seed) => new(
+            harness.Model.Tokenizer.Encode(prompt, addBos: true), 24,
+            new SamplingParameters { Temperature = 0.9f, TopP = 0.9f, Seed = (ulong)seed }, [], IgnoreEos: true, TopLogprobs: 2);
+
+        var alone = new List<List<int>>();
+        using (var single = new EngineHarness(TestModels.TinyRandomGguf, new EngineOptions { MaxRunningSequences = 1 }, new BackendOptions { Threads = 2 }))
+        {
+            for (var i = 0; i < Prompts.Length; i++)
+            {
+                alone.Add((await single.RunAsync(Sampled(single, Prompts[i], i))).Tokens);
+            }
+        }
+
+        using var batched = new EngineHarness(TestModels.TinyRandomGguf, new EngineOptions { MaxRunningSequences = 16 }, new BackendOptions { Threads = 2 });
+        var together = await Task.WhenAll(Prompts.Select((p, i) => batched.RunAsync(Sampled(batched, p, i))));
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i].Tokens);
+        }
+
+        Assert.True(batched.Engine.Statistics.MaxBatchTokens >= Prompts.Length, "the requests never shared a step");
+        Assert.True(alone.Select(a => string.Join(",", a)).Distinct().Count() > 1, "different seeds must give different tokens, or the comparison says little");
+    }
+
     [Fact]
     public async Task ARepeatedSystemPromptIsServedFromThePrefixCache()
     {

@@ -25,6 +25,8 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
     private float[] _logits = [];
     private int[] _tokens = [];
     private int[] _context = [];
+    private readonly List<(Sequence Sequence, int Row)> _independent = [];
+    private SampledToken[] _sampledRows = [];
 
     public IInferenceBackend Backend { get; } = backend;
 
@@ -81,6 +83,7 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         Backend.Forward(_batch, _logits);
         MaxBatchTokens = Math.Max(MaxBatchTokens, _batch.Count);
         output.Timestamp = Stopwatch.GetTimestamp();
+        var parallel = SampleIndependentRows(scheduled);
         var row = 0;
         foreach (var (s, _, _, sample, drafts) in scheduled.Scheduled)
         {
@@ -91,7 +94,9 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
 
             if (drafts.Length == 0)
             {
-                output.Sampled.Add(ProcessAndSample(s, _logits.AsSpan(row * vocabSize, vocabSize), CollectionsMarshal.AsSpan(s.Tokens), (ulong)s.OutputLength));
+                output.Sampled.Add(parallel && s.Request.LogitsProcessor is null
+                    ? _sampledRows[row]
+                    : ProcessAndSample(s, _logits.AsSpan(row * vocabSize, vocabSize), CollectionsMarshal.AsSpan(s.Tokens), (ulong)s.OutputLength));
                 row++;
             }
             else
@@ -102,6 +107,55 @@ internal sealed class ModelRunner(IInferenceBackend backend, int vocabSize)
         }
 
         return output;
+    }
+
+    /// <summary>
+    /// Samples, on the backend's workers where it lends them (<see cref="IHostParallelism"/>), the rows
+    /// of the sequences that draw one token with no logits processor: each has its own sampler and
+    /// row, so they are independent. Rows with a processor (a grammar's shared automaton) and verify
+    /// runs stay on the engine thread, in order. False when nothing was sampled here.
+    /// </summary>
+    private bool SampleIndependentRows(SchedulerOutput scheduled)
+    {
+        if (Backend is not IHostParallelism workers)
+        {
+            return false;
+        }
+
+        _independent.Clear();
+        var row = 0;
+        foreach (var (s, _, _, sample, drafts) in scheduled.Scheduled)
+        {
+            if (!sample)
+            {
+                continue;
+            }
+
+            if (drafts.Length == 0 && s.Request.LogitsProcessor is null)
+            {
+                _independent.Add((s, row));
+            }
+
+            row += 1 + drafts.Length;
+        }
+
+        if (_independent.Count < 2)
+        {
+            return false;
+        }
+
+        if (_sampledRows.Length < row)
+        {
+            _sampledRows = new SampledToken[row];
+        }
+
+        var logits = _logits;
+        workers.For(_independent.Count, (long)_independent.Count * vocabSize * 8, i =>
+        {
+            var (s, r) = _independent[i];
+            _sampledRows[r] = ProcessAndSample(s, logits.AsSpan(r * vocabSize, vocabSize), CollectionsMarshal.AsSpan(s.Tokens), (ulong)s.OutputLength);
+        });
+        return true;
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// vectorized (AVX2/FMA through System.Numerics.Tensors and intrinsics) and split by output rows
 /// over all cores; attention (<see cref="CpuAttention"/>) by runs of a sequence's tokens and KV heads.
 /// </summary>
-public sealed unsafe class CpuBackend : IInferenceBackend
+public sealed unsafe class CpuBackend : IInferenceBackend, IHostParallelism
 {
     // Work estimate of one RMSNorm element in multiply-add units (square-sum, scale, weight), for the small-work threshold.
     private const long RmsNormCost = 3;
@@ -167,6 +167,9 @@ public sealed unsafe class CpuBackend : IInferenceBackend
             _parallel.MatMul(_final, (_weights.Classifier, (nint)output));
         }
     }
+
+    /// <inheritdoc/>
+    void IHostParallelism.For(int count, long work, Action<int> body) => _parallel.For(count, work, (i, _) => body(i));
 
     /// <summary>Stops the worker threads and frees the native memory of the KV cache and the activation buffers.</summary>
     public void Dispose()
