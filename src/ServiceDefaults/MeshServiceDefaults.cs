@@ -58,13 +58,23 @@ public static class MeshServiceDefaults
         // Logs go to stderr so that a host used as a command-line tool keeps stdout for its output.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
+        var exportsTraces = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t => t
-                .AddSource(TelemetryPrefix + "*")
-                .AddAspNetCoreInstrumentation()
-                .AddGrpcClientInstrumentation()
-                .AddHttpClientInstrumentation())
+            .WithTracing(t =>
+            {
+                t.AddSource(TelemetryPrefix + "*")
+                    .AddAspNetCoreInstrumentation()
+                    .AddGrpcClientInstrumentation()
+                    .AddHttpClientInstrumentation();
+                // With nowhere to send spans, record none: activities still carry the trace context
+                // (traceparent propagates, logs keep their trace ids), but no instrumentation fills
+                // in tags on every call of every hop. OTEL_TRACES_SAMPLER, when set, decides instead.
+                if (!exportsTraces && string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+                {
+                    t.SetSampler(new AlwaysOffSampler());
+                }
+            })
             .WithMetrics(m => m
                 // Meters made by another host's IMeterFactory (ASP.NET Core's and Mesh's own, when several
                 // hosts share a process, as the tests and an all-in-one run do) are that host's to export:
@@ -76,7 +86,7 @@ public static class MeshServiceDefaults
                 // A scrape shows every measurement taken before it: the exporter's default 300 ms response
                 // cache would hand a second scraper (or a test scraping right after a call) an older view.
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (exportsTraces)
         {
             otel.UseOtlpExporter();
         }
