@@ -30,11 +30,17 @@ internal static class SpeedBench
             .Select(m => (m.Name, Path: m.Path(), m.F32))
             .ToList();
         Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, best of {Repeats} runs after a warm-up, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
+        var bandwidth = withLlamaCpp ? MemoryWall.CopyBandwidth(threads) : 0;
+        if (withLlamaCpp)
+        {
+            Console.WriteLine($"memory wall: STREAM Copy bandwidth {bandwidth / 1e9:F1} GB/s with {threads} threads, measured before the models; % of wall = weight bytes per token × decode tok/s ÷ it");
+        }
+
         Console.WriteLine();
         var table = attentionBaseline
             ? new Table("model", "prefill tok/s (per-token attention)", "prefill tok/s", "ratio", "decode tok/s (per-token attention)", "decode tok/s", "ratio")
             : withLlamaCpp
-            ? new Table("model", "Mesh prefill tok/s", "llama.cpp prefill tok/s", "ratio", "Mesh decode tok/s", "llama.cpp decode tok/s", "ratio", "greedy agreement (first 32)")
+            ? new Table("model", "Mesh prefill tok/s", "llama.cpp prefill tok/s", "ratio", "Mesh decode tok/s", "llama.cpp decode tok/s", "ratio", "weights MB/token", "Mesh / llama.cpp % of memory wall", "greedy agreement (first 32)")
             : new Table("model", "prefill tok/s", "decode tok/s");
         foreach (var (name, path, f32) in models)
         {
@@ -87,6 +93,7 @@ internal static class SpeedBench
             var agreement = f32
                 ? $"{best.GreedyTokens.Take(32).Zip(theirs.GreedyTokens).TakeWhile(p => p.First == p.Second).Count()}/32"
                 : "n/a (quantized)";
+            var weightBytes = MemoryWall.WeightBytesPerToken(mesh.Model.Weights);
             table.Add(
                 name,
                 best.PrefillTokensPerSecond,
@@ -95,6 +102,8 @@ internal static class SpeedBench
                 best.DecodeTokensPerSecond,
                 theirs.DecodeTokensPerSecond,
                 $"{best.DecodeTokensPerSecond / theirs.DecodeTokensPerSecond:F2}×",
+                $"{weightBytes / 1e6:F1}",
+                $"{100 * weightBytes * best.DecodeTokensPerSecond / bandwidth:F0}% / {100 * weightBytes * theirs.DecodeTokensPerSecond / bandwidth:F0}%",
                 agreement);
         }
 

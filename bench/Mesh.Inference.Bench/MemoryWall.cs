@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Bench;
+
+/// <summary>
+/// The memory wall of decoding: a decode step reads every weight matrix once (the token embedding
+/// only one row of it), so weight bytes per token × decode tokens/s is the rate at which it streams
+/// weights, bounded by the machine's memory bandwidth. The bandwidth is measured in the same run as
+/// STREAM's Copy (bytes read + bytes written per second, each thread copying its own slice of
+/// buffers far larger than the caches).
+/// </summary>
+internal static unsafe class MemoryWall
+{
+    /// <summary>Bytes of weights one decode step reads: every layer's matrices and the classifier.</summary>
+    public static long WeightBytesPerToken(LlamaWeights weights) =>
+        weights.Layers.Sum(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Down, l.Up }.Sum(m => m.ByteLength)) +
+        weights.Classifier.ByteLength;
+
+    /// <summary>STREAM Copy bandwidth in bytes/s with <paramref name="threads"/> threads: the best of five passes over 2 × 512 MiB.</summary>
+    public static double CopyBandwidth(int threads)
+    {
+        const long bytes = 512L << 20;
+        var source = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        var target = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        try
+        {
+            NativeMemory.Fill(source, (nuint)bytes, 1);
+            NativeMemory.Fill(target, (nuint)bytes, 2);
+            var best = double.MaxValue;
+            for (var pass = 0; pass < 5; pass++)
+            {
+                var clock = Stopwatch.StartNew();
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    var start = bytes * t / threads;
+                    var end = bytes * (t + 1) / threads;
+                    Buffer.MemoryCopy(source + start, target + start, end - start, end - start);
+                });
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            }
+
+            return 2.0 * bytes / best;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(source);
+            NativeMemory.AlignedFree(target);
+        }
+    }
+}
