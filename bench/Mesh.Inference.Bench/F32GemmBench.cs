@@ -8,19 +8,20 @@ using Mesh.Inference.Models.Gguf;
 namespace Mesh.Inference.Bench;
 
 /// <summary>
-/// The f32 matrix products of one layer of the synthetic 110M model (dim 768, hidden 2048: Q/K/V,
-/// output, gate/up, down) at several token counts, on the backend's worker team: the AVX-512 register
+/// The f32 matrix products of one or more layers of the synthetic 110M model (dim 768, hidden 2048:
+/// Q/K/V, output, gate/up, down; 12 layers stream 340 MB of weights from memory, one fits in cache)
+/// at several token counts, on the backend's worker team: the AVX-512 register
 /// tiles against the AVX2 kernels they replace, interleaved round by round in one process, in GFLOP/s
 /// (2·rows·cols·tokens per product) with the ratio of the medians.
 /// </summary>
 internal static unsafe class F32GemmBench
 {
-    public static int Run(int threads, int rounds, int[] tokenCounts)
+    public static int Run(int threads, int rounds, int[] tokenCounts, int layers = 1)
     {
         const int dim = 768, hidden = 2048;
         var shapes = new (string Name, int Rows, int Cols)[] { ("wq", dim, dim), ("wk", dim, dim), ("wv", dim, dim), ("wo", dim, dim), ("w1", hidden, dim), ("w3", hidden, dim), ("w2", dim, hidden) };
         var random = new Random(1);
-        var weights = shapes.Select(s =>
+        var weights = Enumerable.Range(0, layers).SelectMany(_ => shapes).Select(s =>
         {
             var data = (float*)NativeMemory.AlignedAlloc((nuint)((long)s.Rows * s.Cols * sizeof(float)), 64);
             for (long i = 0; i < (long)s.Rows * s.Cols; i++)
@@ -30,11 +31,11 @@ internal static unsafe class F32GemmBench
 
             return new WeightMatrix(s.Name, GgmlType.F32, s.Rows, s.Cols, (nint)data);
         }).ToArray();
-        var flopsPerToken = 2.0 * shapes.Sum(s => (double)s.Rows * s.Cols);
-        Console.WriteLine($"threads: {threads}, one layer of the synthetic 110M model ({flopsPerToken / 1e6:F1} MFLOP per token), {rounds} interleaved rounds, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
+        var flopsPerToken = 2.0 * layers * shapes.Sum(s => (double)s.Rows * s.Cols);
+        Console.WriteLine($"threads: {threads}, {layers} layer(s) of the synthetic 110M model ({flopsPerToken / 1e6:F1} MFLOP, {flopsPerToken * 2 / 1e6:F0} MB of f32 weights per token), {rounds} interleaved rounds, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
         Console.WriteLine();
         using var parallel = new CpuParallel(threads, hidden);
-        var table = new Table("tokens", "AVX2 kernels GFLOP/s (median)", "AVX-512 tiles GFLOP/s (median)", "tiles / AVX2", "max |difference| / max |y|");
+        var table = new Table("tokens", "AVX2 kernels GFLOP/s (median)", "AVX-512 tiles, no prefetch", "AVX-512 tiles GFLOP/s (median)", "tiles / AVX2", "prefetch on / off", "max |difference| / max |y|");
         foreach (var n in tokenCounts)
         {
             using var small = new CpuActivations();
@@ -42,19 +43,24 @@ internal static unsafe class F32GemmBench
             FillActivations(small, n, dim, random);
             FillActivations(large, n, hidden, random);
             var outputs = shapes.Select(s => new float[(long)n * s.Rows]).ToArray();
-            double Once(bool wide)
+            double Once(bool wide, bool prefetch = true)
             {
                 CpuF32MatMul.Wide = wide;
-                var repeats = Math.Max(1, 64 / n);
+                CpuF32MatMul.Prefetch = prefetch;
+                var repeats = Math.Max(1, 64 / n / layers);
                 var clock = Stopwatch.StartNew();
                 for (var i = 0; i < repeats; i++)
                 {
-                    fixed (float* q = outputs[0], k = outputs[1], v = outputs[2], o = outputs[3], g = outputs[4], u = outputs[5], d = outputs[6])
+                    for (var l = 0; l < layers; l++)
                     {
-                        parallel.MatMul(small, (weights[0], (nint)q), (weights[1], (nint)k), (weights[2], (nint)v));
-                        parallel.MatMul(small, (weights[3], (nint)o));
-                        parallel.MatMul(small, (weights[4], (nint)g), (weights[5], (nint)u));
-                        parallel.MatMul(large, (weights[6], (nint)d));
+                        var w = weights.AsSpan(l * shapes.Length, shapes.Length);
+                        fixed (float* q = outputs[0], k = outputs[1], v = outputs[2], o = outputs[3], g = outputs[4], u = outputs[5], d = outputs[6])
+                        {
+                            parallel.MatMul(small, (w[0], (nint)q), (w[1], (nint)k), (w[2], (nint)v));
+                            parallel.MatMul(small, (w[3], (nint)o));
+                            parallel.MatMul(small, (w[4], (nint)g), (w[5], (nint)u));
+                            parallel.MatMul(large, (w[6], (nint)d));
+                        }
                     }
                 }
 
@@ -67,26 +73,24 @@ internal static unsafe class F32GemmBench
             var difference = outputs.Zip(narrowOut, (a, b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max()).Max();
             var magnitude = outputs.Max(o => o.Max(Math.Abs));
             var narrow = new List<double>();
+            var unfetched = new List<double>();
             var wide = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
-                if (round % 2 == 0)
+                // The arms rotate, so none always follows another's cache state.
+                var arms = new Action[] { () => narrow.Add(Once(false)), () => unfetched.Add(Once(true, prefetch: false)), () => wide.Add(Once(true)) };
+                for (var arm = 0; arm < arms.Length; arm++)
                 {
-                    narrow.Add(Once(false));
-                    wide.Add(Once(true));
-                }
-                else
-                {
-                    wide.Add(Once(true));
-                    narrow.Add(Once(false));
+                    arms[(arm + round) % arms.Length]();
                 }
             }
 
             double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-            table.Add(n, Median(narrow), Median(wide), $"{Median(wide) / Median(narrow):F2}×", $"{difference / magnitude:E1}");
+            table.Add(n, Median(narrow), Median(unfetched), Median(wide), $"{Median(wide) / Median(narrow):F2}×", $"{Median(wide) / Median(unfetched):F2}×", $"{difference / magnitude:E1}");
         }
 
         CpuF32MatMul.Wide = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        CpuF32MatMul.Prefetch = true;
         table.Print();
         foreach (var w in weights)
         {

@@ -38,8 +38,9 @@ internal static class Program
         fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
         var gemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 5, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
         var gemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
-        var gemm = new Command("gemm", "f32 matrix products of one 110M layer: AVX-512 register tiles vs AVX2 kernels, interleaved") { threads, gemmTokens, gemmRounds };
-        gemm.SetAction(r => F32GemmBench.Run(r.GetValue(threads), r.GetValue(gemmRounds), r.GetValue(gemmTokens)!));
+        var gemmLayers = new Option<int>("--layers") { Description = "distinct 110M layers to cycle through (12: the weights stream from memory)", DefaultValueFactory = _ => 1 };
+        var gemm = new Command("gemm", "f32 matrix products of 110M layers: AVX-512 register tiles vs AVX2 kernels, interleaved") { threads, gemmTokens, gemmRounds, gemmLayers };
+        gemm.SetAction(r => F32GemmBench.Run(r.GetValue(threads), r.GetValue(gemmRounds), r.GetValue(gemmTokens)!, r.GetValue(gemmLayers)));
         var samplerRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var sampler = new Command("sampler", "µs per draw: the band-sorting sampler vs the full-sort one it replaced, interleaved") { samplerRounds };
         sampler.SetAction(r => SamplerBench.Run(r.GetValue(samplerRounds)));

@@ -12,8 +12,10 @@ namespace Mesh.Inference.Backends.Cpu;
 /// 512-bit accumulators: per 16 values of k it loads eight vectors and issues sixteen FMAs, so the
 /// FMA units, not the loads, set the pace (the register-blocking idea of BLIS and llamafile's
 /// tinyBLAS, in the dot-product form that needs no repacking of the mmapped weights). The four rows
-/// stay in L1 while every token group passes over them, and the tokens that do not fill a group of
-/// four are finished against those same rows, so a step reads the weights from memory once whatever
+/// stay in L1 while every token group passes over them (the first group also prefetches the next
+/// four rows, so their memory latency hides behind its arithmetic: at 16 tokens the weights stream
+/// from memory as fast as the FMAs use them), and the tokens that do not fill a group of four are
+/// finished against those same rows, so a step reads the weights from memory once whatever
 /// its token count (a verification step of speculative decoding with five tokens included).
 /// </para>
 /// <para>
@@ -35,6 +37,12 @@ internal static unsafe class CpuF32MatMul
     /// in the last bits (another summation order), each being fixed for every batch and thread count.
     /// </summary>
     internal static bool Wide { get; set; } = Avx512F.IsSupported;
+
+    /// <summary>
+    /// Whether the 4 × 4 tiles prefetch the next four weight rows during their first token group
+    /// (default on). A switch only so that the benchmark can measure it in the same run.
+    /// </summary>
+    internal static bool Prefetch { get; set; } = true;
 
     /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of y (row stride
@@ -98,9 +106,12 @@ internal static unsafe class CpuF32MatMul
         {
             var rows = w + (r * wStride);
             var b = 0;
+            // While the first token group runs, the next four rows are fetched, so their memory
+            // latency hides behind this group's arithmetic instead of stalling the next one.
+            var next = Prefetch && r + 8 <= rowEnd ? rows + (4 * wStride) : null;
             for (; b + 4 <= n; b += 4)
             {
-                Tile4x4(rows, wStride, x + ((nint)b * cols), cols, y + ((nint)b * yStride) + r, yStride);
+                Tile4x4(rows, wStride, x + ((nint)b * cols), cols, y + ((nint)b * yStride) + r, yStride, b == 0 ? next : null);
             }
 
             // The tokens left over take the same four rows while they are still in L1.
@@ -128,7 +139,7 @@ internal static unsafe class CpuF32MatMul
 
     /// <summary>Rows w0..w3 (stride <paramref name="wStride"/>) times activation rows x0..x3 (stride <paramref name="cols"/>): y[b·yStride + i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4(float* w0, nint wStride, float* x0, int cols, float* y, int yStride)
+    private static void Tile4x4(float* w0, nint wStride, float* x0, int cols, float* y, int yStride, float* prefetch)
     {
         float* w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         float* x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
@@ -139,6 +150,14 @@ internal static unsafe class CpuF32MatMul
         var k = 0;
         for (; k + Lanes <= cols; k += Lanes)
         {
+            if (prefetch != null)
+            {
+                Sse.Prefetch0(prefetch + k);
+                Sse.Prefetch0(prefetch + wStride + k);
+                Sse.Prefetch0(prefetch + (2 * wStride) + k);
+                Sse.Prefetch0(prefetch + (3 * wStride) + k);
+            }
+
             var v0 = Avx512F.LoadVector512(x0 + k);
             var v1 = Avx512F.LoadVector512(x1 + k);
             var v2 = Avx512F.LoadVector512(x2 + k);
