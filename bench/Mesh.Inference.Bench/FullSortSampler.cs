@@ -7,14 +7,13 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// The sampler Mesh had before <see cref="Sampler"/> sorted by bands, kept as the
 /// benchmark's baseline: it sorts the whole vocabulary whenever top-k, top-p or min-p is set, and
-/// walks temperature-only draws by token id.
+/// walks temperature-only draws by token id. Penalties are left out (the benchmark uses none).
 /// </summary>
 internal sealed class FullSortSampler(SamplingParameters parameters, int vocabSize)
 {
     private readonly float[] _working = new float[vocabSize];
     private readonly int[] _order = new int[vocabSize];
     private readonly float[] _keys = new float[vocabSize];
-    private readonly Dictionary<int, int> _counts = [];
 
     /// <summary>The parameters every draw of this sampler uses.</summary>
     public SamplingParameters Parameters { get; } = parameters;
@@ -30,7 +29,7 @@ internal sealed class FullSortSampler(SamplingParameters parameters, int vocabSi
         logits.CopyTo(working);
         if (p.HasPenalties)
         {
-            ApplyPenalties(working, context);
+            throw new NotSupportedException("the baseline leaves penalties out: the benchmark draws without them");
         }
 
         if (p.IsGreedy)
@@ -125,32 +124,5 @@ internal sealed class FullSortSampler(SamplingParameters parameters, int vocabSi
         }
 
         return order[count - 1];
-    }
-
-    /// <summary>The tokens of <paramref name="context"/> the penalties count: the last <see cref="SamplingParameters.PenaltyLastN"/> (all when negative).</summary>
-    public static ReadOnlySpan<int> PenaltyWindow(SamplingParameters parameters, ReadOnlySpan<int> context) =>
-        parameters.PenaltyLastN < 0 ? context : context[Math.Max(0, context.Length - parameters.PenaltyLastN)..];
-
-    private void ApplyPenalties(Span<float> logits, ReadOnlySpan<int> context)
-    {
-        var p = Parameters;
-        var window = PenaltyWindow(p, context);
-        _counts.Clear();
-        foreach (var token in window)
-        {
-            _counts[token] = _counts.GetValueOrDefault(token) + 1;
-        }
-
-        foreach (var (token, n) in _counts)
-        {
-            if ((uint)token >= (uint)logits.Length)
-            {
-                continue;
-            }
-
-            var logit = logits[token];
-            logit = logit > 0 ? logit / p.RepetitionPenalty : logit * p.RepetitionPenalty;
-            logits[token] = logit - (n * p.FrequencyPenalty) - p.PresencePenalty;
-        }
     }
 }
