@@ -1,0 +1,334 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+using static Mesh.Inference.Backends.Cpu.CpuFusedQuantDot;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// The decode (one activation row) int8 dot products of <see cref="CpuFusedQuantDot"/> and of Q8_0
+/// through AVX-VNNI: vpdpbusd sums four unsigned-by-signed byte products straight into an int32 lane,
+/// where the AVX2 kernels need maddubs then madd (and, for signed weights, two sign instructions).
+/// Weight quants stored with a bias (Q4_0: q − 8, Q5_0: q − 16, Q6_K: q − 32; Q8_0 read as unsigned:
+/// w + 128) go in unsigned, and the bias times each four-value sum of the activations, computed once
+/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value.
+/// Every int32 lane is therefore the same integer the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
+/// saturate, and no AVX2 sum here saturates either), and every float step is unchanged, so the results
+/// are bit-identical to <see cref="CpuFusedQuantDot"/>, to the unpack path and to the batch.
+/// </summary>
+internal static unsafe class CpuVnniQuantDot
+{
+    /// <summary>Whether this CPU has AVX-VNNI (with the AVX2/FMA the rest of each kernel uses).</summary>
+    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>y[r] for r in [rowStart, rowEnd): the 32-value block type rows of <paramref name="w"/> times activation row 0 (Q8_0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    {
+        switch (w.Type)
+        {
+            case GgmlType.Q4_0:
+                BlockRows<Q4_0>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q4_1:
+                BlockRows<Q4_1>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_0:
+                BlockRows<Q5_0>(w, x, y, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_1:
+                BlockRows<Q5_1>(w, x, y, rowStart, rowEnd);
+                break;
+            default:
+                throw new NotSupportedException($"no VNNI kernel for {w.Type}");
+        }
+    }
+
+    /// <summary>y[r] for r in [rowStart, rowEnd): the K-quant rows of <paramref name="w"/> times activation row 0 (Q8_K).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void KRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    {
+        var superBlocks = w.Cols / KQuants.SuperBlockSize;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            y[r] = w.Type switch
+            {
+                GgmlType.Q4_K => DotQ45K(w.Row(r), fiveBits: false, x.Q8K, x.Q8KScales, x.Q8KSums, superBlocks),
+                GgmlType.Q5_K => DotQ45K(w.Row(r), fiveBits: true, x.Q8K, x.Q8KScales, x.Q8KSums, superBlocks),
+                GgmlType.Q6_K => DotQ6K(w.Row(r), x.Q8K, x.Q8KScales, x.Q8KQuadSumsNegated, superBlocks),
+                _ => throw new NotSupportedException($"no VNNI kernel for {w.Type}"),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Q8_0 weight rows [rowStart, rowEnd) times one Q8 activation row (<paramref name="x"/>, its
+    /// scales and negated quad sums), four rows per pass sharing each activation load; each row's
+    /// blocks summed in order as <see cref="CpuMatMul.DotQ8"/> sums them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q8Rows(WeightMatrix w, sbyte* x, float* xScales, int* xQuadSumsNegated, int rowStart, int rowEnd, float* y)
+    {
+        var blocks = w.Cols / Dequantize.Q8BlockSize;
+        var r = rowStart;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            byte* r0 = w.Row(r), r1 = w.Row(r + 1), r2 = w.Row(r + 2), r3 = w.Row(r + 3);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (var b = 0; b < blocks; b++)
+            {
+                var v = Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize));
+                var correction = Q8Correction(xQuadSumsNegated + (b * 8));
+                var xs = xScales[b];
+                var o = b * Dequantize.Q8BlockBytes;
+                a0 = Q8Block(r0 + o, v, correction, xs, a0);
+                a1 = Q8Block(r1 + o, v, correction, xs, a1);
+                a2 = Q8Block(r2 + o, v, correction, xs, a2);
+                a3 = Q8Block(r3 + o, v, correction, xs, a3);
+            }
+
+            y[r] = Vector256.Sum(a0);
+            y[r + 1] = Vector256.Sum(a1);
+            y[r + 2] = Vector256.Sum(a2);
+            y[r + 3] = Vector256.Sum(a3);
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            var row = w.Row(r);
+            var acc = Vector256<float>.Zero;
+            for (var b = 0; b < blocks; b++)
+            {
+                acc = Q8Block(row + (b * Dequantize.Q8BlockBytes), Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize)), Q8Correction(xQuadSumsNegated + (b * 8)), xScales[b], acc);
+            }
+
+            y[r] = Vector256.Sum(acc);
+        }
+    }
+
+    /// <summary>
+    /// −128 × each four-value activation sum: vpdpbusd multiplies unsigned weights, and a Q8_0 quant
+    /// w read as unsigned after flipping its top bit is w + 128.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q8Correction(int* quadSumsNegated) =>
+        Avx2.ShiftLeftLogical(Avx.LoadVector256(quadSumsNegated), 7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block(byte* block, Vector256<sbyte> v, Vector256<int> correction, float xScale, Vector256<float> acc)
+    {
+        var unsigned = Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80));
+        var quads = AvxVnni.MultiplyWideningAndAdd(correction, unsigned, v);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
+    }
+
+    /// <summary>
+    /// Four rows per pass share each activation block load and its bias correction; each row's
+    /// blocks are still summed in order into its own accumulator, as in <see cref="CpuFusedQuantDot"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockRows<T>(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+        where T : struct, IBlockLayout
+    {
+        var blocks = w.Cols / BlockQuants.BlockSize;
+        var bytes = GgmlTypeInfo.BlockBytes(w.Type);
+        var xq = x.Q8;
+        var xd = x.Q8Scales;
+        var xOffsets = x.Q8Offsets;
+        var xNegated = x.Q8QuadSumsNegated;
+        var r = rowStart;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            byte* r0 = w.Row(r), r1 = w.Row(r + 1), r2 = w.Row(r + 2), r3 = w.Row(r + 3);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+            for (var b = 0; b < blocks; b++)
+            {
+                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
+                var correction = BiasCorrection<T>(xNegated + (b * 8));
+                var scale = xd[b];
+                var offset = (nint)b * bytes;
+                a0 = Block<T>(r0 + offset, v, correction, scale, a0);
+                a1 = Block<T>(r1 + offset, v, correction, scale, a1);
+                a2 = Block<T>(r2 + offset, v, correction, scale, a2);
+                a3 = Block<T>(r3 + offset, v, correction, scale, a3);
+                if (T.HasOffset)
+                {
+                    o0 += HalfTable.ToSingle(*(ushort*)(r0 + offset + 2)) * xOffsets[b];
+                    o1 += HalfTable.ToSingle(*(ushort*)(r1 + offset + 2)) * xOffsets[b];
+                    o2 += HalfTable.ToSingle(*(ushort*)(r2 + offset + 2)) * xOffsets[b];
+                    o3 += HalfTable.ToSingle(*(ushort*)(r3 + offset + 2)) * xOffsets[b];
+                }
+            }
+
+            y[r] = Vector256.Sum(a0) + o0;
+            y[r + 1] = Vector256.Sum(a1) + o1;
+            y[r + 2] = Vector256.Sum(a2) + o2;
+            y[r + 3] = Vector256.Sum(a3) + o3;
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            var row = w.Row(r);
+            var acc = Vector256<float>.Zero;
+            var o = 0f;
+            for (var b = 0; b < blocks; b++)
+            {
+                var offset = (nint)b * bytes;
+                acc = Block<T>(row + offset, Avx.LoadVector256(xq + (b * BlockQuants.BlockSize)), BiasCorrection<T>(xNegated + (b * 8)), xd[b], acc);
+                if (T.HasOffset)
+                {
+                    o += HalfTable.ToSingle(*(ushort*)(row + offset + 2)) * xOffsets[b];
+                }
+            }
+
+            y[r] = Vector256.Sum(acc) + o;
+        }
+    }
+
+    /// <summary>−bias × each four-value activation sum of one block (zero for the types without a bias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BiasCorrection<T>(int* quadSumsNegated)
+        where T : struct, IBlockLayout =>
+        T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
+
+    /// <summary>acc + (d_w·d_x)·(four-value sums of (q_w − bias)·q_x) for one 32-value block, q_w unpacked in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Block<T>(byte* block, Vector256<sbyte> v, Vector256<int> correction, float xScale, Vector256<float> acc)
+        where T : struct, IBlockLayout
+    {
+        // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
+        var packed = Sse2.LoadVector128(block + T.NibbleOffset);
+        var q = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), Vector256.Create((byte)0x0F));
+        if (T.HasFifthBit)
+        {
+            q = Avx2.Or(q, FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
+        }
+
+        var quads = AvxVnni.MultiplyWideningAndAdd(correction, q, v);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
+    }
+
+    /// <summary>
+    /// One Q4_K or Q5_K row times a Q8_K row, as <see cref="CpuFusedQuantDot"/> forms it, with each
+    /// group's scaling and accumulation fused into one vpdpwssd (madd then add in the AVX2 kernel).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ45K(byte* row, bool fiveBits, sbyte* xq, float* xd, short* xSums, int superBlocks)
+    {
+        var bytes = fiveBits ? 176 : 144;
+        var mask = Vector256.Create((byte)0x0F);
+        var one = Vector256.Create((byte)1);
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector256<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + ((nint)s * bytes);
+            var packedScales = (uint*)(block + 4);
+            uint u0 = packedScales[0], u1 = packedScales[1], u2 = packedScales[2];
+            var unpacked = Vector128.Create(
+                u0 & 0x3F3F3F3F,
+                (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4),
+                u1 & 0x3F3F3F3F,
+                ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4)).AsByte();
+            var wide = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(unpacked, unpacked));
+            var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
+            var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
+            var nibbles = block + (fiveBits ? 48 : 16);
+            var high = fiveBits ? Avx.LoadVector256(block + 16).AsUInt16() : default;
+            var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
+            var isum = Vector256<int>.Zero;
+            for (var chunk = 0; chunk < 4; chunk++)
+            {
+                var packed = Avx.LoadVector256(nibbles + (chunk * 32));
+                var low = Avx2.And(packed, mask);
+                var top = Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask);
+                if (fiveBits)
+                {
+                    low = Avx2.Or(low, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, 2 * chunk).AsByte(), one).AsUInt16(), 4).AsByte());
+                    top = Avx2.Or(top, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, (2 * chunk) + 1).AsByte(), one).AsUInt16(), 4).AsByte());
+                }
+
+                // Weights 0–31 need no sign trick: maddubs takes them as they are (pairs ≤ 2·31·127).
+                var p = 2 * chunk;
+                isum = AvxVnni.MultiplyWideningAndAdd(isum, Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(xBase + (p * 32))), Avx2.Shuffle(p < 4 ? first : second, CpuQuantMatMul.ScaleShuffle(p % 4)).AsInt16());
+                isum = AvxVnni.MultiplyWideningAndAdd(isum, Avx2.MultiplyAddAdjacent(top, Avx.LoadVector256(xBase + ((p + 1) * 32))), Avx2.Shuffle(p + 1 < 4 ? first : second, CpuQuantMatMul.ScaleShuffle((p + 1) % 4)).AsInt16());
+            }
+
+            var d = HalfTable.ToSingle(*(ushort*)block);
+            var dmin = HalfTable.ToSingle(*(ushort*)(block + 2));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(d * xd[s]), acc);
+            var mins = Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(unpacked, unpacked));
+            var m = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (s * KQuants.GroupsPerSuperBlock)));
+            accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), Vector256.Create(dmin * xd[s]), accMin);
+        }
+
+        return Vector256.Sum(acc) - Vector256.Sum(accMin);
+    }
+
+    /// <summary>
+    /// One Q6_K row times a Q8_K row: the unsigned six-bit quants go into vpdpbusd with −32 × the
+    /// activations' four-value sums as the starting lanes, which gives the AVX2 kernel's
+    /// Σ(q − 32)·x per four values; each such sum (|·| ≤ 4·32·127, so it fits the low int16 of its
+    /// lane) is then scaled and accumulated by one vpdpwssd against the group scale in the low int16
+    /// and 0 in the high, the same integer madd(pairs, scale) forms.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ6K(byte* row, sbyte* xq, float* xd, int* xQuadSumsNegated, int superBlocks)
+    {
+        const int bytes = 210;
+        var mask = Vector256.Create((byte)0x0F);
+        var three = Vector256.Create((byte)3);
+        var acc = Vector256<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + ((nint)s * bytes);
+            var wide = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192)));
+            var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
+            var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
+            var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
+            var nBase = xQuadSumsNegated + ((nint)s * (KQuants.SuperBlockSize / 4));
+            var isum = Vector256<int>.Zero;
+            for (var half = 0; half < 2; half++)
+            {
+                var l0 = Avx.LoadVector256(block + (half * 64));
+                var l1 = Avx.LoadVector256(block + (half * 64) + 32);
+                var h = Avx.LoadVector256(block + 128 + (half * 32)).AsUInt16();
+                var scales = half == 0 ? first : second;
+                var xHalf = xBase + (half * 128);
+                var nHalf = nBase + (half * 32);
+                isum = ScaledQuads(isum, Avx2.Or(Avx2.And(l0, mask), Top(h, 0, three)), Avx.LoadVector256(xHalf), nHalf, Avx2.Shuffle(scales, LowScaleShuffle(0)).AsInt16());
+                isum = ScaledQuads(isum, Avx2.Or(Avx2.And(l1, mask), Top(h, 2, three)), Avx.LoadVector256(xHalf + 32), nHalf + 8, Avx2.Shuffle(scales, LowScaleShuffle(1)).AsInt16());
+                isum = ScaledQuads(isum, Avx2.Or(HighNibble(l0, mask), Top(h, 4, three)), Avx.LoadVector256(xHalf + 64), nHalf + 16, Avx2.Shuffle(scales, LowScaleShuffle(2)).AsInt16());
+                isum = ScaledQuads(isum, Avx2.Or(HighNibble(l1, mask), Top(h, 6, three)), Avx.LoadVector256(xHalf + 96), nHalf + 24, Avx2.Shuffle(scales, LowScaleShuffle(3)).AsInt16());
+            }
+
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(HalfTable.ToSingle(*(ushort*)(block + 208)) * xd[s]), acc);
+        }
+
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>isum + scale × Σ(q − 32)·x per four values, for 32 unsigned six-bit quants q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaledQuads(Vector256<int> isum, Vector256<byte> q, Vector256<sbyte> v, int* quadSumsNegated, Vector256<short> lowScale)
+    {
+        var quads = AvxVnni.MultiplyWideningAndAdd(Avx2.ShiftLeftLogical(Avx.LoadVector256(quadSumsNegated), 5), q, v);
+        return AvxVnni.MultiplyWideningAndAdd(isum, quads.AsInt16(), lowScale);
+    }
+
+    /// <summary>
+    /// <see cref="CpuQuantMatMul.ScaleShuffle"/> with the high int16 of every int32 lane zeroed
+    /// (shuffle index 0x80), so vpdpwssd multiplies an int32 lane's low half by the scale and its
+    /// high half (the sign extension) by 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> LowScaleShuffle(int k)
+    {
+        var low = (uint)((4 * k) | (((4 * k) + 1) << 8) | 0x80800000);
+        var high = (uint)(((4 * k) + 2) | (((4 * k) + 3) << 8) | 0x80800000);
+        return Vector256.Create(Vector128.Create(low), Vector128.Create(high)).AsByte();
+    }
+}
