@@ -6,8 +6,8 @@ namespace Mesh.Inference.Bench;
 
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
-/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (fused
-/// quantized decode kernels vs unpack-to-scratch), <c>throughput</c>
+/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (AVX-VNNI
+/// quantized decode kernels vs AVX2, or fused vs unpack-to-scratch), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -34,8 +34,10 @@ internal static class Program
         parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
-        var fused = new Command("fused", "Mesh decode: fused quantized kernels vs unpack-to-scratch, interleaved in one run") { threads, prompt, decode, only, rounds };
-        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
+        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch", DefaultValueFactory = _ => "avx2" };
+        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack");
+        var fused = new Command("fused", "Mesh decode: quantized decode kernels vs their baseline (AVX2 or unpack-to-scratch), interleaved in one run") { threads, prompt, decode, only, rounds, fusedBaseline };
+        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline) == "unpack"));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
         throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
