@@ -251,8 +251,6 @@ internal static unsafe class CpuVnniQuantDot
     private static float DotQ45K(byte* row, bool fiveBits, sbyte* xq, float* xd, short* xSums, int superBlocks)
     {
         var bytes = fiveBits ? 176 : 144;
-        var mask = Vector256.Create((byte)0x0F);
-        var one = Vector256.Create((byte)1);
         var acc = Vector256<float>.Zero;
         var accMin = Vector256<float>.Zero;
         for (var s = 0; s < superBlocks; s++)
@@ -271,23 +269,23 @@ internal static unsafe class CpuVnniQuantDot
             var nibbles = block + (fiveBits ? 48 : 16);
             var high = fiveBits ? Avx.LoadVector256(block + 16).AsUInt16() : default;
             var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
-            var isum = Vector256<int>.Zero;
-            for (var chunk = 0; chunk < 4; chunk++)
-            {
-                var packed = Avx.LoadVector256(nibbles + (chunk * 32));
-                var low = Avx2.And(packed, mask);
-                var top = Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask);
-                if (fiveBits)
-                {
-                    low = Avx2.Or(low, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, 2 * chunk).AsByte(), one).AsUInt16(), 4).AsByte());
-                    top = Avx2.Or(top, Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, (2 * chunk) + 1).AsByte(), one).AsUInt16(), 4).AsByte());
-                }
-
-                // Weights 0–31 need no sign trick: maddubs takes them as they are (pairs ≤ 2·31·127).
-                var p = 2 * chunk;
-                isum = AvxVnni.MultiplyWideningAndAdd(isum, Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(xBase + (p * 32))), Avx2.Shuffle(p < 4 ? first : second, CpuQuantMatMul.ScaleShuffle(p % 4)).AsInt16());
-                isum = AvxVnni.MultiplyWideningAndAdd(isum, Avx2.MultiplyAddAdjacent(top, Avx.LoadVector256(xBase + ((p + 1) * 32))), Avx2.Shuffle(p + 1 < 4 ? first : second, CpuQuantMatMul.ScaleShuffle((p + 1) % 4)).AsInt16());
-            }
+            // Written out chunk by chunk so every scale shuffle is a constant (as a loop over chunks
+            // the JIT built each shuffle control at run time), and in two chains, the low and the
+            // high nibbles, so vpdpwssd's latency is not paid eight times in a row. Integer sums in
+            // another order are the same integers.
+            var c0 = Avx.LoadVector256(nibbles);
+            var c1 = Avx.LoadVector256(nibbles + 32);
+            var c2 = Avx.LoadVector256(nibbles + 64);
+            var c3 = Avx.LoadVector256(nibbles + 96);
+            var isumLow = ScaledPairs(default, LowQuants(c0, high, 0, fiveBits), xBase, Avx2.Shuffle(first, CpuQuantMatMul.ScaleShuffle(0)));
+            var isumTop = ScaledPairs(default, HighQuants(c0, high, 1, fiveBits), xBase + 32, Avx2.Shuffle(first, CpuQuantMatMul.ScaleShuffle(1)));
+            isumLow = ScaledPairs(isumLow, LowQuants(c1, high, 2, fiveBits), xBase + 64, Avx2.Shuffle(first, CpuQuantMatMul.ScaleShuffle(2)));
+            isumTop = ScaledPairs(isumTop, HighQuants(c1, high, 3, fiveBits), xBase + 96, Avx2.Shuffle(first, CpuQuantMatMul.ScaleShuffle(3)));
+            isumLow = ScaledPairs(isumLow, LowQuants(c2, high, 4, fiveBits), xBase + 128, Avx2.Shuffle(second, CpuQuantMatMul.ScaleShuffle(0)));
+            isumTop = ScaledPairs(isumTop, HighQuants(c2, high, 5, fiveBits), xBase + 160, Avx2.Shuffle(second, CpuQuantMatMul.ScaleShuffle(1)));
+            isumLow = ScaledPairs(isumLow, LowQuants(c3, high, 6, fiveBits), xBase + 192, Avx2.Shuffle(second, CpuQuantMatMul.ScaleShuffle(2)));
+            isumTop = ScaledPairs(isumTop, HighQuants(c3, high, 7, fiveBits), xBase + 224, Avx2.Shuffle(second, CpuQuantMatMul.ScaleShuffle(3)));
+            var isum = Avx2.Add(isumLow, isumTop);
 
             var d = HalfTable.ToSingle(*(ushort*)block);
             var dmin = HalfTable.ToSingle(*(ushort*)(block + 2));
@@ -299,6 +297,31 @@ internal static unsafe class CpuVnniQuantDot
 
         return Vector256.Sum(acc) - Vector256.Sum(accMin);
     }
+
+    /// <summary>isum + the scale-weighted pair sums of 32 weights in 0–31 (no sign trick: pairs ≤ 2·31·127) and 32 activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaledPairs(Vector256<int> isum, Vector256<byte> w, sbyte* x, Vector256<byte> scale) =>
+        AvxVnni.MultiplyWideningAndAdd(isum, Avx2.MultiplyAddAdjacent(w, Avx.LoadVector256(x)), scale.AsInt16());
+
+    /// <summary>The low nibbles of 32 bytes, with fifth bit <paramref name="bit"/> of <paramref name="high"/> as 16 for Q5_K.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> LowQuants(Vector256<byte> packed, Vector256<ushort> high, int bit, bool fiveBits)
+    {
+        var q = Avx2.And(packed, Vector256.Create((byte)0x0F));
+        return fiveBits ? Avx2.Or(q, FifthBit(high, bit)) : q;
+    }
+
+    /// <summary>The high nibbles of 32 bytes, with fifth bit <paramref name="bit"/> of <paramref name="high"/> as 16 for Q5_K.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> HighQuants(Vector256<byte> packed, Vector256<ushort> high, int bit, bool fiveBits)
+    {
+        var q = HighNibble(packed, Vector256.Create((byte)0x0F));
+        return fiveBits ? Avx2.Or(q, FifthBit(high, bit)) : q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBit(Vector256<ushort> high, int bit) =>
+        Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, bit).AsByte(), Vector256.Create((byte)1)).AsUInt16(), 4).AsByte();
 
     /// <summary>
     /// One Q6_K row times a Q8_K row: the unsigned six-bit quants go into vpdpbusd with −32 × the
@@ -322,7 +345,8 @@ internal static unsafe class CpuVnniQuantDot
             var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
             var xBase = xq + ((nint)s * KQuants.SuperBlockSize);
             var nBase = xQuadSumsNegated + ((nint)s * (KQuants.SuperBlockSize / 4));
-            var isum = Vector256<int>.Zero;
+            // Four chains, one per 32-value quarter of a half, for vpdpwssd's latency (see DotQ45K).
+            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
             for (var half = 0; half < 2; half++)
             {
                 var l0 = Avx.LoadVector256(block + (half * 64));
@@ -331,12 +355,13 @@ internal static unsafe class CpuVnniQuantDot
                 var scales = half == 0 ? first : second;
                 var xHalf = xBase + (half * 128);
                 var nHalf = nBase + (half * 32);
-                isum = ScaledQuads(isum, Avx2.Or(Avx2.And(l0, mask), Top(h, 0, three)), Avx.LoadVector256(xHalf), nHalf, Avx2.Shuffle(scales, LowScaleShuffle(0)).AsInt16());
-                isum = ScaledQuads(isum, Avx2.Or(Avx2.And(l1, mask), Top(h, 2, three)), Avx.LoadVector256(xHalf + 32), nHalf + 8, Avx2.Shuffle(scales, LowScaleShuffle(1)).AsInt16());
-                isum = ScaledQuads(isum, Avx2.Or(HighNibble(l0, mask), Top(h, 4, three)), Avx.LoadVector256(xHalf + 64), nHalf + 16, Avx2.Shuffle(scales, LowScaleShuffle(2)).AsInt16());
-                isum = ScaledQuads(isum, Avx2.Or(HighNibble(l1, mask), Top(h, 6, three)), Avx.LoadVector256(xHalf + 96), nHalf + 24, Avx2.Shuffle(scales, LowScaleShuffle(3)).AsInt16());
+                i0 = ScaledQuads(i0, Avx2.Or(Avx2.And(l0, mask), Top(h, 0, three)), Avx.LoadVector256(xHalf), nHalf, Avx2.Shuffle(scales, LowScaleShuffle(0)).AsInt16());
+                i1 = ScaledQuads(i1, Avx2.Or(Avx2.And(l1, mask), Top(h, 2, three)), Avx.LoadVector256(xHalf + 32), nHalf + 8, Avx2.Shuffle(scales, LowScaleShuffle(1)).AsInt16());
+                i2 = ScaledQuads(i2, Avx2.Or(HighNibble(l0, mask), Top(h, 4, three)), Avx.LoadVector256(xHalf + 64), nHalf + 16, Avx2.Shuffle(scales, LowScaleShuffle(2)).AsInt16());
+                i3 = ScaledQuads(i3, Avx2.Or(HighNibble(l1, mask), Top(h, 6, three)), Avx.LoadVector256(xHalf + 96), nHalf + 24, Avx2.Shuffle(scales, LowScaleShuffle(3)).AsInt16());
             }
 
+            var isum = Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(HalfTable.ToSingle(*(ushort*)(block + 208)) * xd[s]), acc);
         }
 
