@@ -61,11 +61,12 @@ internal static unsafe class CpuVnniQuantDot
     {
         var superBlocks = w.Cols / KQuants.SuperBlockSize;
         var rowBytes = (nint)w.RowBytes;
+        var row = w.Row(rowStart) - rowBytes; // stepped by RowBytes: WeightMatrix.Row computes the row size on every call
         for (var r = rowStart; r < rowEnd; r++)
         {
             // One row at a time, but rows are as short as the block types' (432–630 bytes for 768
             // values): prefetch the row PrefetchRows / 2 ahead, a line per 64 bytes, before this one.
-            var row = w.Row(r);
+            row += rowBytes;
             var ahead = row + ((PrefetchRows / 2) * rowBytes);
             for (nint at = 0; at < rowBytes; at += 64)
             {
