@@ -257,13 +257,7 @@ internal static unsafe class CpuVnniQuantDot
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + ((nint)s * bytes);
-            var packedScales = (uint*)(block + 4);
-            uint u0 = packedScales[0], u1 = packedScales[1], u2 = packedScales[2];
-            var unpacked = Vector128.Create(
-                u0 & 0x3F3F3F3F,
-                (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4),
-                u1 & 0x3F3F3F3F,
-                ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4)).AsByte();
+            var unpacked = UnpackScalesAndMins(block);
             var wide = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(unpacked, unpacked));
             var first = Avx2.Permute2x128(wide, wide, 0x00).AsByte();
             var second = Avx2.Permute2x128(wide, wide, 0x11).AsByte();
@@ -297,6 +291,25 @@ internal static unsafe class CpuVnniQuantDot
         }
 
         return Vector256.Sum(acc) - Vector256.Sum(accMin);
+    }
+
+    /// <summary>
+    /// The eight six-bit scales then the eight six-bit mins of a Q4_K/Q5_K super-block, a byte each,
+    /// from its 12 packed bytes (at +4), as <see cref="CpuFusedQuantDot"/> unpacks them with scalar
+    /// shifts and masks (u0–u2 the three packed words): scales and mins 0–3 are the low six bits of
+    /// u0 and u1, 4–7 take their low four bits from the nibbles of u2 and their top two from the top
+    /// of u0 and u1 — here for the four words at once in six vector operations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> UnpackScalesAndMins(byte* block)
+    {
+        // 16 bytes from +4 stay inside the 144/176-byte block; the word after u2 is not used.
+        var packed = Sse2.LoadVector128((uint*)(block + 4));
+        var lowBits = Avx2.ShiftRightLogicalVariable(Sse2.Shuffle(packed, 0b10_01_10_00), Vector128.Create(0u, 0, 0, 4)); // u0, u2, u1, u2 >> 4
+        var topBits = Sse2.ShiftRightLogical(Sse2.Shuffle(packed, 0b01_01_00_00), 2); // (u0, u0, u1, u1) >> 2: bits 6–7 of each byte at 4–5
+        return Sse2.Or(
+            Sse2.And(lowBits, Vector128.Create(0x3F3F3F3Fu, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F)),
+            Sse2.And(topBits, Vector128.Create(0u, 0x30303030, 0, 0x30303030))).AsByte();
     }
 
     /// <summary>isum + the scale-weighted pair sums of 32 weights in 0–31 (no sign trick: pairs ≤ 2·31·127) and 32 activations.</summary>
