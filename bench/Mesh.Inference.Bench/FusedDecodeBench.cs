@@ -5,31 +5,52 @@ using Mesh.Inference.Models.Gguf;
 namespace Mesh.Inference.Bench;
 
 /// <summary>
-/// Mesh decode tokens/s with the fused quantized decode kernels (unpacking in registers) against the
-/// unpack-to-scratch kernels they replace, on the same files and threads in one process, the two
-/// interleaved run by run so that load from elsewhere hits both alike. Both must produce the same
-/// greedy tokens (the kernels are bit-identical).
+/// Mesh decode tokens/s with the new quantized decode kernels against the ones they replace, on the
+/// same files and threads in one process, the two interleaved run by run so that load from elsewhere
+/// hits both alike: the AVX-VNNI kernels (vpdpbusd) against the AVX2 ones (maddubs/madd), or, with
+/// <c>--baseline unpack</c>, the fused kernels (unpacking in registers) against unpack-to-scratch.
+/// Both must produce the same greedy tokens (the kernels are bit-identical).
 /// </summary>
 internal static class FusedDecodeBench
 {
-    public static int Run(int threads, int prefillTokens, int decodeTokens, int rounds, string? only)
+    public static int Run(int threads, int prefillTokens, int decodeTokens, int rounds, string? only, bool unpackBaseline)
     {
         var all = new List<(string Name, Func<string> Path)>
         {
+            ("synthetic 110M Q8_0", () => BenchModels.Synthetic110M(GgmlType.Q8_0)),
             ("synthetic 110M Q4_0 (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_0)),
             ("synthetic 110M Q4_K_M (llama.cpp-quantized)", () => BenchModels.Quantized110M(LLamaFtype.MOSTLY_Q4_K_M)),
         };
+        if (unpackBaseline)
+        {
+            all.RemoveAt(0); // Q8_0 rows are read in place already: there is no unpack-to-scratch path to compare
+        }
+        else if (!CpuVnniQuantDot.IsSupported)
+        {
+            Console.Error.WriteLine("this CPU has no AVX-VNNI: both sides would run the AVX2 kernels");
+            return 2;
+        }
+
+        var (baselineName, newName) = unpackBaseline ? ("unpack-to-scratch", "fused") : ("AVX2 (maddubs)", "AVX-VNNI (vpdpbusd)");
         Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, {rounds} interleaved rounds after a warm-up (best and median), {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
         Console.WriteLine();
-        var table = new Table("model", "unpack-to-scratch decode tok/s (best / median)", "fused decode tok/s (best / median)", "ratio of best", "median of per-round ratios", "same greedy tokens");
+        var table = new Table("model", $"{baselineName} decode tok/s (best / median)", $"{newName} decode tok/s (best / median)", "ratio of best", "median of per-round ratios", "same greedy tokens");
         var failed = false;
         foreach (var (name, path) in all.Where(m => only is null || m.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).Select(m => (m.Name, m.Path())))
         {
             using var mesh = new MeshSubject(path, threads);
             var prompt = Enumerable.Range(0, prefillTokens).Select(i => 1 + (i * 37 % 1000)).ToList();
-            SpeedRun Once(bool fused)
+            SpeedRun Once(bool fresh)
             {
-                CpuQuantMatMul.FusedDecode = fused;
+                if (unpackBaseline)
+                {
+                    CpuQuantMatMul.FusedDecode = fresh;
+                }
+                else
+                {
+                    CpuQuantMatMul.Vnni = fresh;
+                }
+
                 return mesh.Run(prompt, decodeTokens);
             }
 
@@ -53,6 +74,7 @@ internal static class FusedDecodeBench
             }
 
             CpuQuantMatMul.FusedDecode = true;
+            CpuQuantMatMul.Vnni = true;
             var same = before.Concat(after).All(r => r.GreedyTokens.SequenceEqual(before[0].GreedyTokens));
             failed |= !same;
             double Best(List<SpeedRun> runs) => runs.Max(r => r.DecodeTokensPerSecond);

@@ -6,8 +6,9 @@ namespace Mesh.Inference.Bench;
 
 /// <summary>
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
-/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (fused
-/// quantized decode kernels vs unpack-to-scratch), <c>gemm</c> (f32 register tiles vs AVX2 kernels), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
+/// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (AVX-VNNI
+/// quantized decode kernels vs AVX2, or fused vs unpack-to-scratch), <c>gemm</c> (f32 register tiles
+/// vs AVX2 kernels), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -34,8 +35,10 @@ internal static class Program
         parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
-        var fused = new Command("fused", "Mesh decode: fused quantized kernels vs unpack-to-scratch, interleaved in one run") { threads, prompt, decode, only, rounds };
-        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));
+        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch", DefaultValueFactory = _ => "avx2" };
+        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack");
+        var fused = new Command("fused", "Mesh decode: quantized decode kernels vs their baseline (AVX2 or unpack-to-scratch), interleaved in one run") { threads, prompt, decode, only, rounds, fusedBaseline };
+        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline) == "unpack"));
         var gemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 5, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
         var gemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
         var gemmLayers = new Option<int>("--layers") { Description = "distinct 110M layers to cycle through (12: the weights stream from memory)", DefaultValueFactory = _ => 1 };

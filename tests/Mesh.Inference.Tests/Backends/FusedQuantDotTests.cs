@@ -9,7 +9,8 @@ namespace Mesh.Inference.Tests.Backends;
 /// exactly the bits of the unpack-to-scratch path that batches take, so a token's logits do not depend
 /// on whether it is decoded alone or in a batch; and both equal the dot product of the dequantized
 /// weights with the quantized activations, for random blocks and for blocks at the edges of each
-/// field's range, over row ranges that do not start at 0 or end on a multiple of four.
+/// field's range, over row ranges that do not start at 0 or end on a multiple of four. The AVX-VNNI
+/// kernels (vpdpbusd) give exactly the bits of the AVX2 ones for every type, Q8_0 included.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed unsafe class FusedQuantDotTests
@@ -28,13 +29,14 @@ public sealed unsafe class FusedQuantDotTests
         return data;
     }
 
-    /// <summary>How the weight bytes are filled: random, every bit clear, every bit set, alternating.</summary>
+    /// <summary>How the weight bytes are filled: random, every bit clear, every bit set, alternating, 0x80 (−128 as a Q8_0 quant).</summary>
     public enum BlockPattern
     {
         Random,
         AllZeroBits,
         AllOneBits,
         Alternating,
+        MostNegative,
     }
 
     [Theory]
@@ -61,8 +63,9 @@ public sealed unsafe class FusedQuantDotTests
                 var w = new WeightMatrix("w", type, rows, cols, (nint)data);
                 foreach (var (start, end) in new[] { (0, rows), (1, 8), (3, 4), (2, 7), (5, 11) })
                 {
-                    var fused = Multiply(w, x, start, end, fused: true);
-                    var unpacked = Multiply(w, x, start, end, fused: false);
+                    var fused = Multiply(w, x, start, end, fused: true, vnni: false);
+                    var vnni = Multiply(w, x, start, end, fused: true, vnni: true);
+                    var unpacked = Multiply(w, x, start, end, fused: false, vnni: false);
                     for (var r = 0; r < rows; r++)
                     {
                         if (r < start || r >= end)
@@ -74,6 +77,9 @@ public sealed unsafe class FusedQuantDotTests
                         Assert.True(
                             BitConverter.SingleToInt32Bits(fused[r]) == BitConverter.SingleToInt32Bits(unpacked[r]),
                             $"{type} {pattern} rows [{start}, {end}) row {r}: fused {fused[r]:R}, unpack path {unpacked[r]:R}");
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(vnni[r]) == BitConverter.SingleToInt32Bits(fused[r]),
+                            $"{type} {pattern} rows [{start}, {end}) row {r}: VNNI {vnni[r]:R}, AVX2 {fused[r]:R}");
                         var (exact, magnitude) = DequantizedDot(w, r, x);
                         Assert.True(
                             Math.Abs(fused[r] - exact) <= (1e-5 * magnitude) + 1e-30,
@@ -84,13 +90,102 @@ public sealed unsafe class FusedQuantDotTests
         }
     }
 
-    private static float[] Multiply(WeightMatrix w, CpuActivations x, int start, int end, bool fused)
+    /// <summary>
+    /// A Q8_0 row decoded alone gives the same bits through vpdpbusd as through the AVX2 kernels, and
+    /// the same bits as inside a batch of five (four tokens per weight load, then one), for weights
+    /// that include −128 and activations at ±127, over row ranges that do not start at 0 or end on a
+    /// multiple of four; and it equals the dequantized dot product.
+    /// </summary>
+    [Theory]
+    [InlineData(BlockPattern.Random)]
+    [InlineData(BlockPattern.AllOneBits)]
+    [InlineData(BlockPattern.Alternating)]
+    [InlineData(BlockPattern.MostNegative)]
+    public void Q8DecodeIsTheSameThroughVnniAvx2AndTheBatch(BlockPattern pattern)
+    {
+        const int rows = 11;
+        const int cols = 7 * BlockQuants.BlockSize;
+        var random = new Random(17 + (int)pattern);
+        var weights = Weights(GgmlType.Q8_0, rows, cols, pattern, random);
+        foreach (var activations in Activations(cols, random))
+        {
+            using var one = new CpuActivations();
+            activations.CopyTo(new Span<float>(one.Reset(1, cols), cols));
+            one.EnsureQuantized();
+
+            // The same token as row 0 (four per weight load) and row 4 (alone) of a batch of five.
+            using var batch = new CpuActivations();
+            var batchRows = new Span<float>(batch.Reset(5, cols), 5 * cols);
+            for (var b = 0; b < 5; b++)
+            {
+                (b is 0 or 4 ? activations : Activations(cols, random).First()).CopyTo(batchRows[(b * cols)..]);
+            }
+
+            batch.EnsureQuantized();
+            fixed (byte* data = weights)
+            {
+                var w = new WeightMatrix("w", GgmlType.Q8_0, rows, cols, (nint)data);
+                foreach (var (start, end) in new[] { (0, rows), (1, 8), (3, 4), (5, 11) })
+                {
+                    var avx2 = MultiplyQ8(w, one, start, end, vnni: false);
+                    var vnni = MultiplyQ8(w, one, start, end, vnni: true);
+                    var inBatch = MultiplyQ8(w, batch, start, end, vnni: true);
+                    for (var r = start; r < end; r++)
+                    {
+                        var bits = BitConverter.SingleToInt32Bits(avx2[r]);
+                        Assert.True(bits == BitConverter.SingleToInt32Bits(vnni[r]), $"{pattern} row {r}: VNNI {vnni[r]:R}, AVX2 {avx2[r]:R}");
+                        Assert.True(bits == BitConverter.SingleToInt32Bits(inBatch[r]), $"{pattern} row {r}: alone {avx2[r]:R}, batch row 0 {inBatch[r]:R}");
+                        Assert.True(bits == BitConverter.SingleToInt32Bits(inBatch[(4 * rows) + r]), $"{pattern} row {r}: alone {avx2[r]:R}, batch row 4 {inBatch[(4 * rows) + r]:R}");
+                        double exact = 0, magnitude = 0;
+                        var row = w.Row(r);
+                        for (var b = 0; b < cols / BlockQuants.BlockSize; b++)
+                        {
+                            var d = (double)HalfTable.ToSingle(*(ushort*)(row + (b * 34))) * one.Q8Scales[b];
+                            for (var i = 0; i < BlockQuants.BlockSize; i++)
+                            {
+                                var term = d * ((sbyte*)(row + (b * 34) + 2))[i] * one.Q8[(b * BlockQuants.BlockSize) + i];
+                                exact += term;
+                                magnitude += Math.Abs(term);
+                            }
+                        }
+
+                        Assert.True(Math.Abs(vnni[r] - exact) <= (1e-5 * magnitude) + 1e-30, $"{pattern} row {r}: VNNI {vnni[r]:R}, dequantized dot {exact:R}");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] MultiplyQ8(WeightMatrix w, CpuActivations x, int start, int end, bool vnni)
+    {
+        var y = new float[x.Rows * w.Rows];
+        Array.Fill(y, float.NaN);
+        var before = CpuQuantMatMul.Vnni;
+        CpuQuantMatMul.Vnni = vnni;
+        try
+        {
+            fixed (float* output = y)
+            {
+                CpuMatMul.Rows(w, x, output, w.Rows, start, end, new float[w.Cols]);
+            }
+        }
+        finally
+        {
+            CpuQuantMatMul.Vnni = before;
+        }
+
+        return y;
+    }
+
+    private static float[] Multiply(WeightMatrix w, CpuActivations x, int start, int end, bool fused, bool vnni)
     {
         var y = new float[w.Rows];
         Array.Fill(y, float.NaN);
         var scratch = new float[w.Cols * 2];
         var before = CpuQuantMatMul.FusedDecode;
+        var vnniBefore = CpuQuantMatMul.Vnni;
         CpuQuantMatMul.FusedDecode = fused;
+        CpuQuantMatMul.Vnni = vnni;
         try
         {
             fixed (float* output = y)
@@ -108,6 +203,7 @@ public sealed unsafe class FusedQuantDotTests
         finally
         {
             CpuQuantMatMul.FusedDecode = before;
+            CpuQuantMatMul.Vnni = vnniBefore;
         }
 
         return y;
@@ -172,6 +268,9 @@ public sealed unsafe class FusedQuantDotTests
             case BlockPattern.Alternating:
                 data.AsSpan().Fill(0xA5);
                 break;
+            case BlockPattern.MostNegative:
+                data.AsSpan().Fill(0x80);
+                break;
         }
 
         for (var b = 0; b < blocks; b++)
@@ -196,7 +295,7 @@ public sealed unsafe class FusedQuantDotTests
     /// <summary>Where each f16 scale (d, and m or dmin) sits in a block (ggml-common.h).</summary>
     private static int[] ScaleOffsets(GgmlType type) => type switch
     {
-        GgmlType.Q4_0 or GgmlType.Q5_0 => [0],
+        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => [0],
         GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
         GgmlType.Q6_K => [208],
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),

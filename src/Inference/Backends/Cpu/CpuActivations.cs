@@ -20,6 +20,8 @@ internal sealed unsafe class CpuActivations : IDisposable
     private sbyte* _q8k;
     private float* _q8kScales;
     private short* _q8kSums;
+    private int* _q8QuadSumsNegated;
+    private int* _q8kQuadSumsNegated;
     private int _capacity;
 
     public int Rows { get; private set; }
@@ -47,6 +49,17 @@ internal sealed unsafe class CpuActivations : IDisposable
     /// <summary>The sum of the Q8_K quants of each group of 16 values (for the K-quants' mins and offsets).</summary>
     public short* Q8KSums => _q8kSums;
 
+    /// <summary>
+    /// −(the sum of each four consecutive Q8_0 quants), one int32 per four values: the lanes vpdpbusd
+    /// forms. Times a weight type's bias (8 for Q4_0, 16 for Q5_0, 128 for Q8_0 read as unsigned) it is
+    /// the correction that lets unsigned weight quants go straight into vpdpbusd; computed once here,
+    /// however many weight rows then read the activations.
+    /// </summary>
+    public int* Q8QuadSumsNegated => _q8QuadSumsNegated;
+
+    /// <summary>The same as <see cref="Q8QuadSumsNegated"/> for the Q8_K quants (Q6_K's bias of 32).</summary>
+    public int* Q8KQuadSumsNegated => _q8kQuadSumsNegated;
+
     /// <summary>Prepares room for <paramref name="rows"/> × <paramref name="cols"/> activations.</summary>
     public float* Reset(int rows, int cols)
     {
@@ -62,6 +75,8 @@ internal sealed unsafe class CpuActivations : IDisposable
             _q8k = (sbyte*)NativeMemory.AlignedAlloc((nuint)_capacity, 64);
             _q8kScales = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.SuperBlockSize + 1) * sizeof(float), 64);
             _q8kSums = (short*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.GroupSize + 1) * sizeof(short), 64);
+            _q8QuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
+            _q8kQuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
         }
 
         Rows = rows;
@@ -101,6 +116,8 @@ internal sealed unsafe class CpuActivations : IDisposable
                 sum += q;
             }
 
+            QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
+
             _q8Scales[b] = (float)(Half)scale;
             _q8Offsets[b] = (float)(Half)(scale * sum);
         }
@@ -131,6 +148,7 @@ internal sealed unsafe class CpuActivations : IDisposable
                 new Span<sbyte>(quants, KQuants.SuperBlockSize).Clear();
                 new Span<short>(_q8kSums + (s * KQuants.GroupsPerSuperBlock), KQuants.GroupsPerSuperBlock).Clear();
                 _q8kScales[s] = 0;
+                new Span<int>(_q8kQuadSumsNegated + (offset / 4), KQuants.SuperBlockSize / 4).Clear();
                 continue;
             }
 
@@ -151,6 +169,7 @@ internal sealed unsafe class CpuActivations : IDisposable
                 _q8kSums[(s * KQuants.GroupsPerSuperBlock) + g] = (short)sum;
             }
 
+            QuadSumsNegated(quants, KQuants.SuperBlockSize, _q8kQuadSumsNegated + (offset / 4));
             _q8kScales[s] = 1f / inverse;
         }
 
@@ -158,6 +177,14 @@ internal sealed unsafe class CpuActivations : IDisposable
     }
 
     public void Dispose() => Free();
+
+    private static void QuadSumsNegated(sbyte* quants, int count, int* sums)
+    {
+        for (var i = 0; i < count; i += 4)
+        {
+            sums[i / 4] = -(quants[i] + quants[i + 1] + quants[i + 2] + quants[i + 3]);
+        }
+    }
 
     private void Free()
     {
@@ -168,6 +195,8 @@ internal sealed unsafe class CpuActivations : IDisposable
         NativeMemory.AlignedFree(_q8k);
         NativeMemory.AlignedFree(_q8kScales);
         NativeMemory.AlignedFree(_q8kSums);
+        NativeMemory.AlignedFree(_q8QuadSumsNegated);
+        NativeMemory.AlignedFree(_q8kQuadSumsNegated);
         _f32 = null;
         _q8 = null;
         _q8Scales = null;
@@ -175,5 +204,7 @@ internal sealed unsafe class CpuActivations : IDisposable
         _q8k = null;
         _q8kScales = null;
         _q8kSums = null;
+        _q8QuadSumsNegated = null;
+        _q8kQuadSumsNegated = null;
     }
 }

@@ -145,7 +145,7 @@ internal static unsafe class CpuFusedQuantDot
 
     /// <summary>Bit j of <paramref name="bits"/> as 16 in byte j (0 where clear): the fifth bits of Q5_0/Q5_1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBits(uint bits)
+    internal static Vector256<byte> FifthBits(uint bits)
     {
         // Byte j takes byte j / 8 of the mask, then keeps bit j % 8.
         var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), Vector256.Create(
@@ -256,11 +256,11 @@ internal static unsafe class CpuFusedQuantDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Top(Vector256<ushort> h, int shift, Vector256<byte> three) =>
+    internal static Vector256<byte> Top(Vector256<ushort> h, int shift, Vector256<byte> three) =>
         Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(h, shift).AsByte(), three).AsUInt16(), 4).AsByte();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> HighNibble(Vector256<byte> v, Vector256<byte> mask) =>
+    internal static Vector256<byte> HighNibble(Vector256<byte> v, Vector256<byte> mask) =>
         Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), mask);
 
     /// <summary>
@@ -281,8 +281,11 @@ internal static unsafe class CpuFusedQuantDot
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, v), scale);
 
     /// <summary>Where a 32-value block type keeps its nibbles, whether it has fifth bits and an offset, and its bias.</summary>
-    private interface IBlockLayout
+    internal interface IBlockLayout
     {
+        /// <summary>log2 of <see cref="Bias"/> (0 when there is none): the VNNI kernels scale the activations' quad sums by it.</summary>
+        static abstract byte BiasShift { get; }
+
         static abstract int NibbleOffset { get; }
 
         static abstract bool HasFifthBit { get; }
@@ -292,8 +295,11 @@ internal static unsafe class CpuFusedQuantDot
         static abstract sbyte Bias { get; }
     }
 
-    private struct Q4_0 : IBlockLayout
+    /// <summary>The Q4_0 block layout.</summary>
+    internal struct Q4_0 : IBlockLayout
     {
+        public static byte BiasShift => 3;
+
         public static int NibbleOffset => 2;
 
         public static bool HasFifthBit => false;
@@ -303,8 +309,11 @@ internal static unsafe class CpuFusedQuantDot
         public static sbyte Bias => 8;
     }
 
-    private struct Q4_1 : IBlockLayout
+    /// <summary>The Q4_1 block layout.</summary>
+    internal struct Q4_1 : IBlockLayout
     {
+        public static byte BiasShift => 0;
+
         public static int NibbleOffset => 4;
 
         public static bool HasFifthBit => false;
@@ -314,8 +323,11 @@ internal static unsafe class CpuFusedQuantDot
         public static sbyte Bias => 0;
     }
 
-    private struct Q5_0 : IBlockLayout
+    /// <summary>The Q5_0 block layout.</summary>
+    internal struct Q5_0 : IBlockLayout
     {
+        public static byte BiasShift => 4;
+
         public static int NibbleOffset => 6;
 
         public static bool HasFifthBit => true;
@@ -325,8 +337,11 @@ internal static unsafe class CpuFusedQuantDot
         public static sbyte Bias => 16;
     }
 
-    private struct Q5_1 : IBlockLayout
+    /// <summary>The Q5_1 block layout.</summary>
+    internal struct Q5_1 : IBlockLayout
     {
+        public static byte BiasShift => 0;
+
         public static int NibbleOffset => 8;
 
         public static bool HasFifthBit => true;

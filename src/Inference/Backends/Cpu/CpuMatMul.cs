@@ -73,6 +73,13 @@ internal static unsafe class CpuMatMul
                     for (var b = n / 4 * 4; b < n; b++)
                     {
                         var offset = (nint)b * cols;
+                        if (CpuQuantMatMul.Vnni)
+                        {
+                            // Same integers per lane as the AVX2 kernels below, so the same bits.
+                            CpuVnniQuantDot.Q8Rows(w, x.Q8 + offset, x.Q8Scales + (offset / Dequantize.Q8BlockSize), x.Q8QuadSumsNegated + (offset / 4), rowStart, rowEnd, y + ((nint)b * yStride));
+                            continue;
+                        }
+
                         var r = rowStart;
                         for (; r + 4 <= rowEnd; r += 4)
                         {

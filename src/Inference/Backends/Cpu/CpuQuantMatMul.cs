@@ -26,6 +26,20 @@ internal static unsafe class CpuQuantMatMul
     internal static bool FusedDecode { get; set; } = true;
 
     /// <summary>
+    /// Whether decode's int8 dot products (the fused kernels and Q8_0) take vpdpbusd
+    /// (<see cref="CpuVnniQuantDot"/>) where the CPU has AVX-VNNI, rather than the AVX2 maddubs/madd
+    /// kernels. Both give bit-identical results; the switch exists so a benchmark and the tests can
+    /// hold one against the other in the same run. Setting it has no effect without AVX-VNNI.
+    /// </summary>
+    internal static bool Vnni
+    {
+        get => s_vnni && CpuVnniQuantDot.IsSupported;
+        set => s_vnni = value;
+    }
+
+    private static bool s_vnni = true;
+
+    /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
     /// half and lane 2k + 1 into all of the high half (groups 2k and 2k + 1 of a quarter).
     /// </summary>
@@ -44,7 +58,15 @@ internal static unsafe class CpuQuantMatMul
         if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
         {
             // One activation row: unpacking into scratch would cost as much as the dot product itself.
-            CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
+            if (Vnni)
+            {
+                CpuVnniQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
+            }
+            else
+            {
+                CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
+            }
+
             return;
         }
 
@@ -75,7 +97,15 @@ internal static unsafe class CpuQuantMatMul
     {
         if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
         {
-            CpuFusedQuantDot.KRows(w, x, y, rowStart, rowEnd);
+            if (Vnni)
+            {
+                CpuVnniQuantDot.KRows(w, x, y, rowStart, rowEnd);
+            }
+            else
+            {
+                CpuFusedQuantDot.KRows(w, x, y, rowStart, rowEnd);
+            }
+
             return;
         }
 
