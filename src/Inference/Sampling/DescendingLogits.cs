@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Mesh.Kernels.Sampling;
 
 namespace Mesh.Inference.Sampling;
 
@@ -338,13 +339,6 @@ internal sealed class DescendingLogits
     private void Add(int id, int position)
     {
         _order[position] = id;
-        _words[position] = ((ulong)~Key(_logits[id]) << 32) | (uint)id;
-    }
-
-    /// <summary>An unsigned key with the order of the floats (−0 below +0), as the kernel compares them.</summary>
-    public static uint Key(float value)
-    {
-        var bits = BitConverter.SingleToUInt32Bits(value);
-        return (bits & 0x80000000) != 0 ? ~bits : bits | 0x80000000;
+        _words[position] = ((ulong)~SamplingReference.Key(_logits[id]) << 32) | (uint)id;
     }
 }

@@ -60,10 +60,10 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
         if (p.TopK > 0 && p.TopK < n && order.EnsureCount(p.TopK))
         {
             // The k-th largest logit and its ties, which share its band.
-            var last = DescendingLogits.Key(working[order[p.TopK - 1]]);
+            var last = SamplingReference.Key(working[order[p.TopK - 1]]);
             var bandEnd = order.BandEndOf(p.TopK - 1);
             var count = p.TopK;
-            while (count < bandEnd && DescendingLogits.Key(working[order[count]]) == last)
+            while (count < bandEnd && SamplingReference.Key(working[order[count]]) == last)
             {
                 count++;
             }
@@ -136,7 +136,7 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
             for (var j = start; j < end; j++)
             {
                 cumulative += mass[order[j]] / total;
-                var lastOfTies = j + 1 == end || DescendingLogits.Key(working[order[j + 1]]) != DescendingLogits.Key(working[order[j]]);
+                var lastOfTies = j + 1 == end || SamplingReference.Key(working[order[j + 1]]) != SamplingReference.Key(working[order[j]]);
                 if (lastOfTies && cumulative >= topP)
                 {
                     return j + 1;
@@ -258,8 +258,8 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
 
         order.EnsureCount(limit);
         var last = Math.Min(limit, order.Count) - 1;
-        var lastKey = DescendingLogits.Key(working[order[last]]);
-        while (last > 0 && DescendingLogits.Key(working[order[last - 1]]) == lastKey)
+        var lastKey = SamplingReference.Key(working[order[last]]);
+        while (last > 0 && SamplingReference.Key(working[order[last - 1]]) == lastKey)
         {
             last--;
         }
