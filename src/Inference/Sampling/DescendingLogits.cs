@@ -97,6 +97,13 @@ internal sealed class DescendingLogits
     /// <summary>The smallest logit coarse band <paramref name="coarse"/> can hold (−∞ for the last).</summary>
     private float CoarseLower(int coarse) => coarse == Bands - 1 ? float.NegativeInfinity : _max - (FirstBandWidth * (1 << coarse));
 
+    /// <summary>
+    /// Whether band <paramref name="band"/> (at most one past the gathered ones) exists and starts
+    /// below <paramref name="limit"/>, gathering it first when needed; never gathers past the limit.
+    /// </summary>
+    public bool HasBand(int band, int limit) =>
+        band < BandCount ? _bandStart[band] < limit : Count < limit && GatherNextBand();
+
     /// <summary>Gathers bands until at least <paramref name="count"/> ids are readable; false when fewer exist.</summary>
     public bool EnsureCount(int count)
     {

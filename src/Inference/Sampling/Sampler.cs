@@ -92,38 +92,13 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
     private static int? TopP(DescendingLogits order, float[] working, int n, float max, int? kept, float topP, Scratch scratch)
     {
         var mass = scratch.Mass(n);
-        double total;
-        if (kept is int k)
-        {
-            total = 0;
-            for (var band = 0; band < order.BandCount && order.BandStart(band) < k; band++)
-            {
-                foreach (var id in Kept(order, band, k))
-                {
-                    mass[id] = MathF.Exp(working[id] - max);
-                    total += mass[id];
-                }
-            }
-        }
-        else
-        {
-            var all = mass.AsSpan(0, n);
-            TensorPrimitives.Subtract(working.AsSpan(0, n), max, all);
-            TensorPrimitives.Exp(all, all);
-            total = SumAsDouble(all);
-        }
-
+        var total = ExpWeights(order, working, n, max, kept, 1f, mass);
         var limit = kept ?? n;
         double cumulative = 0;
-        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
+        for (var band = 0; order.HasBand(band, limit); band++)
         {
             var members = Kept(order, band, limit);
-            double bandMass = 0;
-            foreach (var id in members)
-            {
-                bandMass += mass[id];
-            }
-
+            var bandMass = Sum(members, mass);
             if (cumulative + (bandMass / total) < topP)
             {
                 cumulative += bandMass / total;
@@ -152,7 +127,7 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
     {
         var limit = kept ?? int.MaxValue;
         var count = 0;
-        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
+        for (var band = 0; order.HasBand(band, limit); band++)
         {
             var end = order.BandStart(band) + Kept(order, band, limit).Length;
             if (order.BandLower(band) >= minLogit)
@@ -178,30 +153,8 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
     /// </summary>
     private int Draw(DescendingLogits order, float[] working, int n, float max, int? kept, float uniform, Scratch scratch)
     {
-        var temperature = Parameters.Temperature;
         var weights = scratch.Weights(n);
-        double sum = 0;
-        if (kept is int k)
-        {
-            for (var band = 0; band < order.BandCount && order.BandStart(band) < k; band++)
-            {
-                foreach (var id in Kept(order, band, k))
-                {
-                    weights[id] = MathF.Exp((working[id] - max) / temperature);
-                    sum += weights[id];
-                }
-            }
-        }
-        else
-        {
-            var all = weights.AsSpan(0, n);
-            TensorPrimitives.Subtract(working.AsSpan(0, n), max, all);
-            TensorPrimitives.Divide(all, temperature, all);
-            TensorPrimitives.Exp(all, all);
-            sum = SumAsDouble(all);
-        }
-
-        var target = uniform * sum;
+        var target = uniform * ExpWeights(order, working, n, max, kept, Parameters.Temperature, weights);
         double running = 0;
         if (kept is null && order.BandCount == 0)
         {
@@ -223,15 +176,10 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
         }
 
         var limit = kept ?? n;
-        for (var band = 0; (band < order.BandCount || order.GatherNextBand()) && order.BandStart(band) < limit; band++)
+        for (var band = 0; order.HasBand(band, limit); band++)
         {
             var members = Kept(order, band, limit);
-            double bandWeight = 0;
-            foreach (var id in members)
-            {
-                bandWeight += weights[id];
-            }
-
+            var bandWeight = Sum(members, weights);
             if (!(target < running + bandWeight))
             {
                 running += bandWeight;
@@ -265,6 +213,51 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
         }
 
         return order[last];
+    }
+
+    /// <summary>
+    /// e^((logit − max) / <paramref name="temperature"/>) into <paramref name="weights"/>[id] for the
+    /// first <paramref name="kept"/> sorted survivors (null: every id, in vectorized passes), and their
+    /// sum in f64. Top-p weighs at temperature 1, the draw at the request's.
+    /// </summary>
+    private static double ExpWeights(DescendingLogits order, float[] working, int n, float max, int? kept, float temperature, float[] weights)
+    {
+        if (kept is int k)
+        {
+            double sum = 0;
+            for (var band = 0; order.HasBand(band, k); band++)
+            {
+                foreach (var id in Kept(order, band, k))
+                {
+                    weights[id] = MathF.Exp((working[id] - max) / temperature);
+                    sum += weights[id];
+                }
+            }
+
+            return sum;
+        }
+
+        var all = weights.AsSpan(0, n);
+        TensorPrimitives.Subtract(working.AsSpan(0, n), max, all);
+        if (temperature != 1f)
+        {
+            TensorPrimitives.Divide(all, temperature, all);
+        }
+
+        TensorPrimitives.Exp(all, all);
+        return SumAsDouble(all);
+    }
+
+    /// <summary>Σ <paramref name="values"/>[id] over <paramref name="ids"/>, in f64.</summary>
+    private static double Sum(ReadOnlySpan<int> ids, float[] values)
+    {
+        double sum = 0;
+        foreach (var id in ids)
+        {
+            sum += values[id];
+        }
+
+        return sum;
     }
 
     /// <summary>
