@@ -4,6 +4,7 @@ using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
+using static Mesh.Inference.Bench.BenchStatistics;
 
 namespace Mesh.Inference.Bench;
 
@@ -85,7 +86,6 @@ internal static unsafe class F32GemmBench
                 }
             }
 
-            double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
             table.Add(n, Median(narrow), Median(unfetched), Median(wide), $"{Median(wide) / Median(narrow):F2}×", $"{Median(wide) / Median(unfetched):F2}×", $"{difference / magnitude:E1}");
         }
 

@@ -1,6 +1,7 @@
 using LLama.Native;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models.Gguf;
+using static Mesh.Inference.Bench.BenchStatistics;
 
 namespace Mesh.Inference.Bench;
 
@@ -78,11 +79,6 @@ internal static class FusedDecodeBench
             var same = before.Concat(after).All(r => r.GreedyTokens.SequenceEqual(before[0].GreedyTokens));
             failed |= !same;
             double Best(List<SpeedRun> runs) => runs.Max(r => r.DecodeTokensPerSecond);
-            double Median(IEnumerable<double> values)
-            {
-                var sorted = values.Order().ToArray();
-                return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-            }
 
             var ratios = before.Zip(after, (b, a) => a.DecodeTokensPerSecond / b.DecodeTokensPerSecond);
             table.Add(

@@ -13,10 +13,12 @@ namespace Mesh.Inference.Bench;
 /// </summary>
 internal static unsafe class MemoryWall
 {
-    /// <summary>Bytes of weights one decode step reads: every layer's matrices and the classifier.</summary>
+    /// <summary>
+    /// Bytes of weights one decode step reads: every matrix but the token embedding, of which a step
+    /// reads one row (unless it is also the classifier, which is read whole).
+    /// </summary>
     public static long WeightBytesPerToken(LlamaWeights weights) =>
-        weights.Layers.Sum(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Down, l.Up }.Sum(m => m.ByteLength)) +
-        weights.Classifier.ByteLength;
+        weights.Matrices.Where(m => m != weights.TokenEmbedding || m == weights.Classifier).Sum(m => m.ByteLength);
 
     /// <summary>STREAM Copy bandwidth in bytes/s with <paramref name="threads"/> threads: the best of five passes over 2 × 512 MiB.</summary>
     public static double CopyBandwidth(int threads)

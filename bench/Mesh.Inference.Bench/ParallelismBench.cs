@@ -1,5 +1,6 @@
 using Mesh.Inference.Backends;
 using Mesh.Inference.Models.Gguf;
+using static Mesh.Inference.Bench.BenchStatistics;
 
 namespace Mesh.Inference.Bench;
 
@@ -68,14 +69,7 @@ internal static class ParallelismBench
         Console.WriteLine($"load average after: {LoadAverage()}");
     }
 
-    private static double Median(List<SpeedRun> runs, Func<SpeedRun, double> value)
-    {
-        var sorted = runs.Select(value).Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    private static double Median(List<SpeedRun> runs, Func<SpeedRun, double> value) => BenchStatistics.Median(runs.Select(value));
 
     /// <summary>A prompt of <paramref name="length"/> tokens of ordinary text (at most half the context).</summary>
     private static List<int> Prompt(MeshSubject mesh, int length)

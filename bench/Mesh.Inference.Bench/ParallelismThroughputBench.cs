@@ -1,4 +1,5 @@
 using Mesh.Inference.V1;
+using static Mesh.Inference.Bench.BenchStatistics;
 
 namespace Mesh.Inference.Bench;
 
@@ -36,12 +37,4 @@ internal static class ParallelismThroughputBench
         Console.WriteLine($"load average after: {LoadAverage()}");
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

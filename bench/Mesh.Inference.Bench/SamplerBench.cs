@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Mesh.Inference.Sampling;
+using static Mesh.Inference.Bench.BenchStatistics;
 
 namespace Mesh.Inference.Bench;
 
@@ -61,7 +62,6 @@ internal static class SamplerBench
                         }
                     }
 
-                    double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
                     table.Add(vocab, flat ? "flat (uniform 0–10)" : "Gaussian σ 3", name, Median(before), Median(after), $"{Median(before) / Median(after):F2}×");
                 }
             }
