@@ -35,7 +35,7 @@ internal static class SamplerBench
                 foreach (var (name, parameters) in settings)
                 {
                     var baseline = new FullSortSampler(parameters, vocab);
-                    var sampler = new Sampler(parameters, vocab);
+                    var sampler = new Sampler(parameters);
                     var draws = Math.Max(20, 2_000_000 / vocab);
                     double Time(Func<ulong, int> sample)
                     {

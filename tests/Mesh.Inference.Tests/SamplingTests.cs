@@ -38,14 +38,14 @@ public sealed class SamplingTests
     public void TopKOfOneIsGreedyAndMinPKeepsOnlyLikelyTokens()
     {
         var logits = new float[] { 0.1f, 3f, 2.9f, -5f, 1f };
-        var topOne = new Sampler(new SamplingParameters { Temperature = 1.5f, TopK = 1, Seed = 7 }, logits.Length);
+        var topOne = new Sampler(new SamplingParameters { Temperature = 1.5f, TopK = 1, Seed = 7 });
         for (var draw = 0UL; draw < 50; draw++)
         {
             Assert.Equal(1, topOne.Sample(logits, [], draw));
         }
 
         // min_p 0.5: only tokens with p ≥ 0.5·p_max survive: ids 1 and 2 (e^-0.1 ≈ 0.9), not 4 (e^-2 ≈ 0.14).
-        var minP = new Sampler(new SamplingParameters { Temperature = 1f, MinP = 0.5f, Seed = 7 }, logits.Length);
+        var minP = new Sampler(new SamplingParameters { Temperature = 1f, MinP = 0.5f, Seed = 7 });
         var seen = Enumerable.Range(0, 400).Select(d => minP.Sample(logits, [], (ulong)d)).ToHashSet();
         Assert.Equal([1, 2], seen.Order());
     }
@@ -54,8 +54,8 @@ public sealed class SamplingTests
     public void RepetitionPenaltyStopsAGreedyRepeat()
     {
         var logits = new float[] { 1f, 2f, 1.9f };
-        var plain = new Sampler(SamplingParameters.Greedy, 3);
-        var penalized = new Sampler(SamplingParameters.Greedy with { RepetitionPenalty = 1.2f }, 3);
+        var plain = new Sampler(SamplingParameters.Greedy);
+        var penalized = new Sampler(SamplingParameters.Greedy with { RepetitionPenalty = 1.2f });
         Assert.Equal(1, plain.Sample(logits, [1, 1], 0));
         Assert.Equal(2, penalized.Sample(logits, [1, 1], 0));
     }

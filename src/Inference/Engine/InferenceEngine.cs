@@ -115,7 +115,7 @@ public sealed class InferenceEngine : IDisposable
         }
 
         var state = new RequestState(request, _model.Tokenizer.CreateStreamingDetokenizer(request.PromptTokens));
-        var sampler = new Sampler(request.Sampling, _model.Config.VocabSize);
+        var sampler = new Sampler(request.Sampling);
         lock (_gate)
         {
             if (_waiting + _incoming.Count >= _options.MaxWaitingRequests)

@@ -15,7 +15,7 @@ namespace Mesh.Inference.Sampling;
 /// the weights are vectorized passes and only the leading bands of <see cref="DescendingLogits"/>
 /// are sorted, as far as the cuts and the draw reach.
 /// </summary>
-public sealed class Sampler(SamplingParameters parameters, int vocabSize)
+public sealed class Sampler(SamplingParameters parameters)
 {
     // Scratch of one row, shared by the samplers that run on a thread (one row at a time per thread).
     [ThreadStatic]
@@ -25,9 +25,6 @@ public sealed class Sampler(SamplingParameters parameters, int vocabSize)
 
     /// <summary>The parameters every draw of this sampler uses.</summary>
     public SamplingParameters Parameters { get; } = parameters;
-
-    /// <summary>The vocabulary size the rows have.</summary>
-    public int VocabSize { get; } = vocabSize;
 
     /// <summary>
     /// Chooses the next token from <paramref name="logits"/> given the <paramref name="context"/> so

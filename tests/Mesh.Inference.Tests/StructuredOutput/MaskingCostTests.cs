@@ -71,7 +71,7 @@ public sealed class MaskingCostTests(ITestOutputHelper output)
         for (var seed = 0; seed < seeds; seed++)
         {
             var constraint = format.Create([1]);
-            var sampler = new Sampler(new SamplingParameters { Temperature = 1, Seed = (ulong)seed }, vocabulary.Count);
+            var sampler = new Sampler(new SamplingParameters { Temperature = 1, Seed = (ulong)seed });
             var random = new Random(seed);
             for (var step = 0; step < 64; step++)
             {

@@ -88,7 +88,7 @@ internal static class SyntheticVocabularies
     {
         var vocabulary = format.Vocabulary;
         var constraint = format.Create([]);
-        var sampler = new Sampler(new SamplingParameters { Temperature = 1, Seed = (ulong)seed }, vocabulary.Count);
+        var sampler = new Sampler(new SamplingParameters { Temperature = 1, Seed = (ulong)seed });
         var random = new Random(seed);
         var logits = new float[vocabulary.Count];
         var text = new List<byte>();

@@ -110,7 +110,7 @@ public class SamplingReferenceMatchesTheCpuSamplerTests
                 Seed = (ulong)random.NextInt64(),
             };
             var step = (uint)random.Next(0, 1000);
-            var cpu = new Mesh.Inference.Sampling.Sampler(parameters, vocab).Sample(logits, [], step);
+            var cpu = new Mesh.Inference.Sampling.Sampler(parameters).Sample(logits, [], step);
 
             var row = new SamplingRow(parameters.Temperature, (uint)parameters.TopK, parameters.TopP, parameters.MinP, parameters.Seed, step);
             Assert.True(cpu == SamplingReference.Sample(logits, row), $"trial {trial}: {parameters} step {step}");
@@ -161,7 +161,7 @@ public class SamplingReferenceMatchesTheCpuSamplerOnLargeRowsTests
             }
 
             var step = (uint)random.Next(0, 1000);
-            var cpu = new Mesh.Inference.Sampling.Sampler(parameters, vocab).Sample(logits, [], step);
+            var cpu = new Mesh.Inference.Sampling.Sampler(parameters).Sample(logits, [], step);
             var row = new SamplingRow(parameters.Temperature, (uint)parameters.TopK, parameters.TopP, parameters.MinP, parameters.Seed, step);
             Assert.True(cpu == SamplingReference.Sample(logits, row), $"trial {trial}: {parameters} step {step}");
         }
