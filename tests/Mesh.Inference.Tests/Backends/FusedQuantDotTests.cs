@@ -252,7 +252,7 @@ public sealed unsafe class FusedQuantDotTests
     }
 
     /// <summary>Rows of packed blocks with the quant bits of <paramref name="pattern"/> and finite f16 scales of both signs.</summary>
-    private static byte[] Weights(GgmlType type, int rows, int cols, BlockPattern pattern, Random random)
+    internal static byte[] Weights(GgmlType type, int rows, int cols, BlockPattern pattern, Random random)
     {
         var blockBytes = GgmlTypeInfo.BlockBytes(type);
         var blocks = rows * cols / (KQuants.Handles(type) ? KQuants.SuperBlockSize : BlockQuants.BlockSize);
@@ -293,16 +293,18 @@ public sealed unsafe class FusedQuantDotTests
     }
 
     /// <summary>Where each f16 scale (d, and m or dmin) sits in a block (ggml-common.h).</summary>
-    private static int[] ScaleOffsets(GgmlType type) => type switch
+    internal static int[] ScaleOffsets(GgmlType type) => type switch
     {
         GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => [0],
         GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
         GgmlType.Q6_K => [208],
+        GgmlType.Q2_K => [80, 82],
+        GgmlType.Q3_K => [108],
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
     /// <summary>Random activations, ones that quantize to ±127 everywhere, and all zeros.</summary>
-    private static IEnumerable<float[]> Activations(int cols, Random random)
+    internal static IEnumerable<float[]> Activations(int cols, Random random)
     {
         yield return [.. Enumerable.Range(0, cols).Select(_ => (float)((random.NextDouble() * 2) - 1))];
         yield return [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)];

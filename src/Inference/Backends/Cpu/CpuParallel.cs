@@ -20,6 +20,9 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
     [ThreadStatic]
     private static float[]? t_scratch;
 
+    // Raised by MatMul to what its widest product's kernels need (the K-quant tiles' four-row panel).
+    private int _scratchLength = scratchLength;
+
     private readonly ParallelOptions _options = new() { MaxDegreeOfParallelism = threads };
     private readonly CpuWorkerTeam? _team = parallelism == CpuParallelism.WorkerTeam ? new CpuWorkerTeam(threads) : null;
 
@@ -105,6 +108,10 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
             }
 
             totalRows += w.Rows;
+            if (KQuants.Handles(w.Type))
+            {
+                _scratchLength = Math.Max(_scratchLength, CpuKQuantTiles.ScratchFloats(w.Cols));
+            }
         }
 
         ForRanges(totalRows, Math.Min(totalRows / 8, Threads * ChunksPerThread), (long)totalRows * input.Cols * input.Rows, (start, end, scratch) =>
@@ -126,9 +133,9 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
 
     private float[] Scratch()
     {
-        if (t_scratch is null || t_scratch.Length < scratchLength)
+        if (t_scratch is null || t_scratch.Length < _scratchLength)
         {
-            t_scratch = new float[scratchLength];
+            t_scratch = new float[_scratchLength];
         }
 
         return t_scratch;

@@ -40,6 +40,14 @@ internal static unsafe class CpuQuantMatMul
     private static bool s_vnni = true;
 
     /// <summary>
+    /// Whether steps of two or more activation rows take the int8 register tiles
+    /// (<see cref="CpuKQuantTiles"/>) where the CPU has them, rather than one dot product per (row,
+    /// token). Both give bit-identical results; the switch exists so a benchmark and the tests can hold
+    /// one against the other in the same run.
+    /// </summary>
+    internal static bool PrefillTiles { get; set; } = true;
+
+    /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
     /// half and lane 2k + 1 into all of the high half (groups 2k and 2k + 1 of a quarter).
     /// </summary>
@@ -106,6 +114,12 @@ internal static unsafe class CpuQuantMatMul
                 CpuFusedQuantDot.KRows(w, x, y, rowStart, rowEnd);
             }
 
+            return;
+        }
+
+        if (x.Rows > 1 && PrefillTiles && CpuKQuantTiles.IsSupported && scratch.Length >= CpuKQuantTiles.ScratchFloats(w.Cols))
+        {
+            CpuKQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
             return;
         }
 

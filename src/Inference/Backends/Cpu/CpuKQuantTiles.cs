@@ -1,0 +1,406 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Mesh.Inference.Models;
+using Mesh.Inference.Models.Gguf;
+
+namespace Mesh.Inference.Backends.Cpu;
+
+/// <summary>
+/// y = x · Wᵀ for the K-quants (Q2_K–Q6_K) when a step carries two or more activation rows (prefill,
+/// batched decode, speculative verification): register tiles of 4 weight rows × 4 activation rows,
+/// the int8 form of <see cref="CpuF32MatMul"/>'s tiles and of llamafile's tinyBLAS. Four weight rows are
+/// unpacked once into a panel in the thread's scratch (<see cref="KQuants.Unpack"/>, then re-laid for
+/// vpdpbusd); each 32-value chunk of every activation row is then loaded once per four weight rows
+/// and each weight chunk once per four activation rows, where <see cref="CpuQuantMatMul"/>'s
+/// one-row-at-a-time dot products reload both for every (row, token) pair.
+/// <para>
+/// Per (row, token) and 32-value chunk: vpdpbusd forms the eight four-value sums Σ q_w·q_x from the
+/// unsigned panel quants (q + bias: 32 for Q6_K, 4 for Q3_K, none for Q2_K/Q4_K/Q5_K) started at
+/// −bias × the activations' four-value sums; each sum fits an int16 (|·| ≤ 4·32·127), so one vpdpwssd
+/// against the group scale (low int16 of the lane, 0 in the high) adds scale × sum to the super-block's
+/// int32 lanes. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
+/// (maddubs then madd per chunk: integer sums in another grouping are the same integers), and every
+/// float step after them (the lanes converted, one FMA per super-block with d_w·d_x rounded first,
+/// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/> at the end) is the same
+/// operation in the same order, so every output is bit-identical to the single-row path, to decode
+/// and to every thread split.
+/// </para>
+/// </summary>
+internal static unsafe class CpuKQuantTiles
+{
+    private const int Chunk = 32;
+    private const int ChunksPerSuperBlock = KQuants.SuperBlockSize / Chunk;
+    private const int TileRows = 4;
+
+    /// <summary>
+    /// Whether this CPU runs the tiles: AVX-VNNI for the int8 products, and AVX-512's 32 vector
+    /// registers, which the 16 int32 tile accumulators and their operands need (with AVX2's 16 the JIT
+    /// would spill every step).
+    /// </summary>
+    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported;
+
+    /// <summary>Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide matrix.</summary>
+    public static int ScratchFloats(int cols) => (PanelBytes(cols / KQuants.SuperBlockSize) / sizeof(float)) + 1;
+
+    /// <summary>
+    /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
+    /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/> (Q8_K,
+    /// quantized by the caller). <paramref name="scratch"/> holds ≥ <see cref="ScratchFloats"/>(Cols).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+    {
+        switch (w.Type)
+        {
+            case GgmlType.Q2_K:
+                Rows<Q2K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            case GgmlType.Q3_K:
+                Rows<Q3K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            case GgmlType.Q4_K:
+            case GgmlType.Q5_K:
+                Rows<Q45K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            case GgmlType.Q6_K:
+                Rows<Q6K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            default:
+                throw new NotSupportedException($"no K-quant tile for {w.Type}");
+        }
+    }
+
+    /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each.</summary>
+    private static int PanelBytes(int superBlocks) => TileRows * superBlocks * RowPanelBytesPerSuperBlock;
+
+    /// <summary>Per row and super-block: 256 unsigned quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, and 16 signed scales and mins for the unpacker.</summary>
+    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<T>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+        where T : struct, IKLayout
+    {
+        var superBlocks = w.Cols / KQuants.SuperBlockSize;
+        var n = x.Rows;
+        fixed (float* room = scratch)
+        {
+            var panel = new Panel((byte*)room, superBlocks);
+            for (var r = rowStart; r < rowEnd; r += TileRows)
+            {
+                // A short last group repeats its last row; those outputs are computed and dropped.
+                var rows = Math.Min(TileRows, rowEnd - r);
+                for (var i = 0; i < TileRows; i++)
+                {
+                    panel.Fill<T>(i, w, r + Math.Min(i, rows - 1));
+                }
+
+                var t = 0;
+                for (; t + 4 <= n; t += 4)
+                {
+                    Tile4x4<T>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                }
+
+                for (; t < n; t++)
+                {
+                    Tile4x1<T>(panel, x, t, y + r + ((nint)t * yStride), rows);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Four panel rows × activation rows t … t + 3: y[token · yStride + row] for row &lt; <paramref name="rows"/>.
+    /// The 16 int32 super-block sums live in registers; the 32 float accumulators (and min
+    /// accumulators) in a stack buffer, touched once per 256 values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x4<T>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
+        where T : struct, IKLayout
+    {
+        var superBlocks = panel.SuperBlocks;
+        var cols = superBlocks * KQuants.SuperBlockSize;
+        var acc = stackalloc Vector256<float>[16];
+        var accMin = stackalloc Vector256<float>[16];
+        for (var i = 0; i < 16; i++)
+        {
+            acc[i] = Vector256<float>.Zero;
+            accMin[i] = Vector256<float>.Zero;
+        }
+
+        var x0 = x.Q8K + ((nint)t * cols);
+        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
+        for (var s = 0; s < superBlocks; s++)
+        {
+            Vector256<int> i00 = default, i01 = default, i02 = default, i03 = default;
+            Vector256<int> i10 = default, i11 = default, i12 = default, i13 = default;
+            Vector256<int> i20 = default, i21 = default, i22 = default, i23 = default;
+            Vector256<int> i30 = default, i31 = default, i32 = default, i33 = default;
+            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
+            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
+            for (var c = 0; c < ChunksPerSuperBlock; c++)
+            {
+                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
+                var v0 = Avx.LoadVector256(x0 + at);
+                var v1 = Avx.LoadVector256(x0 + cols + at);
+                var v2 = Avx.LoadVector256(x0 + (2 * cols) + at);
+                var v3 = Avx.LoadVector256(x0 + (3 * cols) + at);
+                var b0 = Bias<T>(n0 + (at / 4));
+                var b1 = Bias<T>(n0 + ((cols + at) / 4));
+                var b2 = Bias<T>(n0 + (((2 * cols) + at) / 4));
+                var b3 = Bias<T>(n0 + (((3 * cols) + at) / 4));
+
+                var w = Avx.LoadVector256(q + (c * Chunk));
+                var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
+                i00 = Scaled(i00, b0, w, v0, l);
+                i01 = Scaled(i01, b1, w, v1, l);
+                i02 = Scaled(i02, b2, w, v2, l);
+                i03 = Scaled(i03, b3, w, v3, l);
+
+                w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
+                l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                i10 = Scaled(i10, b0, w, v0, l);
+                i11 = Scaled(i11, b1, w, v1, l);
+                i12 = Scaled(i12, b2, w, v2, l);
+                i13 = Scaled(i13, b3, w, v3, l);
+
+                w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
+                l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                i20 = Scaled(i20, b0, w, v0, l);
+                i21 = Scaled(i21, b1, w, v1, l);
+                i22 = Scaled(i22, b2, w, v2, l);
+                i23 = Scaled(i23, b3, w, v3, l);
+
+                w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
+                l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                i30 = Scaled(i30, b0, w, v0, l);
+                i31 = Scaled(i31, b1, w, v1, l);
+                i32 = Scaled(i32, b2, w, v2, l);
+                i33 = Scaled(i33, b3, w, v3, l);
+            }
+
+            var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
+            var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
+            Finish<T>(panel, 0, s, i00, i01, i02, i03, xd, xSums, superBlocks, acc, accMin);
+            Finish<T>(panel, 1, s, i10, i11, i12, i13, xd, xSums, superBlocks, acc + 4, accMin + 4);
+            Finish<T>(panel, 2, s, i20, i21, i22, i23, xd, xSums, superBlocks, acc + 8, accMin + 8);
+            Finish<T>(panel, 3, s, i30, i31, i32, i33, xd, xSums, superBlocks, acc + 12, accMin + 12);
+        }
+
+        for (var row = 0; row < rows; row++)
+        {
+            for (var token = 0; token < 4; token++)
+            {
+                var k = (row * 4) + token;
+                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(acc[k]) - Vector256.Sum(accMin[k]) : Vector256.Sum(acc[k]);
+            }
+        }
+    }
+
+    /// <summary>Four panel rows × activation row t (the tokens left over after the 4 × 4 tiles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1<T>(in Panel panel, CpuActivations x, int t, float* y, int rows)
+        where T : struct, IKLayout
+    {
+        var superBlocks = panel.SuperBlocks;
+        var cols = superBlocks * KQuants.SuperBlockSize;
+        var acc = stackalloc Vector256<float>[4];
+        var accMin = stackalloc Vector256<float>[4];
+        for (var i = 0; i < 4; i++)
+        {
+            acc[i] = Vector256<float>.Zero;
+            accMin[i] = Vector256<float>.Zero;
+        }
+
+        var x0 = x.Q8K + ((nint)t * cols);
+        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
+        for (var s = 0; s < superBlocks; s++)
+        {
+            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
+            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
+            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
+            for (var c = 0; c < ChunksPerSuperBlock; c++)
+            {
+                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
+                var v = Avx.LoadVector256(x0 + at);
+                var b = Bias<T>(n0 + (at / 4));
+                i0 = Scaled(i0, b, Avx.LoadVector256(q + (c * Chunk)), v, Avx.LoadVector256(sc + (c * 8)).AsInt16());
+                i1 = Scaled(i1, b, Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk)), v, Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
+                i2 = Scaled(i2, b, Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+                i3 = Scaled(i3, b, Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+            }
+
+            var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
+            var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
+            FinishOne<T>(panel, 0, s, i0, xd, xSums, acc, accMin);
+            FinishOne<T>(panel, 1, s, i1, xd, xSums, acc + 1, accMin + 1);
+            FinishOne<T>(panel, 2, s, i2, xd, xSums, acc + 2, accMin + 2);
+            FinishOne<T>(panel, 3, s, i3, xd, xSums, acc + 3, accMin + 3);
+        }
+
+        for (var row = 0; row < rows; row++)
+        {
+            y[row] = T.HasMins ? Vector256.Sum(acc[row]) - Vector256.Sum(accMin[row]) : Vector256.Sum(acc[row]);
+        }
+    }
+
+    /// <summary>isum + scale × (the eight four-value sums Σ q_w·q_x of one chunk), q_w stored as q + bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Scaled(Vector256<int> isum, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scaleLanes) =>
+        AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(bias, w, v).AsInt16(), scaleLanes);
+
+    /// <summary>−bias × the activations' four-value sums of one chunk (zero for the unsigned types).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Bias<T>(int* quadSumsNegated)
+        where T : struct, IKLayout =>
+        T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
+
+    /// <summary>
+    /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and four
+    /// tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin += cvt(min
+    /// pairs) × (dmin_w · d_x), operands in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<T>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* xd, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
+        where T : struct, IKLayout
+    {
+        var d = panel.D[(row * superBlocks) + s];
+        acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(d * xd[0]), acc[0]);
+        acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(d * xd[superBlocks]), acc[1]);
+        acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(d * xd[2 * superBlocks]), acc[2]);
+        acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(d * xd[3 * superBlocks]), acc[3]);
+        if (T.HasMins)
+        {
+            var dmin = panel.DMin[(row * superBlocks) + s];
+            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
+            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
+            accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(dmin * xd[0]), accMin[0]);
+            accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(dmin * xd[superBlocks]), accMin[1]);
+            accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(dmin * xd[2 * superBlocks]), accMin[2]);
+            accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(dmin * xd[3 * superBlocks]), accMin[3]);
+        }
+    }
+
+    /// <summary><see cref="Finish{T}"/> for one token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishOne<T>(in Panel panel, int row, int s, Vector256<int> isum, float* xd, short* xSums, Vector256<float>* acc, Vector256<float>* accMin)
+        where T : struct, IKLayout
+    {
+        var superBlocks = panel.SuperBlocks;
+        *acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(panel.D[(row * superBlocks) + s] * xd[0]), *acc);
+        if (T.HasMins)
+        {
+            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
+            *accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(panel.DMin[(row * superBlocks) + s] * xd[0]), *accMin);
+        }
+    }
+
+    /// <summary>
+    /// Four unpacked weight rows in the thread's scratch: per row, its quants as unsigned bytes
+    /// (q + bias), each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
+    /// 16, lanes 4–7 the second, the scale in the low int16 and 0 in the high, for vpdpwssd), the mins
+    /// as int16 (for madd with the activations' group sums), and d, dmin per super-block.
+    /// </summary>
+    private readonly struct Panel
+    {
+        public readonly int SuperBlocks;
+        public readonly byte* Quants;
+        public readonly int* ScaleLanes;
+        public readonly short* Mins;
+        public readonly float* D;
+        public readonly float* DMin;
+        private readonly sbyte* _scales;
+        private readonly sbyte* _mins;
+
+        public Panel(byte* room, int superBlocks)
+        {
+            SuperBlocks = superBlocks;
+            // Widest first, so every array stays aligned to its element (room is 4-byte aligned).
+            ScaleLanes = (int*)room;
+            D = (float*)(ScaleLanes + (TileRows * superBlocks * ChunksPerSuperBlock * 8));
+            DMin = D + (TileRows * superBlocks);
+            Mins = (short*)(DMin + (TileRows * superBlocks));
+            Quants = (byte*)(Mins + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock));
+            _scales = (sbyte*)(Quants + (TileRows * superBlocks * KQuants.SuperBlockSize));
+            _mins = _scales + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock);
+        }
+
+        /// <summary>Bytes between one row's quants and the next's.</summary>
+        public nint QuantsStride => (nint)SuperBlocks * KQuants.SuperBlockSize;
+
+        /// <summary>Ints between one row's scale lanes and the next's.</summary>
+        public nint ScaleLanesStride => (nint)SuperBlocks * ChunksPerSuperBlock * 8;
+
+        /// <summary>Unpacks weight row <paramref name="source"/> of <paramref name="w"/> into panel row <paramref name="row"/>.</summary>
+        public void Fill<T>(int row, WeightMatrix w, int source)
+            where T : struct, IKLayout
+        {
+            var groups = SuperBlocks * KQuants.GroupsPerSuperBlock;
+            var q = Quants + (row * QuantsStride);
+            var scales = _scales + ((nint)row * groups);
+            var mins = _mins + ((nint)row * groups);
+            KQuants.Unpack(w.Type, w.Row(source), SuperBlocks, (sbyte*)q, scales, mins, D + (row * SuperBlocks), DMin + (row * SuperBlocks));
+            if (T.BiasShift != 0)
+            {
+                var bias = Vector256.Create((byte)(1 << T.BiasShift));
+                for (nint i = 0; i < QuantsStride; i += 32)
+                {
+                    Avx.Store(q + i, Avx2.Add(Avx.LoadVector256(q + i), bias));
+                }
+            }
+
+            var lanes = ScaleLanes + (row * ScaleLanesStride);
+            for (var g = 0; g < groups; g += 2)
+            {
+                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7).
+                var first = (int)(ushort)(short)scales[g];
+                var second = (int)(ushort)(short)scales[g + 1];
+                Avx.Store(lanes + (g * 4), Vector256.Create(first, first, first, first, second, second, second, second));
+            }
+
+            var wide = Mins + ((nint)row * groups);
+            for (var g = 0; g < groups; g++)
+            {
+                wide[g] = mins[g];
+            }
+        }
+    }
+
+    /// <summary>What the tile needs to know of a K-quant's unpacked form.</summary>
+    private interface IKLayout
+    {
+        /// <summary>log2 of the bias that makes the unpacked quants unsigned (0: already unsigned).</summary>
+        static abstract int BiasShift { get; }
+
+        /// <summary>Whether the type has a min term (dmin × min).</summary>
+        static abstract bool HasMins { get; }
+    }
+
+    private struct Q2K : IKLayout
+    {
+        public static int BiasShift => 0;
+
+        public static bool HasMins => true;
+    }
+
+    private struct Q3K : IKLayout
+    {
+        public static int BiasShift => 2;
+
+        public static bool HasMins => false;
+    }
+
+    private struct Q45K : IKLayout
+    {
+        public static int BiasShift => 0;
+
+        public static bool HasMins => true;
+    }
+
+    private struct Q6K : IKLayout
+    {
+        public static int BiasShift => 5;
+
+        public static bool HasMins => false;
+    }
+}
