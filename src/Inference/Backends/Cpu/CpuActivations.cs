@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Mesh.Inference.Models;
 
 namespace Mesh.Inference.Backends.Cpu;
@@ -108,15 +110,23 @@ internal sealed unsafe class CpuActivations : IDisposable
             var max = MathF.Abs(TensorPrimitives.MaxMagnitude(block));
             var scale = max / 127f;
             var inverse = max != 0 ? 127f / max : 0f;
-            var sum = 0;
-            for (var i = 0; i < Dequantize.Q8BlockSize; i++)
+            int sum;
+            if (Avx2.IsSupported && float.IsFinite(max))
             {
-                var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
-                _q8[offset + i] = (sbyte)q;
-                sum += q;
+                sum = -QuantizeChunk(_f32 + offset, inverse, _q8 + offset, _q8QuadSumsNegated + (offset / 4));
             }
+            else
+            {
+                sum = 0;
+                for (var i = 0; i < Dequantize.Q8BlockSize; i++)
+                {
+                    var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
+                    _q8[offset + i] = (sbyte)q;
+                    sum += q;
+                }
 
-            QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
+                QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
+            }
 
             _q8Scales[b] = (float)(Half)scale;
             _q8Offsets[b] = (float)(Half)(scale * sum);
@@ -153,23 +163,31 @@ internal sealed unsafe class CpuActivations : IDisposable
             }
 
             var inverse = -127f / max;
-            for (var i = 0; i < KQuants.SuperBlockSize; i++)
+            var negated = _q8kQuadSumsNegated + (offset / 4);
+            if (Avx2.IsSupported && float.IsFinite(max))
             {
-                quants[i] = (sbyte)Math.Min(127, (int)MathF.Round(inverse * block[i], MidpointRounding.ToEven));
+                for (var c = 0; c < KQuants.SuperBlockSize; c += 32)
+                {
+                    QuantizeChunk(_f32 + offset + c, inverse, quants + c, negated + (c / 4));
+                }
+            }
+            else
+            {
+                for (var i = 0; i < KQuants.SuperBlockSize; i++)
+                {
+                    quants[i] = (sbyte)Math.Min(127, (int)MathF.Round(inverse * block[i], MidpointRounding.ToEven));
+                }
+
+                QuadSumsNegated(quants, KQuants.SuperBlockSize, negated);
             }
 
             for (var g = 0; g < KQuants.GroupsPerSuperBlock; g++)
             {
-                var sum = 0;
-                for (var i = 0; i < KQuants.GroupSize; i++)
-                {
-                    sum += quants[(g * KQuants.GroupSize) + i];
-                }
-
-                _q8kSums[(s * KQuants.GroupsPerSuperBlock) + g] = (short)sum;
+                // A group of 16 is four four-value sums.
+                var quads = negated + (g * 4);
+                _q8kSums[(s * KQuants.GroupsPerSuperBlock) + g] = (short)-(quads[0] + quads[1] + quads[2] + quads[3]);
             }
 
-            QuadSumsNegated(quants, KQuants.SuperBlockSize, _q8kQuadSumsNegated + (offset / 4));
             _q8kScales[s] = 1f / inverse;
         }
 
@@ -177,6 +195,30 @@ internal sealed unsafe class CpuActivations : IDisposable
     }
 
     public void Dispose() => Free();
+
+    /// <summary>
+    /// 32 values quantized as the scalar loops do (x · inverse rounded half to even: vroundps's
+    /// default mode; |x · inverse| ≤ 127 once rounded for a finite block maximum, so the packs never
+    /// saturate and the Q8_K cap at 127 never binds), their negated four-value sums stored, and their
+    /// negated sum returned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int QuantizeChunk(float* x, float inverse, sbyte* quants, int* quadSumsNegated)
+    {
+        var scale = Vector256.Create(inverse);
+        var i0 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(x), scale)));
+        var i1 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(x + 8), scale)));
+        var i2 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(x + 16), scale)));
+        var i3 = Avx.ConvertToVector256Int32(Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(x + 24), scale)));
+        // The packs interleave 128-bit lanes; the permute puts the 32 bytes back in order.
+        var packed = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(i0, i1), Avx2.PackSignedSaturate(i2, i3));
+        var q = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+        Avx.Store(quants, q);
+        var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), q), Vector256.Create((short)1));
+        var negated = Avx2.Subtract(Vector256<int>.Zero, quads);
+        Avx.Store(quadSumsNegated, negated);
+        return Vector256.Sum(negated);
+    }
 
     private static void QuadSumsNegated(sbyte* quants, int count, int* sums)
     {
