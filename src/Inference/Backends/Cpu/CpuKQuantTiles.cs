@@ -122,6 +122,7 @@ internal static unsafe class CpuKQuantTiles
         var cols = superBlocks * KQuants.SuperBlockSize;
         var acc = stackalloc Vector256<float>[16];
         var accMin = stackalloc Vector256<float>[16];
+        var products = stackalloc float[32];
         for (var i = 0; i < 16; i++)
         {
             acc[i] = Vector256<float>.Zero;
@@ -152,39 +153,51 @@ internal static unsafe class CpuKQuantTiles
 
                 var w = Avx.LoadVector256(q + (c * Chunk));
                 var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
-                i00 = Scaled(i00, b0, w, v0, l);
-                i01 = Scaled(i01, b1, w, v1, l);
-                i02 = Scaled(i02, b2, w, v2, l);
-                i03 = Scaled(i03, b3, w, v3, l);
+                i00 = Scaled<T>(i00, b0, w, v0, l);
+                i01 = Scaled<T>(i01, b1, w, v1, l);
+                i02 = Scaled<T>(i02, b2, w, v2, l);
+                i03 = Scaled<T>(i03, b3, w, v3, l);
 
                 w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
                 l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
-                i10 = Scaled(i10, b0, w, v0, l);
-                i11 = Scaled(i11, b1, w, v1, l);
-                i12 = Scaled(i12, b2, w, v2, l);
-                i13 = Scaled(i13, b3, w, v3, l);
+                i10 = Scaled<T>(i10, b0, w, v0, l);
+                i11 = Scaled<T>(i11, b1, w, v1, l);
+                i12 = Scaled<T>(i12, b2, w, v2, l);
+                i13 = Scaled<T>(i13, b3, w, v3, l);
 
                 w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
                 l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i20 = Scaled(i20, b0, w, v0, l);
-                i21 = Scaled(i21, b1, w, v1, l);
-                i22 = Scaled(i22, b2, w, v2, l);
-                i23 = Scaled(i23, b3, w, v3, l);
+                i20 = Scaled<T>(i20, b0, w, v0, l);
+                i21 = Scaled<T>(i21, b1, w, v1, l);
+                i22 = Scaled<T>(i22, b2, w, v2, l);
+                i23 = Scaled<T>(i23, b3, w, v3, l);
 
                 w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
                 l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i30 = Scaled(i30, b0, w, v0, l);
-                i31 = Scaled(i31, b1, w, v1, l);
-                i32 = Scaled(i32, b2, w, v2, l);
-                i33 = Scaled(i33, b3, w, v3, l);
+                i30 = Scaled<T>(i30, b0, w, v0, l);
+                i31 = Scaled<T>(i31, b1, w, v1, l);
+                i32 = Scaled<T>(i32, b2, w, v2, l);
+                i33 = Scaled<T>(i33, b3, w, v3, l);
             }
 
+            // The 16 products d_w · d_x (and dmin_w · d_x), four rows' scales times four tokens' in
+            // four multiplies, each then broadcast from memory by the FMA that reads it.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
+            var xd4 = Vector128.Create(xd[0], xd[superBlocks], xd[2 * superBlocks], xd[3 * superBlocks]);
+            for (var row = 0; row < TileRows; row++)
+            {
+                Sse.Store(products + (4 * row), Sse.Multiply(Vector128.Create(panel.D[(row * superBlocks) + s]), xd4));
+                if (T.HasMins)
+                {
+                    Sse.Store(products + 16 + (4 * row), Sse.Multiply(Vector128.Create(panel.DMin[(row * superBlocks) + s]), xd4));
+                }
+            }
+
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            Finish<T>(panel, 0, s, i00, i01, i02, i03, xd, xSums, superBlocks, acc, accMin);
-            Finish<T>(panel, 1, s, i10, i11, i12, i13, xd, xSums, superBlocks, acc + 4, accMin + 4);
-            Finish<T>(panel, 2, s, i20, i21, i22, i23, xd, xSums, superBlocks, acc + 8, accMin + 8);
-            Finish<T>(panel, 3, s, i30, i31, i32, i33, xd, xSums, superBlocks, acc + 12, accMin + 12);
+            Finish<T>(panel, 0, s, i00, i01, i02, i03, products, xSums, superBlocks, acc, accMin);
+            Finish<T>(panel, 1, s, i10, i11, i12, i13, products + 4, xSums, superBlocks, acc + 4, accMin + 4);
+            Finish<T>(panel, 2, s, i20, i21, i22, i23, products + 8, xSums, superBlocks, acc + 8, accMin + 8);
+            Finish<T>(panel, 3, s, i30, i31, i32, i33, products + 12, xSums, superBlocks, acc + 12, accMin + 12);
         }
 
         for (var row = 0; row < rows; row++)
@@ -224,10 +237,10 @@ internal static unsafe class CpuKQuantTiles
                 var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
                 var v = Avx.LoadVector256(x0 + at);
                 var b = Bias<T>(n0 + (at / 4));
-                i0 = Scaled(i0, b, Avx.LoadVector256(q + (c * Chunk)), v, Avx.LoadVector256(sc + (c * 8)).AsInt16());
-                i1 = Scaled(i1, b, Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk)), v, Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
-                i2 = Scaled(i2, b, Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-                i3 = Scaled(i3, b, Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+                i0 = Scaled<T>(i0, b, Avx.LoadVector256(q + (c * Chunk)), v, Avx.LoadVector256(sc + (c * 8)).AsInt16());
+                i1 = Scaled<T>(i1, b, Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk)), v, Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
+                i2 = Scaled<T>(i2, b, Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+                i3 = Scaled<T>(i3, b, Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
             }
 
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
@@ -246,8 +259,11 @@ internal static unsafe class CpuKQuantTiles
 
     /// <summary>isum + scale × (the eight four-value sums Σ q_w·q_x of one chunk), q_w stored as q + bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled(Vector256<int> isum, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scaleLanes) =>
-        AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(bias, w, v).AsInt16(), scaleLanes);
+    private static Vector256<int> Scaled<T>(Vector256<int> isum, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scaleLanes)
+        where T : struct, IKLayout =>
+        // Unbiased types start each sum at a fresh zero (a zero idiom, free at rename) rather than a
+        // copy of one zero register per token, which cost the registers the tile needs.
+        AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(T.BiasShift == 0 ? Vector256<int>.Zero : bias, w, v).AsInt16(), scaleLanes);
 
     /// <summary>−bias × the activations' four-value sums of one chunk (zero for the unsigned types).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -258,26 +274,25 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>
     /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and four
     /// tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin += cvt(min
-    /// pairs) × (dmin_w · d_x), operands in the same order.
+    /// pairs) × (dmin_w · d_x), operands in the same order; <paramref name="products"/> holds the four
+    /// d_w · d_x and, 16 floats on, the four dmin_w · d_x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* xd, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
+    private static void Finish<T>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* products, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
         where T : struct, IKLayout
     {
-        var d = panel.D[(row * superBlocks) + s];
-        acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(d * xd[0]), acc[0]);
-        acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(d * xd[superBlocks]), acc[1]);
-        acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(d * xd[2 * superBlocks]), acc[2]);
-        acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(d * xd[3 * superBlocks]), acc[3]);
+        acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(products[0]), acc[0]);
+        acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(products[1]), acc[1]);
+        acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(products[2]), acc[2]);
+        acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(products[3]), acc[3]);
         if (T.HasMins)
         {
-            var dmin = panel.DMin[(row * superBlocks) + s];
             var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
             var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(dmin * xd[0]), accMin[0]);
-            accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(dmin * xd[superBlocks]), accMin[1]);
-            accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(dmin * xd[2 * superBlocks]), accMin[2]);
-            accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(dmin * xd[3 * superBlocks]), accMin[3]);
+            accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(products[16]), accMin[0]);
+            accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(products[17]), accMin[1]);
+            accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(products[18]), accMin[2]);
+            accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(products[19]), accMin[3]);
         }
     }
 
