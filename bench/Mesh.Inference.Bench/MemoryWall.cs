@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Mesh.Inference.Models;
 
 namespace Mesh.Inference.Bench;
@@ -49,6 +50,54 @@ internal static unsafe class MemoryWall
         {
             NativeMemory.AlignedFree(source);
             NativeMemory.AlignedFree(target);
+        }
+    }
+
+    /// <summary>
+    /// Read-only bandwidth in bytes/s with <paramref name="threads"/> threads: the best of five passes
+    /// summing 1 GiB with four independent vector accumulators per thread, which is what a decode
+    /// step does with its weights (it writes almost nothing). Reported beside Copy, which the issue's
+    /// wall is defined by; a step that reads at this rate is at the machine's ceiling.
+    /// </summary>
+    public static double ReadBandwidth(int threads)
+    {
+        const long bytes = 1L << 30;
+        var source = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        try
+        {
+            NativeMemory.Fill(source, (nuint)bytes, 1);
+            var best = double.MaxValue;
+            var sink = 0f;
+            for (var pass = 0; pass < 5; pass++)
+            {
+                var clock = Stopwatch.StartNew();
+                var sums = new float[threads];
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    var count = bytes / sizeof(float);
+                    var p = source + (count * t / threads);
+                    var end = source + (count * (t + 1) / threads);
+                    Vector256<float> a = default, b = default, c = default, d = default;
+                    for (; p + 32 <= end; p += 32)
+                    {
+                        a += Vector256.Load(p);
+                        b += Vector256.Load(p + 8);
+                        c += Vector256.Load(p + 16);
+                        d += Vector256.Load(p + 24);
+                    }
+
+                    sums[t] = Vector256.Sum(a + b + c + d);
+                });
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                sink += sums.Sum();
+            }
+
+            GC.KeepAlive(sink);
+            return bytes / best;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(source);
         }
     }
 }

@@ -31,9 +31,10 @@ internal static class SpeedBench
             .ToList();
         Console.WriteLine($"threads: {threads}, prompt: {prefillTokens} tokens, decode: {decodeTokens} tokens, best of {Repeats} runs after a warm-up, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
         var bandwidth = withLlamaCpp ? MemoryWall.CopyBandwidth(threads) : 0;
+        var readBandwidth = withLlamaCpp ? MemoryWall.ReadBandwidth(threads) : 0;
         if (withLlamaCpp)
         {
-            Console.WriteLine($"memory wall: STREAM Copy bandwidth {bandwidth / 1e9:F1} GB/s with {threads} threads, measured before the models; % of wall = weight bytes per token × decode tok/s ÷ it");
+            Console.WriteLine($"memory wall: STREAM Copy bandwidth {bandwidth / 1e9:F1} GB/s with {threads} threads, measured before the models; % of wall = weight bytes per token × decode tok/s ÷ it (read-only bandwidth, for reference: {readBandwidth / 1e9:F1} GB/s)");
         }
 
         Console.WriteLine();
