@@ -54,17 +54,15 @@ internal static unsafe class CpuKQuantTiles
         switch (w.Type)
         {
             case GgmlType.Q2_K:
-                Rows<Q2K>(w, x, y, yStride, rowStart, rowEnd, scratch);
-                break;
-            case GgmlType.Q3_K:
-                Rows<Q3K>(w, x, y, yStride, rowStart, rowEnd, scratch);
-                break;
             case GgmlType.Q4_K:
             case GgmlType.Q5_K:
-                Rows<Q45K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<UnsignedWithMins>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                break;
+            case GgmlType.Q3_K:
+                Rows<SignedBias4>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q6_K:
-                Rows<Q6K>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<SignedBias32>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             default:
                 throw new NotSupportedException($"no K-quant tile for {w.Type}");
@@ -391,28 +389,24 @@ internal static unsafe class CpuKQuantTiles
         static abstract bool HasMins { get; }
     }
 
-    private struct Q2K : IKLayout
+    /// <summary>Q2_K, Q4_K, Q5_K: quants already unsigned (0–3, 0–15, 0–31), a min term.</summary>
+    private struct UnsignedWithMins : IKLayout
     {
         public static int BiasShift => 0;
 
         public static bool HasMins => true;
     }
 
-    private struct Q3K : IKLayout
+    /// <summary>Q3_K: quants −4…3, no min.</summary>
+    private struct SignedBias4 : IKLayout
     {
         public static int BiasShift => 2;
 
         public static bool HasMins => false;
     }
 
-    private struct Q45K : IKLayout
-    {
-        public static int BiasShift => 0;
-
-        public static bool HasMins => true;
-    }
-
-    private struct Q6K : IKLayout
+    /// <summary>Q6_K: quants −32…31, no min.</summary>
+    private struct SignedBias32 : IKLayout
     {
         public static int BiasShift => 5;
 
