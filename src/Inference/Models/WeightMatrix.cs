@@ -23,8 +23,8 @@ public sealed unsafe class WeightMatrix(string name, GgmlType type, int rows, in
     /// <summary>Address of row 0; rows follow each other <see cref="RowBytes"/> apart. Owned by the model.</summary>
     public nint Data { get; } = data;
 
-    /// <summary>Bytes per row.</summary>
-    public long RowBytes => GgmlTypeInfo.ByteSize(Type, Cols);
+    /// <summary>Bytes per row (computed once: every kernel's row addressing reads it).</summary>
+    public long RowBytes { get; } = GgmlTypeInfo.ByteSize(type, cols);
 
     /// <summary>Bytes of the whole matrix.</summary>
     public long ByteLength => RowBytes * Rows;

@@ -61,7 +61,7 @@ internal static unsafe class CpuVnniQuantDot
     {
         var superBlocks = w.Cols / KQuants.SuperBlockSize;
         var rowBytes = (nint)w.RowBytes;
-        var row = w.Row(rowStart) - rowBytes; // stepped by RowBytes: WeightMatrix.Row computes the row size on every call
+        var row = w.Row(rowStart) - rowBytes; // stepped by RowBytes, one add a row
         for (var r = rowStart; r < rowEnd; r++)
         {
             // One row at a time, but rows are as short as the block types' (432–630 bytes for 768
