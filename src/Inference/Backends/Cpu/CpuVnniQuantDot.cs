@@ -322,7 +322,7 @@ internal static unsafe class CpuVnniQuantDot
     private static Vector256<byte> LowQuants(Vector256<byte> packed, Vector256<ushort> high, int bit, bool fiveBits)
     {
         var q = Avx2.And(packed, Vector256.Create((byte)0x0F));
-        return fiveBits ? Avx2.Or(q, FifthBit(high, bit)) : q;
+        return fiveBits ? Avx2.Or(q, Top(high, bit, Vector256.Create((byte)1))) : q;
     }
 
     /// <summary>The high nibbles of 32 bytes, with fifth bit <paramref name="bit"/> of <paramref name="high"/> as 16 for Q5_K.</summary>
@@ -330,12 +330,8 @@ internal static unsafe class CpuVnniQuantDot
     private static Vector256<byte> HighQuants(Vector256<byte> packed, Vector256<ushort> high, int bit, bool fiveBits)
     {
         var q = HighNibble(packed, Vector256.Create((byte)0x0F));
-        return fiveBits ? Avx2.Or(q, FifthBit(high, bit)) : q;
+        return fiveBits ? Avx2.Or(q, Top(high, bit, Vector256.Create((byte)1))) : q;
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBit(Vector256<ushort> high, int bit) =>
-        Vector256.ShiftLeft(Avx2.And(Vector256.ShiftRightLogical(high, bit).AsByte(), Vector256.Create((byte)1)).AsUInt16(), 4).AsByte();
 
     /// <summary>
     /// One Q6_K row times a Q8_K row: the unsigned six-bit quants go into vpdpbusd with −32 × the
