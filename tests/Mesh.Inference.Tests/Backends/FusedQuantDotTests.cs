@@ -252,7 +252,7 @@ public sealed unsafe class FusedQuantDotTests
     }
 
     /// <summary>Rows of packed blocks with the quant bits of <paramref name="pattern"/> and finite f16 scales of both signs.</summary>
-    private static byte[] Weights(GgmlType type, int rows, int cols, BlockPattern pattern, Random random)
+    internal static byte[] Weights(GgmlType type, int rows, int cols, BlockPattern pattern, Random random)
     {
         var blockBytes = GgmlTypeInfo.BlockBytes(type);
         var blocks = rows * cols / (KQuants.Handles(type) ? KQuants.SuperBlockSize : BlockQuants.BlockSize);
@@ -302,7 +302,7 @@ public sealed unsafe class FusedQuantDotTests
     };
 
     /// <summary>Random activations, ones that quantize to ±127 everywhere, and all zeros.</summary>
-    private static IEnumerable<float[]> Activations(int cols, Random random)
+    internal static IEnumerable<float[]> Activations(int cols, Random random)
     {
         yield return [.. Enumerable.Range(0, cols).Select(_ => (float)((random.NextDouble() * 2) - 1))];
         yield return [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)];

@@ -40,6 +40,18 @@ internal static unsafe class CpuQuantMatMul
     private static bool s_vnni = true;
 
     /// <summary>
+    /// Whether batches (two or more activation rows) of the 32-value block types and Q8_0 take the
+    /// int8 register tiles of <see cref="CpuBlockQuantTiles"/> where the CPU has AVX-512 and AVX-VNNI,
+    /// rather than one activation row per dot product. Both give bit-identical results; the switch
+    /// exists so a benchmark and the tests can hold one against the other in the same run. Setting it
+    /// has no effect on CPUs without the tiles.
+    /// </summary>
+    internal static bool PrefillTiles { get; set; } = true;
+
+    /// <summary>Whether a batch of <paramref name="rows"/> activation rows takes <see cref="CpuBlockQuantTiles"/>.</summary>
+    internal static bool UseBlockTiles(int rows) => rows >= 2 && PrefillTiles && CpuBlockQuantTiles.IsSupported;
+
+    /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
     /// half and lane 2k + 1 into all of the high half (groups 2k and 2k + 1 of a quarter).
     /// </summary>
@@ -67,6 +79,12 @@ internal static unsafe class CpuQuantMatMul
                 CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
             }
 
+            return;
+        }
+
+        if (UseBlockTiles(x.Rows))
+        {
+            CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd);
             return;
         }
 
