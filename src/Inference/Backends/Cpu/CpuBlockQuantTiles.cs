@@ -67,9 +67,8 @@ internal static unsafe class CpuBlockQuantTiles
         var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
 
         // Scratch: the interleaved unsigned quants (4 · cols bytes), then the four rows' scales and
-        // offsets per block (4 · blocks floats each), then one row unpacked by BlockQuants (cols bytes
-        // and 2 · blocks floats). 64 bytes of slack align the panel to a cache line.
-        var length = (4 * cols) + (32 * blocks) + cols + (8 * blocks) + 64;
+        // offsets per block (4 · blocks floats each); 64 bytes of slack align the panel to a cache line.
+        var length = (4 * cols) + (32 * blocks) + 64;
         if (t_scratch is null || t_scratch.Length < length)
         {
             t_scratch = GC.AllocateUninitializedArray<byte>(length, pinned: true);
@@ -79,9 +78,6 @@ internal static unsafe class CpuBlockQuantTiles
         var panel = (byte*)(((nint)start + 63) & ~(nint)63);
         var scales = (float*)(panel + (4 * cols));
         var offsets = scales + (4 * blocks);
-        var rowQ = (sbyte*)(offsets + (4 * blocks));
-        var rowD = (float*)(rowQ + cols);
-        var rowM = rowD + blocks;
 
         for (var r = rowStart; r < rowEnd; r += TileRows)
         {
@@ -89,7 +85,7 @@ internal static unsafe class CpuBlockQuantTiles
             for (var i = 0; i < TileRows; i++)
             {
                 // Spare rows of a short last group repeat its last row: computed, never stored.
-                Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scales, offsets, rowQ, rowD, rowM);
+                Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scales, offsets);
             }
 
             var b = 0;
@@ -108,33 +104,68 @@ internal static unsafe class CpuBlockQuantTiles
 
     /// <summary>
     /// Weight row <paramref name="row"/> into slot <paramref name="slot"/> of the panel: its quants
-    /// as unsigned bytes at panel + 128·b + 32·slot, its scale and offset at [4·b + slot].
+    /// as unsigned bytes (q + 128) at panel + 128·b + 32·slot, its scale and offset at [4·b + slot],
+    /// the same values <see cref="BlockQuants.Unpack"/> gives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unpack(WeightMatrix w, int row, int slot, int blocks, byte* panel, float* scales, float* offsets, sbyte* rowQ, float* rowD, float* rowM)
+    private static void Unpack(WeightMatrix w, int row, int slot, int blocks, byte* panel, float* scales, float* offsets)
     {
-        var top = Vector256.Create((byte)0x80);
         var source = w.Row(row);
-        if (w.Type == GgmlType.Q8_0)
+        switch (w.Type)
         {
-            // The quants are int8 already: copied straight from the block with the top bit flipped.
-            for (var b = 0; b < blocks; b++)
-            {
-                var block = source + ((nint)b * Dequantize.Q8BlockBytes);
-                Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256(block + 2), top));
-                scales[(b * TileRows) + slot] = HalfTable.ToSingle(*(ushort*)block);
-                offsets[(b * TileRows) + slot] = 0;
-            }
+            case GgmlType.Q8_0:
+                // The quants are int8 already: copied straight from the block with the top bit flipped.
+                for (var b = 0; b < blocks; b++)
+                {
+                    var block = source + ((nint)b * Dequantize.Q8BlockBytes);
+                    Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80)));
+                    scales[(b * TileRows) + slot] = HalfTable.ToSingle(*(ushort*)block);
+                    offsets[(b * TileRows) + slot] = 0;
+                }
 
-            return;
+                break;
+            case GgmlType.Q4_0:
+                Unpack<CpuFusedQuantDot.Q4_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                break;
+            case GgmlType.Q4_1:
+                Unpack<CpuFusedQuantDot.Q4_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                break;
+            case GgmlType.Q5_0:
+                Unpack<CpuFusedQuantDot.Q5_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                break;
+            case GgmlType.Q5_1:
+                Unpack<CpuFusedQuantDot.Q5_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                break;
+            default:
+                throw new NotSupportedException($"no int8 tiles for {w.Type}");
         }
+    }
 
-        BlockQuants.Unpack(w.Type, source, blocks, rowQ, rowD, rowM);
+    /// <summary>
+    /// One row of a 4/5-bit type unpacked in registers as <see cref="CpuVnniQuantDot"/> does, the
+    /// stored value v (q = v − bias) written as v + 128 − bias = q + 128.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Unpack<T>(byte* source, nint bytes, int slot, int blocks, byte* panel, float* scales, float* offsets)
+        where T : struct, CpuFusedQuantDot.IBlockLayout
+    {
+        var mask = Vector256.Create((byte)0x0F);
+        var shift = Vector256.Create((byte)(128 - T.Bias));
         for (var b = 0; b < blocks; b++)
         {
-            Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256((byte*)rowQ + ((nint)b * Block)), top));
-            scales[(b * TileRows) + slot] = rowD[b];
-            offsets[(b * TileRows) + slot] = rowM[b];
+            var block = source + (b * bytes);
+
+            // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
+            var packed = Sse2.LoadVector128(block + T.NibbleOffset);
+            var v = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), mask);
+            if (T.HasFifthBit)
+            {
+                v = Avx2.Or(v, CpuFusedQuantDot.FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
+            }
+
+            Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Add(v, shift));
+            scales[(b * TileRows) + slot] = HalfTable.ToSingle(*(ushort*)block);
+            offsets[(b * TileRows) + slot] = T.HasOffset ? HalfTable.ToSingle(*(ushort*)(block + 2)) : 0;
         }
     }
 
@@ -173,28 +204,28 @@ internal static unsafe class CpuBlockQuantTiles
             Sse.Store(products + 12, Sse.Multiply(d, Vector128.Create(s0[(3 * sStride) + b])));
 
             var v = Avx.LoadVector256(q0 + k);
-            var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (k / 4)), 7);
+            var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + ((nint)b * 8)), 7);
             a00 = Step(c, w0, v, products, a00);
             a10 = Step(c, w1, v, products + 1, a10);
             a20 = Step(c, w2, v, products + 2, a20);
             a30 = Step(c, w3, v, products + 3, a30);
 
             v = Avx.LoadVector256(q0 + qStride + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + nStride + (k / 4)), 7);
+            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + nStride + ((nint)b * 8)), 7);
             a01 = Step(c, w0, v, products + 4, a01);
             a11 = Step(c, w1, v, products + 5, a11);
             a21 = Step(c, w2, v, products + 6, a21);
             a31 = Step(c, w3, v, products + 7, a31);
 
             v = Avx.LoadVector256(q0 + (2 * qStride) + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (2 * nStride) + (k / 4)), 7);
+            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (2 * nStride) + ((nint)b * 8)), 7);
             a02 = Step(c, w0, v, products + 8, a02);
             a12 = Step(c, w1, v, products + 9, a12);
             a22 = Step(c, w2, v, products + 10, a22);
             a32 = Step(c, w3, v, products + 11, a32);
 
             v = Avx.LoadVector256(q0 + (3 * qStride) + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (3 * nStride) + (k / 4)), 7);
+            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (3 * nStride) + ((nint)b * 8)), 7);
             a03 = Step(c, w0, v, products + 12, a03);
             a13 = Step(c, w1, v, products + 13, a13);
             a23 = Step(c, w2, v, products + 14, a23);
@@ -223,7 +254,7 @@ internal static unsafe class CpuBlockQuantTiles
             var p = panel + ((nint)b * PanelBlock);
             Sse.Store(products, Sse.Multiply(Sse.LoadVector128(scales + (b * TileRows)), Vector128.Create(s[b])));
             var v = Avx.LoadVector256(q + k);
-            var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(negated + (k / 4)), 7);
+            var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(negated + ((nint)b * 8)), 7);
             a0 = Step(c, Avx.LoadVector256(p), v, products, a0);
             a1 = Step(c, Avx.LoadVector256(p + Block), v, products + 1, a1);
             a2 = Step(c, Avx.LoadVector256(p + (2 * Block)), v, products + 2, a2);
