@@ -1,0 +1,84 @@
+using Mesh.Inference.Backends.Cpu;
+using Mesh.Inference.Models;
+
+namespace Mesh.Inference.Tests.Backends;
+
+/// <summary>
+/// Activations are quantized to Q8_0 by ggml's x86 rule (quants from 127 / max|x| rounded half to
+/// even, f16 scale and offset term, negated four-value sums) exactly as the rule written out value
+/// by value gives them, whichever kernel runs: for random blocks, ties at .5, zero blocks, and the
+/// edges where the inverse overflows (a denormal maximum) or the block holds ±∞ or NaN.
+/// </summary>
+public sealed unsafe class CpuActivationsTests
+{
+    [Fact]
+    public void Q8QuantsScalesOffsetsAndQuadSumsFollowGgmlsRuleValueByValue()
+    {
+        const int block = Dequantize.Q8BlockSize;
+        var random = new Random(5);
+        var blocks = new List<float[]>();
+        for (var i = 0; i < 40; i++)
+        {
+            var magnitude = Math.Pow(10, random.Next(-6, 6));
+            blocks.Add([.. Enumerable.Range(0, block).Select(_ => (float)(((random.NextDouble() * 2) - 1) * magnitude))]);
+        }
+
+        // max|x| = 127 makes the inverse 1, so every k + 0.5 is a tie: half to even.
+        blocks.Add([127f, .. Enumerable.Range(0, block - 1).Select(k => (k - 15) + 0.5f)]);
+        blocks.Add([-127f, .. Enumerable.Range(0, block - 1).Select(k => -((k - 15) + 0.5f))]);
+        blocks.Add(new float[block]);
+        blocks.Add([1e-40f, -3e-41f, .. new float[block - 2]]); // a denormal maximum: the inverse is +∞
+        blocks.Add([float.PositiveInfinity, 1f, -2f, .. new float[block - 3]]);
+        blocks.Add([float.NaN, 1f, -2f, .. new float[block - 3]]);
+        blocks.Add([float.MaxValue, -float.MaxValue, 1f, .. new float[block - 3]]);
+
+        const int cols = 4 * block;
+        var rows = (blocks.Count + 3) / 4;
+        using var x = new CpuActivations();
+        var values = new Span<float>(x.Reset(rows, cols), rows * cols);
+        values.Clear();
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            blocks[b].CopyTo(values[(b * block)..]);
+        }
+
+        x.EnsureQuantized();
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            var (quants, scale, offset, quadSums) = Reference(blocks[b]);
+            for (var i = 0; i < block; i++)
+            {
+                Assert.True(quants[i] == x.Q8[(b * block) + i], $"block {b} value {i} ({blocks[b][i]:R}): quant {x.Q8[(b * block) + i]}, rule {quants[i]}");
+            }
+
+            for (var i = 0; i < block / 4; i++)
+            {
+                Assert.Equal(quadSums[i], x.Q8QuadSumsNegated[(b * block / 4) + i]);
+            }
+
+            Assert.Equal(BitConverter.SingleToInt32Bits(scale), BitConverter.SingleToInt32Bits(x.Q8Scales[b]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(offset), BitConverter.SingleToInt32Bits(x.Q8Offsets[b]));
+        }
+
+        Assert.Contains(Enumerable.Range(0, blocks.Count * block), i => x.Q8[i] is 127 or -127);
+    }
+
+    /// <summary>ggml's quantize_row_q8_0 (x86) for one block, written out value by value.</summary>
+    private static (sbyte[] Quants, float Scale, float Offset, int[] QuadSums) Reference(float[] block)
+    {
+        var max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(block));
+        var scale = max / 127f;
+        var inverse = max != 0 ? 127f / max : 0f;
+        var quants = new sbyte[block.Length];
+        var sum = 0;
+        for (var i = 0; i < block.Length; i++)
+        {
+            var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
+            quants[i] = (sbyte)q;
+            sum += q;
+        }
+
+        var quadSums = Enumerable.Range(0, block.Length / 4).Select(i => -(quants[4 * i] + quants[(4 * i) + 1] + quants[(4 * i) + 2] + quants[(4 * i) + 3])).ToArray();
+        return (quants, (float)(Half)scale, (float)(Half)(scale * sum), quadSums);
+    }
+}
