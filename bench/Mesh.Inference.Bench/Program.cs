@@ -8,7 +8,8 @@ namespace Mesh.Inference.Bench;
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (AVX-VNNI
 /// quantized decode kernels vs AVX2, or fused vs unpack-to-scratch), <c>gemm</c> (f32 register tiles
-/// vs AVX2 kernels), <c>qgemm</c> (int8 register tiles vs one-row kernels on a quantized file's layers), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
+/// vs AVX2 kernels), <c>qgemm</c> (int8 register tiles vs one-row kernels on a quantized file's
+/// layers), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -46,7 +47,7 @@ internal static class Program
         gemm.SetAction(r => F32GemmBench.Run(r.GetValue(threads), r.GetValue(gemmRounds), r.GetValue(gemmTokens)!, r.GetValue(gemmLayers)));
         var qgemmType = new Option<string>("--type") { Description = "Q8_0, or a llama.cpp file type: Q4_0, Q4_K_M, …", DefaultValueFactory = _ => "Q4_0" };
         var qgemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
-        var qgemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+        var qgemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
         var qgemmLayers = new Option<int>("--layers") { Description = "how many of the file's layers to run (12: the weights stream from memory as in prefill)", DefaultValueFactory = _ => 12 };
         var qgemm = new Command("qgemm", "quantized matrix products of a 110M file's layers: int8 register tiles vs one-row kernels, interleaved") { threads, qgemmType, qgemmTokens, qgemmRounds, qgemmLayers };
         qgemm.SetAction(r => QuantGemmBench.Run(r.GetValue(qgemmType)!, r.GetValue(threads), r.GetValue(qgemmRounds), r.GetValue(qgemmTokens)!, r.GetValue(qgemmLayers)));

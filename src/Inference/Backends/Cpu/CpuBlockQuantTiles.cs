@@ -88,6 +88,19 @@ internal static unsafe class CpuBlockQuantTiles
                 Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scales, offsets);
             }
 
+            // The next four rows are fetched into L2 while this group computes, so the next
+            // unpack does not wait on memory (rows of 768 values are 432–816 bytes: four of them,
+            // read in one burst, are too short a stream for the hardware prefetcher to get ahead).
+            if (r + TileRows < rowEnd)
+            {
+                var next = w.Row(r + TileRows);
+                var bytes = (nint)Math.Min(TileRows, rowEnd - r - TileRows) * w.RowBytes;
+                for (nint at = 0; at < bytes; at += 64)
+                {
+                    Sse.Prefetch1(next + at);
+                }
+            }
+
             var b = 0;
             for (; b + TileTokens <= n; b += TileTokens)
             {
