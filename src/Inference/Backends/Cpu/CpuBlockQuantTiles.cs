@@ -245,10 +245,12 @@ internal static unsafe class CpuBlockQuantTiles
             a33 = Step(c, w3, v, products + 15, a33);
         }
 
-        Store(Vector256.Sum(a00), Vector256.Sum(a10), Vector256.Sum(a20), Vector256.Sum(a30), Offsets(hasOffset, offsets, x.Q8Offsets + ((nint)token * blocks), blocks), addOffset, y, valid);
-        Store(Vector256.Sum(a01), Vector256.Sum(a11), Vector256.Sum(a21), Vector256.Sum(a31), Offsets(hasOffset, offsets, x.Q8Offsets + ((nint)(token + 1) * blocks), blocks), addOffset, y + yStride, valid);
-        Store(Vector256.Sum(a02), Vector256.Sum(a12), Vector256.Sum(a22), Vector256.Sum(a32), Offsets(hasOffset, offsets, x.Q8Offsets + ((nint)(token + 2) * blocks), blocks), addOffset, y + (2 * (nint)yStride), valid);
-        Store(Vector256.Sum(a03), Vector256.Sum(a13), Vector256.Sum(a23), Vector256.Sum(a33), Offsets(hasOffset, offsets, x.Q8Offsets + ((nint)(token + 3) * blocks), blocks), addOffset, y + (3 * (nint)yStride), valid);
+        var o = x.Q8Offsets + ((nint)token * blocks);
+        var (o0, o1, o2, o3) = hasOffset ? Offsets(offsets, o, o + blocks, o + (2 * blocks), o + (3 * blocks), blocks) : default;
+        Store(Vector256.Sum(a00), Vector256.Sum(a10), Vector256.Sum(a20), Vector256.Sum(a30), o0, addOffset, y, valid);
+        Store(Vector256.Sum(a01), Vector256.Sum(a11), Vector256.Sum(a21), Vector256.Sum(a31), o1, addOffset, y + yStride, valid);
+        Store(Vector256.Sum(a02), Vector256.Sum(a12), Vector256.Sum(a22), Vector256.Sum(a32), o2, addOffset, y + (2 * (nint)yStride), valid);
+        Store(Vector256.Sum(a03), Vector256.Sum(a13), Vector256.Sum(a23), Vector256.Sum(a33), o3, addOffset, y + (3 * (nint)yStride), valid);
     }
 
     /// <summary>The four panel rows times activation row <paramref name="token"/>: y[i] for the first <paramref name="valid"/> rows i.</summary>
@@ -274,7 +276,15 @@ internal static unsafe class CpuBlockQuantTiles
             a3 = Step(c, Avx.LoadVector256(p + (3 * Block)), v, products + 3, a3);
         }
 
-        Store(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3), Offsets(hasOffset, offsets, x.Q8Offsets + ((nint)token * blocks), blocks), addOffset, y, valid);
+        var o = x.Q8Offsets + ((nint)token * blocks);
+        var offset = Vector128<float>.Zero;
+        for (var b = 0; hasOffset && b < blocks; b++)
+        {
+            // As in Offsets, for one token.
+            offset = Sse.Add(offset, Sse.Multiply(Sse.LoadVector128(offsets + (b * TileRows)), Vector128.Create(o[b])));
+        }
+
+        Store(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3), offset, addOffset, y, valid);
     }
 
     /// <summary>
@@ -286,23 +296,24 @@ internal static unsafe class CpuBlockQuantTiles
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(correction, w, v)), Avx.BroadcastScalarToVector256(product), acc);
 
     /// <summary>
-    /// The offset terms Σ_b m_w[b]·(d_x·Σq_x)[b] of the four rows for one token (lane i: row i), each
-    /// lane summed in block order by a multiply then an add, as <c>DotBlocks</c> sums its scalar; zero
-    /// for the types without offsets.
+    /// The offset terms Σ_b m_w[b]·(d_x·Σq_x)[b] of the four rows for four tokens (vector t, lane i:
+    /// token t, row i), each lane summed in block order by a multiply then an add, as <c>DotBlocks</c>
+    /// sums its scalar; the four tokens' chains interleaved so that the adds' latency overlaps.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Offsets(bool hasOffset, float* offsets, float* xOffsets, int blocks)
+    private static (Vector128<float> T0, Vector128<float> T1, Vector128<float> T2, Vector128<float> T3) Offsets(float* offsets, float* x0, float* x1, float* x2, float* x3, int blocks)
     {
-        var sum = Vector128<float>.Zero;
-        if (hasOffset)
+        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (var b = 0; b < blocks; b++)
         {
-            for (var b = 0; b < blocks; b++)
-            {
-                sum = Sse.Add(sum, Sse.Multiply(Sse.LoadVector128(offsets + (b * TileRows)), Vector128.Create(xOffsets[b])));
-            }
+            var m = Sse.LoadVector128(offsets + (b * TileRows));
+            s0 = Sse.Add(s0, Sse.Multiply(m, Vector128.Create(x0[b])));
+            s1 = Sse.Add(s1, Sse.Multiply(m, Vector128.Create(x1[b])));
+            s2 = Sse.Add(s2, Sse.Multiply(m, Vector128.Create(x2[b])));
+            s3 = Sse.Add(s3, Sse.Multiply(m, Vector128.Create(x3[b])));
         }
 
-        return sum;
+        return (s0, s1, s2, s3);
     }
 
     /// <summary>
