@@ -68,6 +68,8 @@ internal static unsafe class CpuBlockQuantTiles
 
         // Scratch: the interleaved unsigned quants (4 · cols bytes), then the four rows' scales and
         // offsets per block (4 · blocks floats each); 64 bytes of slack align the panel to a cache line.
+        // It is this class's own (pinned, per thread) rather than the caller's span, which callers
+        // size for one widened row (cols floats), a fifth short of the panel.
         var length = (4 * cols) + (32 * blocks) + 64;
         if (t_scratch is null || t_scratch.Length < length)
         {

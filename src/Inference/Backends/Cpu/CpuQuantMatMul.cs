@@ -63,7 +63,10 @@ internal static unsafe class CpuQuantMatMul
         return Vector256.Create(Vector128.Create(low), Vector128.Create(high)).AsByte();
     }
 
-    /// <summary>Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/> holds ≥ Cols floats.</summary>
+    /// <summary>
+    /// Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/>
+    /// holds ≥ Cols floats. Batches take <see cref="CpuBlockQuantTiles"/> where <see cref="UseBlockTiles"/> says so.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
