@@ -6,8 +6,9 @@ namespace Mesh.Inference.Tests.Backends;
 /// <summary>
 /// Activations are quantized to Q8_0 by ggml's x86 rule (quants from 127 / max|x| rounded half to
 /// even, f16 scale and offset term, negated four-value sums) exactly as the rule written out value
-/// by value gives them, whichever kernel runs: for random blocks, ties at .5, zero blocks, and the
-/// edges where the inverse overflows (a denormal maximum) or the block holds ±∞ or NaN.
+/// by value gives them: for random blocks, ties at .5, zero blocks, and the edges where the inverse
+/// overflows (a denormal maximum) or the block holds ±∞ or NaN — the cases a vectorized quantizer
+/// must keep (one that converted without .NET's saturation failed on the denormal block).
 /// </summary>
 public sealed unsafe class CpuActivationsTests
 {

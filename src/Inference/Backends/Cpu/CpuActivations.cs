@@ -1,8 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Mesh.Inference.Models;
 
 namespace Mesh.Inference.Backends.Cpu;
@@ -110,9 +108,15 @@ internal sealed unsafe class CpuActivations : IDisposable
             var max = MathF.Abs(TensorPrimitives.MaxMagnitude(block));
             var scale = max / 127f;
             var inverse = max != 0 ? 127f / max : 0f;
-            var sum = Avx512F.IsSupported && Avx2.IsSupported
-                ? QuantizeBlock(_f32 + offset, inverse, _q8 + offset, _q8QuadSumsNegated + (offset / 4))
-                : QuantizeBlockScalar(block, inverse, _q8 + offset, _q8QuadSumsNegated + (offset / 4));
+            var sum = 0;
+            for (var i = 0; i < Dequantize.Q8BlockSize; i++)
+            {
+                var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
+                _q8[offset + i] = (sbyte)q;
+                sum += q;
+            }
+
+            QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
 
             _q8Scales[b] = (float)(Half)scale;
             _q8Offsets[b] = (float)(Half)(scale * sum);
@@ -173,44 +177,6 @@ internal sealed unsafe class CpuActivations : IDisposable
     }
 
     public void Dispose() => Free();
-
-    /// <summary>
-    /// One 32-value block quantized as <see cref="QuantizeBlockScalar"/> does, sixteen values per
-    /// instruction: the same product x·inverse, rounded half to even (vrndscaleps), converted with
-    /// the same saturation (NaN to 0) and truncated to int8 as the scalar cast does, so every quant is
-    /// the scalar one even for blocks whose inverse overflows; the quad sums by maddubs/madd, exact for
-    /// int8. Returns the sum of the quants. A block takes ~25 instructions instead of ~250, and
-    /// prefill quantizes every matmul input of every layer on one thread before the parallel region.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int QuantizeBlock(float* x, float inverse, sbyte* quants, int* quadSumsNegated)
-    {
-        var scale = Vector512.Create(inverse);
-        var low = Avx512F.RoundScale(Avx512F.Multiply(Avx512F.LoadVector512(x), scale), 0x08);
-        var high = Avx512F.RoundScale(Avx512F.Multiply(Avx512F.LoadVector512(x + 16), scale), 0x08);
-        var qLow = Vector512.ConvertToInt32(low);
-        var qHigh = Vector512.ConvertToInt32(high);
-        Sse2.Store(quants, Avx512F.ConvertToVector128SByte(qLow));
-        Sse2.Store(quants + 16, Avx512F.ConvertToVector128SByte(qHigh));
-        var pairs = Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), Avx.LoadVector256(quants));
-        Avx.Store(quadSumsNegated, Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)-1)));
-        return Vector512.Sum(Avx512F.Add(qLow, qHigh));
-    }
-
-    /// <summary>One 32-value block quantized by ggml's rule, value by value; returns the sum of the quants.</summary>
-    private static int QuantizeBlockScalar(ReadOnlySpan<float> block, float inverse, sbyte* quants, int* quadSumsNegated)
-    {
-        var sum = 0;
-        for (var i = 0; i < Dequantize.Q8BlockSize; i++)
-        {
-            var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
-            quants[i] = (sbyte)q;
-            sum += q;
-        }
-
-        QuadSumsNegated(quants, Dequantize.Q8BlockSize, quadSumsNegated);
-        return sum;
-    }
 
     private static void QuadSumsNegated(sbyte* quants, int count, int* sums)
     {
