@@ -36,10 +36,10 @@ internal static class Program
         parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
-        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch", DefaultValueFactory = _ => "avx2" };
-        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack");
+        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch; tiles: prefill with the int8 tiles vs the one-row kernels", DefaultValueFactory = _ => "avx2" };
+        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack", "tiles");
         var fused = new Command("fused", "Mesh decode: quantized decode kernels vs their baseline (AVX2 or unpack-to-scratch), interleaved in one run") { threads, prompt, decode, only, rounds, fusedBaseline };
-        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline) == "unpack"));
+        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline)!));
         var gemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 5, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
         var gemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
         var gemmLayers = new Option<int>("--layers") { Description = "distinct 110M layers to cycle through (12: the weights stream from memory)", DefaultValueFactory = _ => 1 };
