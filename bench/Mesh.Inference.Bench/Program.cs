@@ -8,7 +8,8 @@ namespace Mesh.Inference.Bench;
 /// Inference benchmarks. Each prints a Markdown table with ratios against a baseline measured in the
 /// same run: <c>single</c> (Mesh alone), <c>llamacpp</c> (Mesh vs llama.cpp), <c>fused</c> (AVX-VNNI
 /// quantized decode kernels vs AVX2, or fused vs unpack-to-scratch), <c>gemm</c> (f32 register tiles
-/// vs AVX2 kernels), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
+/// vs AVX2 kernels), <c>qgemm</c> (int8 register tiles vs one-row kernels on a quantized file's
+/// layers), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
 /// (speculative vs plain decoding).
 /// </summary>
@@ -35,15 +36,21 @@ internal static class Program
         parallelThroughput.SetAction(r => ParallelismThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(abStreams), r.GetValue(maxTokens), r.GetValue(rounds)));
         var llamacpp = new Command("llamacpp", "Mesh vs llama.cpp on the same files and threads") { threads, prompt, decode, only };
         llamacpp.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: true, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only)));
-        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch", DefaultValueFactory = _ => "avx2" };
-        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack");
+        var fusedBaseline = new Option<string>("--baseline") { Description = "avx2: AVX-VNNI kernels vs the AVX2 ones; unpack: fused kernels vs unpack-to-scratch; tiles: prefill with the int8 tiles vs the one-row kernels", DefaultValueFactory = _ => "avx2" };
+        fusedBaseline.AcceptOnlyFromAmong("avx2", "unpack", "tiles");
         var fused = new Command("fused", "Mesh decode: quantized decode kernels vs their baseline (AVX2 or unpack-to-scratch), interleaved in one run") { threads, prompt, decode, only, rounds, fusedBaseline };
-        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline) == "unpack"));
+        fused.SetAction(r => FusedDecodeBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only), r.GetValue(fusedBaseline)!));
         var gemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 5, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
         var gemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
         var gemmLayers = new Option<int>("--layers") { Description = "distinct 110M layers to cycle through (12: the weights stream from memory)", DefaultValueFactory = _ => 1 };
         var gemm = new Command("gemm", "f32 matrix products of 110M layers: AVX-512 register tiles vs AVX2 kernels, interleaved") { threads, gemmTokens, gemmRounds, gemmLayers };
         gemm.SetAction(r => F32GemmBench.Run(r.GetValue(threads), r.GetValue(gemmRounds), r.GetValue(gemmTokens)!, r.GetValue(gemmLayers)));
+        var qgemmType = new Option<string>("--type") { Description = "Q8_0, or a llama.cpp file type: Q4_0, Q4_K_M, …", DefaultValueFactory = _ => "Q4_0" };
+        var qgemmTokens = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 4, 16, 64, 128], AllowMultipleArgumentsPerToken = true };
+        var qgemmRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
+        var qgemmLayers = new Option<int>("--layers") { Description = "how many of the file's layers to run (12: the weights stream from memory as in prefill)", DefaultValueFactory = _ => 12 };
+        var qgemm = new Command("qgemm", "quantized matrix products of a 110M file's layers: int8 register tiles vs one-row kernels, interleaved") { threads, qgemmType, qgemmTokens, qgemmRounds, qgemmLayers };
+        qgemm.SetAction(r => QuantGemmBench.Run(r.GetValue(qgemmType)!, r.GetValue(threads), r.GetValue(qgemmRounds), r.GetValue(qgemmTokens)!, r.GetValue(qgemmLayers)));
         var samplerRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var sampler = new Command("sampler", "µs per draw: the band-sorting sampler vs the full-sort one it replaced, interleaved") { samplerRounds };
         sampler.SetAction(r => SamplerBench.Run(r.GetValue(samplerRounds)));
@@ -64,6 +71,6 @@ internal static class Program
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
             r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!, r.GetValue(attentionBaseline)));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, sampler, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, qgemm, sampler, throughput, prefix, spec }.Parse(args).InvokeAsync();
     }
 }

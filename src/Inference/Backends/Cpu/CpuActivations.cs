@@ -111,7 +111,7 @@ internal sealed unsafe class CpuActivations : IDisposable
             var scale = max / 127f;
             var inverse = max != 0 ? 127f / max : 0f;
             int sum;
-            if (Avx2.IsSupported && float.IsFinite(max))
+            if (Avx2.IsSupported && float.IsFinite(max) && float.IsFinite(inverse))
             {
                 sum = -QuantizeChunk(_f32 + offset, inverse, _q8 + offset, _q8QuadSumsNegated + (offset / 4));
             }
@@ -164,7 +164,7 @@ internal sealed unsafe class CpuActivations : IDisposable
 
             var inverse = -127f / max;
             var negated = _q8kQuadSumsNegated + (offset / 4);
-            if (Avx2.IsSupported && float.IsFinite(max))
+            if (Avx2.IsSupported && float.IsFinite(max) && float.IsFinite(inverse))
             {
                 for (var c = 0; c < KQuants.SuperBlockSize; c += 32)
                 {

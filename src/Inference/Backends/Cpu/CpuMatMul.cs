@@ -12,8 +12,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// weight row while that row is in cache, so a step reads the weights once however many tokens it
 /// carries. The result of each output element does not depend on how rows are split across threads,
 /// which keeps results identical for every thread count. Dispatches by weight type: f32 (and widened
-/// f16/bf16) to <see cref="CpuF32MatMul"/>'s register tiles, Q8_0 here, the 4/5-bit and K-quant types
-/// to <see cref="CpuQuantMatMul"/>.
+/// f16/bf16) to <see cref="CpuF32MatMul"/>'s register tiles, Q8_0 here (batches to
+/// <see cref="CpuBlockQuantTiles"/> where the CPU has them), the 4/5-bit and K-quant types to
+/// <see cref="CpuQuantMatMul"/>.
 /// </summary>
 internal static unsafe class CpuMatMul
 {
@@ -43,6 +44,9 @@ internal static unsafe class CpuMatMul
                     }
                 }
 
+                break;
+            case GgmlType.Q8_0 when CpuQuantMatMul.UseBlockTiles(n):
+                CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q8_0:
                 var blocks = cols / Dequantize.Q8BlockSize;

@@ -40,12 +40,17 @@ internal static unsafe class CpuQuantMatMul
     private static bool s_vnni = true;
 
     /// <summary>
-    /// Whether steps of two or more activation rows take the int8 register tiles
-    /// (<see cref="CpuKQuantTiles"/>) where the CPU has them, rather than one dot product per (row,
-    /// token). Both give bit-identical results; the switch exists so a benchmark and the tests can hold
-    /// one against the other in the same run.
+    /// Whether steps of two or more activation rows take the int8 register tiles where the CPU has
+    /// them (<see cref="CpuBlockQuantTiles"/> for Q8_0 and the 32-value block types,
+    /// <see cref="CpuKQuantTiles"/> for the K-quants: AVX-512 and AVX-VNNI), rather than one dot
+    /// product per (row, token). Both give bit-identical results; the switch exists so a benchmark
+    /// and the tests can hold one against the other in the same run. Setting it has no effect on
+    /// CPUs without the tiles.
     /// </summary>
     internal static bool PrefillTiles { get; set; } = true;
+
+    /// <summary>Whether a batch of <paramref name="rows"/> activation rows takes <see cref="CpuBlockQuantTiles"/>.</summary>
+    internal static bool UseBlockTiles(int rows) => rows >= 2 && PrefillTiles && CpuBlockQuantTiles.IsSupported;
 
     /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
@@ -59,7 +64,10 @@ internal static unsafe class CpuQuantMatMul
         return Vector256.Create(Vector128.Create(low), Vector128.Create(high)).AsByte();
     }
 
-    /// <summary>Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/> holds ≥ Cols floats.</summary>
+    /// <summary>
+    /// Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/>
+    /// holds ≥ Cols floats. Batches take <see cref="CpuBlockQuantTiles"/> where <see cref="UseBlockTiles"/> says so.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
@@ -75,6 +83,12 @@ internal static unsafe class CpuQuantMatMul
                 CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
             }
 
+            return;
+        }
+
+        if (UseBlockTiles(x.Rows))
+        {
+            CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd);
             return;
         }
 
