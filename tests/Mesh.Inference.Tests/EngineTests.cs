@@ -145,6 +145,24 @@ public sealed class EngineTests
         cts.Cancel();
     }
 
+    [Fact]
+    public async Task ARequestTheKvCacheCanNeverHoldIsRefusedWithHowMuchFits()
+    {
+        var backend = new BackendOptions { KvBlockCount = 8 };
+        using var harness = new EngineHarness(TestModels.Stories260KGguf, backend: backend);
+        var prompt = harness.Model.Tokenizer.Encode("Once upon a time", addBos: true);
+        var capacity = backend.KvBlockCount * backend.KvBlockSize;
+
+        var e = Assert.Throws<KvCapacityExceededException>(() => harness.Engine.Submit(EngineHarness.Greedy(prompt, capacity), CancellationToken.None));
+        Assert.Equal(capacity - prompt.Length, e.MaxTokensThatFit);
+        Assert.Contains($"lower max_tokens to at most {capacity - prompt.Length}", e.Message, StringComparison.Ordinal);
+
+        // The largest max_tokens it names does fit, and runs to its end.
+        var result = await harness.RunAsync(EngineHarness.Greedy(prompt, e.MaxTokensThatFit));
+        Assert.Equal(e.MaxTokensThatFit, result.Tokens.Count);
+        Assert.Equal(0, harness.Engine.Statistics.UsedBlocks);
+    }
+
     private static GenerationRequest Request(EngineHarness harness, string prompt, int maxTokens) =>
         EngineHarness.Greedy(harness.Model.Tokenizer.Encode(prompt, addBos: true), maxTokens);
 }

@@ -87,7 +87,17 @@ public static class InferenceCommandLine
                 return 2;
             }
 
-            var output = engine.Submit(new GenerationRequest(promptTokens, max, sampling, []) { Adapter = LoadAdapter(result, served) }, cancellation);
+            System.Threading.Channels.ChannelReader<GenerationChunk> output;
+            try
+            {
+                output = engine.Submit(new GenerationRequest(promptTokens, max, sampling, []) { Adapter = LoadAdapter(result, served) }, cancellation);
+            }
+            catch (KvCapacityExceededException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return 2;
+            }
+
             await using var stdout = Console.OpenStandardOutput();
             await using var writer = new StreamWriter(stdout) { AutoFlush = true };
             await foreach (var chunk in output.ReadAllAsync(cancellation))

@@ -100,7 +100,8 @@ public sealed class InferenceEngine : IDisposable
     /// Queues a request; its output streams through the returned reader, ending with a chunk that
     /// carries the finish reason and usage. Cancelling <paramref name="cancellation"/> ends it within a step.
     /// </summary>
-    /// <exception cref="EngineOverloadedException">The waiting queue is full, or the request can never fit the KV cache.</exception>
+    /// <exception cref="EngineOverloadedException">The waiting queue is full: retry after its hint.</exception>
+    /// <exception cref="KvCapacityExceededException">The prompt plus max_tokens can never fit the KV cache.</exception>
     /// <exception cref="ObjectDisposedException">The engine is shutting down.</exception>
     /// <exception cref="NotSupportedException">The request names an adapter and the backend cannot apply adapters.</exception>
     public ChannelReader<GenerationChunk> Submit(GenerationRequest request, CancellationToken cancellation)
@@ -111,7 +112,11 @@ public sealed class InferenceEngine : IDisposable
         var needed = kv.BlocksFor(request.PromptTokens.Length + request.MaxTokens);
         if (needed > kv.BlockCount)
         {
-            throw new EngineOverloadedException($"the request needs {needed} KV blocks but the cache has {kv.BlockCount}; shorten the prompt or max_tokens", TimeSpan.Zero);
+            var fits = Math.Max(0, kv.BlockCount * kv.BlockSize - request.PromptTokens.Length);
+            throw new KvCapacityExceededException(
+                $"prompt ({request.PromptTokens.Length} tokens) plus max_tokens ({request.MaxTokens}) needs {needed} KV blocks but the cache has {kv.BlockCount} of {kv.BlockSize} tokens; "
+                + (fits > 0 ? $"lower max_tokens to at most {fits}" : "shorten the prompt"),
+                fits);
         }
 
         var state = new RequestState(request, _model.Tokenizer.CreateStreamingDetokenizer(request.PromptTokens));

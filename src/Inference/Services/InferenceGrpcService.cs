@@ -28,7 +28,8 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
 
     /// <summary>
     /// Streams the generation of <paramref name="request"/>: text and token ids as they are decoded, the
-    /// finish reason and usage on the last message. INVALID_ARGUMENT for a bad field, NOT_FOUND for an
+    /// finish reason and usage on the last message. INVALID_ARGUMENT for a bad field or a prompt plus
+    /// max_tokens the KV cache can never hold (no retry hint: only asking for less helps), NOT_FOUND for an
     /// unknown model, RESOURCE_EXHAUSTED (with <c>retry-after-ms</c>) when the waiting queue is full,
     /// FAILED_PRECONDITION when the response format cannot be continued.
     /// </summary>
@@ -206,6 +207,11 @@ public sealed class InferenceGrpcService(ModelRegistry models, TenantResolver te
         catch (EngineOverloadedException e)
         {
             throw Overloaded(e);
+        }
+        catch (KvCapacityExceededException e)
+        {
+            // Retrying can never help (unlike a full queue), so no retry hint: the caller must ask for less.
+            throw ServiceException.InvalidArgument(e.Message);
         }
     }
 

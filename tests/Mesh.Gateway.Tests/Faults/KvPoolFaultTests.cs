@@ -11,7 +11,7 @@ namespace Mesh.Gateway.Tests.Faults;
 /// A burst through the gateway that overfills Inference's KV pool (8 blocks of 16 tokens: two of these
 /// calls fit at once) and its queue (4 running, 4 waiting). Every call either runs to its full length
 /// (waiting, preempted and recomputed as blocks free up) or is refused at once with RESOURCE_EXHAUSTED
-/// and a retry hint; none hangs; a call that could never fit the pool is refused, saying what to
+/// and a retry hint; none hangs; a call that could never fit the pool is refused as INVALID_ARGUMENT, saying what to
 /// shorten; and afterwards every block is free and the replica serves again.
 /// </summary>
 public sealed class KvPoolFaultTests(ITestOutputHelper output) : IAsyncLifetime
@@ -55,9 +55,12 @@ public sealed class KvPoolFaultTests(ITestOutputHelper output) : IAsyncLifetime
         });
 
         // 5 prompt tokens + 400 need 26 blocks of 16; the pool has 8.
+        // Waiting can never help, so it is the caller's error with no retry hint (a retry loop on a 0 ms
+        // hint would spin), and the message says how much the same prompt fits.
         var never = await GenerateAsync(client, "Once upon a time", 400);
-        Assert.Equal(StatusCode.ResourceExhausted, never.Status);
-        Assert.Matches("needs \\d+ KV blocks but the cache has 8; shorten the prompt or max_tokens", never.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, never.Status);
+        Assert.Matches("needs 26 KV blocks but the cache has 8 of 16 tokens; lower max_tokens to at most 123", never.Detail);
+        Assert.Equal(0, never.RetryAfterMs);
 
         // Every block is back (nothing leaked by preemption or refusal) and the replica serves.
         using var http = new HttpClient();
