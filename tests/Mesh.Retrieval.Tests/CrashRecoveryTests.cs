@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.Retrieval.V1;
+using Mesh.Tests.Shared;
 
 namespace Mesh.Retrieval.Tests;
 
@@ -189,7 +188,7 @@ public sealed class CrashRecoveryTests : IDisposable
 
         public static async Task<HostProcess> StartAsync(string dataPath)
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             var start = new ProcessStartInfo("dotnet")
             {
                 ArgumentList =
@@ -242,13 +241,6 @@ public sealed class CrashRecoveryTests : IDisposable
                 Kill();
             }
             _process.Dispose();
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 }

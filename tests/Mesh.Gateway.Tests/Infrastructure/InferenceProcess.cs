@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Mesh.Tests.Shared;
 
 namespace Mesh.Gateway.Tests.Infrastructure;
 
@@ -29,7 +28,7 @@ public sealed class InferenceProcess : IDisposable
     /// <summary>Starts the host and waits (up to two minutes: a loaded machine) until its gRPC health check answers SERVING.</summary>
     public static async Task<InferenceProcess> StartAsync(params string[] extraArgs)
     {
-        var grpcPort = FreePort();
+        var grpcPort = LoopbackPort.Free();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Mesh.Inference.dll"),
             $"--Mesh:Endpoints:Grpc=http://127.0.0.1:{grpcPort}", "--Mesh:Endpoints:Http=",
@@ -99,12 +98,5 @@ public sealed class InferenceProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
