@@ -24,6 +24,20 @@ public sealed class TuningJobState : ITuningObserver
         Id = _job.Id;
     }
 
+    /// <summary>
+    /// A job read back from its record after a restart. One that was queued or running then is failed
+    /// now: its training thread died with the process, and the adapter was not written.
+    /// </summary>
+    internal TuningJobState(TuningJob record)
+    {
+        _job = record.Clone();
+        Id = _job.Id;
+        if (!IsTerminal(_job.Status))
+        {
+            (_job.Error, _job.Status, _job.FinishedAt) = ($"the replica stopped while the job was {_job.Status.ToString().ToLowerInvariant()}; create the job again", TuningJobStatus.Failed, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
+    }
+
     /// <summary>"tune-" and 24 hex digits.</summary>
     public string Id { get; }
 

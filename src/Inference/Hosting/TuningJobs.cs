@@ -21,16 +21,50 @@ public sealed record TuningJobSpec(LlamaModel Model, LoraAdapterStore Adapters, 
 /// cores it is given), each run on a dedicated thread by the same loop as the <c>tune</c> command
 /// (<see cref="LoraTuning.Run"/>); on success the adapter is written atomically (a temporary file
 /// moved over <see cref="TuningJobSpec.OutputPath"/>) and loaded for serving. The last
-/// <see cref="MaxJobs"/> jobs are kept for <c>GetTuningJob</c>. Disposing cancels the running job and waits for it.
+/// <see cref="MaxJobs"/> jobs are kept for <c>GetTuningJob</c>, and with an adapter directory they are
+/// kept on disk as well (<see cref="TuningJobRecords"/>: queued, running and finished), so they outlive a
+/// restart. Disposing cancels the running job and waits for it.
 /// </summary>
-public sealed class TuningJobs(ILogger<TuningJobs> logger) : IDisposable
+public sealed class TuningJobs : IDisposable
 {
     /// <summary>Jobs remembered (the oldest finished ones are forgotten first).</summary>
     public const int MaxJobs = 32;
 
+    /// <summary>The records' folder inside the adapter directory.</summary>
+    public const string RecordsFolder = ".tuning-jobs";
+
     private readonly Lock _lock = new();
     private readonly List<TuningJobState> _jobs = [];
+    private readonly ILogger<TuningJobs> _logger;
+    private readonly TuningJobRecords? _records;
     private (TuningJobState Job, Task Run)? _active;
+
+    /// <summary>Reads back the jobs recorded in the adapter directory of <paramref name="options"/>, if it has one.</summary>
+    public TuningJobs(ILogger<TuningJobs> logger, Microsoft.Extensions.Options.IOptions<InferenceOptions> options)
+    {
+        _logger = logger;
+        if (string.IsNullOrEmpty(options.Value.AdapterDirectory))
+        {
+            return;
+        }
+
+        _records = new TuningJobRecords(Path.Combine(Path.GetFullPath(options.Value.AdapterDirectory), RecordsFolder), logger);
+        var recorded = _records.Load();
+        foreach (var record in recorded.Skip(Math.Max(0, recorded.Count - MaxJobs)))
+        {
+            var job = new TuningJobState(record);
+            _jobs.Add(job);
+            if (record.Status != job.Snapshot().Job.Status)
+            {
+                Persist(job);
+            }
+        }
+
+        foreach (var forgotten in recorded.Take(Math.Max(0, recorded.Count - MaxJobs)))
+        {
+            _records.Delete(forgotten.Id);
+        }
+    }
 
     /// <summary>Queues <paramref name="spec"/> and starts it on a thread of its own; returns the job and its state as queued.</summary>
     /// <exception cref="InvalidOperationException">A job is already queued or running here (the message names it).</exception>
@@ -48,9 +82,11 @@ public sealed class TuningJobs(ILogger<TuningJobs> logger) : IDisposable
             _jobs.Add(job);
             while (_jobs.Count > MaxJobs && _jobs.FindIndex(j => j.IsFinished) is var oldest and >= 0)
             {
+                _records?.Delete(_jobs[oldest].Id);
                 _jobs.RemoveAt(oldest);
             }
 
+            Persist(job);
             var queued = job.Snapshot().Job;
             _active = (job, Task.Factory.StartNew(() => Run(job, spec), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
             return (job, queued);
@@ -81,6 +117,7 @@ public sealed class TuningJobs(ILogger<TuningJobs> logger) : IDisposable
         {
             cancellation.ThrowIfCancellationRequested();
             job.Running();
+            Persist(job);
             var trainer = new LoraTrainer(spec.Model, spec.Options);
             LoraTuning.Run(trainer, spec.Options.Epochs, spec.Train, spec.HeldOut, job, cancellation);
             cancellation.ThrowIfCancellationRequested();
@@ -88,7 +125,7 @@ public sealed class TuningJobs(ILogger<TuningJobs> logger) : IDisposable
             File.Move(temporary, spec.OutputPath, overwrite: true);
             spec.Adapters.Load(spec.Adapter, spec.OutputPath);
             job.Finish(TuningJobStatus.Succeeded);
-            logger.LogInformation("Tuning job {Job} wrote adapter {Adapter} over model {Model}", job.Id, spec.Adapter, spec.Model.Id);
+            _logger.LogInformation("Tuning job {Job} wrote adapter {Adapter} over model {Model}", job.Id, spec.Adapter, spec.Model.Id);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -97,12 +134,26 @@ public sealed class TuningJobs(ILogger<TuningJobs> logger) : IDisposable
         catch (Exception e)
         {
             // A job's failure is reported on the job; it never ends the process.
-            logger.LogWarning(e, "Tuning job {Job} failed", job.Id);
+            _logger.LogWarning(e, "Tuning job {Job} failed", job.Id);
             job.Finish(TuningJobStatus.Failed, e.Message);
         }
         finally
         {
             File.Delete(temporary);
+            Persist(job);
+        }
+    }
+
+    /// <summary>Writes <paramref name="job"/>'s record; a failed write is logged, never fails the job or the RPC.</summary>
+    private void Persist(TuningJobState job)
+    {
+        try
+        {
+            _records?.Save(job.Snapshot().Job);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("Could not record tuning job {Job} in {Folder}: {Reason}", job.Id, _records!.Directory, e.Message);
         }
     }
 

@@ -24,7 +24,10 @@ public sealed class TuningJobTests(RetailQaFixture data, ITestOutputHelper outpu
     private GrpcChannel _channel = null!;
     private InferenceAdminService.InferenceAdminServiceClient _admin = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartReplicaAsync();
+
+    /// <summary>Starts the host over <see cref="_folder"/> (again, after a restart) and connects the admin client.</summary>
+    private async Task StartReplicaAsync()
     {
         _app = InferenceHost.CreateApp(
         [
@@ -131,6 +134,38 @@ public sealed class TuningJobTests(RetailQaFixture data, ITestOutputHelper outpu
         Assert.Equal(TuningJobStatus.Cancelled, (await _admin.CancelTuningJobAsync(new CancelTuningJobRequest { Id = job.Id })).Status);
         var next = await _admin.CreateTuningJobAsync(new CreateTuningJobRequest(request) { Hyperparameters = new TuningHyperparameters { Epochs = 1, Threads = 1 } });
         Assert.Equal(TuningJobStatus.Succeeded, (await WatchAsync(next.Id))[^1].Status);
+    }
+
+    [Fact]
+    public async Task JobsOutliveARestartAndOneThatWasRunningThenIsFailed()
+    {
+        var (trainPath, _) = data.Subset(facts: 2);
+        var done = await _admin.CreateTuningJobAsync(new CreateTuningJobRequest
+        {
+            Model = "tiny", Adapter = "kept", TrainingData = File.ReadAllText(trainPath),
+            Hyperparameters = new TuningHyperparameters { Epochs = 1, BatchSize = 4, Threads = 1, Seed = 1 },
+        });
+        var finished = (await WatchAsync(done.Id))[^1];
+        Assert.Equal(TuningJobStatus.Succeeded, finished.Status);
+
+        // The process dies while a job runs (its record says running); a stray and a corrupt file lie beside.
+        await _channel.ShutdownAsync();
+        await _app.DisposeAsync();
+        var records = Path.Combine(_folder, ".tuning-jobs");
+        var interrupted = new TuningJob(finished) { Id = "tune-" + new string('a', 24), Adapter = "lost", Status = TuningJobStatus.Running, Error = "", FinishedAt = 0, CreatedAt = finished.CreatedAt + 1 };
+        await File.WriteAllBytesAsync(Path.Combine(records, interrupted.Id + ".pb"), Google.Protobuf.MessageExtensions.ToByteArray(interrupted));
+        await File.WriteAllBytesAsync(Path.Combine(records, "tune-" + new string('b', 24) + ".pb"), [0xff, 0xff, 0xff, 0x0f, 0x42]);
+        await File.WriteAllBytesAsync(Path.Combine(records, "tune-" + new string('c', 24) + ".pb"), Google.Protobuf.MessageExtensions.ToByteArray(new TuningJob(finished) { Id = "tune-other" }));
+
+        await StartReplicaAsync();
+        Assert.Equal(finished, await _admin.GetTuningJobAsync(new GetTuningJobRequest { Id = done.Id }));
+        var failed = await _admin.GetTuningJobAsync(new GetTuningJobRequest { Id = interrupted.Id });
+        Assert.Equal(TuningJobStatus.Failed, failed.Status);
+        Assert.Contains("the replica stopped while the job was running", failed.Error);
+        Assert.True(failed.FinishedAt >= failed.CreatedAt);
+        Assert.Equal(TuningJobStatus.Failed, TuningJob.Parser.ParseFrom(await File.ReadAllBytesAsync(Path.Combine(records, interrupted.Id + ".pb"))).Status);
+        var stray = await Assert.ThrowsAsync<RpcException>(() => _admin.GetTuningJobAsync(new GetTuningJobRequest { Id = "tune-other" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, stray.StatusCode);
     }
 
     [Theory]
