@@ -82,6 +82,7 @@ public static class GatewayHost
             .AddDnsDestinationResolver(o => builder.Configuration.GetSection("Gateway:DnsDestinationResolver").Bind(o))
             .AddTransforms<TenancyTransformProvider>()
             .AddTransforms<DeadlineTransformProvider>()
+            .AddTransforms<BufferedBodyTransformProvider>()
             .AddConfigFilter<RequireKeyByDefaultConfigFilter>();
         builder.Services.AddSingleton<IActiveHealthCheckPolicy, GrpcHealthCheckPolicy>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IProbingRequestFactory, GrpcHealthProbingRequestFactory>());

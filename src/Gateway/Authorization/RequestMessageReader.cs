@@ -23,17 +23,25 @@ public static class RequestMessageReader
     {
         var limit = (long)maxMessageBytes + GrpcFrame.HeaderSize;
         var body = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        // Pooled: a fresh 16 KiB array per call was most of the gateway's own allocation on small calls.
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            if (body.Length + read > limit)
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
             {
-                return new(null, StatusCode.ResourceExhausted,
-                    $"The request message is larger than the gateway's limit of {maxMessageBytes} bytes (Gateway:MaxRequestMessageBytes).");
-            }
+                if (body.Length + read > limit)
+                {
+                    return new(null, StatusCode.ResourceExhausted,
+                        $"The request message is larger than the gateway's limit of {maxMessageBytes} bytes (Gateway:MaxRequestMessageBytes).");
+                }
 
-            body.Write(chunk, 0, read);
+                body.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         // Forward exactly what arrived.

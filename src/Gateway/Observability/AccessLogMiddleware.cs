@@ -42,7 +42,12 @@ public sealed partial class AccessLogMiddleware(RequestDelegate next, GatewayMet
         var requestId = RequestIds.FromOrNew(context);
         context.TraceIdentifier = requestId; // TenancyTransformProvider sends it to the service
         context.Response.Headers[RequestIds.HeaderName] = requestId;
-        Activity.Current?.SetTag("mesh.request_id", requestId);
+        // Only on a span that is recorded: with tracing off the activity only carries the trace context,
+        // and a tag on it would be an allocation per call that nothing reads.
+        if (Activity.Current is { IsAllDataRequested: true } activity)
+        {
+            activity.SetTag("mesh.request_id", requestId);
+        }
 
         try
         {

@@ -18,9 +18,9 @@ public sealed class TenancyTransformProvider(IOptions<GatewayOptions> options, T
     /// <summary>The tenant services assume when none is sent (the Mesh convention).</summary>
     public const string DefaultTenant = "default";
 
-    private readonly byte[]? _secret = string.IsNullOrEmpty(options.Value.TenantSigningKey)
+    private readonly TenantSignatureCache? _signatures = string.IsNullOrEmpty(options.Value.TenantSigningKey)
         ? null
-        : Encoding.UTF8.GetBytes(options.Value.TenantSigningKey);
+        : new TenantSignatureCache(Encoding.UTF8.GetBytes(options.Value.TenantSigningKey));
 
     /// <inheritdoc/>
     public void ValidateRoute(TransformRouteValidationContext context)
@@ -42,10 +42,10 @@ public sealed class TenancyTransformProvider(IOptions<GatewayOptions> options, T
 
         var tenant = transform.HttpContext.User.GetTenant() ?? DefaultTenant;
         headers.TryAddWithoutValidation(TenantSignature.TenantHeader, tenant);
-        if (_secret is not null)
+        if (_signatures is not null)
         {
             headers.TryAddWithoutValidation(TenantSignature.SignatureHeader,
-                TenantSignature.Sign(_secret, tenant, transform.HttpContext.Request.Path.Value ?? "", time.GetUtcNow()));
+                _signatures.Sign(tenant, transform.HttpContext.Request.Path.Value ?? "", time.GetUtcNow()));
         }
 
         headers.Remove(RequestIds.HeaderName);
