@@ -174,6 +174,13 @@ internal static class Program
                 }
                 rows.Add(Row($"USearch alone, filtered {name}, {threads} threads", ef, usearch, null));
                 rows.Add(Row($"Mesh service over gRPC, filtered {name}, {clients} clients", ef, service, usearch));
+                if (name == "10%")
+                {
+                    // The key-set cache, A/B in this run: the planner in-process, set reused vs rebuilt per search.
+                    var (cached, rebuilt) = KeySetAb.Measure(collection, queries, ef, field, t, threads, Rounds);
+                    rows.Add(Row($"Mesh collection in-process, filtered {name}, key set rebuilt per search, {threads} threads", ef, rebuilt, null));
+                    rows.Add(Row($"Mesh collection in-process, filtered {name}, key set cached (÷ rebuilt), {threads} threads", ef, cached, rebuilt));
+                }
             }
         }
         await app.StopAsync();
