@@ -39,6 +39,12 @@ internal static class ClientProcess
     public static async Task<Result> MeasureAsync(Uri address, string queryFile, int queryCount, int dimensions, int ef, int clients, int batch, string? filterField)
     {
         var start = new ProcessStartInfo { FileName = Environment.ProcessPath!, RedirectStandardOutput = true, UseShellExecute = false };
+        // Runtime knobs tried on the service (thread pool, sockets, perf maps) are the service's alone: the
+        // client, standing in for the gateway, runs with the runtime's defaults.
+        foreach (var name in start.Environment.Keys.Where(k => ChildDropsVariable(k)).ToArray())
+        {
+            start.Environment.Remove(name);
+        }
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
             start.ArgumentList.Add(typeof(ClientProcess).Assembly.Location);
@@ -101,6 +107,12 @@ internal static class ClientProcess
         Console.Out.Write(text.ToString());
         return 0;
     }
+
+    private static bool ChildDropsVariable(string name) =>
+        name.StartsWith("DOTNET_ThreadPool_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("DOTNET_SYSTEM_NET_SOCKETS_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("DOTNET_PerfMap", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("DOTNET_EnableWriteXorExecute", StringComparison.OrdinalIgnoreCase);
 
     private static void Signal(string what)
     {

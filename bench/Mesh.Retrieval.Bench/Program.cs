@@ -15,7 +15,9 @@ namespace Mesh.Retrieval.Bench;
 /// exact brute force (the reference), USearch alone in-process (through Mesh's thin C-API binding, no
 /// service), and the Mesh Retrieval service over gRPC with concurrent clients; unfiltered and with 10%
 /// and 1% payload filters. Usage: <c>dotnet run -c Release --project bench/Mesh.Retrieval.Bench
-/// [-- --queries 1000 --clients 8 --corpus N]</c>; <c>--embed-only</c> only fills the embedding cache.
+/// [-- --queries 1000 --clients 8 --corpus N]</c>; <c>--embed-only</c> only fills the embedding cache;
+/// <c>--profile-seconds S [--profile-ef 32] [--profile-filter tenth|hundredth]</c> only loops the service
+/// for a profiler attached from outside (perf with <c>DOTNET_PerfMapEnabled=1</c>, or dotnet-trace).
 /// </summary>
 internal static class Program
 {
@@ -131,11 +133,12 @@ internal static class Program
         {
             // Only the service at one ef, for a profiler attached from outside (dotnet-trace collect -p PID).
             var profileEf = Option(args, "--profile-ef", 32);
-            Console.WriteLine($"profiling: service only, ef {profileEf}, {profileSeconds} s, pid {Environment.ProcessId}");
+            var profileFilter = args.Contains("--profile-filter") ? args[Array.IndexOf(args, "--profile-filter") + 1] : null;
+            Console.WriteLine($"profiling: service only, ef {profileEf}, filter {profileFilter ?? "none"}, {profileSeconds} s, pid {Environment.ProcessId}");
             var until = Stopwatch.StartNew();
             while (until.Elapsed.TotalSeconds < profileSeconds)
             {
-                var m = await ClientProcess.MeasureAsync(app.GetGrpcAddress(), queryFile, queries.Length, dimensions, profileEf, clients, 1, null);
+                var m = await ClientProcess.MeasureAsync(app.GetGrpcAddress(), queryFile, queries.Length, dimensions, profileEf, clients, 1, profileFilter);
                 Console.WriteLine($"  service ef {profileEf}: {m.Qps:F0} q/s, service {m.ServerCpuUsPerQuery:F0} + client {m.ClientCpuUsPerQuery:F0} µs CPU per query");
             }
             await app.StopAsync();
@@ -171,6 +174,13 @@ internal static class Program
                 }
                 rows.Add(Row($"USearch alone, filtered {name}, {threads} threads", ef, usearch, null));
                 rows.Add(Row($"Mesh service over gRPC, filtered {name}, {clients} clients", ef, service, usearch));
+                if (name == "10%")
+                {
+                    // The key-set cache, A/B in this run: the planner in-process, set reused vs rebuilt per search.
+                    var (cached, rebuilt) = KeySetAb.Measure(collection, queries, ef, field, t, threads, Rounds);
+                    rows.Add(Row($"Mesh collection in-process, filtered {name}, key set rebuilt per search, {threads} threads", ef, rebuilt, null));
+                    rows.Add(Row($"Mesh collection in-process, filtered {name}, key set cached (÷ rebuilt), {threads} threads", ef, cached, rebuilt));
+                }
             }
         }
         await app.StopAsync();

@@ -168,6 +168,83 @@ public sealed class SegmentPartsTests
     }
 
     [Fact]
+    public void A_repeated_filter_reuses_its_key_set_until_a_write_and_then_admits_exactly_the_new_matches()
+    {
+        using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 50);
+        var vectors = TestData.RandomVectors(2000, 4, seed: 31);
+        segment.Apply(Upsert(1, 1, vectors, i => i % 10 == 0 ? "red" : "blue"));
+        // Compiled twice, as two requests would be: the same key, so the second search reuses the first's set.
+        FilterExpression Red() => new BooleanExpression([new MatchExpression("color", [PayloadSchema.Keyword("red")], "match")], [], []);
+        var first = segment.Payloads.Compile(Red());
+        var second = segment.Payloads.Compile(Red());
+        Assert.Equal(first.Key, second.Key);
+        Assert.NotEqual(first.Key, segment.Payloads.Compile(
+            new BooleanExpression([new MatchExpression("color", [PayloadSchema.Keyword("blue")], "match")], [], [])).Key);
+        var builds = 0;
+        MatchingKeySet Build(CompiledFilter filter)
+        {
+            builds++;
+            return MatchingKeySet.Build(filter.Candidates(segment.Payloads.Postings), segment.Ids.NextKey,
+                key => segment.Ids.ByKey(key) is { } r && filter.Matches(r.Values));
+        }
+        var cached = segment.Planner.KeySets.GetOrBuild(first, () => Build(first));
+        Assert.Same(cached, segment.Planner.KeySets.GetOrBuild(second, () => Build(second)));
+        Assert.Equal(1, builds);
+
+        // Recolour in place (same keys: only a fresh set can tell), and replace a red point under a new key.
+        var recoloured = Enumerable.Range(0, 50).Select(j => (ulong)(j * 40 + 1)).ToArray(); // blue → red
+        var blued = Enumerable.Range(0, 50).Select(j => (ulong)(j * 40)).ToArray(); // red → blue
+        segment.Apply(new WalRecord { Sequence = 2, SetPayload = new SetPayloadOperation
+        {
+            Ids = { recoloured.Select(i => new PointId { Num = i }) }, Payload = new Struct { Fields = { ["color"] = Value.ForString("red") } },
+        } });
+        segment.Apply(new WalRecord { Sequence = 3, SetPayload = new SetPayloadOperation
+        {
+            Ids = { blued.Select(i => new PointId { Num = i }) }, Payload = new Struct { Fields = { ["color"] = Value.ForString("blue") } },
+        } });
+        var moved = Upsert(4, 2001, [vectors[10]], _ => "red");
+        moved.Upsert.Points[0].Id = new PointId { Num = 10 };
+        segment.Apply(moved);
+        var rebuilt = segment.Planner.KeySets.GetOrBuild(second, () => Build(second));
+        Assert.NotSame(cached, rebuilt);
+        Assert.Equal(2, builds);
+        for (ulong key = 1; key <= segment.Ids.NextKey; key++)
+        {
+            Assert.Equal(segment.Ids.ByKey(key) is { } r && first.Matches(r.Values), rebuilt.Contains(key));
+        }
+        Assert.True(rebuilt.Contains(2001) && !rebuilt.Contains(11), "the replaced point is admitted under its new key only");
+
+        // The planner's walk admits what the per-node predicate admits after the writes.
+        foreach (var query in TestData.RandomVectors(20, 4, seed: 32))
+        {
+            var hits = segment.Planner.Search(query, 10, second, ef: 16, exact: false, threshold: null);
+            var keys = new ulong[10];
+            var distances = new float[10];
+            var found = segment.Vectors.Search(segment.Vectors.Prepare(query), 16, keys, distances,
+                key => segment.Ids.ByKey(key) is { } r && second.Matches(r.Values));
+            Assert.Equal(keys.Take(found).Select(k => segment.Ids.ByKey(k)!.Id.Number), hits.Select(h => h.Point.Id.Number));
+            Assert.All(hits, h => Assert.Equal("red", h.Point.Payload.Fields["color"].StringValue));
+        }
+    }
+
+    [Fact]
+    public void The_key_set_cache_keeps_to_its_budget()
+    {
+        var payloads = new Collections.PayloadIndex(Config.PayloadIndexes);
+        var cache = new MatchingKeySetCache(maxBytes: 4 * 128 * sizeof(ulong), maxSets: 64); // four sets of 8192 keys
+        for (var i = 0; i < 10; i++)
+        {
+            var filter = payloads.Compile(new BooleanExpression([new MatchExpression("color", [PayloadSchema.Keyword($"c{i}")], "match")], [], []));
+            cache.GetOrBuild(filter, () => MatchingKeySet.Build([], 8192, _ => true));
+            Assert.InRange(cache.Count, 1, 4);
+        }
+        var huge = payloads.Compile(new BooleanExpression([new MatchExpression("color", [PayloadSchema.Keyword("huge")], "match")], [], []));
+        var set = cache.GetOrBuild(huge, () => MatchingKeySet.Build([1], 1 << 20, _ => true));
+        Assert.True(set.Contains(1)); // answered, but too large to keep
+        Assert.InRange(cache.Count, 1, 4);
+    }
+
+    [Fact]
     public void Segment_applies_replacements_and_deletes_and_refuses_damaged_records_whole()
     {
         using var segment = Segment.Create(Config, concurrency: 2, exactSearchThreshold: 4096);

@@ -35,6 +35,9 @@ internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, Vector
     /// </summary>
     public const int KeySetSelectivity = 8;
 
+    /// <summary>The key sets of selective filters, reused until the next write (the segment retires them).</summary>
+    public MatchingKeySetCache KeySets { get; } = new();
+
     /// <summary>Runs a search in its mode; see <see cref="SearchQuery"/>.</summary>
     public List<SearchHit> Search(SearchQuery query)
     {
@@ -93,7 +96,8 @@ internal sealed class SearchPlanner(IdTracker ids, PayloadIndex payloads, Vector
                     // Selective enough that the walk visits many more nodes than match: test each visited node
                     // against a bitset of the matching keys (built from the postings, each with the same test)
                     // instead of looking up its record and walking the filter tree per node. The hits are the same.
-                    using var keySet = MatchingKeySet.Build(filter.Candidates(payloads.Postings), ids.NextKey, Matches);
+                    // The set is cached per filter until the next write (see MatchingKeySetCache).
+                    var keySet = KeySets.GetOrBuild(filter, () => MatchingKeySet.Build(filter.Candidates(payloads.Postings), ids.NextKey, Matches));
                     hits = GraphSearch(prepared, limit, ef, keySet.Contains);
                 }
                 else

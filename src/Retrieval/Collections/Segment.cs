@@ -79,6 +79,20 @@ internal sealed class Segment : IDisposable
     /// <summary>Applies one logged operation (an acknowledged write, or one replayed at recovery).</summary>
     public void Apply(WalRecord record)
     {
+        try
+        {
+            ApplyOperation(record);
+        }
+        finally
+        {
+            // After the whole operation (also one refused or failed part-way): cached filter key sets built
+            // before or during it no longer describe the points.
+            Planner.KeySets.WritesApplied();
+        }
+    }
+
+    private void ApplyOperation(WalRecord record)
+    {
         switch (record.OperationCase)
         {
             case WalRecord.OperationOneofCase.Upsert:

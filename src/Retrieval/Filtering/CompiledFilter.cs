@@ -1,3 +1,5 @@
+using System.Globalization;
+
 
 namespace Mesh.Retrieval.Filtering;
 
@@ -13,6 +15,13 @@ internal abstract class CompiledFilter
     public const int MaxMatchAnyValues = 1024;
 
     public abstract bool Matches(IndexedValues values);
+
+    /// <summary>
+    /// Text that two compiled filters share exactly when they test the same fields against the same values
+    /// in the same structure (keywords length-prefixed, bounds round-tripped): the key of a collection's
+    /// cached <see cref="MatchingKeySet"/>s, so a filter repeated across searches reuses one set.
+    /// </summary>
+    public abstract string Key { get; }
 
     /// <summary>An upper bound of the matching points from the postings, or null when none can be given.</summary>
     public abstract long? UpperBound(KeywordPostings postings);
@@ -96,6 +105,9 @@ internal abstract class CompiledFilter
 
     private sealed class BooleanFilter(CompiledFilter[] must, CompiledFilter[] should, CompiledFilter[] mustNot) : CompiledFilter
     {
+        public override string Key { get; } =
+            $"(must[{string.Concat(must.Select(c => c.Key))}]should[{string.Concat(should.Select(c => c.Key))}]not[{string.Concat(mustNot.Select(c => c.Key))}])";
+
         public override bool Matches(IndexedValues values)
         {
             foreach (var condition in must)
@@ -167,6 +179,8 @@ internal abstract class CompiledFilter
 
     private sealed class KeywordMatch(int field, string[] keywords) : CompiledFilter
     {
+        public override string Key { get; } = $"(match {field}{string.Concat(keywords.Select(k => $" {k.Length}:{k}"))})";
+
         public override bool Matches(IndexedValues values)
         {
             var held = values.Keywords[field];
@@ -190,6 +204,8 @@ internal abstract class CompiledFilter
 
     private sealed class NumericRange(int field, double? gt, double? gte, double? lt, double? lte) : CompiledFilter
     {
+        public override string Key { get; } = string.Create(CultureInfo.InvariantCulture, $"(range {field} {gt:R} {gte:R} {lt:R} {lte:R})");
+
         public override bool Matches(IndexedValues values)
         {
             foreach (var number in values.Numbers[field])

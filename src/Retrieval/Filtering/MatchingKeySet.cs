@@ -1,17 +1,16 @@
-using System.Buffers;
-
 namespace Mesh.Retrieval.Filtering;
 
 /// <summary>
-/// The index keys of the points a filter matches, as a bitset built once per search from the keyword
-/// postings, so that the predicate a filtered graph walk calls for every node it visits is a bit test
-/// instead of a record lookup plus a walk of the filter tree. Each candidate is checked with the same test
-/// as the per-node predicate (current record, <see cref="CompiledFilter.Matches"/>), so the walk admits the
-/// same points and returns the same hits. Bits come from <see cref="ArrayPool{T}"/>; dispose to return them.
+/// The index keys of the points a filter matches, as a bitset built from the keyword postings, so that the
+/// predicate a filtered graph walk calls for every node it visits is a bit test instead of a record lookup
+/// plus a walk of the filter tree. Each candidate is checked with the same test as the per-node predicate
+/// (current record, <see cref="CompiledFilter.Matches"/>), so the walk admits the same points and returns
+/// the same hits. Immutable once built: <see cref="MatchingKeySetCache"/> shares one set between concurrent
+/// searches until a write changes the collection.
 /// </summary>
-internal sealed class MatchingKeySet : IDisposable
+internal sealed class MatchingKeySet
 {
-    private ulong[]? _bits;
+    private readonly ulong[] _bits;
     private readonly ulong _limit;
 
     private MatchingKeySet(ulong[] bits, ulong limit)
@@ -20,15 +19,16 @@ internal sealed class MatchingKeySet : IDisposable
         _limit = limit;
     }
 
+    /// <summary>Bytes the set holds (one bit per key below its limit).</summary>
+    public long Bytes => (long)_bits.Length * sizeof(ulong);
+
     /// <summary>
     /// The matching keys among <paramref name="candidates"/> (a superset, from the postings), all below
     /// <paramref name="keyLimit"/>; <paramref name="matches"/> is the per-point test.
     /// </summary>
     public static MatchingKeySet Build(IEnumerable<ulong> candidates, ulong keyLimit, Func<ulong, bool> matches)
     {
-        var words = (int)((keyLimit + 63) / 64);
-        var bits = ArrayPool<ulong>.Shared.Rent(Math.Max(words, 1));
-        Array.Clear(bits, 0, words);
+        var bits = new ulong[Math.Max((keyLimit + 63) / 64, 1)];
         foreach (var key in candidates)
         {
             // A key assigned after the limit was read belongs to a write that raced this search: left out,
@@ -42,14 +42,5 @@ internal sealed class MatchingKeySet : IDisposable
     }
 
     /// <summary>Whether <paramref name="key"/> matched when the set was built.</summary>
-    public bool Contains(ulong key) => key < _limit && (_bits![key >> 6] & (1UL << (int)(key & 63))) != 0;
-
-    public void Dispose()
-    {
-        if (_bits is { } bits)
-        {
-            _bits = null;
-            ArrayPool<ulong>.Shared.Return(bits);
-        }
-    }
+    public bool Contains(ulong key) => key < _limit && (_bits[key >> 6] & (1UL << (int)(key & 63))) != 0;
 }
