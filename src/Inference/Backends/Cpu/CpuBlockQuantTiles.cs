@@ -41,9 +41,6 @@ internal static unsafe class CpuBlockQuantTiles
 
     private const int PanelBlock = TileRows * Block;
 
-    [ThreadStatic]
-    private static byte[]? t_scratch;
-
     /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 32 vector registers.</summary>
     public static bool IsSupported => Avx512F.IsSupported && CpuVnniQuantDot.IsSupported;
 
@@ -51,14 +48,31 @@ internal static unsafe class CpuBlockQuantTiles
     public static bool Handles(GgmlType type) => BlockQuants.Handles(type);
 
     /// <summary>
+    /// Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide
+    /// matrix: the interleaved unsigned quants (4 · cols bytes), the four rows' scales and offsets per
+    /// block (4 · blocks floats each), and 64 bytes of slack to align the panel to a cache line.
+    /// </summary>
+    public static int ScratchFloats(int cols) => (((4 * cols) + (32 * (cols / Block)) + 64) / sizeof(float)) + 1;
+
+    /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
     /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/>, which
     /// must be quantized (<see cref="CpuActivations.EnsureQuantized"/>). The range may start and end
     /// anywhere: a last group of fewer than four rows repeats its last row in the spare tile rows and
-    /// stores only its own outputs. Requires <see cref="IsSupported"/>.
+    /// stores only its own outputs. <paramref name="scratch"/> holds ≥ <see cref="ScratchFloats"/>(Cols).
+    /// Requires <see cref="IsSupported"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
+    public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+    {
+        fixed (float* room = scratch)
+        {
+            Rows(w, x, y, yStride, rowStart, rowEnd, (byte*)(((nint)room + 63) & ~(nint)63));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, byte* panel)
     {
         var cols = w.Cols;
         var blocks = cols / Block;
@@ -66,18 +80,7 @@ internal static unsafe class CpuBlockQuantTiles
         var isQ8 = w.Type == GgmlType.Q8_0;
         var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
 
-        // Scratch: the interleaved unsigned quants (4 · cols bytes), then the four rows' scales and
-        // offsets per block (4 · blocks floats each); 64 bytes of slack align the panel to a cache line.
-        // It is this class's own (pinned, per thread) rather than the caller's span, which callers
-        // size for one widened row (cols floats), a fifth short of the panel.
-        var length = (4 * cols) + (32 * blocks) + 64;
-        if (t_scratch is null || t_scratch.Length < length)
-        {
-            t_scratch = GC.AllocateUninitializedArray<byte>(length, pinned: true);
-        }
-
-        var start = (byte*)Unsafe.AsPointer(ref t_scratch[0]);
-        var panel = (byte*)(((nint)start + 63) & ~(nint)63);
+        // The panel (cache-line aligned by the caller), then the scales and offsets: ScratchFloats' layout.
         var scales = (float*)(panel + (4 * cols));
         var offsets = scales + (4 * blocks);
 
