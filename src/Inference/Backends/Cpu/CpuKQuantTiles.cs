@@ -131,51 +131,107 @@ internal static unsafe class CpuKQuantTiles
         var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
         for (var s = 0; s < superBlocks; s++)
         {
-            Vector256<int> i00 = default, i01 = default, i02 = default, i03 = default;
-            Vector256<int> i10 = default, i11 = default, i12 = default, i13 = default;
-            Vector256<int> i20 = default, i21 = default, i22 = default, i23 = default;
-            Vector256<int> i30 = default, i31 = default, i32 = default, i33 = default;
-            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            for (var c = 0; c < ChunksPerSuperBlock; c++)
+            Vector256<int> i00, i01, i02, i03, i10, i11, i12, i13, i20, i21, i22, i23, i30, i31, i32, i33;
+            if (T.BiasShift == 0)
             {
-                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                var v0 = Avx.LoadVector256(x0 + at);
-                var v1 = Avx.LoadVector256(x0 + cols + at);
-                var v2 = Avx.LoadVector256(x0 + (2 * cols) + at);
-                var v3 = Avx.LoadVector256(x0 + (3 * cols) + at);
-                var b0 = Bias<T>(n0 + (at / 4));
-                var b1 = Bias<T>(n0 + ((cols + at) / 4));
-                var b2 = Bias<T>(n0 + (((2 * cols) + at) / 4));
-                var b3 = Bias<T>(n0 + (((3 * cols) + at) / 4));
+                // The unsigned types: 64 values (two chunks) per pair in one 512-bit maddubs and one
+                // madd with the group scales; lanes 0–7 sum the even chunks, 8–15 the odd.
+                Vector512<int> z00 = default, z01 = default, z02 = default, z03 = default;
+                Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
+                Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
+                Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
+                var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
+                var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
+                for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+                {
+                    var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
+                    var v0 = Avx512F.LoadVector512(x0 + at);
+                    var v1 = Avx512F.LoadVector512(x0 + cols + at);
+                    var v2 = Avx512F.LoadVector512(x0 + (2 * cols) + at);
+                    var v3 = Avx512F.LoadVector512(x0 + (3 * cols) + at);
 
-                var w = Avx.LoadVector256(q + (c * Chunk));
-                var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
-                i00 = Scaled<T>(i00, b0, w, v0, l);
-                i01 = Scaled<T>(i01, b1, w, v1, l);
-                i02 = Scaled<T>(i02, b2, w, v2, l);
-                i03 = Scaled<T>(i03, b3, w, v3, l);
+                    var w = Avx512F.LoadVector512(q + (c * Chunk));
+                    var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
+                    z00 = Scaled512(z00, w, v0, l);
+                    z01 = Scaled512(z01, w, v1, l);
+                    z02 = Scaled512(z02, w, v2, l);
+                    z03 = Scaled512(z03, w, v3, l);
 
-                w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
-                l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
-                i10 = Scaled<T>(i10, b0, w, v0, l);
-                i11 = Scaled<T>(i11, b1, w, v1, l);
-                i12 = Scaled<T>(i12, b2, w, v2, l);
-                i13 = Scaled<T>(i13, b3, w, v3, l);
+                    w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
+                    l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                    z10 = Scaled512(z10, w, v0, l);
+                    z11 = Scaled512(z11, w, v1, l);
+                    z12 = Scaled512(z12, w, v2, l);
+                    z13 = Scaled512(z13, w, v3, l);
 
-                w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
-                l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i20 = Scaled<T>(i20, b0, w, v0, l);
-                i21 = Scaled<T>(i21, b1, w, v1, l);
-                i22 = Scaled<T>(i22, b2, w, v2, l);
-                i23 = Scaled<T>(i23, b3, w, v3, l);
+                    w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
+                    l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                    z20 = Scaled512(z20, w, v0, l);
+                    z21 = Scaled512(z21, w, v1, l);
+                    z22 = Scaled512(z22, w, v2, l);
+                    z23 = Scaled512(z23, w, v3, l);
 
-                w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
-                l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i30 = Scaled<T>(i30, b0, w, v0, l);
-                i31 = Scaled<T>(i31, b1, w, v1, l);
-                i32 = Scaled<T>(i32, b2, w, v2, l);
-                i33 = Scaled<T>(i33, b3, w, v3, l);
+                    w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
+                    l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                    z30 = Scaled512(z30, w, v0, l);
+                    z31 = Scaled512(z31, w, v1, l);
+                    z32 = Scaled512(z32, w, v2, l);
+                    z33 = Scaled512(z33, w, v3, l);
+                }
+
+                (i00, i01, i02, i03) = (Fold(z00), Fold(z01), Fold(z02), Fold(z03));
+                (i10, i11, i12, i13) = (Fold(z10), Fold(z11), Fold(z12), Fold(z13));
+                (i20, i21, i22, i23) = (Fold(z20), Fold(z21), Fold(z22), Fold(z23));
+                (i30, i31, i32, i33) = (Fold(z30), Fold(z31), Fold(z32), Fold(z33));
+            }
+            else
+            {
+                i00 = i01 = i02 = i03 = default;
+                i10 = i11 = i12 = i13 = default;
+                i20 = i21 = i22 = i23 = default;
+                i30 = i31 = i32 = i33 = default;
+                var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
+                var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
+                for (var c = 0; c < ChunksPerSuperBlock; c++)
+                {
+                    var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
+                    var v0 = Avx.LoadVector256(x0 + at);
+                    var v1 = Avx.LoadVector256(x0 + cols + at);
+                    var v2 = Avx.LoadVector256(x0 + (2 * cols) + at);
+                    var v3 = Avx.LoadVector256(x0 + (3 * cols) + at);
+                    var b0 = Bias<T>(n0 + (at / 4));
+                    var b1 = Bias<T>(n0 + ((cols + at) / 4));
+                    var b2 = Bias<T>(n0 + (((2 * cols) + at) / 4));
+                    var b3 = Bias<T>(n0 + (((3 * cols) + at) / 4));
+
+                    var w = Avx.LoadVector256(q + (c * Chunk));
+                    var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
+                    i00 = Scaled<T>(i00, b0, w, v0, l);
+                    i01 = Scaled<T>(i01, b1, w, v1, l);
+                    i02 = Scaled<T>(i02, b2, w, v2, l);
+                    i03 = Scaled<T>(i03, b3, w, v3, l);
+
+                    w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
+                    l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                    i10 = Scaled<T>(i10, b0, w, v0, l);
+                    i11 = Scaled<T>(i11, b1, w, v1, l);
+                    i12 = Scaled<T>(i12, b2, w, v2, l);
+                    i13 = Scaled<T>(i13, b3, w, v3, l);
+
+                    w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
+                    l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                    i20 = Scaled<T>(i20, b0, w, v0, l);
+                    i21 = Scaled<T>(i21, b1, w, v1, l);
+                    i22 = Scaled<T>(i22, b2, w, v2, l);
+                    i23 = Scaled<T>(i23, b3, w, v3, l);
+
+                    w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
+                    l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                    i30 = Scaled<T>(i30, b0, w, v0, l);
+                    i31 = Scaled<T>(i31, b1, w, v1, l);
+                    i32 = Scaled<T>(i32, b2, w, v2, l);
+                    i33 = Scaled<T>(i33, b3, w, v3, l);
+                }
             }
 
             // The 16 products d_w · d_x (and dmin_w · d_x), four rows' scales times four tokens' in
@@ -230,7 +286,23 @@ internal static unsafe class CpuKQuantTiles
             Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
             var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
             var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            for (var c = 0; c < ChunksPerSuperBlock; c++)
+            if (T.BiasShift == 0)
+            {
+                // As in Tile4x4: two chunks per step, the halves folded at the end.
+                Vector512<int> z0 = default, z1 = default, z2 = default, z3 = default;
+                for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+                {
+                    var v = Avx512F.LoadVector512(x0 + ((nint)s * KQuants.SuperBlockSize) + (c * Chunk));
+                    z0 = Scaled512(z0, Avx512F.LoadVector512(q + (c * Chunk)), v, Avx512F.LoadVector512(sc + (c * 8)).AsInt16());
+                    z1 = Scaled512(z1, Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk)), v, Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
+                    z2 = Scaled512(z2, Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+                    z3 = Scaled512(z3, Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
+                }
+
+                (i0, i1, i2, i3) = (Fold(z0), Fold(z1), Fold(z2), Fold(z3));
+            }
+
+            for (var c = 0; T.BiasShift != 0 && c < ChunksPerSuperBlock; c++)
             {
                 var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
                 var v = Avx.LoadVector256(x0 + at);
@@ -262,6 +334,20 @@ internal static unsafe class CpuKQuantTiles
         // Unbiased types start each sum at a fresh zero (a zero idiom, free at rename) rather than a
         // copy of one zero register per token, which cost the registers the tile needs.
         AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(T.BiasShift == 0 ? Vector256<int>.Zero : bias, w, v).AsInt16(), scaleLanes);
+
+    /// <summary>
+    /// isum + scale × (the four-value sums Σ q_w·q_x of two chunks, 64 values), for the unsigned types:
+    /// maddubs forms the pair sums (|·| ≤ 2·31·127, no saturation) and madd against the scale in both
+    /// int16 halves of each lane adds their pairs times the scale, the same integers vpdpbusd and
+    /// vpdpwssd form per chunk.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Scaled512(Vector512<int> isum, Vector512<byte> w, Vector512<sbyte> v, Vector512<short> scaleLanes) =>
+        Avx512F.Add(isum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, v), scaleLanes));
+
+    /// <summary>The even chunks' eight lanes plus the odd chunks': the super-block's int32 sums in the one-row kernels' lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Fold(Vector512<int> sums) => Avx2.Add(sums.GetLower(), sums.GetUpper());
 
     /// <summary>−bias × the activations' four-value sums of one chunk (zero for the unsigned types).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -366,8 +452,16 @@ internal static unsafe class CpuKQuantTiles
             for (var g = 0; g < groups; g += 2)
             {
                 // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7).
+                // The scale in the low int16 and 0 in the high for vpdpwssd (biased types), in both
+                // halves for madd (unsigned types: the pair sums of maddubs fill both).
                 var first = (int)(ushort)(short)scales[g];
                 var second = (int)(ushort)(short)scales[g + 1];
+                if (T.BiasShift == 0)
+                {
+                    first |= first << 16;
+                    second |= second << 16;
+                }
+
                 Avx.Store(lanes + (g * 4), Vector256.Create(first, first, first, first, second, second, second, second));
             }
 
