@@ -10,13 +10,16 @@ namespace Mesh.Inference.Backends.Cpu;
 /// y = x · Wᵀ for a batch (two or more activation rows) of the 32-value block types (Q8_0, Q4_0,
 /// Q4_1, Q5_0, Q5_1) against Q8_0 activations: the int8 register tiles of prefill.
 /// <para>
-/// Four weight rows are unpacked once into thread-local scratch as unsigned bytes (the signed
-/// quant q as q ^ 0x80 = q + 128), interleaved block by block, with their scales (and offsets);
-/// then every group of four activation rows passes over them, each pass a tile of four rows × four
-/// tokens in sixteen 8-lane float accumulators: per block it loads four weight and four activation
-/// vectors and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the bias correction
-/// 128 × the activations' negated four-value sums (<see cref="CpuActivations.Q8QuadSumsNegated"/>),
-/// so that it holds exactly Σ q_w·q_x over four values. This is the register-blocking of llamafile's
+/// Four weight rows are unpacked once into the thread's scratch as unsigned bytes (the signed
+/// quant q as q ^ 0x80 = q + 128), interleaved block by block, with their scales (each eight times,
+/// so that two rows' scales fill one 16-lane vector) and offsets; then every group of four activation
+/// rows passes over them, each pass a tile of four rows × four tokens: per block it loads four weight
+/// and four activation vectors and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the
+/// bias correction 128 × the activations' negated four-value sums
+/// (<see cref="CpuActivations.Q8QuadSumsNegated"/>), so that it holds exactly Σ q_w·q_x over four
+/// values. The float work runs on 512-bit vectors, two rows per vector (eight zmm accumulators):
+/// the convert, the scale product and the FMA cost one instruction per row pair, not per row.
+/// This is the register-blocking of llamafile's
 /// tinyBLAS_Q0 (sgemm.cpp) in the dot-product form that needs no repacking of the mmapped file.
 /// </para>
 /// <para>
@@ -26,8 +29,8 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <see cref="Vector256.Sum{T}(Vector256{T})"/>, then the Q4_1/Q5_1 offset term summed block by block
 /// (and, for the 4/5-bit types, added even when it is zero, as <c>DotBlocks</c> does). So a token's
 /// result does not depend on the batch around it, on the tile that holds it or on the thread split.
-/// Sixteen accumulators and the operands need the 32 vector registers AVX-512 gives the JIT; other
-/// CPUs keep the one-row kernels.
+/// The 512-bit float steps and the operands need AVX-512 (and its 32 vector registers); other CPUs
+/// keep the one-row kernels.
 /// </para>
 /// </summary>
 internal static unsafe class CpuBlockQuantTiles
@@ -41,7 +44,7 @@ internal static unsafe class CpuBlockQuantTiles
 
     private const int PanelBlock = TileRows * Block;
 
-    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 32 vector registers.</summary>
+    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 512-bit float steps and 32 vector registers.</summary>
     public static bool IsSupported => Avx512F.IsSupported && CpuVnniQuantDot.IsSupported;
 
     /// <summary>Whether the tiles handle <paramref name="type"/>.</summary>

@@ -15,11 +15,15 @@ namespace Mesh.Inference.Backends.Cpu;
 /// and each weight chunk once per four activation rows, where <see cref="CpuQuantMatMul"/>'s
 /// one-row-at-a-time dot products reload both for every (row, token) pair.
 /// <para>
-/// Per (row, token) and 32-value chunk: vpdpbusd forms the eight four-value sums Σ q_w·q_x from the
-/// unsigned panel quants (q + bias: 32 for Q6_K, 4 for Q3_K, none for Q2_K/Q4_K/Q5_K) started at
-/// −bias × the activations' four-value sums; each sum fits an int16 (|·| ≤ 4·32·127), so one vpdpwssd
-/// against the group scale (low int16 of the lane, 0 in the high) adds scale × sum to the super-block's
-/// int32 lanes. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
+/// Q6_K and Q3_K, per (row, token) and 32-value chunk: vpdpbusd forms the eight four-value sums
+/// Σ q_w·q_x from the unsigned panel quants (q + bias: 32 for Q6_K, 4 for Q3_K) started at −bias × the
+/// activations' four-value sums; each sum fits an int16 (|·| ≤ 4·32·127), so one vpdpwssd against the
+/// group scale (low int16 of the lane, 0 in the high) adds scale × sum to the super-block's int32
+/// lanes. Q2_K, Q4_K and Q5_K, whose quants are unsigned and at most 31, take two chunks (64 values)
+/// per step on 512 bits instead, where .NET has no 512-bit VNNI: maddubs forms the int16 pair sums (at
+/// most 2·31·127, never saturated), madd against the scale held in both int16 halves adds scale × each
+/// four-value sum, and at the end of the super-block the odd chunks' eight lanes are added to the
+/// even chunks'. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
 /// (maddubs then madd per chunk: integer sums in another grouping are the same integers), and every
 /// float step after them (the lanes converted, one FMA per super-block with d_w·d_x rounded first,
 /// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/> at the end) is the same
@@ -36,9 +40,9 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>
     /// Whether this CPU runs the tiles: AVX-VNNI for the int8 products, and AVX-512's 32 vector
     /// registers, which the 16 int32 tile accumulators and their operands need (with AVX2's 16 the JIT
-    /// would spill every step).
+    /// would spill every step), with AVX-512BW for the 512-bit maddubs/madd of the unsigned types.
     /// </summary>
-    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported;
+    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported && Avx512BW.IsSupported;
 
     /// <summary>Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide matrix.</summary>
     public static int ScratchFloats(int cols) => (PanelBytes(cols / KQuants.SuperBlockSize) / sizeof(float)) + 1;
@@ -397,7 +401,7 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>
     /// Four unpacked weight rows in the thread's scratch: per row, its quants as unsigned bytes
     /// (q + bias), each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
-    /// 16, lanes 4–7 the second, the scale in the low int16 and 0 in the high, for vpdpwssd), the mins
+    /// 16, lanes 4–7 the second, the scale in the low int16 and 0 in the high for vpdpwssd, or in both halves for madd), the mins
     /// as int16 (for madd with the activations' group sums), and d, dmin per super-block.
     /// </summary>
     private readonly struct Panel
