@@ -205,7 +205,7 @@ internal static unsafe class CpuBlockQuantTiles
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TTokens>(byte* panel, float* scalePairs, float* offsets, bool hasOffset, bool addOffset, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
-        where TTokens : struct, ITokenCount
+        where TTokens : struct, ITileTokens
     {
         var cols = blocks * Block;
         var q0 = x.Q8 + ((nint)token * cols);
@@ -288,7 +288,7 @@ internal static unsafe class CpuBlockQuantTiles
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector128<float> T0, Vector128<float> T1, Vector128<float> T2, Vector128<float> T3) Offsets<TTokens>(float* offsets, float* x0, float* x1, float* x2, float* x3, int blocks)
-        where TTokens : struct, ITokenCount
+        where TTokens : struct, ITileTokens
     {
         Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
         for (var b = 0; b < blocks; b++)
@@ -342,23 +342,5 @@ internal static unsafe class CpuBlockQuantTiles
         {
             y[3] = s3;
         }
-    }
-
-    /// <summary>Activation rows per tile, a type parameter so that the JIT compiles each width on its own.</summary>
-    private interface ITokenCount
-    {
-        static abstract int Count { get; }
-    }
-
-    /// <summary>The full tile: four tokens.</summary>
-    private struct FourTokens : ITokenCount
-    {
-        public static int Count => 4;
-    }
-
-    /// <summary>The tokens left over after the full tiles, one at a time.</summary>
-    private struct OneToken : ITokenCount
-    {
-        public static int Count => 1;
     }
 }

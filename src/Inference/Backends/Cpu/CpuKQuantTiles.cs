@@ -100,42 +100,49 @@ internal static unsafe class CpuKQuantTiles
                 var t = 0;
                 for (; t + 4 <= n; t += 4)
                 {
-                    Tile4x4<T>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    Tile<T, FourTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
 
                 for (; t < n; t++)
                 {
-                    Tile4x1<T>(panel, x, t, y + r + ((nint)t * yStride), rows);
+                    Tile<T, OneToken>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Four panel rows × activation rows t … t + 3: y[token · yStride + row] for row &lt; <paramref name="rows"/>.
-    /// The 16 int32 super-block sums live in registers; the 32 float accumulators (and min
-    /// accumulators) in a stack buffer, touched once per 256 values.
+    /// Four panel rows × activation rows t … t + <typeparamref name="TTokens"/> − 1 (four, or one for
+    /// the tokens left over): y[token · yStride + row] for row &lt; <paramref name="rows"/>. The int32
+    /// super-block sums live in registers; the float accumulators (and min accumulators) in a stack
+    /// buffer, touched once per 256 values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4<T>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
+    private static void Tile<T, TTokens>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
         where T : struct, IKLayout
+        where TTokens : struct, ITileTokens
     {
         var superBlocks = panel.SuperBlocks;
         var cols = superBlocks * KQuants.SuperBlockSize;
         var acc = stackalloc Vector256<float>[16];
         var accMin = stackalloc Vector256<float>[16];
         var products = stackalloc float[32];
-        for (var i = 0; i < 16; i++)
+        for (var i = 0; i < 16; i += 4 / TTokens.Count)
         {
+            // Row r, token k at [4·r + k]: a one-token tile zeroes only its four.
             acc[i] = Vector256<float>.Zero;
             accMin[i] = Vector256<float>.Zero;
         }
 
+        // Tokens past the tile's count are never read: one token may be the batch's last row.
         var x0 = x.Q8K + ((nint)t * cols);
         var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
+        var more = TTokens.Count > 1;
         for (var s = 0; s < superBlocks; s++)
         {
             Vector256<int> i00, i01, i02, i03, i10, i11, i12, i13, i20, i21, i22, i23, i30, i31, i32, i33;
+            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
+            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
             if (T.BiasShift == 0)
             {
                 // The unsigned types: 64 values (two chunks) per pair in one 512-bit maddubs and one
@@ -144,43 +151,53 @@ internal static unsafe class CpuKQuantTiles
                 Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
                 Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
                 Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
-                var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-                var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
                 for (var c = 0; c < ChunksPerSuperBlock; c += 2)
                 {
                     var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
                     var v0 = Avx512F.LoadVector512(x0 + at);
-                    var v1 = Avx512F.LoadVector512(x0 + cols + at);
-                    var v2 = Avx512F.LoadVector512(x0 + (2 * cols) + at);
-                    var v3 = Avx512F.LoadVector512(x0 + (3 * cols) + at);
+                    var v1 = more ? Avx512F.LoadVector512(x0 + cols + at) : default;
+                    var v2 = more ? Avx512F.LoadVector512(x0 + (2 * cols) + at) : default;
+                    var v3 = more ? Avx512F.LoadVector512(x0 + (3 * cols) + at) : default;
 
                     var w = Avx512F.LoadVector512(q + (c * Chunk));
                     var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
                     z00 = Scaled512(z00, w, v0, l);
-                    z01 = Scaled512(z01, w, v1, l);
-                    z02 = Scaled512(z02, w, v2, l);
-                    z03 = Scaled512(z03, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        z01 = Scaled512(z01, w, v1, l);
+                        z02 = Scaled512(z02, w, v2, l);
+                        z03 = Scaled512(z03, w, v3, l);
+                    }
 
                     w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
                     l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
                     z10 = Scaled512(z10, w, v0, l);
-                    z11 = Scaled512(z11, w, v1, l);
-                    z12 = Scaled512(z12, w, v2, l);
-                    z13 = Scaled512(z13, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        z11 = Scaled512(z11, w, v1, l);
+                        z12 = Scaled512(z12, w, v2, l);
+                        z13 = Scaled512(z13, w, v3, l);
+                    }
 
                     w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
                     l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
                     z20 = Scaled512(z20, w, v0, l);
-                    z21 = Scaled512(z21, w, v1, l);
-                    z22 = Scaled512(z22, w, v2, l);
-                    z23 = Scaled512(z23, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        z21 = Scaled512(z21, w, v1, l);
+                        z22 = Scaled512(z22, w, v2, l);
+                        z23 = Scaled512(z23, w, v3, l);
+                    }
 
                     w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
                     l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
                     z30 = Scaled512(z30, w, v0, l);
-                    z31 = Scaled512(z31, w, v1, l);
-                    z32 = Scaled512(z32, w, v2, l);
-                    z33 = Scaled512(z33, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        z31 = Scaled512(z31, w, v1, l);
+                        z32 = Scaled512(z32, w, v2, l);
+                        z33 = Scaled512(z33, w, v3, l);
+                    }
                 }
 
                 (i00, i01, i02, i03) = (Fold(z00), Fold(z01), Fold(z02), Fold(z03));
@@ -194,54 +211,64 @@ internal static unsafe class CpuKQuantTiles
                 i10 = i11 = i12 = i13 = default;
                 i20 = i21 = i22 = i23 = default;
                 i30 = i31 = i32 = i33 = default;
-                var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-                var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
                 for (var c = 0; c < ChunksPerSuperBlock; c++)
                 {
                     var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
                     var v0 = Avx.LoadVector256(x0 + at);
-                    var v1 = Avx.LoadVector256(x0 + cols + at);
-                    var v2 = Avx.LoadVector256(x0 + (2 * cols) + at);
-                    var v3 = Avx.LoadVector256(x0 + (3 * cols) + at);
+                    var v1 = more ? Avx.LoadVector256(x0 + cols + at) : default;
+                    var v2 = more ? Avx.LoadVector256(x0 + (2 * cols) + at) : default;
+                    var v3 = more ? Avx.LoadVector256(x0 + (3 * cols) + at) : default;
                     var b0 = Bias<T>(n0 + (at / 4));
-                    var b1 = Bias<T>(n0 + ((cols + at) / 4));
-                    var b2 = Bias<T>(n0 + (((2 * cols) + at) / 4));
-                    var b3 = Bias<T>(n0 + (((3 * cols) + at) / 4));
+                    var b1 = more ? Bias<T>(n0 + ((cols + at) / 4)) : default;
+                    var b2 = more ? Bias<T>(n0 + (((2 * cols) + at) / 4)) : default;
+                    var b3 = more ? Bias<T>(n0 + (((3 * cols) + at) / 4)) : default;
 
                     var w = Avx.LoadVector256(q + (c * Chunk));
                     var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
                     i00 = Scaled<T>(i00, b0, w, v0, l);
-                    i01 = Scaled<T>(i01, b1, w, v1, l);
-                    i02 = Scaled<T>(i02, b2, w, v2, l);
-                    i03 = Scaled<T>(i03, b3, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        i01 = Scaled<T>(i01, b1, w, v1, l);
+                        i02 = Scaled<T>(i02, b2, w, v2, l);
+                        i03 = Scaled<T>(i03, b3, w, v3, l);
+                    }
 
                     w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
                     l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
                     i10 = Scaled<T>(i10, b0, w, v0, l);
-                    i11 = Scaled<T>(i11, b1, w, v1, l);
-                    i12 = Scaled<T>(i12, b2, w, v2, l);
-                    i13 = Scaled<T>(i13, b3, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        i11 = Scaled<T>(i11, b1, w, v1, l);
+                        i12 = Scaled<T>(i12, b2, w, v2, l);
+                        i13 = Scaled<T>(i13, b3, w, v3, l);
+                    }
 
                     w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
                     l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
                     i20 = Scaled<T>(i20, b0, w, v0, l);
-                    i21 = Scaled<T>(i21, b1, w, v1, l);
-                    i22 = Scaled<T>(i22, b2, w, v2, l);
-                    i23 = Scaled<T>(i23, b3, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        i21 = Scaled<T>(i21, b1, w, v1, l);
+                        i22 = Scaled<T>(i22, b2, w, v2, l);
+                        i23 = Scaled<T>(i23, b3, w, v3, l);
+                    }
 
                     w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
                     l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
                     i30 = Scaled<T>(i30, b0, w, v0, l);
-                    i31 = Scaled<T>(i31, b1, w, v1, l);
-                    i32 = Scaled<T>(i32, b2, w, v2, l);
-                    i33 = Scaled<T>(i33, b3, w, v3, l);
+                    if (TTokens.Count > 1)
+                    {
+                        i31 = Scaled<T>(i31, b1, w, v1, l);
+                        i32 = Scaled<T>(i32, b2, w, v2, l);
+                        i33 = Scaled<T>(i33, b3, w, v3, l);
+                    }
                 }
             }
 
-            // The 16 products d_w · d_x (and dmin_w · d_x), four rows' scales times four tokens' in
+            // The products d_w · d_x (and dmin_w · d_x), four rows' scales times the tokens' in
             // four multiplies, each then broadcast from memory by the FMA that reads it.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var xd4 = Vector128.Create(xd[0], xd[superBlocks], xd[2 * superBlocks], xd[3 * superBlocks]);
+            var xd4 = more ? Vector128.Create(xd[0], xd[superBlocks], xd[2 * superBlocks], xd[3 * superBlocks]) : Vector128.Create(xd[0]);
             for (var row = 0; row < TileRows; row++)
             {
                 Sse.Store(products + (4 * row), Sse.Multiply(Vector128.Create(panel.D[(row * superBlocks) + s]), xd4));
@@ -252,82 +279,19 @@ internal static unsafe class CpuKQuantTiles
             }
 
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            Finish<T>(panel, 0, s, i00, i01, i02, i03, products, xSums, superBlocks, acc, accMin);
-            Finish<T>(panel, 1, s, i10, i11, i12, i13, products + 4, xSums, superBlocks, acc + 4, accMin + 4);
-            Finish<T>(panel, 2, s, i20, i21, i22, i23, products + 8, xSums, superBlocks, acc + 8, accMin + 8);
-            Finish<T>(panel, 3, s, i30, i31, i32, i33, products + 12, xSums, superBlocks, acc + 12, accMin + 12);
+            Finish<T, TTokens>(panel, 0, s, i00, i01, i02, i03, products, xSums, superBlocks, acc, accMin);
+            Finish<T, TTokens>(panel, 1, s, i10, i11, i12, i13, products + 4, xSums, superBlocks, acc + 4, accMin + 4);
+            Finish<T, TTokens>(panel, 2, s, i20, i21, i22, i23, products + 8, xSums, superBlocks, acc + 8, accMin + 8);
+            Finish<T, TTokens>(panel, 3, s, i30, i31, i32, i33, products + 12, xSums, superBlocks, acc + 12, accMin + 12);
         }
 
         for (var row = 0; row < rows; row++)
         {
-            for (var token = 0; token < 4; token++)
+            for (var token = 0; token < TTokens.Count; token++)
             {
                 var k = (row * 4) + token;
                 y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(acc[k]) - Vector256.Sum(accMin[k]) : Vector256.Sum(acc[k]);
             }
-        }
-    }
-
-    /// <summary>Four panel rows × activation row t (the tokens left over after the 4 × 4 tiles).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x1<T>(in Panel panel, CpuActivations x, int t, float* y, int rows)
-        where T : struct, IKLayout
-    {
-        var superBlocks = panel.SuperBlocks;
-        var cols = superBlocks * KQuants.SuperBlockSize;
-        var acc = stackalloc Vector256<float>[4];
-        var accMin = stackalloc Vector256<float>[4];
-        for (var i = 0; i < 4; i++)
-        {
-            acc[i] = Vector256<float>.Zero;
-            accMin[i] = Vector256<float>.Zero;
-        }
-
-        var x0 = x.Q8K + ((nint)t * cols);
-        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
-        for (var s = 0; s < superBlocks; s++)
-        {
-            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            if (T.BiasShift == 0)
-            {
-                // As in Tile4x4: two chunks per step, the halves folded at the end.
-                Vector512<int> z0 = default, z1 = default, z2 = default, z3 = default;
-                for (var c = 0; c < ChunksPerSuperBlock; c += 2)
-                {
-                    var v = Avx512F.LoadVector512(x0 + ((nint)s * KQuants.SuperBlockSize) + (c * Chunk));
-                    z0 = Scaled512(z0, Avx512F.LoadVector512(q + (c * Chunk)), v, Avx512F.LoadVector512(sc + (c * 8)).AsInt16());
-                    z1 = Scaled512(z1, Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk)), v, Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
-                    z2 = Scaled512(z2, Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-                    z3 = Scaled512(z3, Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-                }
-
-                (i0, i1, i2, i3) = (Fold(z0), Fold(z1), Fold(z2), Fold(z3));
-            }
-
-            for (var c = 0; T.BiasShift != 0 && c < ChunksPerSuperBlock; c++)
-            {
-                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                var v = Avx.LoadVector256(x0 + at);
-                var b = Bias<T>(n0 + (at / 4));
-                i0 = Scaled<T>(i0, b, Avx.LoadVector256(q + (c * Chunk)), v, Avx.LoadVector256(sc + (c * 8)).AsInt16());
-                i1 = Scaled<T>(i1, b, Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk)), v, Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
-                i2 = Scaled<T>(i2, b, Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-                i3 = Scaled<T>(i3, b, Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-            }
-
-            var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            FinishOne<T>(panel, 0, s, i0, xd, xSums, acc, accMin);
-            FinishOne<T>(panel, 1, s, i1, xd, xSums, acc + 1, accMin + 1);
-            FinishOne<T>(panel, 2, s, i2, xd, xSums, acc + 2, accMin + 2);
-            FinishOne<T>(panel, 3, s, i3, xd, xSums, acc + 3, accMin + 3);
-        }
-
-        for (var row = 0; row < rows; row++)
-        {
-            y[row] = T.HasMins ? Vector256.Sum(acc[row]) - Vector256.Sum(accMin[row]) : Vector256.Sum(acc[row]);
         }
     }
 
@@ -360,41 +324,35 @@ internal static unsafe class CpuKQuantTiles
         T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
 
     /// <summary>
-    /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and four
-    /// tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin += cvt(min
-    /// pairs) × (dmin_w · d_x), operands in the same order; <paramref name="products"/> holds the four
-    /// d_w · d_x and, 16 floats on, the four dmin_w · d_x.
+    /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
+    /// tile's tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin +=
+    /// cvt(min pairs) × (dmin_w · d_x), operands in the same order; <paramref name="products"/> holds
+    /// the d_w · d_x per token and, 16 floats on, the dmin_w · d_x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* products, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
+    private static void Finish<T, TTokens>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* products, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
         where T : struct, IKLayout
+        where TTokens : struct, ITileTokens
     {
         acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(products[0]), acc[0]);
-        acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(products[1]), acc[1]);
-        acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(products[2]), acc[2]);
-        acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(products[3]), acc[3]);
+        if (TTokens.Count > 1)
+        {
+            acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(products[1]), acc[1]);
+            acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(products[2]), acc[2]);
+            acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(products[3]), acc[3]);
+        }
+
         if (T.HasMins)
         {
             var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
             var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
             accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(products[16]), accMin[0]);
-            accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(products[17]), accMin[1]);
-            accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(products[18]), accMin[2]);
-            accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(products[19]), accMin[3]);
-        }
-    }
-
-    /// <summary><see cref="Finish{T}"/> for one token.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishOne<T>(in Panel panel, int row, int s, Vector256<int> isum, float* xd, short* xSums, Vector256<float>* acc, Vector256<float>* accMin)
-        where T : struct, IKLayout
-    {
-        var superBlocks = panel.SuperBlocks;
-        *acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(panel.D[(row * superBlocks) + s] * xd[0]), *acc);
-        if (T.HasMins)
-        {
-            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            *accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(panel.DMin[(row * superBlocks) + s] * xd[0]), *accMin);
+            if (TTokens.Count > 1)
+            {
+                accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(products[17]), accMin[1]);
+                accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(products[18]), accMin[2]);
+                accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(products[19]), accMin[3]);
+            }
         }
     }
 
