@@ -11,19 +11,18 @@ namespace Mesh.Inference.Backends.Cpu;
 /// batched decode, speculative verification): register tiles of 4 weight rows × 4 activation rows,
 /// the int8 form of <see cref="CpuF32MatMul"/>'s tiles and of llamafile's tinyBLAS. Four weight rows are
 /// unpacked once into a panel in the thread's scratch (<see cref="KQuants.Unpack"/>, then re-laid for
-/// vpdpbusd); each 32-value chunk of every activation row is then loaded once per four weight rows
+/// maddubs/madd); each 32-value chunk of every activation row is then loaded once per four weight rows
 /// and each weight chunk once per four activation rows, where <see cref="CpuQuantMatMul"/>'s
 /// one-row-at-a-time dot products reload both for every (row, token) pair.
 /// <para>
-/// Q6_K and Q3_K, per (row, token) and 32-value chunk: vpdpbusd forms the eight four-value sums
-/// Σ q_w·q_x from the unsigned panel quants (q + bias: 32 for Q6_K, 4 for Q3_K) started at −bias × the
-/// activations' four-value sums; each sum fits an int16 (|·| ≤ 4·32·127), so one vpdpwssd against the
-/// group scale (low int16 of the lane, 0 in the high) adds scale × sum to the super-block's int32
-/// lanes. Q2_K, Q4_K and Q5_K, whose quants are unsigned and at most 31, take two chunks (64 values)
-/// per step on 512 bits instead, where .NET has no 512-bit VNNI: maddubs forms the int16 pair sums (at
-/// most 2·31·127, never saturated), madd against the scale held in both int16 halves adds scale × each
-/// four-value sum, and at the end of the super-block the odd chunks' eight lanes are added to the
-/// even chunks'. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
+/// Per (row, token), 64 values (two 32-value chunks) per step on 512 bits, where .NET has no
+/// 512-bit VNNI: maddubs forms the int16 pair sums of an unsigned and a signed operand (Q2_K, Q4_K,
+/// Q5_K: the quants, ≤ 31, times the activations; Q3_K, Q6_K: the activations read as x + 128 times
+/// the signed quants, |q| ≤ 32; at most 2·255·32, never saturated), madd against the group scale held
+/// in both int16 halves adds scale × each four-value sum, and at the end of the super-block the odd
+/// chunks' eight lanes are added to the even chunks', with the signed types' surplus
+/// −128·Σ scale·Σq_w per lane (fixed per weight row, formed once when the panel is filled) taken
+/// off. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
 /// (maddubs then madd per chunk: integer sums in another grouping are the same integers), and every
 /// float step after them (the lanes converted, one FMA per super-block with d_w·d_x rounded first,
 /// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/> at the end) is the same
@@ -38,9 +37,9 @@ internal static unsafe class CpuKQuantTiles
     private const int TileRows = 4;
 
     /// <summary>
-    /// Whether this CPU runs the tiles: AVX-VNNI for the int8 products, and AVX-512's 32 vector
-    /// registers, which the 16 int32 tile accumulators and their operands need (with AVX2's 16 the JIT
-    /// would spill every step), with AVX-512BW for the 512-bit maddubs/madd of the unsigned types.
+    /// Whether this CPU runs the tiles: AVX-512BW for the int8 products, AVX-VNNI for the panel's
+    /// four-value sums, and AVX-512's 32 vector registers, which the 16 int32 tile accumulators and
+    /// their operands need (with AVX2's 16 the JIT would spill every step).
     /// </summary>
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported && Avx512BW.IsSupported;
 
@@ -63,10 +62,10 @@ internal static unsafe class CpuKQuantTiles
                 Rows<UnsignedWithMins>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q3_K:
-                Rows<SignedBias4>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<Signed3K>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q6_K:
-                Rows<SignedBias32>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<Signed6K>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             default:
                 throw new NotSupportedException($"no K-quant tile for {w.Type}");
@@ -76,8 +75,8 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each.</summary>
     private static int PanelBytes(int superBlocks) => TileRows * superBlocks * RowPanelBytesPerSuperBlock;
 
-    /// <summary>Per row and super-block: 256 unsigned quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, and 16 signed scales and mins for the unpacker.</summary>
-    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32;
+    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, 16 signed scales and mins for the unpacker, and 8 int32 correction lanes.</summary>
+    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32 + 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
@@ -136,134 +135,75 @@ internal static unsafe class CpuKQuantTiles
 
         // Tokens past the tile's count are never read: one token may be the batch's last row.
         var x0 = x.Q8K + ((nint)t * cols);
-        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
         var more = TTokens.Count > 1;
         for (var s = 0; s < superBlocks; s++)
         {
             Vector256<int> i00, i01, i02, i03, i10, i11, i12, i13, i20, i21, i22, i23, i30, i31, i32, i33;
             var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
             var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            if (T.BiasShift == 0)
+            // 64 values (two chunks) per pair in one 512-bit maddubs and one madd with the group
+            // scales; lanes 0–7 sum the even chunks, 8–15 the odd.
+            Vector512<int> z00 = default, z01 = default, z02 = default, z03 = default;
+            Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
+            Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
+            Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
+            for (var c = 0; c < ChunksPerSuperBlock; c += 2)
             {
-                // The unsigned types: 64 values (two chunks) per pair in one 512-bit maddubs and one
-                // madd with the group scales; lanes 0–7 sum the even chunks, 8–15 the odd.
-                Vector512<int> z00 = default, z01 = default, z02 = default, z03 = default;
-                Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
-                Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
-                Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
-                for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
+                var v0 = Activations<T>(x0 + at);
+                var v1 = more ? Activations<T>(x0 + cols + at) : default;
+                var v2 = more ? Activations<T>(x0 + (2 * cols) + at) : default;
+                var v3 = more ? Activations<T>(x0 + (3 * cols) + at) : default;
+
+                var w = Avx512F.LoadVector512(q + (c * Chunk));
+                var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
+                z00 = Scaled512<T>(z00, w, v0, l);
+                if (TTokens.Count > 1)
                 {
-                    var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                    var v0 = Avx512F.LoadVector512(x0 + at);
-                    var v1 = more ? Avx512F.LoadVector512(x0 + cols + at) : default;
-                    var v2 = more ? Avx512F.LoadVector512(x0 + (2 * cols) + at) : default;
-                    var v3 = more ? Avx512F.LoadVector512(x0 + (3 * cols) + at) : default;
-
-                    var w = Avx512F.LoadVector512(q + (c * Chunk));
-                    var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
-                    z00 = Scaled512(z00, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        z01 = Scaled512(z01, w, v1, l);
-                        z02 = Scaled512(z02, w, v2, l);
-                        z03 = Scaled512(z03, w, v3, l);
-                    }
-
-                    w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
-                    l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
-                    z10 = Scaled512(z10, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        z11 = Scaled512(z11, w, v1, l);
-                        z12 = Scaled512(z12, w, v2, l);
-                        z13 = Scaled512(z13, w, v3, l);
-                    }
-
-                    w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
-                    l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                    z20 = Scaled512(z20, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        z21 = Scaled512(z21, w, v1, l);
-                        z22 = Scaled512(z22, w, v2, l);
-                        z23 = Scaled512(z23, w, v3, l);
-                    }
-
-                    w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
-                    l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                    z30 = Scaled512(z30, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        z31 = Scaled512(z31, w, v1, l);
-                        z32 = Scaled512(z32, w, v2, l);
-                        z33 = Scaled512(z33, w, v3, l);
-                    }
+                    z01 = Scaled512<T>(z01, w, v1, l);
+                    z02 = Scaled512<T>(z02, w, v2, l);
+                    z03 = Scaled512<T>(z03, w, v3, l);
                 }
 
-                (i00, i01, i02, i03) = (Fold(z00), Fold(z01), Fold(z02), Fold(z03));
-                (i10, i11, i12, i13) = (Fold(z10), Fold(z11), Fold(z12), Fold(z13));
-                (i20, i21, i22, i23) = (Fold(z20), Fold(z21), Fold(z22), Fold(z23));
-                (i30, i31, i32, i33) = (Fold(z30), Fold(z31), Fold(z32), Fold(z33));
-            }
-            else
-            {
-                i00 = i01 = i02 = i03 = default;
-                i10 = i11 = i12 = i13 = default;
-                i20 = i21 = i22 = i23 = default;
-                i30 = i31 = i32 = i33 = default;
-                for (var c = 0; c < ChunksPerSuperBlock; c++)
+                w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                z10 = Scaled512<T>(z10, w, v0, l);
+                if (TTokens.Count > 1)
                 {
-                    var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                    var v0 = Avx.LoadVector256(x0 + at);
-                    var v1 = more ? Avx.LoadVector256(x0 + cols + at) : default;
-                    var v2 = more ? Avx.LoadVector256(x0 + (2 * cols) + at) : default;
-                    var v3 = more ? Avx.LoadVector256(x0 + (3 * cols) + at) : default;
-                    var b0 = Bias<T>(n0 + (at / 4));
-                    var b1 = more ? Bias<T>(n0 + ((cols + at) / 4)) : default;
-                    var b2 = more ? Bias<T>(n0 + (((2 * cols) + at) / 4)) : default;
-                    var b3 = more ? Bias<T>(n0 + (((3 * cols) + at) / 4)) : default;
+                    z11 = Scaled512<T>(z11, w, v1, l);
+                    z12 = Scaled512<T>(z12, w, v2, l);
+                    z13 = Scaled512<T>(z13, w, v3, l);
+                }
 
-                    var w = Avx.LoadVector256(q + (c * Chunk));
-                    var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
-                    i00 = Scaled<T>(i00, b0, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        i01 = Scaled<T>(i01, b1, w, v1, l);
-                        i02 = Scaled<T>(i02, b2, w, v2, l);
-                        i03 = Scaled<T>(i03, b3, w, v3, l);
-                    }
+                w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                z20 = Scaled512<T>(z20, w, v0, l);
+                if (TTokens.Count > 1)
+                {
+                    z21 = Scaled512<T>(z21, w, v1, l);
+                    z22 = Scaled512<T>(z22, w, v2, l);
+                    z23 = Scaled512<T>(z23, w, v3, l);
+                }
 
-                    w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
-                    l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
-                    i10 = Scaled<T>(i10, b0, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        i11 = Scaled<T>(i11, b1, w, v1, l);
-                        i12 = Scaled<T>(i12, b2, w, v2, l);
-                        i13 = Scaled<T>(i13, b3, w, v3, l);
-                    }
-
-                    w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
-                    l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                    i20 = Scaled<T>(i20, b0, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        i21 = Scaled<T>(i21, b1, w, v1, l);
-                        i22 = Scaled<T>(i22, b2, w, v2, l);
-                        i23 = Scaled<T>(i23, b3, w, v3, l);
-                    }
-
-                    w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
-                    l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                    i30 = Scaled<T>(i30, b0, w, v0, l);
-                    if (TTokens.Count > 1)
-                    {
-                        i31 = Scaled<T>(i31, b1, w, v1, l);
-                        i32 = Scaled<T>(i32, b2, w, v2, l);
-                        i33 = Scaled<T>(i33, b3, w, v3, l);
-                    }
+                w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                z30 = Scaled512<T>(z30, w, v0, l);
+                if (TTokens.Count > 1)
+                {
+                    z31 = Scaled512<T>(z31, w, v1, l);
+                    z32 = Scaled512<T>(z32, w, v2, l);
+                    z33 = Scaled512<T>(z33, w, v3, l);
                 }
             }
+
+            var k0 = Correction<T>(panel, 0, s);
+            var k1 = Correction<T>(panel, 1, s);
+            var k2 = Correction<T>(panel, 2, s);
+            var k3 = Correction<T>(panel, 3, s);
+            (i00, i01, i02, i03) = (Fold(z00, k0), Fold(z01, k0), Fold(z02, k0), Fold(z03, k0));
+            (i10, i11, i12, i13) = (Fold(z10, k1), Fold(z11, k1), Fold(z12, k1), Fold(z13, k1));
+            (i20, i21, i22, i23) = (Fold(z20, k2), Fold(z21, k2), Fold(z22, k2), Fold(z23, k2));
+            (i30, i31, i32, i33) = (Fold(z30, k3), Fold(z31, k3), Fold(z32, k3), Fold(z33, k3));
 
             // The products d_w · d_x (and dmin_w · d_x), four rows' scales times the tokens' in
             // four multiplies, each then broadcast from memory by the FMA that reads it.
@@ -295,33 +235,41 @@ internal static unsafe class CpuKQuantTiles
         }
     }
 
-    /// <summary>isum + scale × (the eight four-value sums Σ q_w·q_x of one chunk), q_w stored as q + bias.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled<T>(Vector256<int> isum, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scaleLanes)
-        where T : struct, IKLayout =>
-        // Unbiased types start each sum at a fresh zero (a zero idiom, free at rename) rather than a
-        // copy of one zero register per token, which cost the registers the tile needs.
-        AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(T.BiasShift == 0 ? Vector256<int>.Zero : bias, w, v).AsInt16(), scaleLanes);
-
     /// <summary>
-    /// isum + scale × (the four-value sums Σ q_w·q_x of two chunks, 64 values), for the unsigned types:
-    /// maddubs forms the pair sums (|·| ≤ 2·31·127, no saturation) and madd against the scale in both
-    /// int16 halves of each lane adds their pairs times the scale, the same integers vpdpbusd and
-    /// vpdpwssd form per chunk.
+    /// isum + scale × (the four-value sums Σ q_w·q_x of two chunks, 64 values). maddubs multiplies an
+    /// unsigned operand by a signed one: the unsigned types' quants (≤ 31) by the activations, the
+    /// signed types' quants (|q| ≤ 32) by the activations read as unsigned (x + 128, see
+    /// <see cref="Activations{T}"/>); either way the int16 pair sums stay within 2·255·32 and never
+    /// saturate. madd against the scale held in both int16 halves of each lane then adds scale × each
+    /// pair of pairs; the signed types' 128·Σq_w surplus is taken off once per super-block
+    /// (<see cref="Correction{T}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Scaled512(Vector512<int> isum, Vector512<byte> w, Vector512<sbyte> v, Vector512<short> scaleLanes) =>
-        Avx512F.Add(isum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, v), scaleLanes));
-
-    /// <summary>The even chunks' eight lanes plus the odd chunks': the super-block's int32 sums in the one-row kernels' lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Fold(Vector512<int> sums) => Avx2.Add(sums.GetLower(), sums.GetUpper());
-
-    /// <summary>−bias × the activations' four-value sums of one chunk (zero for the unsigned types).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Bias<T>(int* quadSumsNegated)
+    private static Vector512<int> Scaled512<T>(Vector512<int> isum, Vector512<byte> w, Vector512<byte> v, Vector512<short> scaleLanes)
         where T : struct, IKLayout =>
-        T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
+        Avx512F.Add(isum, Avx512BW.MultiplyAddAdjacent(T.Signed ? Avx512BW.MultiplyAddAdjacent(v, w.AsSByte()) : Avx512BW.MultiplyAddAdjacent(w, v.AsSByte()), scaleLanes));
+
+    /// <summary>64 activation quants: as stored (int8) for the unsigned types, as x + 128 (unsigned) for the signed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Activations<T>(sbyte* x)
+        where T : struct, IKLayout =>
+        T.Signed ? Avx512F.Xor(Avx512F.LoadVector512((byte*)x), Vector512.Create((byte)0x80)) : Avx512F.LoadVector512((byte*)x);
+
+    /// <summary>
+    /// −128 · Σ scale · Σq_w per lane over super-block <paramref name="s"/> of panel row <paramref name="row"/>
+    /// for the signed types (what x + 128 adds), zero for the unsigned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Correction<T>(in Panel panel, int row, int s)
+        where T : struct, IKLayout =>
+        T.Signed ? Avx.LoadVector256(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 8)) : Vector256<int>.Zero;
+
+    /// <summary>
+    /// The even chunks' eight lanes plus the odd chunks' plus the correction: the super-block's int32
+    /// sums in the one-row kernels' lanes (integers in another grouping, the same integers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Fold(Vector512<int> sums, Vector256<int> correction) => Avx2.Add(Avx2.Add(sums.GetLower(), sums.GetUpper()), correction);
 
     /// <summary>
     /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
@@ -357,10 +305,11 @@ internal static unsafe class CpuKQuantTiles
     }
 
     /// <summary>
-    /// Four unpacked weight rows in the thread's scratch: per row, its quants as unsigned bytes
-    /// (q + bias), each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
-    /// 16, lanes 4–7 the second, the scale in the low int16 and 0 in the high for vpdpwssd, or in both halves for madd), the mins
-    /// as int16 (for madd with the activations' group sums), and d, dmin per super-block.
+    /// Four unpacked weight rows in the thread's scratch: per row, its quants as <see cref="KQuants.Unpack"/>
+    /// gives them, each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
+    /// 16, lanes 4–7 the second, the scale in both int16 halves for madd), the signed types' correction
+    /// lanes per super-block (<see cref="Correction{T}"/>), the mins as int16 (for madd with the
+    /// activations' group sums), and d, dmin per super-block.
     /// </summary>
     private readonly struct Panel
     {
@@ -370,6 +319,7 @@ internal static unsafe class CpuKQuantTiles
         public readonly short* Mins;
         public readonly float* D;
         public readonly float* DMin;
+        public readonly int* Corrections;
         private readonly sbyte* _scales;
         private readonly sbyte* _mins;
 
@@ -380,7 +330,8 @@ internal static unsafe class CpuKQuantTiles
             ScaleLanes = (int*)room;
             D = (float*)(ScaleLanes + (TileRows * superBlocks * ChunksPerSuperBlock * 8));
             DMin = D + (TileRows * superBlocks);
-            Mins = (short*)(DMin + (TileRows * superBlocks));
+            Corrections = (int*)(DMin + (TileRows * superBlocks));
+            Mins = (short*)(Corrections + (TileRows * superBlocks * 8));
             Quants = (byte*)(Mins + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock));
             _scales = (sbyte*)(Quants + (TileRows * superBlocks * KQuants.SuperBlockSize));
             _mins = _scales + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock);
@@ -401,30 +352,37 @@ internal static unsafe class CpuKQuantTiles
             var scales = _scales + ((nint)row * groups);
             var mins = _mins + ((nint)row * groups);
             KQuants.Unpack(w.Type, w.Row(source), SuperBlocks, (sbyte*)q, scales, mins, D + (row * SuperBlocks), DMin + (row * SuperBlocks));
-            if (T.BiasShift != 0)
-            {
-                var bias = Vector256.Create((byte)(1 << T.BiasShift));
-                for (nint i = 0; i < QuantsStride; i += 32)
-                {
-                    Avx.Store(q + i, Avx2.Add(Avx.LoadVector256(q + i), bias));
-                }
-            }
-
             var lanes = ScaleLanes + (row * ScaleLanesStride);
             for (var g = 0; g < groups; g += 2)
             {
-                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7).
-                // The scale in the low int16 and 0 in the high for vpdpwssd (biased types), in both
-                // halves for madd (unsigned types: the pair sums of maddubs fill both).
+                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7), the scale in both
+                // int16 halves of a lane for madd.
                 var first = (int)(ushort)(short)scales[g];
                 var second = (int)(ushort)(short)scales[g + 1];
-                if (T.BiasShift == 0)
-                {
-                    first |= first << 16;
-                    second |= second << 16;
-                }
-
+                first |= first << 16;
+                second |= second << 16;
                 Avx.Store(lanes + (g * 4), Vector256.Create(first, first, first, first, second, second, second, second));
+            }
+
+            if (T.Signed)
+            {
+                // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants
+                // (vpdpbusd against ones forms the four-value sums; all of it exact integers).
+                var corrections = Corrections + ((nint)row * SuperBlocks * 8);
+                var ones = Vector256.Create((byte)1);
+                for (var sb = 0; sb < SuperBlocks; sb++)
+                {
+                    var sum = Vector256<int>.Zero;
+                    for (var c = 0; c < ChunksPerSuperBlock; c++)
+                    {
+                        var g = (sb * KQuants.GroupsPerSuperBlock) + (2 * c);
+                        var quads = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, Avx.LoadVector256((sbyte*)q + (g * KQuants.GroupSize)));
+                        int first = scales[g], second = scales[g + 1];
+                        sum = Avx2.Add(sum, Avx2.MultiplyLow(quads, Vector256.Create(first, first, first, first, second, second, second, second)));
+                    }
+
+                    Avx.Store(corrections + (sb * 8), Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(sum, 7)));
+                }
             }
 
             var wide = Mins + ((nint)row * groups);
@@ -438,8 +396,8 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>What the tile needs to know of a K-quant's unpacked form.</summary>
     private interface IKLayout
     {
-        /// <summary>log2 of the bias that makes the unpacked quants unsigned (0: already unsigned).</summary>
-        static abstract int BiasShift { get; }
+        /// <summary>Whether the unpacked quants are signed (the activations then go into maddubs as the unsigned side).</summary>
+        static abstract bool Signed { get; }
 
         /// <summary>Whether the type has a min term (dmin × min).</summary>
         static abstract bool HasMins { get; }
@@ -448,23 +406,23 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>Q2_K, Q4_K, Q5_K: quants already unsigned (0–3, 0–15, 0–31), a min term.</summary>
     private struct UnsignedWithMins : IKLayout
     {
-        public static int BiasShift => 0;
+        public static bool Signed => false;
 
         public static bool HasMins => true;
     }
 
     /// <summary>Q3_K: quants −4…3, no min.</summary>
-    private struct SignedBias4 : IKLayout
+    private struct Signed3K : IKLayout
     {
-        public static int BiasShift => 2;
+        public static bool Signed => true;
 
         public static bool HasMins => false;
     }
 
     /// <summary>Q6_K: quants −32…31, no min.</summary>
-    private struct SignedBias32 : IKLayout
+    private struct Signed6K : IKLayout
     {
-        public static int BiasShift => 5;
+        public static bool Signed => true;
 
         public static bool HasMins => false;
     }
