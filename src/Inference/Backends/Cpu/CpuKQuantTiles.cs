@@ -123,14 +123,13 @@ internal static unsafe class CpuKQuantTiles
     {
         var superBlocks = panel.SuperBlocks;
         var cols = superBlocks * KQuants.SuperBlockSize;
-        var acc = stackalloc Vector256<float>[16];
-        var accMin = stackalloc Vector256<float>[16];
-        var products = stackalloc float[32];
-        for (var i = 0; i < 16; i += 4 / TTokens.Count)
+        // Per row r, tokens 0–1 at [2r] and 2–3 at [2r + 1], one token in each 8-lane half.
+        var acc = stackalloc Vector512<float>[8];
+        var accMin = stackalloc Vector512<float>[8];
+        for (var i = 0; i < 8; i += TTokens.Count > 1 ? 1 : 2)
         {
-            // Row r, token k at [4·r + k]: a one-token tile zeroes only its four.
-            acc[i] = Vector256<float>.Zero;
-            accMin[i] = Vector256<float>.Zero;
+            acc[i] = Vector512<float>.Zero;
+            accMin[i] = Vector512<float>.Zero;
         }
 
         // Tokens past the tile's count are never read: one token may be the batch's last row.
@@ -138,7 +137,6 @@ internal static unsafe class CpuKQuantTiles
         var more = TTokens.Count > 1;
         for (var s = 0; s < superBlocks; s++)
         {
-            Vector256<int> i00, i01, i02, i03, i10, i11, i12, i13, i20, i21, i22, i23, i30, i31, i32, i33;
             var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
             var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
             // 64 values (two chunks) per pair in one 512-bit maddubs and one madd with the group
@@ -196,41 +194,28 @@ internal static unsafe class CpuKQuantTiles
                 }
             }
 
-            var k0 = Correction<T>(panel, 0, s);
-            var k1 = Correction<T>(panel, 1, s);
-            var k2 = Correction<T>(panel, 2, s);
-            var k3 = Correction<T>(panel, 3, s);
-            (i00, i01, i02, i03) = (Fold(z00, k0), Fold(z01, k0), Fold(z02, k0), Fold(z03, k0));
-            (i10, i11, i12, i13) = (Fold(z10, k1), Fold(z11, k1), Fold(z12, k1), Fold(z13, k1));
-            (i20, i21, i22, i23) = (Fold(z20, k2), Fold(z21, k2), Fold(z22, k2), Fold(z23, k2));
-            (i30, i31, i32, i33) = (Fold(z30, k3), Fold(z31, k3), Fold(z32, k3), Fold(z33, k3));
-
-            // The products d_w · d_x (and dmin_w · d_x), four rows' scales times the tokens' in
-            // four multiplies, each then broadcast from memory by the FMA that reads it.
+            // d_x of tokens 0, 1 (and 2, 3) eight times each, the activations' group sums likewise.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var xd4 = more ? Vector128.Create(xd[0], xd[superBlocks], xd[2 * superBlocks], xd[3 * superBlocks]) : Vector128.Create(xd[0]);
-            for (var row = 0; row < TileRows; row++)
-            {
-                Sse.Store(products + (4 * row), Sse.Multiply(Vector128.Create(panel.D[(row * superBlocks) + s]), xd4));
-                if (T.HasMins)
-                {
-                    Sse.Store(products + 16 + (4 * row), Sse.Multiply(Vector128.Create(panel.DMin[(row * superBlocks) + s]), xd4));
-                }
-            }
-
+            var s01 = Vector512.Create(Vector256.Create(xd[0]), Vector256.Create(more ? xd[superBlocks] : 0f));
+            var s23 = more ? Vector512.Create(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            Finish<T, TTokens>(panel, 0, s, i00, i01, i02, i03, products, xSums, superBlocks, acc, accMin);
-            Finish<T, TTokens>(panel, 1, s, i10, i11, i12, i13, products + 4, xSums, superBlocks, acc + 4, accMin + 4);
-            Finish<T, TTokens>(panel, 2, s, i20, i21, i22, i23, products + 8, xSums, superBlocks, acc + 8, accMin + 8);
-            Finish<T, TTokens>(panel, 3, s, i30, i31, i32, i33, products + 12, xSums, superBlocks, acc + 12, accMin + 12);
+            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
+            var x01 = T.HasMins ? Vector512.Create(Avx.LoadVector256(xSums), more ? Avx.LoadVector256(xSums + step) : default) : default;
+            var x23 = T.HasMins && more ? Vector512.Create(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
+            Finish<T, TTokens>(panel, 0, s, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
+            Finish<T, TTokens>(panel, 1, s, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
+            Finish<T, TTokens>(panel, 2, s, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
+            Finish<T, TTokens>(panel, 3, s, z30, z31, z32, z33, s01, s23, x01, x23, acc + 6, accMin + 6);
         }
 
         for (var row = 0; row < rows; row++)
         {
             for (var token = 0; token < TTokens.Count; token++)
             {
-                var k = (row * 4) + token;
-                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(acc[k]) - Vector256.Sum(accMin[k]) : Vector256.Sum(acc[k]);
+                var a = acc[(2 * row) + (token / 2)];
+                var m = accMin[(2 * row) + (token / 2)];
+                var (sum, min) = token % 2 == 0 ? (a.GetLower(), m.GetLower()) : (a.GetUpper(), m.GetUpper());
+                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(sum) - Vector256.Sum(min) : Vector256.Sum(sum);
             }
         }
     }
@@ -265,41 +250,45 @@ internal static unsafe class CpuKQuantTiles
         T.Signed ? Avx.LoadVector256(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 8)) : Vector256<int>.Zero;
 
     /// <summary>
-    /// The even chunks' eight lanes plus the odd chunks' plus the correction: the super-block's int32
-    /// sums in the one-row kernels' lanes (integers in another grouping, the same integers).
+    /// Two tokens' super-block sums in one vector: token a's even chunks' eight lanes plus its odd
+    /// chunks' in the lower half, token b's in the upper, plus the correction in each: the one-row
+    /// kernels' int32 lanes (integers summed in another grouping, the same integers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Fold(Vector512<int> sums, Vector256<int> correction) => Avx2.Add(Avx2.Add(sums.GetLower(), sums.GetUpper()), correction);
+    private static Vector512<int> Fold(Vector512<int> a, Vector512<int> b, Vector512<int> correction) =>
+        Avx512F.Add(Avx512F.Add(Avx512F.Shuffle4x128(a, b, 0x44), Avx512F.Shuffle4x128(a, b, 0xEE)), correction);
 
     /// <summary>
     /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
-    /// tile's tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin +=
-    /// cvt(min pairs) × (dmin_w · d_x), operands in the same order; <paramref name="products"/> holds
-    /// the d_w · d_x per token and, 16 floats on, the dmin_w · d_x.
+    /// tile's tokens at super-block <paramref name="s"/>, two tokens per 512-bit vector: acc +=
+    /// cvt(isum) × (d_w · d_x), accMin += cvt(min pairs) × (dmin_w · d_x), each lane's operands and
+    /// order those of the one-row kernel. z0–z3 are the tokens' two-chunk sums (<see cref="Scaled512{T}"/>),
+    /// s01/s23 d_x of tokens 0, 1 / 2, 3 in the halves, x01/x23 their group sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T, TTokens>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* products, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
+    private static void Finish<T, TTokens>(in Panel panel, int row, int s, Vector512<int> z0, Vector512<int> z1, Vector512<int> z2, Vector512<int> z3, Vector512<float> s01, Vector512<float> s23, Vector512<short> x01, Vector512<short> x23, Vector512<float>* acc, Vector512<float>* accMin)
         where T : struct, IKLayout
         where TTokens : struct, ITileTokens
     {
-        acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(products[0]), acc[0]);
+        var superBlocks = panel.SuperBlocks;
+        var correction = Correction<T>(panel, row, s);
+        var k = Vector512.Create(correction, correction);
+        var d = Vector512.Create(panel.D[(row * superBlocks) + s]);
+        acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
         if (TTokens.Count > 1)
         {
-            acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(products[1]), acc[1]);
-            acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(products[2]), acc[2]);
-            acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(products[3]), acc[3]);
+            acc[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z2, z3, k)), Avx512F.Multiply(d, s23), acc[1]);
         }
 
         if (T.HasMins)
         {
-            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(products[16]), accMin[0]);
+            var rowMins = Avx.LoadVector256(panel.Mins + ((((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock));
+            var mins = Vector512.Create(rowMins, rowMins);
+            var dmin = Vector512.Create(panel.DMin[(row * superBlocks) + s]);
+            accMin[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x01)), Avx512F.Multiply(dmin, s01), accMin[0]);
             if (TTokens.Count > 1)
             {
-                accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(products[17]), accMin[1]);
-                accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(products[18]), accMin[2]);
-                accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(products[19]), accMin[3]);
+                accMin[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x23)), Avx512F.Multiply(dmin, s23), accMin[1]);
             }
         }
     }
