@@ -102,6 +102,12 @@ internal static unsafe class CpuKQuantTiles
                     Tile<T, FourTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
 
+                if (t + 2 <= n)
+                {
+                    Tile<T, TwoTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    t += 2;
+                }
+
                 for (; t < n; t++)
                 {
                     Tile<T, OneToken>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
@@ -126,7 +132,7 @@ internal static unsafe class CpuKQuantTiles
         // Per row r, tokens 0–1 at [2r] and 2–3 at [2r + 1], one token in each 8-lane half.
         var acc = stackalloc Vector512<float>[8];
         var accMin = stackalloc Vector512<float>[8];
-        for (var i = 0; i < 8; i += TTokens.Count > 1 ? 1 : 2)
+        for (var i = 0; i < 8; i += TTokens.Count > 2 ? 1 : 2)
         {
             acc[i] = Vector512<float>.Zero;
             accMin[i] = Vector512<float>.Zero;
@@ -134,7 +140,8 @@ internal static unsafe class CpuKQuantTiles
 
         // Tokens past the tile's count are never read: one token may be the batch's last row.
         var x0 = x.Q8K + ((nint)t * cols);
-        var more = TTokens.Count > 1;
+        var second = TTokens.Count > 1;
+        var four = TTokens.Count > 2;
         for (var s = 0; s < superBlocks; s++)
         {
             var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
@@ -149,9 +156,9 @@ internal static unsafe class CpuKQuantTiles
             {
                 var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
                 var v0 = Activations<T>(x0 + at);
-                var v1 = more ? Activations<T>(x0 + cols + at) : default;
-                var v2 = more ? Activations<T>(x0 + (2 * cols) + at) : default;
-                var v3 = more ? Activations<T>(x0 + (3 * cols) + at) : default;
+                var v1 = second ? Activations<T>(x0 + cols + at) : default;
+                var v2 = four ? Activations<T>(x0 + (2 * cols) + at) : default;
+                var v3 = four ? Activations<T>(x0 + (3 * cols) + at) : default;
 
                 var w = Avx512F.LoadVector512(q + (c * Chunk));
                 var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
@@ -159,6 +166,10 @@ internal static unsafe class CpuKQuantTiles
                 if (TTokens.Count > 1)
                 {
                     z01 = Scaled512<T>(z01, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
                     z02 = Scaled512<T>(z02, w, v2, l);
                     z03 = Scaled512<T>(z03, w, v3, l);
                 }
@@ -169,6 +180,10 @@ internal static unsafe class CpuKQuantTiles
                 if (TTokens.Count > 1)
                 {
                     z11 = Scaled512<T>(z11, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
                     z12 = Scaled512<T>(z12, w, v2, l);
                     z13 = Scaled512<T>(z13, w, v3, l);
                 }
@@ -179,6 +194,10 @@ internal static unsafe class CpuKQuantTiles
                 if (TTokens.Count > 1)
                 {
                     z21 = Scaled512<T>(z21, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
                     z22 = Scaled512<T>(z22, w, v2, l);
                     z23 = Scaled512<T>(z23, w, v3, l);
                 }
@@ -189,6 +208,10 @@ internal static unsafe class CpuKQuantTiles
                 if (TTokens.Count > 1)
                 {
                     z31 = Scaled512<T>(z31, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
                     z32 = Scaled512<T>(z32, w, v2, l);
                     z33 = Scaled512<T>(z33, w, v3, l);
                 }
@@ -196,12 +219,12 @@ internal static unsafe class CpuKQuantTiles
 
             // d_x of tokens 0, 1 (and 2, 3) eight times each, the activations' group sums likewise.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var s01 = Vector512.Create(Vector256.Create(xd[0]), Vector256.Create(more ? xd[superBlocks] : 0f));
-            var s23 = more ? Vector512.Create(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
+            var s01 = Vector512.Create(Vector256.Create(xd[0]), Vector256.Create(second ? xd[superBlocks] : 0f));
+            var s23 = four ? Vector512.Create(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
             var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            var x01 = T.HasMins ? Vector512.Create(Avx.LoadVector256(xSums), more ? Avx.LoadVector256(xSums + step) : default) : default;
-            var x23 = T.HasMins && more ? Vector512.Create(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
+            var x01 = T.HasMins ? Vector512.Create(Avx.LoadVector256(xSums), second ? Avx.LoadVector256(xSums + step) : default) : default;
+            var x23 = T.HasMins && four ? Vector512.Create(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
             Finish<T, TTokens>(panel, 0, s, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
             Finish<T, TTokens>(panel, 1, s, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
             Finish<T, TTokens>(panel, 2, s, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
@@ -275,7 +298,7 @@ internal static unsafe class CpuKQuantTiles
         var k = Vector512.Create(correction, correction);
         var d = Vector512.Create(panel.D[(row * superBlocks) + s]);
         acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
-        if (TTokens.Count > 1)
+        if (TTokens.Count > 2)
         {
             acc[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z2, z3, k)), Avx512F.Multiply(d, s23), acc[1]);
         }
@@ -286,7 +309,7 @@ internal static unsafe class CpuKQuantTiles
             var mins = Vector512.Create(rowMins, rowMins);
             var dmin = Vector512.Create(panel.DMin[(row * superBlocks) + s]);
             accMin[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x01)), Avx512F.Multiply(dmin, s01), accMin[0]);
-            if (TTokens.Count > 1)
+            if (TTokens.Count > 2)
             {
                 accMin[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x23)), Avx512F.Multiply(dmin, s23), accMin[1]);
             }
@@ -355,22 +378,23 @@ internal static unsafe class CpuKQuantTiles
 
             if (T.Signed)
             {
-                // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants
-                // (vpdpbusd against ones forms the four-value sums; all of it exact integers).
+                // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants,
+                // formed as the tile forms its sums (maddubs of ones by the quants, madd with the
+                // scale lanes, two chunks per step, the halves added): all of it exact integers.
                 var corrections = Corrections + ((nint)row * SuperBlocks * 8);
-                var ones = Vector256.Create((byte)1);
+                var ones = Vector512.Create((byte)1);
                 for (var sb = 0; sb < SuperBlocks; sb++)
                 {
-                    var sum = Vector256<int>.Zero;
-                    for (var c = 0; c < ChunksPerSuperBlock; c++)
+                    var sum = Vector512<int>.Zero;
+                    for (var c = 0; c < ChunksPerSuperBlock; c += 2)
                     {
-                        var g = (sb * KQuants.GroupsPerSuperBlock) + (2 * c);
-                        var quads = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, Avx.LoadVector256((sbyte*)q + (g * KQuants.GroupSize)));
-                        int first = scales[g], second = scales[g + 1];
-                        sum = Avx2.Add(sum, Avx2.MultiplyLow(quads, Vector256.Create(first, first, first, first, second, second, second, second)));
+                        var at = (sb * KQuants.SuperBlockSize) + (c * Chunk);
+                        var l = Avx512F.LoadVector512(lanes + (at / 4)).AsInt16();
+                        sum = Avx512F.Add(sum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, Avx512F.LoadVector512((sbyte*)q + at)), l));
                     }
 
-                    Avx.Store(corrections + (sb * 8), Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(sum, 7)));
+                    var folded = Avx2.Add(sum.GetLower(), sum.GetUpper());
+                    Avx.Store(corrections + (sb * 8), Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(folded, 7)));
                 }
             }
 
