@@ -203,7 +203,7 @@ public sealed unsafe class BlockQuantTilesTests
         {
             fixed (float* output = y)
             {
-                CpuMatMul.Rows(w, x, output, w.Rows, start, end, new float[w.Cols]);
+                CpuMatMul.Rows(w, x, output, w.Rows, start, end, new float[CpuQuantMatMul.TileScratchFloats(w.Type, w.Cols)]);
             }
         }
         finally

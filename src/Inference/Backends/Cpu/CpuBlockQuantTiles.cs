@@ -10,13 +10,16 @@ namespace Mesh.Inference.Backends.Cpu;
 /// y = x · Wᵀ for a batch (two or more activation rows) of the 32-value block types (Q8_0, Q4_0,
 /// Q4_1, Q5_0, Q5_1) against Q8_0 activations: the int8 register tiles of prefill.
 /// <para>
-/// Four weight rows are unpacked once into thread-local scratch as unsigned bytes (the signed
-/// quant q as q ^ 0x80 = q + 128), interleaved block by block, with their scales (and offsets);
-/// then every group of four activation rows passes over them, each pass a tile of four rows × four
-/// tokens in sixteen 8-lane float accumulators: per block it loads four weight and four activation
-/// vectors and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the bias correction
-/// 128 × the activations' negated four-value sums (<see cref="CpuActivations.Q8QuadSumsNegated"/>),
-/// so that it holds exactly Σ q_w·q_x over four values. This is the register-blocking of llamafile's
+/// Four weight rows are unpacked once into the thread's scratch as unsigned bytes (the signed
+/// quant q as q ^ 0x80 = q + 128), interleaved block by block, with their scales (each eight times,
+/// so that two rows' scales fill one 16-lane vector) and offsets; then every group of four activation
+/// rows passes over them, each pass a tile of four rows × four tokens: per block it loads four weight
+/// and four activation vectors and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the
+/// bias correction 128 × the activations' negated four-value sums
+/// (<see cref="CpuActivations.Q8QuadSumsNegated"/>), so that it holds exactly Σ q_w·q_x over four
+/// values. The float work runs on 512-bit vectors, two rows per vector (eight zmm accumulators):
+/// the convert, the scale product and the FMA cost one instruction per row pair, not per row.
+/// This is the register-blocking of llamafile's
 /// tinyBLAS_Q0 (sgemm.cpp) in the dot-product form that needs no repacking of the mmapped file.
 /// </para>
 /// <para>
@@ -26,8 +29,8 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <see cref="Vector256.Sum{T}(Vector256{T})"/>, then the Q4_1/Q5_1 offset term summed block by block
 /// (and, for the 4/5-bit types, added even when it is zero, as <c>DotBlocks</c> does). So a token's
 /// result does not depend on the batch around it, on the tile that holds it or on the thread split.
-/// Sixteen accumulators and the operands need the 32 vector registers AVX-512 gives the JIT; other
-/// CPUs keep the one-row kernels.
+/// The 512-bit float steps and the operands need AVX-512 (and its 32 vector registers); other CPUs
+/// keep the one-row kernels.
 /// </para>
 /// </summary>
 internal static unsafe class CpuBlockQuantTiles
@@ -41,24 +44,39 @@ internal static unsafe class CpuBlockQuantTiles
 
     private const int PanelBlock = TileRows * Block;
 
-    [ThreadStatic]
-    private static byte[]? t_scratch;
-
-    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 32 vector registers.</summary>
+    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 512-bit float steps and 32 vector registers.</summary>
     public static bool IsSupported => Avx512F.IsSupported && CpuVnniQuantDot.IsSupported;
 
     /// <summary>Whether the tiles handle <paramref name="type"/>.</summary>
     public static bool Handles(GgmlType type) => BlockQuants.Handles(type);
 
     /// <summary>
+    /// Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide
+    /// matrix: the interleaved unsigned quants (4 · cols bytes), the four rows' scales eight times
+    /// each (32 floats per block), their offsets (4 per block), and 64 bytes of slack to align the
+    /// panel to a cache line.
+    /// </summary>
+    public static int ScratchFloats(int cols) => (((4 * cols) + (36 * sizeof(float) * (cols / Block)) + 64) / sizeof(float)) + 1;
+
+    /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
     /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/>, which
     /// must be quantized (<see cref="CpuActivations.EnsureQuantized"/>). The range may start and end
     /// anywhere: a last group of fewer than four rows repeats its last row in the spare tile rows and
-    /// stores only its own outputs. Requires <see cref="IsSupported"/>.
+    /// stores only its own outputs. <paramref name="scratch"/> holds ≥ <see cref="ScratchFloats"/>(Cols).
+    /// Requires <see cref="IsSupported"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
+    public static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
+    {
+        fixed (float* room = scratch)
+        {
+            Rows(w, x, y, yStride, rowStart, rowEnd, (byte*)(((nint)room + 63) & ~(nint)63));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, byte* panel)
     {
         var cols = w.Cols;
         var blocks = cols / Block;
@@ -66,20 +84,9 @@ internal static unsafe class CpuBlockQuantTiles
         var isQ8 = w.Type == GgmlType.Q8_0;
         var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
 
-        // Scratch: the interleaved unsigned quants (4 · cols bytes), then the four rows' scales and
-        // offsets per block (4 · blocks floats each); 64 bytes of slack align the panel to a cache line.
-        // It is this class's own (pinned, per thread) rather than the caller's span, which callers
-        // size for one widened row (cols floats), a fifth short of the panel.
-        var length = (4 * cols) + (32 * blocks) + 64;
-        if (t_scratch is null || t_scratch.Length < length)
-        {
-            t_scratch = GC.AllocateUninitializedArray<byte>(length, pinned: true);
-        }
-
-        var start = (byte*)Unsafe.AsPointer(ref t_scratch[0]);
-        var panel = (byte*)(((nint)start + 63) & ~(nint)63);
-        var scales = (float*)(panel + (4 * cols));
-        var offsets = scales + (4 * blocks);
+        // The panel (cache-line aligned by the caller), then the scales and offsets: ScratchFloats' layout.
+        var scalePairs = (float*)(panel + (4 * cols));
+        var offsets = scalePairs + (32 * blocks);
 
         for (var r = rowStart; r < rowEnd; r += TileRows)
         {
@@ -87,7 +94,7 @@ internal static unsafe class CpuBlockQuantTiles
             for (var i = 0; i < TileRows; i++)
             {
                 // Spare rows of a short last group repeat its last row: computed, never stored.
-                Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scales, offsets);
+                Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scalePairs, offsets);
             }
 
             // The next four rows are fetched into L2 while this group computes, so the next
@@ -106,24 +113,25 @@ internal static unsafe class CpuBlockQuantTiles
             var b = 0;
             for (; b + TileTokens <= n; b += TileTokens)
             {
-                Tile4x4(panel, scales, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<FourTokens>(panel, scalePairs, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
 
             // The tokens left over take the same four rows while they are still in L1.
             for (; b < n; b++)
             {
-                Tile4x1(panel, scales, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, valid);
+                Tile<OneToken>(panel, scalePairs, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
         }
     }
 
     /// <summary>
     /// Weight row <paramref name="row"/> into slot <paramref name="slot"/> of the panel: its quants
-    /// as unsigned bytes (q + 128) at panel + 128·b + 32·slot, its scale and offset at [4·b + slot],
-    /// the same values <see cref="BlockQuants.Unpack"/> gives.
+    /// as unsigned bytes (q + 128) at panel + 128·b + 32·slot, its scale eight times at
+    /// scalePairs[32·b + 8·slot] (so that a row pair's two scales fill one 16-lane vector) and its
+    /// offset at offsets[4·b + slot], the same values <see cref="BlockQuants.Unpack"/> gives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unpack(WeightMatrix w, int row, int slot, int blocks, byte* panel, float* scales, float* offsets)
+    private static void Unpack(WeightMatrix w, int row, int slot, int blocks, byte* panel, float* scalePairs, float* offsets)
     {
         var source = w.Row(row);
         switch (w.Type)
@@ -134,22 +142,22 @@ internal static unsafe class CpuBlockQuantTiles
                 {
                     var block = source + ((nint)b * Dequantize.Q8BlockBytes);
                     Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80)));
-                    scales[(b * TileRows) + slot] = HalfTable.ToSingle(*(ushort*)block);
+                    Avx.Store(scalePairs + (b * 32) + (slot * 8), Vector256.Create(HalfTable.ToSingle(*(ushort*)block)));
                     offsets[(b * TileRows) + slot] = 0;
                 }
 
                 break;
             case GgmlType.Q4_0:
-                Unpack<CpuFusedQuantDot.Q4_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                Unpack<CpuFusedQuantDot.Q4_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
                 break;
             case GgmlType.Q4_1:
-                Unpack<CpuFusedQuantDot.Q4_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                Unpack<CpuFusedQuantDot.Q4_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
                 break;
             case GgmlType.Q5_0:
-                Unpack<CpuFusedQuantDot.Q5_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                Unpack<CpuFusedQuantDot.Q5_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
                 break;
             case GgmlType.Q5_1:
-                Unpack<CpuFusedQuantDot.Q5_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scales, offsets);
+                Unpack<CpuFusedQuantDot.Q5_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
                 break;
             default:
                 throw new NotSupportedException($"no int8 tiles for {w.Type}");
@@ -161,7 +169,7 @@ internal static unsafe class CpuBlockQuantTiles
     /// stored value v (q = v − bias) written as v + 128 − bias = q + 128.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unpack<T>(byte* source, nint bytes, int slot, int blocks, byte* panel, float* scales, float* offsets)
+    private static void Unpack<T>(byte* source, nint bytes, int slot, int blocks, byte* panel, float* scalePairs, float* offsets)
         where T : struct, CpuFusedQuantDot.IBlockLayout
     {
         var mask = Vector256.Create((byte)0x0F);
@@ -179,17 +187,25 @@ internal static unsafe class CpuBlockQuantTiles
             }
 
             Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Add(v, shift));
-            scales[(b * TileRows) + slot] = HalfTable.ToSingle(*(ushort*)block);
+            Avx.Store(scalePairs + (b * 32) + (slot * 8), Vector256.Create(HalfTable.ToSingle(*(ushort*)block)));
             offsets[(b * TileRows) + slot] = T.HasOffset ? HalfTable.ToSingle(*(ushort*)(block + 2)) : 0;
         }
     }
 
     /// <summary>
-    /// The four panel rows times activation rows <paramref name="token"/> … + 3: y[t·yStride + i] for
-    /// the first <paramref name="valid"/> rows i.
+    /// The four panel rows times activation rows <paramref name="token"/> … + <typeparamref name="TTokens"/>
+    /// − 1: y[t·yStride + i] for the first <paramref name="valid"/> rows i.
+    /// <para>
+    /// Each pair of rows (0, 1 and 2, 3) shares one 512-bit float accumulator per token: its lower
+    /// eight lanes are the first row's eight-lane sum, its upper eight the second's. The two rows'
+    /// vpdpbusd results are joined into one zmm so that the convert and the FMA (with the block's two
+    /// scale products d_w·d_x, the panel's 16-lane row-pair scales times the broadcast d_x) run once
+    /// per pair of rows; lanes never mix, so each is the one-row kernel's lane bit for bit.
+    /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4(byte* panel, float* scales, float* offsets, bool hasOffset, bool addOffset, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
+    private static void Tile<TTokens>(byte* panel, float* scalePairs, float* offsets, bool hasOffset, bool addOffset, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
+        where TTokens : struct, ITileTokens
     {
         var cols = blocks * Block;
         var q0 = x.Q8 + ((nint)token * cols);
@@ -197,13 +213,9 @@ internal static unsafe class CpuBlockQuantTiles
         var s0 = x.Q8Scales + ((nint)token * blocks);
         nint qStride = cols, nStride = cols / 4, sStride = blocks;
 
-        // The sixteen scale products d_w·d_x of a block, [4·t + i] for token t and row i, go through
-        // memory so that each reaches its FMA as a broadcast load, not a shuffle.
-        var products = stackalloc float[TileRows * TileTokens];
-        Vector256<float> a00 = default, a10 = default, a20 = default, a30 = default;
-        Vector256<float> a01 = default, a11 = default, a21 = default, a31 = default;
-        Vector256<float> a02 = default, a12 = default, a22 = default, a32 = default;
-        Vector256<float> a03 = default, a13 = default, a23 = default, a33 = default;
+        // aRt: rows R (01 or 23) for token t.
+        Vector512<float> a010 = default, a230 = default, a011 = default, a231 = default;
+        Vector512<float> a012 = default, a232 = default, a013 = default, a233 = default;
         for (var b = 0; b < blocks; b++)
         {
             var k = (nint)b * Block;
@@ -212,90 +224,62 @@ internal static unsafe class CpuBlockQuantTiles
             var w1 = Avx.LoadVector256(p + Block);
             var w2 = Avx.LoadVector256(p + (2 * Block));
             var w3 = Avx.LoadVector256(p + (3 * Block));
-            var d = Sse.LoadVector128(scales + (b * TileRows));
-            Sse.Store(products, Sse.Multiply(d, Vector128.Create(s0[b])));
-            Sse.Store(products + 4, Sse.Multiply(d, Vector128.Create(s0[sStride + b])));
-            Sse.Store(products + 8, Sse.Multiply(d, Vector128.Create(s0[(2 * sStride) + b])));
-            Sse.Store(products + 12, Sse.Multiply(d, Vector128.Create(s0[(3 * sStride) + b])));
+            var d01 = Avx512F.LoadVector512(scalePairs + ((nint)b * 32));
+            var d23 = Avx512F.LoadVector512(scalePairs + ((nint)b * 32) + 16);
 
+            // Per token: its quants, the bias correction −128·Σq_x per four values, and d_x.
             var v = Avx.LoadVector256(q0 + k);
             var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + ((nint)b * 8)), 7);
-            a00 = Step(c, w0, v, products, a00);
-            a10 = Step(c, w1, v, products + 1, a10);
-            a20 = Step(c, w2, v, products + 2, a20);
-            a30 = Step(c, w3, v, products + 3, a30);
+            var s = Vector512.Create(s0[b]);
+            a010 = Step(c, w0, w1, v, d01, s, a010);
+            a230 = Step(c, w2, w3, v, d23, s, a230);
+            if (TTokens.Count > 1)
+            {
+                v = Avx.LoadVector256(q0 + qStride + k);
+                c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + nStride + ((nint)b * 8)), 7);
+                s = Vector512.Create(s0[sStride + b]);
+                a011 = Step(c, w0, w1, v, d01, s, a011);
+                a231 = Step(c, w2, w3, v, d23, s, a231);
 
-            v = Avx.LoadVector256(q0 + qStride + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + nStride + ((nint)b * 8)), 7);
-            a01 = Step(c, w0, v, products + 4, a01);
-            a11 = Step(c, w1, v, products + 5, a11);
-            a21 = Step(c, w2, v, products + 6, a21);
-            a31 = Step(c, w3, v, products + 7, a31);
+                v = Avx.LoadVector256(q0 + (2 * qStride) + k);
+                c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (2 * nStride) + ((nint)b * 8)), 7);
+                s = Vector512.Create(s0[(2 * sStride) + b]);
+                a012 = Step(c, w0, w1, v, d01, s, a012);
+                a232 = Step(c, w2, w3, v, d23, s, a232);
 
-            v = Avx.LoadVector256(q0 + (2 * qStride) + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (2 * nStride) + ((nint)b * 8)), 7);
-            a02 = Step(c, w0, v, products + 8, a02);
-            a12 = Step(c, w1, v, products + 9, a12);
-            a22 = Step(c, w2, v, products + 10, a22);
-            a32 = Step(c, w3, v, products + 11, a32);
-
-            v = Avx.LoadVector256(q0 + (3 * qStride) + k);
-            c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (3 * nStride) + ((nint)b * 8)), 7);
-            a03 = Step(c, w0, v, products + 12, a03);
-            a13 = Step(c, w1, v, products + 13, a13);
-            a23 = Step(c, w2, v, products + 14, a23);
-            a33 = Step(c, w3, v, products + 15, a33);
+                v = Avx.LoadVector256(q0 + (3 * qStride) + k);
+                c = Avx2.ShiftLeftLogical(Avx.LoadVector256(n0 + (3 * nStride) + ((nint)b * 8)), 7);
+                s = Vector512.Create(s0[(3 * sStride) + b]);
+                a013 = Step(c, w0, w1, v, d01, s, a013);
+                a233 = Step(c, w2, w3, v, d23, s, a233);
+            }
         }
 
         var o = x.Q8Offsets + ((nint)token * blocks);
-        var (o0, o1, o2, o3) = hasOffset ? Offsets(offsets, o, o + blocks, o + (2 * blocks), o + (3 * blocks), blocks) : default;
-        Store(Vector256.Sum(a00), Vector256.Sum(a10), Vector256.Sum(a20), Vector256.Sum(a30), o0, addOffset, y, valid);
-        Store(Vector256.Sum(a01), Vector256.Sum(a11), Vector256.Sum(a21), Vector256.Sum(a31), o1, addOffset, y + yStride, valid);
-        Store(Vector256.Sum(a02), Vector256.Sum(a12), Vector256.Sum(a22), Vector256.Sum(a32), o2, addOffset, y + (2 * (nint)yStride), valid);
-        Store(Vector256.Sum(a03), Vector256.Sum(a13), Vector256.Sum(a23), Vector256.Sum(a33), o3, addOffset, y + (3 * (nint)yStride), valid);
-    }
-
-    /// <summary>The four panel rows times activation row <paramref name="token"/>: y[i] for the first <paramref name="valid"/> rows i.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x1(byte* panel, float* scales, float* offsets, bool hasOffset, bool addOffset, CpuActivations x, int token, int blocks, float* y, int valid)
-    {
-        var cols = blocks * Block;
-        var q = x.Q8 + ((nint)token * cols);
-        var negated = x.Q8QuadSumsNegated + ((nint)token * (cols / 4));
-        var s = x.Q8Scales + ((nint)token * blocks);
-        var products = stackalloc float[TileRows];
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (var b = 0; b < blocks; b++)
+        var (o0, o1, o2, o3) = hasOffset ? Offsets<TTokens>(offsets, o, o + blocks, o + (2 * blocks), o + (3 * blocks), blocks) : default;
+        Store(a010, a230, o0, addOffset, y, valid);
+        if (TTokens.Count > 1)
         {
-            var k = (nint)b * Block;
-            var p = panel + ((nint)b * PanelBlock);
-            Sse.Store(products, Sse.Multiply(Sse.LoadVector128(scales + (b * TileRows)), Vector128.Create(s[b])));
-            var v = Avx.LoadVector256(q + k);
-            var c = Avx2.ShiftLeftLogical(Avx.LoadVector256(negated + ((nint)b * 8)), 7);
-            a0 = Step(c, Avx.LoadVector256(p), v, products, a0);
-            a1 = Step(c, Avx.LoadVector256(p + Block), v, products + 1, a1);
-            a2 = Step(c, Avx.LoadVector256(p + (2 * Block)), v, products + 2, a2);
-            a3 = Step(c, Avx.LoadVector256(p + (3 * Block)), v, products + 3, a3);
+            Store(a011, a231, o1, addOffset, y + yStride, valid);
+            Store(a012, a232, o2, addOffset, y + (2 * (nint)yStride), valid);
+            Store(a013, a233, o3, addOffset, y + (3 * (nint)yStride), valid);
         }
-
-        var o = x.Q8Offsets + ((nint)token * blocks);
-        var offset = Vector128<float>.Zero;
-        for (var b = 0; hasOffset && b < blocks; b++)
-        {
-            // As in Offsets, for one token.
-            offset = Sse.Add(offset, Sse.Multiply(Sse.LoadVector128(offsets + (b * TileRows)), Vector128.Create(o[b])));
-        }
-
-        Store(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3), offset, addOffset, y, valid);
     }
 
     /// <summary>
-    /// acc + (d_w·d_x)·Σ q_w·q_x per four values of one block: the unsigned quants (q_w + 128) into
-    /// vpdpbusd from −128·Σq_x, the FMA exactly as the one-row kernels issue it.
+    /// One token's block step for a pair of panel rows: acc += cvt(Σ q_w·q_x per four values) × (d_w·d_x),
+    /// the first row in the lower eight lanes, the second in the upper. The unsigned quants (q_w + 128)
+    /// go into vpdpbusd from the correction −128·Σq_x (<see cref="CpuActivations.Q8QuadSumsNegated"/>),
+    /// so that each lane holds exactly Σ q_w·q_x over its four values; <paramref name="scales"/> holds
+    /// the rows' d_w (eight lanes each), <paramref name="x"/> d_x in every lane, and their product is
+    /// rounded before the FMA, as the one-row kernels round it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(Vector256<int> correction, Vector256<byte> w, Vector256<sbyte> v, float* product, Vector256<float> acc) =>
-        Fma.MultiplyAdd(Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(correction, w, v)), Avx.BroadcastScalarToVector256(product), acc);
+    private static Vector512<float> Step(Vector256<int> correction, Vector256<byte> first, Vector256<byte> second, Vector256<sbyte> v, Vector512<float> scales, Vector512<float> x, Vector512<float> acc)
+    {
+        var sums = Avx512F.InsertVector256(AvxVnni.MultiplyWideningAndAdd(correction, first, v).ToVector512Unsafe(), AvxVnni.MultiplyWideningAndAdd(correction, second, v), 1);
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sums), Avx512F.Multiply(scales, x), acc);
+    }
 
     /// <summary>
     /// The offset terms Σ_b m_w[b]·(d_x·Σq_x)[b] of the four rows for four tokens (vector t, lane i:
@@ -303,28 +287,38 @@ internal static unsafe class CpuBlockQuantTiles
     /// sums its scalar; the four tokens' chains interleaved so that the adds' latency overlaps.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<float> T0, Vector128<float> T1, Vector128<float> T2, Vector128<float> T3) Offsets(float* offsets, float* x0, float* x1, float* x2, float* x3, int blocks)
+    private static (Vector128<float> T0, Vector128<float> T1, Vector128<float> T2, Vector128<float> T3) Offsets<TTokens>(float* offsets, float* x0, float* x1, float* x2, float* x3, int blocks)
+        where TTokens : struct, ITileTokens
     {
         Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
         for (var b = 0; b < blocks; b++)
         {
             var m = Sse.LoadVector128(offsets + (b * TileRows));
             s0 = Sse.Add(s0, Sse.Multiply(m, Vector128.Create(x0[b])));
-            s1 = Sse.Add(s1, Sse.Multiply(m, Vector128.Create(x1[b])));
-            s2 = Sse.Add(s2, Sse.Multiply(m, Vector128.Create(x2[b])));
-            s3 = Sse.Add(s3, Sse.Multiply(m, Vector128.Create(x3[b])));
+            if (TTokens.Count > 1)
+            {
+                s1 = Sse.Add(s1, Sse.Multiply(m, Vector128.Create(x1[b])));
+                s2 = Sse.Add(s2, Sse.Multiply(m, Vector128.Create(x2[b])));
+                s3 = Sse.Add(s3, Sse.Multiply(m, Vector128.Create(x3[b])));
+            }
         }
 
         return (s0, s1, s2, s3);
     }
 
     /// <summary>
-    /// y[i] = sum_i (+ offset lane i for the 4/5-bit types, whose one-row kernel adds its offset term,
-    /// 0 when the type has none, and so turns a −0 sum into +0; Q8_0's adds nothing) for i &lt; valid.
+    /// y[i] = the eight-lane sum of row i (rows 0, 1 in the halves of <paramref name="acc01"/>, 2, 3 in
+    /// <paramref name="acc23"/>'s), summed as the one-row kernels' <see cref="Vector256.Sum{T}(Vector256{T})"/>,
+    /// + offset lane i for the 4/5-bit types (whose one-row kernel adds its offset term, 0 when the type
+    /// has none, and so turns a −0 sum into +0; Q8_0's adds nothing), for i &lt; valid.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float s0, float s1, float s2, float s3, Vector128<float> offset, bool addOffset, float* y, int valid)
+    private static void Store(Vector512<float> acc01, Vector512<float> acc23, Vector128<float> offset, bool addOffset, float* y, int valid)
     {
+        var s0 = Vector256.Sum(acc01.GetLower());
+        var s1 = Vector256.Sum(acc01.GetUpper());
+        var s2 = Vector256.Sum(acc23.GetLower());
+        var s3 = Vector256.Sum(acc23.GetUpper());
         if (addOffset)
         {
             s0 += offset.GetElement(0);

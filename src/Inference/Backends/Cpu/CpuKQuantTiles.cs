@@ -11,15 +11,18 @@ namespace Mesh.Inference.Backends.Cpu;
 /// batched decode, speculative verification): register tiles of 4 weight rows × 4 activation rows,
 /// the int8 form of <see cref="CpuF32MatMul"/>'s tiles and of llamafile's tinyBLAS. Four weight rows are
 /// unpacked once into a panel in the thread's scratch (<see cref="KQuants.Unpack"/>, then re-laid for
-/// vpdpbusd); each 32-value chunk of every activation row is then loaded once per four weight rows
+/// maddubs/madd); each 32-value chunk of every activation row is then loaded once per four weight rows
 /// and each weight chunk once per four activation rows, where <see cref="CpuQuantMatMul"/>'s
 /// one-row-at-a-time dot products reload both for every (row, token) pair.
 /// <para>
-/// Per (row, token) and 32-value chunk: vpdpbusd forms the eight four-value sums Σ q_w·q_x from the
-/// unsigned panel quants (q + bias: 32 for Q6_K, 4 for Q3_K, none for Q2_K/Q4_K/Q5_K) started at
-/// −bias × the activations' four-value sums; each sum fits an int16 (|·| ≤ 4·32·127), so one vpdpwssd
-/// against the group scale (low int16 of the lane, 0 in the high) adds scale × sum to the super-block's
-/// int32 lanes. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
+/// Per (row, token), 64 values (two 32-value chunks) per step on 512 bits, where .NET has no
+/// 512-bit VNNI: maddubs forms the int16 pair sums of an unsigned and a signed operand (Q2_K, Q4_K,
+/// Q5_K: the quants, ≤ 31, times the activations; Q3_K, Q6_K: the activations read as x + 128 times
+/// the signed quants, |q| ≤ 32; at most 2·255·32, never saturated), madd against the group scale held
+/// in both int16 halves adds scale × each four-value sum, and at the end of the super-block the odd
+/// chunks' eight lanes are added to the even chunks', with the signed types' surplus
+/// −128·Σ scale·Σq_w per lane (fixed per weight row, formed once when the panel is filled) taken
+/// off. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
 /// (maddubs then madd per chunk: integer sums in another grouping are the same integers), and every
 /// float step after them (the lanes converted, one FMA per super-block with d_w·d_x rounded first,
 /// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/> at the end) is the same
@@ -34,11 +37,11 @@ internal static unsafe class CpuKQuantTiles
     private const int TileRows = 4;
 
     /// <summary>
-    /// Whether this CPU runs the tiles: AVX-VNNI for the int8 products, and AVX-512's 32 vector
-    /// registers, which the 16 int32 tile accumulators and their operands need (with AVX2's 16 the JIT
-    /// would spill every step).
+    /// Whether this CPU runs the tiles: AVX-512BW for the int8 products, AVX-VNNI for the panel's
+    /// four-value sums, and AVX-512's 32 vector registers, which the 16 int32 tile accumulators and
+    /// their operands need (with AVX2's 16 the JIT would spill every step).
     /// </summary>
-    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported;
+    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported && Avx512BW.IsSupported;
 
     /// <summary>Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide matrix.</summary>
     public static int ScratchFloats(int cols) => (PanelBytes(cols / KQuants.SuperBlockSize) / sizeof(float)) + 1;
@@ -59,10 +62,10 @@ internal static unsafe class CpuKQuantTiles
                 Rows<UnsignedWithMins>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q3_K:
-                Rows<SignedBias4>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<Signed3K>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q6_K:
-                Rows<SignedBias32>(w, x, y, yStride, rowStart, rowEnd, scratch);
+                Rows<Signed6K>(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             default:
                 throw new NotSupportedException($"no K-quant tile for {w.Type}");
@@ -72,8 +75,8 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each.</summary>
     private static int PanelBytes(int superBlocks) => TileRows * superBlocks * RowPanelBytesPerSuperBlock;
 
-    /// <summary>Per row and super-block: 256 unsigned quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, and 16 signed scales and mins for the unpacker.</summary>
-    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32;
+    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, 16 signed scales and mins for the unpacker, and 8 int32 correction lanes.</summary>
+    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32 + 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
@@ -96,223 +99,229 @@ internal static unsafe class CpuKQuantTiles
                 var t = 0;
                 for (; t + 4 <= n; t += 4)
                 {
-                    Tile4x4<T>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    Tile<T, FourTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                }
+
+                if (t + 2 <= n)
+                {
+                    Tile<T, TwoTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    t += 2;
                 }
 
                 for (; t < n; t++)
                 {
-                    Tile4x1<T>(panel, x, t, y + r + ((nint)t * yStride), rows);
+                    Tile<T, OneToken>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Four panel rows × activation rows t … t + 3: y[token · yStride + row] for row &lt; <paramref name="rows"/>.
-    /// The 16 int32 super-block sums live in registers; the 32 float accumulators (and min
-    /// accumulators) in a stack buffer, touched once per 256 values.
+    /// Four panel rows × activation rows t … t + <typeparamref name="TTokens"/> − 1 (four, or one for
+    /// the tokens left over): y[token · yStride + row] for row &lt; <paramref name="rows"/>. The int32
+    /// super-block sums live in registers; the float accumulators (and min accumulators) in a stack
+    /// buffer, touched once per 256 values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4<T>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
+    private static void Tile<T, TTokens>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
         where T : struct, IKLayout
+        where TTokens : struct, ITileTokens
     {
         var superBlocks = panel.SuperBlocks;
         var cols = superBlocks * KQuants.SuperBlockSize;
-        var acc = stackalloc Vector256<float>[16];
-        var accMin = stackalloc Vector256<float>[16];
-        var products = stackalloc float[32];
-        for (var i = 0; i < 16; i++)
+        // Per row r, tokens 0–1 at [2r] and 2–3 at [2r + 1], one token in each 8-lane half.
+        var acc = stackalloc Vector512<float>[8];
+        var accMin = stackalloc Vector512<float>[8];
+        for (var i = 0; i < 8; i += TTokens.Count > 2 ? 1 : 2)
         {
-            acc[i] = Vector256<float>.Zero;
-            accMin[i] = Vector256<float>.Zero;
+            acc[i] = Vector512<float>.Zero;
+            accMin[i] = Vector512<float>.Zero;
         }
 
+        // Tokens past the tile's count are never read: one token may be the batch's last row.
         var x0 = x.Q8K + ((nint)t * cols);
-        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
+        var second = TTokens.Count > 1;
+        var four = TTokens.Count > 2;
         for (var s = 0; s < superBlocks; s++)
         {
-            Vector256<int> i00 = default, i01 = default, i02 = default, i03 = default;
-            Vector256<int> i10 = default, i11 = default, i12 = default, i13 = default;
-            Vector256<int> i20 = default, i21 = default, i22 = default, i23 = default;
-            Vector256<int> i30 = default, i31 = default, i32 = default, i33 = default;
             var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
             var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            for (var c = 0; c < ChunksPerSuperBlock; c++)
+            // 64 values (two chunks) per pair in one 512-bit maddubs and one madd with the group
+            // scales; lanes 0–7 sum the even chunks, 8–15 the odd.
+            Vector512<int> z00 = default, z01 = default, z02 = default, z03 = default;
+            Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
+            Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
+            Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
+            for (var c = 0; c < ChunksPerSuperBlock; c += 2)
             {
                 var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                var v0 = Avx.LoadVector256(x0 + at);
-                var v1 = Avx.LoadVector256(x0 + cols + at);
-                var v2 = Avx.LoadVector256(x0 + (2 * cols) + at);
-                var v3 = Avx.LoadVector256(x0 + (3 * cols) + at);
-                var b0 = Bias<T>(n0 + (at / 4));
-                var b1 = Bias<T>(n0 + ((cols + at) / 4));
-                var b2 = Bias<T>(n0 + (((2 * cols) + at) / 4));
-                var b3 = Bias<T>(n0 + (((3 * cols) + at) / 4));
+                var v0 = Activations<T>(x0 + at);
+                var v1 = second ? Activations<T>(x0 + cols + at) : default;
+                var v2 = four ? Activations<T>(x0 + (2 * cols) + at) : default;
+                var v3 = four ? Activations<T>(x0 + (3 * cols) + at) : default;
 
-                var w = Avx.LoadVector256(q + (c * Chunk));
-                var l = Avx.LoadVector256(sc + (c * 8)).AsInt16();
-                i00 = Scaled<T>(i00, b0, w, v0, l);
-                i01 = Scaled<T>(i01, b1, w, v1, l);
-                i02 = Scaled<T>(i02, b2, w, v2, l);
-                i03 = Scaled<T>(i03, b3, w, v3, l);
-
-                w = Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk));
-                l = Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
-                i10 = Scaled<T>(i10, b0, w, v0, l);
-                i11 = Scaled<T>(i11, b1, w, v1, l);
-                i12 = Scaled<T>(i12, b2, w, v2, l);
-                i13 = Scaled<T>(i13, b3, w, v3, l);
-
-                w = Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk));
-                l = Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i20 = Scaled<T>(i20, b0, w, v0, l);
-                i21 = Scaled<T>(i21, b1, w, v1, l);
-                i22 = Scaled<T>(i22, b2, w, v2, l);
-                i23 = Scaled<T>(i23, b3, w, v3, l);
-
-                w = Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk));
-                l = Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
-                i30 = Scaled<T>(i30, b0, w, v0, l);
-                i31 = Scaled<T>(i31, b1, w, v1, l);
-                i32 = Scaled<T>(i32, b2, w, v2, l);
-                i33 = Scaled<T>(i33, b3, w, v3, l);
-            }
-
-            // The 16 products d_w · d_x (and dmin_w · d_x), four rows' scales times four tokens' in
-            // four multiplies, each then broadcast from memory by the FMA that reads it.
-            var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var xd4 = Vector128.Create(xd[0], xd[superBlocks], xd[2 * superBlocks], xd[3 * superBlocks]);
-            for (var row = 0; row < TileRows; row++)
-            {
-                Sse.Store(products + (4 * row), Sse.Multiply(Vector128.Create(panel.D[(row * superBlocks) + s]), xd4));
-                if (T.HasMins)
+                var w = Avx512F.LoadVector512(q + (c * Chunk));
+                var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
+                z00 = Scaled512<T>(z00, w, v0, l);
+                if (TTokens.Count > 1)
                 {
-                    Sse.Store(products + 16 + (4 * row), Sse.Multiply(Vector128.Create(panel.DMin[(row * superBlocks) + s]), xd4));
+                    z01 = Scaled512<T>(z01, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
+                    z02 = Scaled512<T>(z02, w, v2, l);
+                    z03 = Scaled512<T>(z03, w, v3, l);
+                }
+
+                w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                z10 = Scaled512<T>(z10, w, v0, l);
+                if (TTokens.Count > 1)
+                {
+                    z11 = Scaled512<T>(z11, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
+                    z12 = Scaled512<T>(z12, w, v2, l);
+                    z13 = Scaled512<T>(z13, w, v3, l);
+                }
+
+                w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                z20 = Scaled512<T>(z20, w, v0, l);
+                if (TTokens.Count > 1)
+                {
+                    z21 = Scaled512<T>(z21, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
+                    z22 = Scaled512<T>(z22, w, v2, l);
+                    z23 = Scaled512<T>(z23, w, v3, l);
+                }
+
+                w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
+                l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                z30 = Scaled512<T>(z30, w, v0, l);
+                if (TTokens.Count > 1)
+                {
+                    z31 = Scaled512<T>(z31, w, v1, l);
+                }
+
+                if (TTokens.Count > 2)
+                {
+                    z32 = Scaled512<T>(z32, w, v2, l);
+                    z33 = Scaled512<T>(z33, w, v3, l);
                 }
             }
 
-            var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            Finish<T>(panel, 0, s, i00, i01, i02, i03, products, xSums, superBlocks, acc, accMin);
-            Finish<T>(panel, 1, s, i10, i11, i12, i13, products + 4, xSums, superBlocks, acc + 4, accMin + 4);
-            Finish<T>(panel, 2, s, i20, i21, i22, i23, products + 8, xSums, superBlocks, acc + 8, accMin + 8);
-            Finish<T>(panel, 3, s, i30, i31, i32, i33, products + 12, xSums, superBlocks, acc + 12, accMin + 12);
-        }
-
-        for (var row = 0; row < rows; row++)
-        {
-            for (var token = 0; token < 4; token++)
-            {
-                var k = (row * 4) + token;
-                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(acc[k]) - Vector256.Sum(accMin[k]) : Vector256.Sum(acc[k]);
-            }
-        }
-    }
-
-    /// <summary>Four panel rows × activation row t (the tokens left over after the 4 × 4 tiles).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x1<T>(in Panel panel, CpuActivations x, int t, float* y, int rows)
-        where T : struct, IKLayout
-    {
-        var superBlocks = panel.SuperBlocks;
-        var cols = superBlocks * KQuants.SuperBlockSize;
-        var acc = stackalloc Vector256<float>[4];
-        var accMin = stackalloc Vector256<float>[4];
-        for (var i = 0; i < 4; i++)
-        {
-            acc[i] = Vector256<float>.Zero;
-            accMin[i] = Vector256<float>.Zero;
-        }
-
-        var x0 = x.Q8K + ((nint)t * cols);
-        var n0 = x.Q8KQuadSumsNegated + ((nint)t * (cols / 4));
-        for (var s = 0; s < superBlocks; s++)
-        {
-            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
-            for (var c = 0; c < ChunksPerSuperBlock; c++)
-            {
-                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                var v = Avx.LoadVector256(x0 + at);
-                var b = Bias<T>(n0 + (at / 4));
-                i0 = Scaled<T>(i0, b, Avx.LoadVector256(q + (c * Chunk)), v, Avx.LoadVector256(sc + (c * 8)).AsInt16());
-                i1 = Scaled<T>(i1, b, Avx.LoadVector256(q + panel.QuantsStride + (c * Chunk)), v, Avx.LoadVector256(sc + panel.ScaleLanesStride + (c * 8)).AsInt16());
-                i2 = Scaled<T>(i2, b, Avx.LoadVector256(q + (2 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-                i3 = Scaled<T>(i3, b, Avx.LoadVector256(q + (3 * panel.QuantsStride) + (c * Chunk)), v, Avx.LoadVector256(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16());
-            }
-
+            // d_x of tokens 0, 1 (and 2, 3) eight times each, the activations' group sums likewise.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
+            var s01 = Vector512.Create(Vector256.Create(xd[0]), Vector256.Create(second ? xd[superBlocks] : 0f));
+            var s23 = four ? Vector512.Create(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            FinishOne<T>(panel, 0, s, i0, xd, xSums, acc, accMin);
-            FinishOne<T>(panel, 1, s, i1, xd, xSums, acc + 1, accMin + 1);
-            FinishOne<T>(panel, 2, s, i2, xd, xSums, acc + 2, accMin + 2);
-            FinishOne<T>(panel, 3, s, i3, xd, xSums, acc + 3, accMin + 3);
+            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
+            var x01 = T.HasMins ? Vector512.Create(Avx.LoadVector256(xSums), second ? Avx.LoadVector256(xSums + step) : default) : default;
+            var x23 = T.HasMins && four ? Vector512.Create(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
+            Finish<T, TTokens>(panel, 0, s, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
+            Finish<T, TTokens>(panel, 1, s, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
+            Finish<T, TTokens>(panel, 2, s, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
+            Finish<T, TTokens>(panel, 3, s, z30, z31, z32, z33, s01, s23, x01, x23, acc + 6, accMin + 6);
         }
 
         for (var row = 0; row < rows; row++)
         {
-            y[row] = T.HasMins ? Vector256.Sum(acc[row]) - Vector256.Sum(accMin[row]) : Vector256.Sum(acc[row]);
+            for (var token = 0; token < TTokens.Count; token++)
+            {
+                var a = acc[(2 * row) + (token / 2)];
+                var m = accMin[(2 * row) + (token / 2)];
+                var (sum, min) = token % 2 == 0 ? (a.GetLower(), m.GetLower()) : (a.GetUpper(), m.GetUpper());
+                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(sum) - Vector256.Sum(min) : Vector256.Sum(sum);
+            }
         }
     }
-
-    /// <summary>isum + scale × (the eight four-value sums Σ q_w·q_x of one chunk), q_w stored as q + bias.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled<T>(Vector256<int> isum, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> v, Vector256<short> scaleLanes)
-        where T : struct, IKLayout =>
-        // Unbiased types start each sum at a fresh zero (a zero idiom, free at rename) rather than a
-        // copy of one zero register per token, which cost the registers the tile needs.
-        AvxVnni.MultiplyWideningAndAdd(isum, AvxVnni.MultiplyWideningAndAdd(T.BiasShift == 0 ? Vector256<int>.Zero : bias, w, v).AsInt16(), scaleLanes);
-
-    /// <summary>−bias × the activations' four-value sums of one chunk (zero for the unsigned types).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Bias<T>(int* quadSumsNegated)
-        where T : struct, IKLayout =>
-        T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
 
     /// <summary>
-    /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and four
-    /// tokens at super-block <paramref name="s"/>: acc += cvt(isum) × (d_w · d_x), accMin += cvt(min
-    /// pairs) × (dmin_w · d_x), operands in the same order; <paramref name="products"/> holds the four
-    /// d_w · d_x and, 16 floats on, the four dmin_w · d_x.
+    /// isum + scale × (the four-value sums Σ q_w·q_x of two chunks, 64 values). maddubs multiplies an
+    /// unsigned operand by a signed one: the unsigned types' quants (≤ 31) by the activations, the
+    /// signed types' quants (|q| ≤ 32) by the activations read as unsigned (x + 128, see
+    /// <see cref="Activations{T}"/>); either way the int16 pair sums stay within 2·255·32 and never
+    /// saturate. madd against the scale held in both int16 halves of each lane then adds scale × each
+    /// pair of pairs; the signed types' 128·Σq_w surplus is taken off once per super-block
+    /// (<see cref="Correction{T}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T>(in Panel panel, int row, int s, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, float* products, short* xSums, int superBlocks, Vector256<float>* acc, Vector256<float>* accMin)
-        where T : struct, IKLayout
-    {
-        acc[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(products[0]), acc[0]);
-        acc[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(products[1]), acc[1]);
-        acc[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(products[2]), acc[2]);
-        acc[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(products[3]), acc[3]);
-        if (T.HasMins)
-        {
-            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            accMin[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(products[16]), accMin[0]);
-            accMin[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + step))), Vector256.Create(products[17]), accMin[1]);
-            accMin[2] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (2 * step)))), Vector256.Create(products[18]), accMin[2]);
-            accMin[3] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums + (3 * step)))), Vector256.Create(products[19]), accMin[3]);
-        }
-    }
+    private static Vector512<int> Scaled512<T>(Vector512<int> isum, Vector512<byte> w, Vector512<byte> v, Vector512<short> scaleLanes)
+        where T : struct, IKLayout =>
+        Avx512F.Add(isum, Avx512BW.MultiplyAddAdjacent(T.Signed ? Avx512BW.MultiplyAddAdjacent(v, w.AsSByte()) : Avx512BW.MultiplyAddAdjacent(w, v.AsSByte()), scaleLanes));
 
-    /// <summary><see cref="Finish{T}"/> for one token.</summary>
+    /// <summary>64 activation quants: as stored (int8) for the unsigned types, as x + 128 (unsigned) for the signed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishOne<T>(in Panel panel, int row, int s, Vector256<int> isum, float* xd, short* xSums, Vector256<float>* acc, Vector256<float>* accMin)
+    private static Vector512<byte> Activations<T>(sbyte* x)
+        where T : struct, IKLayout =>
+        T.Signed ? Avx512F.Xor(Avx512F.LoadVector512((byte*)x), Vector512.Create((byte)0x80)) : Avx512F.LoadVector512((byte*)x);
+
+    /// <summary>
+    /// −128 · Σ scale · Σq_w per lane over super-block <paramref name="s"/> of panel row <paramref name="row"/>
+    /// for the signed types (what x + 128 adds), zero for the unsigned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Correction<T>(in Panel panel, int row, int s)
+        where T : struct, IKLayout =>
+        T.Signed ? Avx.LoadVector256(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 8)) : Vector256<int>.Zero;
+
+    /// <summary>
+    /// Two tokens' super-block sums in one vector: token a's even chunks' eight lanes plus its odd
+    /// chunks' in the lower half, token b's in the upper, plus the correction in each: the one-row
+    /// kernels' int32 lanes (integers summed in another grouping, the same integers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Fold(Vector512<int> a, Vector512<int> b, Vector512<int> correction) =>
+        Avx512F.Add(Avx512F.Add(Avx512F.Shuffle4x128(a, b, 0x44), Avx512F.Shuffle4x128(a, b, 0xEE)), correction);
+
+    /// <summary>
+    /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
+    /// tile's tokens at super-block <paramref name="s"/>, two tokens per 512-bit vector: acc +=
+    /// cvt(isum) × (d_w · d_x), accMin += cvt(min pairs) × (dmin_w · d_x), each lane's operands and
+    /// order those of the one-row kernel. z0–z3 are the tokens' two-chunk sums (<see cref="Scaled512{T}"/>),
+    /// s01/s23 d_x of tokens 0, 1 / 2, 3 in the halves, x01/x23 their group sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<T, TTokens>(in Panel panel, int row, int s, Vector512<int> z0, Vector512<int> z1, Vector512<int> z2, Vector512<int> z3, Vector512<float> s01, Vector512<float> s23, Vector512<short> x01, Vector512<short> x23, Vector512<float>* acc, Vector512<float>* accMin)
         where T : struct, IKLayout
+        where TTokens : struct, ITileTokens
     {
         var superBlocks = panel.SuperBlocks;
-        *acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(panel.D[(row * superBlocks) + s] * xd[0]), *acc);
+        var correction = Correction<T>(panel, row, s);
+        var k = Vector512.Create(correction, correction);
+        var d = Vector512.Create(panel.D[(row * superBlocks) + s]);
+        acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
+        if (TTokens.Count > 2)
+        {
+            acc[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z2, z3, k)), Avx512F.Multiply(d, s23), acc[1]);
+        }
+
         if (T.HasMins)
         {
-            var mins = Avx.LoadVector256(panel.Mins + (((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            *accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256(xSums))), Vector256.Create(panel.DMin[(row * superBlocks) + s] * xd[0]), *accMin);
+            var rowMins = Avx.LoadVector256(panel.Mins + ((((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock));
+            var mins = Vector512.Create(rowMins, rowMins);
+            var dmin = Vector512.Create(panel.DMin[(row * superBlocks) + s]);
+            accMin[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x01)), Avx512F.Multiply(dmin, s01), accMin[0]);
+            if (TTokens.Count > 2)
+            {
+                accMin[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x23)), Avx512F.Multiply(dmin, s23), accMin[1]);
+            }
         }
     }
 
     /// <summary>
-    /// Four unpacked weight rows in the thread's scratch: per row, its quants as unsigned bytes
-    /// (q + bias), each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
-    /// 16, lanes 4–7 the second, the scale in the low int16 and 0 in the high, for vpdpwssd), the mins
-    /// as int16 (for madd with the activations' group sums), and d, dmin per super-block.
+    /// Four unpacked weight rows in the thread's scratch: per row, its quants as <see cref="KQuants.Unpack"/>
+    /// gives them, each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
+    /// 16, lanes 4–7 the second, the scale in both int16 halves for madd), the signed types' correction
+    /// lanes per super-block (<see cref="Correction{T}"/>), the mins as int16 (for madd with the
+    /// activations' group sums), and d, dmin per super-block.
     /// </summary>
     private readonly struct Panel
     {
@@ -322,6 +331,7 @@ internal static unsafe class CpuKQuantTiles
         public readonly short* Mins;
         public readonly float* D;
         public readonly float* DMin;
+        public readonly int* Corrections;
         private readonly sbyte* _scales;
         private readonly sbyte* _mins;
 
@@ -332,7 +342,8 @@ internal static unsafe class CpuKQuantTiles
             ScaleLanes = (int*)room;
             D = (float*)(ScaleLanes + (TileRows * superBlocks * ChunksPerSuperBlock * 8));
             DMin = D + (TileRows * superBlocks);
-            Mins = (short*)(DMin + (TileRows * superBlocks));
+            Corrections = (int*)(DMin + (TileRows * superBlocks));
+            Mins = (short*)(Corrections + (TileRows * superBlocks * 8));
             Quants = (byte*)(Mins + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock));
             _scales = (sbyte*)(Quants + (TileRows * superBlocks * KQuants.SuperBlockSize));
             _mins = _scales + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock);
@@ -353,22 +364,38 @@ internal static unsafe class CpuKQuantTiles
             var scales = _scales + ((nint)row * groups);
             var mins = _mins + ((nint)row * groups);
             KQuants.Unpack(w.Type, w.Row(source), SuperBlocks, (sbyte*)q, scales, mins, D + (row * SuperBlocks), DMin + (row * SuperBlocks));
-            if (T.BiasShift != 0)
-            {
-                var bias = Vector256.Create((byte)(1 << T.BiasShift));
-                for (nint i = 0; i < QuantsStride; i += 32)
-                {
-                    Avx.Store(q + i, Avx2.Add(Avx.LoadVector256(q + i), bias));
-                }
-            }
-
             var lanes = ScaleLanes + (row * ScaleLanesStride);
             for (var g = 0; g < groups; g += 2)
             {
-                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7).
+                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7), the scale in both
+                // int16 halves of a lane for madd.
                 var first = (int)(ushort)(short)scales[g];
                 var second = (int)(ushort)(short)scales[g + 1];
+                first |= first << 16;
+                second |= second << 16;
                 Avx.Store(lanes + (g * 4), Vector256.Create(first, first, first, first, second, second, second, second));
+            }
+
+            if (T.Signed)
+            {
+                // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants,
+                // formed as the tile forms its sums (maddubs of ones by the quants, madd with the
+                // scale lanes, two chunks per step, the halves added): all of it exact integers.
+                var corrections = Corrections + ((nint)row * SuperBlocks * 8);
+                var ones = Vector512.Create((byte)1);
+                for (var sb = 0; sb < SuperBlocks; sb++)
+                {
+                    var sum = Vector512<int>.Zero;
+                    for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+                    {
+                        var at = (sb * KQuants.SuperBlockSize) + (c * Chunk);
+                        var l = Avx512F.LoadVector512(lanes + (at / 4)).AsInt16();
+                        sum = Avx512F.Add(sum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, Avx512F.LoadVector512((sbyte*)q + at)), l));
+                    }
+
+                    var folded = Avx2.Add(sum.GetLower(), sum.GetUpper());
+                    Avx.Store(corrections + (sb * 8), Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(folded, 7)));
+                }
             }
 
             var wide = Mins + ((nint)row * groups);
@@ -382,8 +409,8 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>What the tile needs to know of a K-quant's unpacked form.</summary>
     private interface IKLayout
     {
-        /// <summary>log2 of the bias that makes the unpacked quants unsigned (0: already unsigned).</summary>
-        static abstract int BiasShift { get; }
+        /// <summary>Whether the unpacked quants are signed (the activations then go into maddubs as the unsigned side).</summary>
+        static abstract bool Signed { get; }
 
         /// <summary>Whether the type has a min term (dmin × min).</summary>
         static abstract bool HasMins { get; }
@@ -392,23 +419,23 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>Q2_K, Q4_K, Q5_K: quants already unsigned (0–3, 0–15, 0–31), a min term.</summary>
     private struct UnsignedWithMins : IKLayout
     {
-        public static int BiasShift => 0;
+        public static bool Signed => false;
 
         public static bool HasMins => true;
     }
 
     /// <summary>Q3_K: quants −4…3, no min.</summary>
-    private struct SignedBias4 : IKLayout
+    private struct Signed3K : IKLayout
     {
-        public static int BiasShift => 2;
+        public static bool Signed => true;
 
         public static bool HasMins => false;
     }
 
     /// <summary>Q6_K: quants −32…31, no min.</summary>
-    private struct SignedBias32 : IKLayout
+    private struct Signed6K : IKLayout
     {
-        public static int BiasShift => 5;
+        public static bool Signed => true;
 
         public static bool HasMins => false;
     }

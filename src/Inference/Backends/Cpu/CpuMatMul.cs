@@ -45,8 +45,8 @@ internal static unsafe class CpuMatMul
                 }
 
                 break;
-            case GgmlType.Q8_0 when CpuQuantMatMul.UseBlockTiles(n):
-                CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd);
+            case GgmlType.Q8_0 when CpuQuantMatMul.UseBlockTiles(n, cols, scratch.Length):
+                CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
                 break;
             case GgmlType.Q8_0:
                 var blocks = cols / Dequantize.Q8BlockSize;

@@ -20,7 +20,7 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
     [ThreadStatic]
     private static float[]? t_scratch;
 
-    // Raised by MatMul to what its widest product's kernels need (the K-quant tiles' four-row panel).
+    // Raised by MatMul to what its widest product's kernels need (a tile kernel's four-row panel).
     private int _scratchLength = scratchLength;
 
     private readonly ParallelOptions _options = new() { MaxDegreeOfParallelism = threads };
@@ -108,10 +108,7 @@ internal sealed class CpuParallel(int threads, int scratchLength, CpuParallelism
             }
 
             totalRows += w.Rows;
-            if (KQuants.Handles(w.Type))
-            {
-                _scratchLength = Math.Max(_scratchLength, CpuKQuantTiles.ScratchFloats(w.Cols));
-            }
+            _scratchLength = Math.Max(_scratchLength, CpuQuantMatMul.TileScratchFloats(w.Type, w.Cols));
         }
 
         ForRanges(totalRows, Math.Min(totalRows / 8, Threads * ChunksPerThread), (long)totalRows * input.Cols * input.Rows, (start, end, scratch) =>

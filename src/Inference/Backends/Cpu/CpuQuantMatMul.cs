@@ -49,8 +49,22 @@ internal static unsafe class CpuQuantMatMul
     /// </summary>
     internal static bool PrefillTiles { get; set; } = true;
 
-    /// <summary>Whether a batch of <paramref name="rows"/> activation rows takes <see cref="CpuBlockQuantTiles"/>.</summary>
-    internal static bool UseBlockTiles(int rows) => rows >= 2 && PrefillTiles && CpuBlockQuantTiles.IsSupported;
+    /// <summary>
+    /// Whether a batch of <paramref name="rows"/> activation rows times a <paramref name="cols"/>-wide
+    /// matrix takes <see cref="CpuBlockQuantTiles"/>, given <paramref name="scratchFloats"/> floats of scratch.
+    /// </summary>
+    internal static bool UseBlockTiles(int rows, int cols, int scratchFloats) =>
+        rows >= 2 && PrefillTiles && CpuBlockQuantTiles.IsSupported && scratchFloats >= CpuBlockQuantTiles.ScratchFloats(cols);
+
+    /// <summary>
+    /// Floats of per-thread scratch the tile kernel of <paramref name="type"/> needs for a
+    /// <paramref name="cols"/>-wide matrix (its four-row panel); 0 for types without tiles. Callers
+    /// with less scratch get the one-row kernels (same bits, slower).
+    /// </summary>
+    internal static int TileScratchFloats(GgmlType type, int cols) =>
+        BlockQuants.Handles(type) ? CpuBlockQuantTiles.ScratchFloats(cols)
+        : KQuants.Handles(type) ? CpuKQuantTiles.ScratchFloats(cols)
+        : 0;
 
     /// <summary>
     /// The byte shuffle that puts int16 lane 2k of a 128-bit lane into all 8 int16 lanes of the low
@@ -86,9 +100,9 @@ internal static unsafe class CpuQuantMatMul
             return;
         }
 
-        if (UseBlockTiles(x.Rows))
+        if (UseBlockTiles(x.Rows, w.Cols, scratch.Length))
         {
-            CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd);
+            CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
             return;
         }
 
