@@ -106,12 +106,16 @@ internal static unsafe class CpuF32MatMul
         {
             var rows = w + (r * wStride);
             var b = 0;
-            // While the first token group runs, the next four rows are fetched, so their memory
-            // latency hides behind this group's arithmetic instead of stalling the next one.
+            // While these rows' token groups run, the next four rows are fetched, spread over the
+            // groups (group g of G fetches columns [g·cols/G, (g+1)·cols/G) of all four), so the memory
+            // system streams through all of this pass's arithmetic instead of bursting during the
+            // first group and idling through the rest: at 16 tokens the two take about equally long.
             var next = Prefetch && r + 8 <= rowEnd ? rows + (4 * wStride) : null;
-            for (; b + 4 <= n; b += 4)
+            var groups = n / 4;
+            for (var g = 0; b + 4 <= n; b += 4, g++)
             {
-                Tile4x4(rows, wStride, x + ((nint)b * cols), cols, y + ((nint)b * yStride) + r, yStride, b == 0 ? next : null);
+                Tile4x4(rows, wStride, x + ((nint)b * cols), cols, y + ((nint)b * yStride) + r, yStride,
+                    next, g * cols / groups, (g + 1) * cols / groups);
             }
 
             // The tokens left over take the same four rows while they are still in L1.
@@ -139,7 +143,7 @@ internal static unsafe class CpuF32MatMul
 
     /// <summary>Rows w0..w3 (stride <paramref name="wStride"/>) times activation rows x0..x3 (stride <paramref name="cols"/>): y[b·yStride + i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4(float* w0, nint wStride, float* x0, int cols, float* y, int yStride, float* prefetch)
+    private static void Tile4x4(float* w0, nint wStride, float* x0, int cols, float* y, int yStride, float* prefetch, int prefetchFrom, int prefetchTo)
     {
         float* w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         float* x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
@@ -150,7 +154,7 @@ internal static unsafe class CpuF32MatMul
         var k = 0;
         for (; k + Lanes <= cols; k += Lanes)
         {
-            if (prefetch != null)
+            if (prefetch != null && k >= prefetchFrom && k < prefetchTo)
             {
                 Sse.Prefetch0(prefetch + k);
                 Sse.Prefetch0(prefetch + wStride + k);
