@@ -21,6 +21,8 @@ public sealed unsafe class CpuAttentionTests
         { "GQA, group of 4", 8, 2, 16 },
         { "MHA", 4, 4, 16 },
         { "MHA, head_dim not a multiple of 8", 2, 2, 12 },
+        { "MHA, head_dim 64: a lone row's output in registers", 2, 2, 64 },
+        { "MHA, head_dim 136: two register passes and a tail", 2, 2, 136 },
     };
 
     [Theory]

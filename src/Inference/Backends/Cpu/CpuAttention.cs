@@ -171,6 +171,15 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                 TensorPrimitives.SoftMax(row, row);
             }
 
+            if (rows == 1)
+            {
+                // One row (a decode token of a model whose KV heads are not shared): no other row reads
+                // these value rows, so its output is kept in registers across the positions instead of
+                // loaded and stored at each one (a store-to-load chain per position).
+                SingleRowValues(kv.Value(layer, table, 0) + kvOffset, table, layer, kvOffset, scores, span, output + (first * queryDim) + headOffset);
+                return;
+            }
+
             for (var j = 0; j < count; j++)
             {
                 new Span<float>(output + ((first + j) * queryDim) + headOffset, group * headDim).Clear();
@@ -202,6 +211,74 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                         Accumulate(result + (g * headDim), value, scores[(((j * group) + g) * span) + t], headDim);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// result = Σ_t weights[t] · value_t over positions 0..span−1 for one row, each element formed exactly as
+    /// <see cref="Accumulate"/> forms it (from 0, a multiply then an add per position, in position order),
+    /// 64 floats at a time in eight registers; the rest of a head past the last 64 goes through
+    /// <see cref="Accumulate"/> itself.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SingleRowValues(float* firstValue, int[] table, int layer, int kvOffset, float* weights, int span, float* result)
+    {
+        var headDim = config.HeadDim;
+        var kvDim = config.KvDim;
+        var blockSize = kv.Geometry.BlockSize;
+        var c = 0;
+        for (; c + (8 * Vector256<float>.Count) <= headDim; c += 8 * Vector256<float>.Count)
+        {
+            Vector256<float> r0 = default, r1 = default, r2 = default, r3 = default, r4 = default, r5 = default, r6 = default, r7 = default;
+            var value = firstValue + c;
+            for (int t = 0, slot = 0; t < span; t++, slot++)
+            {
+                if (slot == blockSize)
+                {
+                    value = kv.Value(layer, table, t) + kvOffset + c;
+                    slot = 0;
+                }
+
+                var w = Vector256.Create(weights[t]);
+                r0 = (Vector256.Load(value) * w) + r0;
+                r1 = (Vector256.Load(value + 8) * w) + r1;
+                r2 = (Vector256.Load(value + 16) * w) + r2;
+                r3 = (Vector256.Load(value + 24) * w) + r3;
+                r4 = (Vector256.Load(value + 32) * w) + r4;
+                r5 = (Vector256.Load(value + 40) * w) + r5;
+                r6 = (Vector256.Load(value + 48) * w) + r6;
+                r7 = (Vector256.Load(value + 56) * w) + r7;
+                value += kvDim;
+            }
+
+            Vector256.Store(r0, result + c);
+            Vector256.Store(r1, result + c + 8);
+            Vector256.Store(r2, result + c + 16);
+            Vector256.Store(r3, result + c + 24);
+            Vector256.Store(r4, result + c + 32);
+            Vector256.Store(r5, result + c + 40);
+            Vector256.Store(r6, result + c + 48);
+            Vector256.Store(r7, result + c + 56);
+        }
+
+        if (c < headDim)
+        {
+            new Span<float>(result + c, headDim - c).Clear();
+            float* value = null;
+            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            {
+                if (slot == blockSize)
+                {
+                    value = kv.Value(layer, table, t) + kvOffset;
+                    slot = 0;
+                }
+                else
+                {
+                    value += kvDim;
+                }
+
+                Accumulate(result + c, value + c, weights[t], headDim - c);
             }
         }
     }
