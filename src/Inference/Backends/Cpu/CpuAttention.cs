@@ -135,6 +135,19 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         var blockSize = kv.Geometry.BlockSize;
         fixed (float* queries = q, scores = t_scores)
         {
+            if (rows == 1)
+            {
+                // One row (a decode token of a model whose KV heads are not shared): no other row
+                // shares these key and value rows, so the row takes two positions per step for its
+                // scores (two independent sums in flight, one query load for both) and keeps its
+                // output in registers across the positions.
+                var lone = new Span<float>(scores, span);
+                SingleRowScores(queries + (first * queryDim) + headOffset, table, layer, kvOffset, scale, scores, span);
+                TensorPrimitives.SoftMax(lone, lone);
+                SingleRowValues(kv.Value(layer, table, 0) + kvOffset, table, layer, kvOffset, scores, span, output + (first * queryDim) + headOffset);
+                return;
+            }
+
             // Rows within a block are kv_dim apart: the block table is consulted once per block, not per
             // position (its divisions cost more than a head's dot product).
             float* key = null;
@@ -171,15 +184,6 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                 TensorPrimitives.SoftMax(row, row);
             }
 
-            if (rows == 1)
-            {
-                // One row (a decode token of a model whose KV heads are not shared): no other row reads
-                // these value rows, so its output is kept in registers across the positions instead of
-                // loaded and stored at each one (a store-to-load chain per position).
-                SingleRowValues(kv.Value(layer, table, 0) + kvOffset, table, layer, kvOffset, scores, span, output + (first * queryDim) + headOffset);
-                return;
-            }
-
             for (var j = 0; j < count; j++)
             {
                 new Span<float>(output + ((first + j) * queryDim) + headOffset, group * headDim).Clear();
@@ -212,6 +216,72 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// scores[t] = <see cref="Dot"/>(query, key_t) · scale for positions 0..span−1 of one row, two
+    /// positions per step: each sum is formed exactly as <see cref="Dot"/> forms it, but the two chains
+    /// run side by side and share each query load.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SingleRowScores(float* query, int[] table, int layer, int kvOffset, float scale, float* scores, int span)
+    {
+        var headDim = config.HeadDim;
+        var kvDim = config.KvDim;
+        var blockSize = kv.Geometry.BlockSize;
+        float* key = null;
+        var slot = blockSize;
+        float* Next(int t)
+        {
+            if (slot == blockSize)
+            {
+                key = kv.Key(layer, table, t) + kvOffset;
+                slot = 0;
+            }
+            else
+            {
+                key += kvDim;
+            }
+
+            slot++;
+            return key;
+        }
+
+        var t = 0;
+        for (; t + 2 <= span; t += 2)
+        {
+            var k0 = Next(t);
+            var k1 = Next(t + 1);
+            var i = 0;
+            float s0 = 0f, s1 = 0f;
+            if (headDim >= Vector256<float>.Count)
+            {
+                Vector256<float> l0 = Vector256<float>.Zero, l1 = Vector256<float>.Zero;
+                for (; i <= headDim - Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    var x = Vector256.Load(query + i);
+                    l0 += x * Vector256.Load(k0 + i);
+                    l1 += x * Vector256.Load(k1 + i);
+                }
+
+                s0 = Vector256.Sum(l0);
+                s1 = Vector256.Sum(l1);
+            }
+
+            for (; i < headDim; i++)
+            {
+                s0 += query[i] * k0[i];
+                s1 += query[i] * k1[i];
+            }
+
+            scores[t] = s0 * scale;
+            scores[t + 1] = s1 * scale;
+        }
+
+        if (t < span)
+        {
+            scores[t] = Dot(query, Next(t), headDim) * scale;
         }
     }
 
