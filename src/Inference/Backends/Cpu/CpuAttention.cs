@@ -132,37 +132,26 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         var headOffset = kvHead * group * headDim;
         var kvOffset = kvHead * headDim;
         var kvDim = config.KvDim;
-        var blockSize = kv.Geometry.BlockSize;
         fixed (float* queries = q, scores = t_scores)
         {
             if (rows == 1)
             {
                 // One row (a decode token of a model whose KV heads are not shared): no other row
                 // shares these key and value rows, so the row takes two positions per step for its
-                // scores (two independent sums in flight, one query load for both) and keeps its
-                // output in registers across the positions.
+                // scores (two independent sums in flight, one query load for both) and sums its
+                // output 64 floats at a time over all positions in eight locals, one pass over the
+                // values per 64 floats instead of a call and a result round trip per position.
                 var lone = new Span<float>(scores, span);
-                SingleRowScores(queries + (first * queryDim) + headOffset, table, layer, kvOffset, scale, scores, span);
+                SingleRowScores(queries + (first * queryDim) + headOffset, new KvRows(kv, layer, table, kvOffset, kvDim, values: false), scale, scores, span);
                 TensorPrimitives.SoftMax(lone, lone);
-                SingleRowValues(kv.Value(layer, table, 0) + kvOffset, table, layer, kvOffset, scores, span, output + (first * queryDim) + headOffset);
+                SingleRowValues(layer, table, kvOffset, scores, span, output + (first * queryDim) + headOffset);
                 return;
             }
 
-            // Rows within a block are kv_dim apart: the block table is consulted once per block, not per
-            // position (its divisions cost more than a head's dot product).
-            float* key = null;
-            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            var keys = new KvRows(kv, layer, table, kvOffset, kvDim, values: false);
+            for (var t = 0; t < span; t++)
             {
-                if (slot == blockSize)
-                {
-                    key = kv.Key(layer, table, t) + kvOffset;
-                    slot = 0;
-                }
-                else
-                {
-                    key += kvDim;
-                }
-
+                var key = keys.Next();
                 for (var j = 0; j < count; j++)
                 {
                     if (positions[j] < t)
@@ -189,19 +178,10 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                 new Span<float>(output + ((first + j) * queryDim) + headOffset, group * headDim).Clear();
             }
 
-            float* value = null;
-            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            var values = new KvRows(kv, layer, table, kvOffset, kvDim, values: true);
+            for (var t = 0; t < span; t++)
             {
-                if (slot == blockSize)
-                {
-                    value = kv.Value(layer, table, t) + kvOffset;
-                    slot = 0;
-                }
-                else
-                {
-                    value += kvDim;
-                }
-
+                var value = values.Next();
                 for (var j = 0; j < count; j++)
                 {
                     if (positions[j] < t)
@@ -221,95 +201,46 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
 
     /// <summary>
     /// scores[t] = <see cref="Dot"/>(query, key_t) · scale for positions 0..span−1 of one row, two
-    /// positions per step: each sum is formed exactly as <see cref="Dot"/> forms it, but the two chains
-    /// run side by side and share each query load.
+    /// positions per step through <see cref="Dot2"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void SingleRowScores(float* query, int[] table, int layer, int kvOffset, float scale, float* scores, int span)
+    private void SingleRowScores(float* query, KvRows keys, float scale, float* scores, int span)
     {
-        var headDim = config.HeadDim;
-        var kvDim = config.KvDim;
-        var blockSize = kv.Geometry.BlockSize;
-        float* key = null;
-        var slot = blockSize;
-        float* Next(int t)
-        {
-            if (slot == blockSize)
-            {
-                key = kv.Key(layer, table, t) + kvOffset;
-                slot = 0;
-            }
-            else
-            {
-                key += kvDim;
-            }
-
-            slot++;
-            return key;
-        }
-
         var t = 0;
         for (; t + 2 <= span; t += 2)
         {
-            var k0 = Next(t);
-            var k1 = Next(t + 1);
-            var i = 0;
-            float s0 = 0f, s1 = 0f;
-            if (headDim >= Vector256<float>.Count)
-            {
-                Vector256<float> l0 = Vector256<float>.Zero, l1 = Vector256<float>.Zero;
-                for (; i <= headDim - Vector256<float>.Count; i += Vector256<float>.Count)
-                {
-                    var x = Vector256.Load(query + i);
-                    l0 += x * Vector256.Load(k0 + i);
-                    l1 += x * Vector256.Load(k1 + i);
-                }
-
-                s0 = Vector256.Sum(l0);
-                s1 = Vector256.Sum(l1);
-            }
-
-            for (; i < headDim; i++)
-            {
-                s0 += query[i] * k0[i];
-                s1 += query[i] * k1[i];
-            }
-
+            var k0 = keys.Next();
+            var (s0, s1) = Dot2(query, k0, keys.Next(), config.HeadDim);
             scores[t] = s0 * scale;
             scores[t + 1] = s1 * scale;
         }
 
         if (t < span)
         {
-            scores[t] = Dot(query, Next(t), headDim) * scale;
+            scores[t] = Dot(query, keys.Next(), config.HeadDim) * scale;
         }
     }
 
     /// <summary>
     /// result = Σ_t weights[t] · value_t over positions 0..span−1 for one row, each element formed exactly as
     /// <see cref="Accumulate"/> forms it (from 0, a multiply then an add per position, in position order),
-    /// 64 floats at a time in eight registers; the rest of a head past the last 64 goes through
-    /// <see cref="Accumulate"/> itself.
+    /// 64 floats at a time in eight locals; the rest of a head past the last 64 goes through
+    /// <see cref="Accumulate"/> itself. The JIT keeps the eight in stack slots, not registers: the
+    /// block-table lookup (<see cref="KvRows.Next"/> at a block's first row) is a call inside the loop,
+    /// and the SysV ABI saves no vector registers across calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void SingleRowValues(float* firstValue, int[] table, int layer, int kvOffset, float* weights, int span, float* result)
+    private void SingleRowValues(int layer, int[] table, int kvOffset, float* weights, int span, float* result)
     {
         var headDim = config.HeadDim;
-        var kvDim = config.KvDim;
-        var blockSize = kv.Geometry.BlockSize;
         var c = 0;
         for (; c + (8 * Vector256<float>.Count) <= headDim; c += 8 * Vector256<float>.Count)
         {
             Vector256<float> r0 = default, r1 = default, r2 = default, r3 = default, r4 = default, r5 = default, r6 = default, r7 = default;
-            var value = firstValue + c;
-            for (int t = 0, slot = 0; t < span; t++, slot++)
+            var values = new KvRows(kv, layer, table, kvOffset + c, config.KvDim, values: true);
+            for (var t = 0; t < span; t++)
             {
-                if (slot == blockSize)
-                {
-                    value = kv.Value(layer, table, t) + kvOffset + c;
-                    slot = 0;
-                }
-
+                var value = values.Next();
                 var w = Vector256.Create(weights[t]);
                 r0 = (Vector256.Load(value) * w) + r0;
                 r1 = (Vector256.Load(value + 8) * w) + r1;
@@ -319,7 +250,6 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
                 r5 = (Vector256.Load(value + 40) * w) + r5;
                 r6 = (Vector256.Load(value + 48) * w) + r6;
                 r7 = (Vector256.Load(value + 56) * w) + r7;
-                value += kvDim;
             }
 
             Vector256.Store(r0, result + c);
@@ -335,20 +265,10 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         if (c < headDim)
         {
             new Span<float>(result + c, headDim - c).Clear();
-            float* value = null;
-            for (int t = 0, slot = blockSize; t < span; t++, slot++)
+            var values = new KvRows(kv, layer, table, kvOffset + c, config.KvDim, values: true);
+            for (var t = 0; t < span; t++)
             {
-                if (slot == blockSize)
-                {
-                    value = kv.Value(layer, table, t) + kvOffset;
-                    slot = 0;
-                }
-                else
-                {
-                    value += kvDim;
-                }
-
-                Accumulate(result + c, value + c, weights[t], headDim - c);
+                Accumulate(result + c, values.Next(), weights[t], headDim - c);
             }
         }
     }
@@ -376,6 +296,71 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// (x · y0, x · y1): each formed exactly as <see cref="Dot"/> forms it, the two chains side by side
+    /// sharing each load of x, so neither waits on the other's adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float, float) Dot2(float* x, float* y0, float* y1, int n)
+    {
+        var i = 0;
+        float sum0 = 0f, sum1 = 0f;
+        if (n >= Vector256<float>.Count)
+        {
+            Vector256<float> lanes0 = Vector256<float>.Zero, lanes1 = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var v = Vector256.Load(x + i);
+                lanes0 += v * Vector256.Load(y0 + i);
+                lanes1 += v * Vector256.Load(y1 + i);
+            }
+
+            sum0 = Vector256.Sum(lanes0);
+            sum1 = Vector256.Sum(lanes1);
+        }
+
+        for (; i < n; i++)
+        {
+            sum0 += x[i] * y0[i];
+            sum1 += x[i] * y1[i];
+        }
+
+        return (sum0, sum1);
+    }
+
+    /// <summary>
+    /// One KV head's key (or value) rows of a sequence at positions 0, 1, 2, … in turn, from
+    /// <paramref name="offset"/> floats into each row. Rows within a block are kv_dim apart, so the block
+    /// table is consulted once per block, not per position (its divisions cost more than a head's dot
+    /// product).
+    /// </summary>
+    private struct KvRows(CpuKvCache kv, int layer, int[] table, int offset, int kvDim, bool values)
+    {
+        private readonly int _blockSize = kv.Geometry.BlockSize;
+        private int _position;
+        private int _slot = kv.Geometry.BlockSize;
+        private float* _row;
+
+        /// <summary>The row of the next position.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Next()
+        {
+            if (_slot == _blockSize)
+            {
+                _row = (values ? kv.Value(layer, table, _position) : kv.Key(layer, table, _position)) + offset;
+                _slot = 0;
+            }
+            else
+            {
+                _row += kvDim;
+            }
+
+            _slot++;
+            _position++;
+            return _row;
+        }
     }
 
     /// <summary>result += weight · value over n floats (a multiply then an add, not fused, as TensorPrimitives.MultiplyAdd).</summary>
