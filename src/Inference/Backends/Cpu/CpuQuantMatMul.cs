@@ -176,7 +176,11 @@ internal static unsafe class CpuQuantMatMul
         }
     }
 
-    /// <summary>Σ over blocks of d_w·d_x·(q_w · q_x) + m_w·(d_x·Σq_x): one 32-value block type row times one Q8_0 row.</summary>
+    /// <summary>
+    /// Σ over blocks of d_w·d_x·(q_w · q_x) + m_w·(d_x·Σq_x): one 32-value block type row times one
+    /// Q8_0 row, summed in <see cref="CpuBlockSums"/>' order (an exact integer per block, then one
+    /// FMA per block), as every other kernel of these types sums it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static float DotBlocks(sbyte* wq, float* wd, float* wm, sbyte* xq, float* xd, float* xOffsets, int blocks)
     {
@@ -189,22 +193,21 @@ internal static unsafe class CpuQuantMatMul
             }
         }
 
+        var acc = 0f;
         if (Simd)
         {
             var ones = Vector256.Create((short)1);
-            var acc = Vector256<float>.Zero;
             for (var b = 0; b < blocks; b++)
             {
                 var w = Avx.LoadVector256(wq + (b * BlockQuants.BlockSize));
                 var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
                 var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(wd[b] * xd[b]), acc);
+                acc = MathF.FusedMultiplyAdd(Vector256.Sum(quads), wd[b] * xd[b], acc);
             }
 
-            return Vector256.Sum(acc) + offset;
+            return acc + offset;
         }
 
-        var sum = 0f;
         for (var b = 0; b < blocks; b++)
         {
             var dot = 0;
@@ -213,10 +216,10 @@ internal static unsafe class CpuQuantMatMul
                 dot += wq[(b * BlockQuants.BlockSize) + i] * xq[(b * BlockQuants.BlockSize) + i];
             }
 
-            sum += dot * (wd[b] * xd[b]);
+            acc = MathF.FusedMultiplyAdd(dot, wd[b] * xd[b], acc);
         }
 
-        return sum + offset;
+        return acc + offset;
     }
 
     /// <summary>
