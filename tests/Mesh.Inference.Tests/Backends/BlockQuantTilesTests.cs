@@ -6,9 +6,10 @@ using static Mesh.Inference.Tests.Backends.FusedQuantDotTests;
 namespace Mesh.Inference.Tests.Backends;
 
 /// <summary>
-/// The int8 register tiles of prefill (<see cref="CpuBlockQuantTiles"/>) give every output exactly the
-/// bits of the one-row kernels they replace, for Q8_0 and the 4/5-bit block types: at every token
-/// count (full and partial groups of four), over row ranges that start and end off multiples of four,
+/// The int8 register tiles of prefill (<see cref="CpuBlockQuantTiles"/>: Q8_0's four-row tile and the
+/// 4/5-bit types' eight-row block-sum tile, <see cref="CpuBlockSumTiles"/>) give every output exactly
+/// the bits of the one-row kernels they replace: at every token count (full and partial groups of
+/// four), over row ranges that start and end off multiples of four and eight (partial groups of rows),
 /// for weights at the edges of each field (Q8_0's −128 included) and activations at ±127 and zero,
 /// and through the parallel path at several thread counts; and a token gets inside a batch the bits
 /// it gets decoded alone.
