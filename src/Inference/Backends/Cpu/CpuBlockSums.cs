@@ -9,7 +9,7 @@ namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
 /// The one summation order of the 32-value block types with a 4/5-bit quant (Q4_0, Q4_1, Q5_0,
-/// Q5_1) against Q8_0 activations, and its decode (one activation row) driver.
+/// Q5_1) against Q8_0 activations, and its in-place (no scratch) driver.
 /// <para>
 /// Per row: each block's Σ q_w·q_x is an exact integer (|·| ≤ 32·16·127 &lt; 2²⁴, so exact as a float
 /// too); the row's sum is acc = fma(float(isum_b), d_w·d_x rounded to float, acc) over the blocks in
@@ -23,10 +23,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// the form of ggml's repacked Q4_0 kernels (one integer per row and block).
 /// </para>
 /// <para>
-/// Decode takes eight rows per pass: each row's block goes through the kernel's dot product into
-/// eight four-value lanes, the eight rows' lanes are reduced to one vector of the eight block sums
-/// (a horizontal-add tree, exact), and then one convert, one scale product and one FMA serve all
-/// eight rows. A short last pass repeats its last row in the spare slots and stores only its own.
+/// Decode (and a batch on a CPU without the tiles) takes eight rows per pass: each row's block goes
+/// through the kernel's dot product into eight four-value lanes, the eight rows' lanes are reduced
+/// to one vector of the eight block sums (a horizontal-add tree, exact), and then one convert, one
+/// scale product and one FMA serve all eight rows. A short last pass repeats its last row in the
+/// spare slots and stores only its own.
 /// </para>
 /// </summary>
 internal static unsafe class CpuBlockSums
@@ -56,56 +57,67 @@ internal static unsafe class CpuBlockSums
     }
 
     /// <summary>
-    /// y[r] for r in [rowStart, rowEnd): rows of <paramref name="w"/> (layout <typeparamref name="T"/>)
-    /// times activation row 0 of <paramref name="x"/>, which must be quantized, summed as the class
-    /// describes. <typeparamref name="TQuads"/> picks the instructions (vpdpbusd or maddubs/madd).
+    /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
+    /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/>, which
+    /// must be quantized: rows of <paramref name="w"/> (layout <typeparamref name="T"/>) read in place,
+    /// summed as the class describes. Each group of eight rows serves every token while it is in L1
+    /// (decode has one; a batch on a CPU without the prefill tiles, more). <typeparamref name="TQuads"/>
+    /// picks the instructions (vpdpbusd or maddubs/madd).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DecodeRows<T, TQuads>(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    public static void MultiplyRows<T, TQuads>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
         where T : struct, IBlockLayout
         where TQuads : struct, IQuads
     {
-        var blocks = w.Cols / BlockQuants.BlockSize;
+        var cols = w.Cols;
+        var blocks = cols / BlockQuants.BlockSize;
         var bytes = (nint)GgmlTypeInfo.BlockBytes(w.Type);
         var rowBytes = (nint)w.RowBytes;
-        var xq = x.Q8;
-        var xd = x.Q8Scales;
-        var xOffsets = x.Q8Offsets;
-        var xNegated = x.Q8BlockSumsNegated;
         for (var r = rowStart; r < rowEnd; r += Rows)
         {
+            // Spare rows of a short last group repeat its last row: computed, never stored.
             var last = Math.Min(Rows, rowEnd - r) - 1;
             byte* r0 = w.Row(r), r1 = r0 + (Math.Min(1, last) * rowBytes), r2 = r0 + (Math.Min(2, last) * rowBytes), r3 = r0 + (Math.Min(3, last) * rowBytes);
             byte* r4 = r0 + (Math.Min(4, last) * rowBytes), r5 = r0 + (Math.Min(5, last) * rowBytes), r6 = r0 + (Math.Min(6, last) * rowBytes), r7 = r0 + (last * rowBytes);
             var ahead = r0 + (PrefetchRows * rowBytes);
-            Vector256<float> acc = default, offset = default;
-            for (var b = 0; b < blocks; b++)
+            for (var t = 0; t < x.Rows; t++)
             {
-                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
-                var o = b * bytes;
-
-                // A pass reads 8 × bytes per step (≤ 192 for these types): three lines cover it.
-                Sse.Prefetch0(ahead + (Rows * o));
-                Sse.Prefetch0(ahead + (Rows * o) + 64);
-                Sse.Prefetch0(ahead + (Rows * o) + 128);
-                var isum = Reduce(
-                    TQuads.Quads<T>(r0 + o, v), TQuads.Quads<T>(r1 + o, v), TQuads.Quads<T>(r2 + o, v), TQuads.Quads<T>(r3 + o, v),
-                    TQuads.Quads<T>(r4 + o, v), TQuads.Quads<T>(r5 + o, v), TQuads.Quads<T>(r6 + o, v), TQuads.Quads<T>(r7 + o, v));
-                if (TQuads.Biased && T.BiasShift != 0)
+                var xq = x.Q8 + ((nint)t * cols);
+                var xd = x.Q8Scales + ((nint)t * blocks);
+                var xOffsets = x.Q8Offsets + ((nint)t * blocks);
+                var xNegated = x.Q8BlockSumsNegated + ((nint)t * blocks);
+                Vector256<float> acc = default, offset = default;
+                for (var b = 0; b < blocks; b++)
                 {
-                    isum = Avx2.Add(isum, Vector256.Create(xNegated[b] << T.BiasShift));
+                    var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
+                    var o = b * bytes;
+                    if (t == 0)
+                    {
+                        // A pass reads 8 × bytes per step (≤ 192 for these types): three lines cover it.
+                        Sse.Prefetch0(ahead + (Rows * o));
+                        Sse.Prefetch0(ahead + (Rows * o) + 64);
+                        Sse.Prefetch0(ahead + (Rows * o) + 128);
+                    }
+
+                    var isum = Reduce(
+                        TQuads.Quads<T>(r0 + o, v), TQuads.Quads<T>(r1 + o, v), TQuads.Quads<T>(r2 + o, v), TQuads.Quads<T>(r3 + o, v),
+                        TQuads.Quads<T>(r4 + o, v), TQuads.Quads<T>(r5 + o, v), TQuads.Quads<T>(r6 + o, v), TQuads.Quads<T>(r7 + o, v));
+                    if (TQuads.Biased && T.BiasShift != 0)
+                    {
+                        isum = Avx2.Add(isum, Vector256.Create(xNegated[b] << T.BiasShift));
+                    }
+
+                    var d = Halves(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o, r6 + o, r7 + o);
+                    acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Avx.Multiply(d, Vector256.Create(xd[b])), acc);
+                    if (T.HasOffset)
+                    {
+                        var m = Halves(r0 + o + 2, r1 + o + 2, r2 + o + 2, r3 + o + 2, r4 + o + 2, r5 + o + 2, r6 + o + 2, r7 + o + 2);
+                        offset = Avx.Add(offset, Avx.Multiply(m, Vector256.Create(xOffsets[b])));
+                    }
                 }
 
-                var d = Halves(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o, r6 + o, r7 + o);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Avx.Multiply(d, Vector256.Create(xd[b])), acc);
-                if (T.HasOffset)
-                {
-                    var m = Halves(r0 + o + 2, r1 + o + 2, r2 + o + 2, r3 + o + 2, r4 + o + 2, r5 + o + 2, r6 + o + 2, r7 + o + 2);
-                    offset = Avx.Add(offset, Avx.Multiply(m, Vector256.Create(xOffsets[b])));
-                }
+                Store(Avx.Add(acc, offset), y + ((nint)t * yStride) + r, last + 1);
             }
-
-            Store(Avx.Add(acc, offset), y + r, last + 1);
         }
     }
 

@@ -22,25 +22,26 @@ internal static unsafe class CpuFusedQuantDot
         type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>
-    /// y[r] for r in [rowStart, rowEnd): the 32-value block type rows of <paramref name="w"/> times
-    /// activation row 0 (Q8_0), eight rows per pass with one integer per row and block (<see cref="CpuBlockSums"/>).
+    /// Output columns [rowStart, rowEnd) of y (row stride <paramref name="yStride"/>) for every
+    /// activation row (Q8_0) of <paramref name="x"/>: the 32-value block type rows of <paramref name="w"/>,
+    /// eight rows per pass with one integer per row and block (<see cref="CpuBlockSums"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         switch (w.Type)
         {
             case GgmlType.Q4_0:
-                CpuBlockSums.DecodeRows<Q4_0, CpuBlockSums.Avx2Quads>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_0, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q4_1:
-                CpuBlockSums.DecodeRows<Q4_1, CpuBlockSums.Avx2Quads>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_1, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_0:
-                CpuBlockSums.DecodeRows<Q5_0, CpuBlockSums.Avx2Quads>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_0, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_1:
-                CpuBlockSums.DecodeRows<Q5_1, CpuBlockSums.Avx2Quads>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_1, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             default:
                 throw new NotSupportedException($"no fused kernel for {w.Type}");

@@ -20,8 +20,9 @@ internal static unsafe class CpuQuantMatMul
 
     /// <summary>
     /// Whether a single activation row (decode) takes <see cref="CpuFusedQuantDot"/>, which unpacks
-    /// in registers, rather than the unpack-to-scratch path. Both give bit-identical results; the
-    /// switch exists so a benchmark can measure one against the other in the same run.
+    /// in registers, rather than the unpack-to-scratch path (for the 4/5-bit block types, so does a
+    /// batch that the tiles do not take). Both give bit-identical results; the switch exists so a
+    /// benchmark can measure one against the other in the same run.
     /// </summary>
     internal static bool FusedDecode { get; set; } = true;
 
@@ -85,24 +86,26 @@ internal static unsafe class CpuQuantMatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
-        if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
-        {
-            // One activation row: unpacking into scratch would cost as much as the dot product itself.
-            if (Vnni)
-            {
-                CpuVnniQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
-            }
-            else
-            {
-                CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
-            }
-
-            return;
-        }
-
         if (UseBlockTiles(x.Rows, w.Cols, scratch.Length))
         {
             CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
+            return;
+        }
+
+        if (FusedDecode && CpuFusedQuantDot.Handles(w.Type))
+        {
+            // One activation row, or a batch where the CPU has no tiles: eight rows at a time read in
+            // place serve every token (unpacking into scratch would cost as much as a decode step's
+            // dot product, and the one-row dot below reduces its lanes once per block and token).
+            if (Vnni)
+            {
+                CpuVnniQuantDot.BlockRows(w, x, y, yStride, rowStart, rowEnd);
+            }
+            else
+            {
+                CpuFusedQuantDot.BlockRows(w, x, y, yStride, rowStart, rowEnd);
+            }
+
             return;
         }
 
