@@ -10,9 +10,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// Decode (one activation row) dot products that read the packed weight blocks straight from the
 /// model and unpack their nibbles, fifth bits and scales in registers (and/shift, then maddubs/madd
 /// with the sign trick), so a weight row streams from memory once with no scratch round trip.
-/// Every integer lane and every float operation is the one <see cref="CpuQuantMatMul"/>'s
-/// unpack-then-dot path performs, in the same order, so a token gets bit-identical results whether it
-/// is decoded alone (here) or inside a batch (there). AVX2/FMA only; the caller keeps the scalar path.
+/// Every integer and every float operation is the one <see cref="CpuQuantMatMul"/>'s unpack-then-dot
+/// path and the prefill tiles perform, in the same order (for the 4/5-bit block types the order of
+/// <see cref="CpuBlockSums"/>, whose eight-row driver these kernels feed), so a token gets
+/// bit-identical results whether it is decoded alone (here) or inside a batch. AVX2/FMA only; the
+/// caller keeps the scalar path.
 /// </summary>
 internal static unsafe class CpuFusedQuantDot
 {

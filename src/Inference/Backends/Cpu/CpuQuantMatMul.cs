@@ -11,8 +11,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// the K-quants (Q2_K–Q6_K) against Q8_K activations, as ggml pairs them. Each weight row is unpacked
 /// once into its integer form (<see cref="BlockQuants"/>, <see cref="KQuants"/>) in thread-local
 /// scratch, then multiplied with every activation row by int8 dot products (maddubs/madd, with the
-/// sign of the weights moved onto the activations as ggml's AVX2 path does). Each output is summed
-/// block by block in one fixed order, whatever the thread split or the batch around it.
+/// sign of the weights moved onto the activations as ggml's AVX2 path does). Decode, batches on the
+/// prefill tiles, and (for the 4/5-bit block types) every batch on an AVX2 CPU read the rows in place
+/// instead; this path remains for CPUs without AVX2 and as the benchmarks' and tests' baseline. Each
+/// output is summed block by block in one fixed order, whatever the path, the thread split or the
+/// batch around it.
 /// </summary>
 internal static unsafe class CpuQuantMatMul
 {

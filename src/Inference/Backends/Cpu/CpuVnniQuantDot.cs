@@ -13,8 +13,10 @@ namespace Mesh.Inference.Backends.Cpu;
 /// where the AVX2 kernels need maddubs then madd (and, for signed weights, two sign instructions).
 /// Weight quants stored with a bias (Q4_0: q − 8, Q5_0: q − 16, Q6_K: q − 32; Q8_0 read as unsigned:
 /// w + 128) go in unsigned, and the bias times each four-value sum of the activations, computed once
-/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value.
-/// Every int32 lane is therefore the same integer the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
+/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value
+/// (for the 4/5-bit block types, the bias times the block's sum, <see cref="CpuActivations.Q8BlockSumsNegated"/>,
+/// is added to each block's integer once the eight rows' lanes are reduced, <see cref="CpuBlockSums"/>).
+/// Every integer is therefore the same one the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
 /// saturate, and no AVX2 sum here saturates either), and every float step is unchanged, so the results
 /// are bit-identical to <see cref="CpuFusedQuantDot"/>, to the unpack path and to the batch.
 /// </summary>
