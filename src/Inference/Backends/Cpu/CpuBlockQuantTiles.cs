@@ -9,7 +9,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <summary>
 /// y = x · Wᵀ for a batch (two or more activation rows) of the 32-value block types (Q8_0, Q4_0,
 /// Q4_1, Q5_0, Q5_1) against Q8_0 activations: the int8 register tiles of prefill. The 4/5-bit types
-/// take <see cref="CpuBlockSumTiles"/> (one integer per row and block, eight rows per vector); Q8_0
+/// take <see cref="CpuBlockSumTiles"/> (one integer per row and block, sixteen rows per vector); Q8_0
 /// takes the tile here, which keeps <see cref="CpuMatMul.DotQ8"/>'s eight float lanes per row.
 /// <para>
 /// Q8_0: four weight rows are copied once into the thread's scratch as unsigned bytes (q ^ 0x80 =
@@ -43,19 +43,22 @@ internal static unsafe class CpuBlockQuantTiles
 
     private const int PanelBlock = TileRows * Block;
 
-    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 512-bit float steps and 32 vector registers.</summary>
-    public static bool IsSupported => Avx512F.IsSupported && CpuVnniQuantDot.IsSupported;
+    /// <summary>
+    /// Whether this CPU runs the tiles: AVX-VNNI for Q8_0's vpdpbusd, AVX-512 for the 512-bit float
+    /// steps and 32 vector registers, and AVX-512BW for the 4/5-bit tile's 512-bit byte products.
+    /// </summary>
+    public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported && CpuVnniQuantDot.IsSupported;
 
     /// <summary>Whether the tiles handle <paramref name="type"/>.</summary>
     public static bool Handles(GgmlType type) => BlockQuants.Handles(type);
 
     /// <summary>
     /// Floats of scratch a thread needs for the panel of a <paramref name="cols"/>-wide matrix, the
-    /// larger of the two tiles' layouts: the eight-row panel of <see cref="CpuBlockSumTiles"/> (8 · cols
-    /// bytes of quants, 16 floats of scales and offsets per block) and the four-row Q8_0 panel (4 · cols
+    /// larger of the two tiles' layouts: the sixteen-row panel of <see cref="CpuBlockSumTiles"/> (16 · cols
+    /// bytes of quants, 32 floats of scales and offsets per block) and the four-row Q8_0 panel (4 · cols
     /// bytes, 32 floats of scales per block), and 64 bytes of slack to align the panel to a cache line.
     /// </summary>
-    public static int ScratchFloats(int cols) => (((8 * cols) + (32 * sizeof(float) * (cols / Block)) + 64) / sizeof(float)) + 1;
+    public static int ScratchFloats(int cols) => (((16 * cols) + (32 * sizeof(float) * (cols / Block)) + 64) / sizeof(float)) + 1;
 
     /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>

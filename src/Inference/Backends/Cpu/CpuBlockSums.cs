@@ -15,7 +15,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// too); the row's sum is acc = fma(float(isum_b), d_w·d_x rounded to float, acc) over the blocks in
 /// order from +0; the Q4_1/Q5_1 offset term o = Σ_b m_w·(d_x·Σq_x) is summed block by block with a
 /// multiply then an add (0 for the types without one), and y = acc + o. Every kernel of these types
-/// forms exactly this — the prefill tiles (<see cref="CpuBlockQuantTiles"/>, eight rows per vector),
+/// forms exactly this — the prefill tiles (<see cref="CpuBlockSumTiles"/>, sixteen rows per vector),
 /// decode here (eight rows per vector, through vpdpbusd or maddubs/madd), and the scalar and unpack
 /// paths of <c>CpuQuantMatMul.DotBlocks</c> — so a token's output does not depend on the batch, the
 /// tile, the thread split or whether it was decoded alone (speculative decoding relies on that).
