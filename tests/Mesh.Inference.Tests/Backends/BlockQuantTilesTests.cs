@@ -161,7 +161,8 @@ public sealed unsafe class BlockQuantTilesTests
 
     /// <summary>
     /// <paramref name="n"/> activation rows: random ones, with a row that quantizes to ±127 everywhere
-    /// (second), a zero row (third) and another ±127 row of the opposite signs (last) where n allows.
+    /// (second), a zero row (third), a row of +127 everywhere (fourth) and another ±127 row of the
+    /// opposite signs (last) where n allows.
     /// </summary>
     private static float[][] Tokens(int n, int cols, Random random)
     {
@@ -172,6 +173,9 @@ public sealed unsafe class BlockQuantTilesTests
             {
                 1 => [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)],
                 2 => new float[cols],
+
+                // +127 everywhere: with all-ones weights, the largest sums the tiles' int16 steps hold.
+                3 => [.. Enumerable.Repeat(0.75f, cols)],
                 _ when t == n - 1 && n > 3 => [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? 2f : -2f)],
                 _ => Activations(cols, random).First(),
             };
