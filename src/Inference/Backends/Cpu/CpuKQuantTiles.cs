@@ -75,8 +75,8 @@ internal static unsafe class CpuKQuantTiles
     /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each.</summary>
     private static int PanelBytes(int superBlocks) => TileRows * superBlocks * RowPanelBytesPerSuperBlock;
 
-    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins, d and dmin, 16 signed scales and mins for the unpacker, and 8 int32 correction lanes.</summary>
-    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 32 + 8 + 32 + 32;
+    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins twice, d and dmin, 16 signed scales and mins for the unpacker, and 8 int32 correction lanes twice.</summary>
+    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 64 + 8 + 32 + 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
@@ -123,6 +123,7 @@ internal static unsafe class CpuKQuantTiles
     /// buffer, touched once per 256 values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit] // the accumulators are zeroed below, once
     private static void Tile<T, TTokens>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
         where T : struct, IKLayout
         where TTokens : struct, ITileTokens
@@ -132,7 +133,7 @@ internal static unsafe class CpuKQuantTiles
         // Per row r, tokens 0–1 at [2r] and 2–3 at [2r + 1], one token in each 8-lane half.
         var acc = stackalloc Vector512<float>[8];
         var accMin = stackalloc Vector512<float>[8];
-        for (var i = 0; i < 8; i += TTokens.Count > 2 ? 1 : 2)
+        for (var i = 0; i < 8; i++)
         {
             acc[i] = Vector512<float>.Zero;
             accMin[i] = Vector512<float>.Zero;
@@ -231,16 +232,64 @@ internal static unsafe class CpuKQuantTiles
             Finish<T, TTokens>(panel, 3, s, z30, z31, z32, z33, s01, s23, x01, x23, acc + 6, accMin + 6);
         }
 
-        for (var row = 0; row < rows; row++)
+        // Every output's Vector256.Sum(acc) − Vector256.Sum(accMin), sixteen at a time: the lanes
+        // paired as Sum pairs them, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)), so each
+        // output is the one-row kernel's float.
+        var (y01, y23) = Reduce(acc);
+        if (T.HasMins)
         {
-            for (var token = 0; token < TTokens.Count; token++)
+            var (m01, m23) = Reduce(accMin);
+            y01 = Avx512F.Subtract(y01, m01);
+            y23 = Avx512F.Subtract(y23, m23);
+        }
+        if (rows == TileRows)
+        {
+            Sse.Store(y, y01.GetLower().GetLower());
+            if (second)
             {
-                var a = acc[(2 * row) + (token / 2)];
-                var m = accMin[(2 * row) + (token / 2)];
-                var (sum, min) = token % 2 == 0 ? (a.GetLower(), m.GetLower()) : (a.GetUpper(), m.GetUpper());
-                y[((nint)token * yStride) + row] = T.HasMins ? Vector256.Sum(sum) - Vector256.Sum(min) : Vector256.Sum(sum);
+                Sse.Store(y + yStride, y01.GetLower().GetUpper());
+            }
+
+            if (four)
+            {
+                Sse.Store(y + (2 * (nint)yStride), y23.GetLower().GetLower());
+                Sse.Store(y + (3 * (nint)yStride), y23.GetLower().GetUpper());
+            }
+
+            return;
+        }
+
+        for (var token = 0; token < TTokens.Count; token++)
+        {
+            var v = token < 2 ? y01 : y23;
+            for (var row = 0; row < rows; row++)
+            {
+                y[((nint)token * yStride) + row] = v.GetElement(((token % 2) * 4) + row);
             }
         }
+    }
+
+    /// <summary>
+    /// Horizontal sums of the tile's eight accumulators (row r, tokens 0–1 at [2r], 2–3 at [2r + 1]):
+    /// tokens 0 and 1's four rows in lanes 0–7 of the first result, 2 and 3's in the second's,
+    /// each lane ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) of its row and token, the order
+    /// <see cref="Vector256.Sum{T}(Vector256{T})"/> adds in (float addition commutes, so which
+    /// operand is which does not change a bit).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>) Reduce(Vector512<float>* acc)
+    {
+        // Per 128-bit quarter (token 0 lanes 0–3, 4–7, token 1 lanes 0–3, 4–7): [r0 p0, r0 p1, r1 p0, r1 p1].
+        var p01 = Avx512F.Add(Avx512F.Shuffle(acc[0], acc[2], 0x88), Avx512F.Shuffle(acc[0], acc[2], 0xDD));
+        var p23 = Avx512F.Add(Avx512F.Shuffle(acc[4], acc[6], 0x88), Avx512F.Shuffle(acc[4], acc[6], 0xDD));
+        // [r0 q, r1 q, r2 q, r3 q] per quarter, q = p0 + p1.
+        var q01 = Avx512F.Add(Avx512F.Shuffle(p01, p23, 0x88), Avx512F.Shuffle(p01, p23, 0xDD));
+        var first = Avx512F.Add(Avx512F.Shuffle4x128(q01, q01, 0x88), Avx512F.Shuffle4x128(q01, q01, 0xDD));
+        var r01 = Avx512F.Add(Avx512F.Shuffle(acc[1], acc[3], 0x88), Avx512F.Shuffle(acc[1], acc[3], 0xDD));
+        var r23 = Avx512F.Add(Avx512F.Shuffle(acc[5], acc[7], 0x88), Avx512F.Shuffle(acc[5], acc[7], 0xDD));
+        var q23 = Avx512F.Add(Avx512F.Shuffle(r01, r23, 0x88), Avx512F.Shuffle(r01, r23, 0xDD));
+        var secondHalf = Avx512F.Add(Avx512F.Shuffle4x128(q23, q23, 0x88), Avx512F.Shuffle4x128(q23, q23, 0xDD));
+        return (first, secondHalf);
     }
 
     /// <summary>
@@ -268,9 +317,9 @@ internal static unsafe class CpuKQuantTiles
     /// for the signed types (what x + 128 adds), zero for the unsigned.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Correction<T>(in Panel panel, int row, int s)
+    private static Vector512<int> Correction<T>(in Panel panel, int row, int s)
         where T : struct, IKLayout =>
-        T.Signed ? Avx.LoadVector256(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 8)) : Vector256<int>.Zero;
+        T.Signed ? Avx512F.LoadVector512(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 16)) : Vector512<int>.Zero;
 
     /// <summary>
     /// Two tokens' super-block sums in one vector: token a's even chunks' eight lanes plus its odd
@@ -278,8 +327,12 @@ internal static unsafe class CpuKQuantTiles
     /// kernels' int32 lanes (integers summed in another grouping, the same integers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Fold(Vector512<int> a, Vector512<int> b, Vector512<int> correction) =>
-        Avx512F.Add(Avx512F.Add(Avx512F.Shuffle4x128(a, b, 0x44), Avx512F.Shuffle4x128(a, b, 0xEE)), correction);
+    private static Vector512<int> Fold<T>(Vector512<int> a, Vector512<int> b, Vector512<int> correction)
+        where T : struct, IKLayout
+    {
+        var sum = Avx512F.Add(Avx512F.Shuffle4x128(a, b, 0x44), Avx512F.Shuffle4x128(a, b, 0xEE));
+        return T.Signed ? Avx512F.Add(sum, correction) : sum;
+    }
 
     /// <summary>
     /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
@@ -294,19 +347,17 @@ internal static unsafe class CpuKQuantTiles
         where TTokens : struct, ITileTokens
     {
         var superBlocks = panel.SuperBlocks;
-        var correction = Correction<T>(panel, row, s);
-        var k = Vector512.Create(correction, correction);
+        var k = Correction<T>(panel, row, s);
         var d = Vector512.Create(panel.D[(row * superBlocks) + s]);
-        acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
+        acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold<T>(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
         if (TTokens.Count > 2)
         {
-            acc[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold(z2, z3, k)), Avx512F.Multiply(d, s23), acc[1]);
+            acc[1] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold<T>(z2, z3, k)), Avx512F.Multiply(d, s23), acc[1]);
         }
 
         if (T.HasMins)
         {
-            var rowMins = Avx.LoadVector256(panel.Mins + ((((nint)row * superBlocks) + s) * KQuants.GroupsPerSuperBlock));
-            var mins = Vector512.Create(rowMins, rowMins);
+            var mins = Avx512F.LoadVector512(panel.Mins + ((((nint)row * superBlocks) + s) * 2 * KQuants.GroupsPerSuperBlock));
             var dmin = Vector512.Create(panel.DMin[(row * superBlocks) + s]);
             accMin[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x01)), Avx512F.Multiply(dmin, s01), accMin[0]);
             if (TTokens.Count > 2)
@@ -343,8 +394,8 @@ internal static unsafe class CpuKQuantTiles
             D = (float*)(ScaleLanes + (TileRows * superBlocks * ChunksPerSuperBlock * 8));
             DMin = D + (TileRows * superBlocks);
             Corrections = (int*)(DMin + (TileRows * superBlocks));
-            Mins = (short*)(Corrections + (TileRows * superBlocks * 8));
-            Quants = (byte*)(Mins + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock));
+            Mins = (short*)(Corrections + (TileRows * superBlocks * 16));
+            Quants = (byte*)(Mins + (TileRows * superBlocks * 2 * KQuants.GroupsPerSuperBlock));
             _scales = (sbyte*)(Quants + (TileRows * superBlocks * KQuants.SuperBlockSize));
             _mins = _scales + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock);
         }
@@ -381,7 +432,7 @@ internal static unsafe class CpuKQuantTiles
                 // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants,
                 // formed as the tile forms its sums (maddubs of ones by the quants, madd with the
                 // scale lanes, two chunks per step, the halves added): all of it exact integers.
-                var corrections = Corrections + ((nint)row * SuperBlocks * 8);
+                var corrections = Corrections + ((nint)row * SuperBlocks * 16);
                 var ones = Vector512.Create((byte)1);
                 for (var sb = 0; sb < SuperBlocks; sb++)
                 {
@@ -393,15 +444,17 @@ internal static unsafe class CpuKQuantTiles
                         sum = Avx512F.Add(sum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, Avx512F.LoadVector512((sbyte*)q + at)), l));
                     }
 
-                    var folded = Avx2.Add(sum.GetLower(), sum.GetUpper());
-                    Avx.Store(corrections + (sb * 8), Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(folded, 7)));
+                    var folded = Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(Avx2.Add(sum.GetLower(), sum.GetUpper()), 7));
+                    Avx512F.Store(corrections + (sb * 16), Vector512.Create(folded, folded));
                 }
             }
 
-            var wide = Mins + ((nint)row * groups);
-            for (var g = 0; g < groups; g++)
+            // Each super-block's 16 mins twice over (one copy per token of a 512-bit pair).
+            var wide = Mins + ((nint)row * 2 * groups);
+            for (var g = 0; g < groups; g += KQuants.GroupsPerSuperBlock)
             {
-                wide[g] = mins[g];
+                var m = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(mins + g));
+                Avx512F.Store(wide + (2 * g), Vector512.Create(m, m));
             }
         }
     }
