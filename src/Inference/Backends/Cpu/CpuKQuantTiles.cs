@@ -220,12 +220,12 @@ internal static unsafe class CpuKQuantTiles
 
             // d_x of tokens 0, 1 (and 2, 3) eight times each, the activations' group sums likewise.
             var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var s01 = Vector512.Create(Vector256.Create(xd[0]), Vector256.Create(second ? xd[superBlocks] : 0f));
-            var s23 = four ? Vector512.Create(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
+            var s01 = Pair(Vector256.Create(xd[0]), Vector256.Create(second ? xd[superBlocks] : 0f));
+            var s23 = four ? Pair(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
             var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
             var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            var x01 = T.HasMins ? Vector512.Create(Avx.LoadVector256(xSums), second ? Avx.LoadVector256(xSums + step) : default) : default;
-            var x23 = T.HasMins && four ? Vector512.Create(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
+            var x01 = T.HasMins ? Pair(Avx.LoadVector256(xSums), second ? Avx.LoadVector256(xSums + step) : default) : default;
+            var x23 = T.HasMins && four ? Pair(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
             Finish<T, TTokens>(panel, 0, s, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
             Finish<T, TTokens>(panel, 1, s, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
             Finish<T, TTokens>(panel, 2, s, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
@@ -268,6 +268,15 @@ internal static unsafe class CpuKQuantTiles
             }
         }
     }
+
+    /// <summary>
+    /// [<paramref name="lower"/>, <paramref name="upper"/>] in one vector. Vector512.Create of two
+    /// halves compiles to inserts into the register's previous value, which kept four such vectors
+    /// alive (spilled) across the super-block loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<TValue> Pair<TValue>(Vector256<TValue> lower, Vector256<TValue> upper) =>
+        Avx512F.InsertVector256(lower.ToVector512Unsafe().AsDouble(), upper.AsDouble(), 1).As<double, TValue>();
 
     /// <summary>
     /// Horizontal sums of the tile's eight accumulators (row r, tokens 0–1 at [2r], 2–3 at [2r + 1]):
