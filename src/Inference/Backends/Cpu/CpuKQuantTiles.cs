@@ -43,8 +43,8 @@ internal static unsafe class CpuKQuantTiles
     /// </summary>
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported && Avx512F.VL.IsSupported && Avx512BW.IsSupported;
 
-    /// <summary>Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide matrix.</summary>
-    public static int ScratchFloats(int cols) => (PanelBytes(cols / KQuants.SuperBlockSize) / sizeof(float)) + 1;
+    /// <summary>Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide matrix (and room to align it to 64 bytes).</summary>
+    public static int ScratchFloats(int cols) => (PanelBytes(cols / KQuants.SuperBlockSize) / sizeof(float)) + 17;
 
     /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
@@ -72,11 +72,11 @@ internal static unsafe class CpuKQuantTiles
         }
     }
 
-    /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each.</summary>
-    private static int PanelBytes(int superBlocks) => TileRows * superBlocks * RowPanelBytesPerSuperBlock;
+    /// <summary>Panel bytes for four rows of <paramref name="superBlocks"/> super-blocks each, and one super-block's unpacking room.</summary>
+    private static int PanelBytes(int superBlocks) => (TileRows * superBlocks * RowPanelBytesPerSuperBlock) + KQuants.SuperBlockSize + 64;
 
-    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins twice, d and dmin, 16 signed scales and mins for the unpacker, and 8 int32 correction lanes twice.</summary>
-    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 64 + 8 + 32 + 64;
+    /// <summary>Per row and super-block: 256 quants, 8 × 8 int32 scale lanes, 16 int16 mins twice, d and dmin, and 8 int32 correction lanes twice.</summary>
+    private const int RowPanelBytesPerSuperBlock = KQuants.SuperBlockSize + (ChunksPerSuperBlock * 32) + 64 + 8 + 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
@@ -128,7 +128,10 @@ internal static unsafe class CpuKQuantTiles
         where T : struct, IKLayout
         where TTokens : struct, ITileTokens
     {
+        // The panel's fields in locals: through the reference the JIT reloads them after every store.
         var superBlocks = panel.SuperBlocks;
+        var quants = panel.Quants;
+        var scaleLanes = panel.ScaleLanes;
         var cols = superBlocks * KQuants.SuperBlockSize;
         // Per row r, tokens 0–1 at [2r] and 2–3 at [2r + 1], one token in each 8-lane half.
         var acc = stackalloc Vector512<float>[8];
@@ -140,29 +143,37 @@ internal static unsafe class CpuKQuantTiles
         }
 
         // Tokens past the tile's count are never read: one token may be the batch's last row.
-        var x0 = x.Q8K + ((nint)t * cols);
         var second = TTokens.Count > 1;
         var four = TTokens.Count > 2;
+        var xa = x.Q8K + ((nint)t * cols);
+        var xb = second ? xa + cols : xa;
+        var xc = four ? xa + (2 * cols) : xa;
+        var xe = four ? xa + (3 * cols) : xa;
+        var xd = x.Q8KScales + ((nint)t * superBlocks);
+        var xSums = x.Q8KSums + ((nint)t * superBlocks * KQuants.GroupsPerSuperBlock);
+        var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
         for (var s = 0; s < superBlocks; s++)
         {
-            var q = panel.Quants + ((nint)s * KQuants.SuperBlockSize);
-            var sc = panel.ScaleLanes + ((nint)s * ChunksPerSuperBlock * 8);
+            // The four rows' chunk pairs side by side (see Panel), quants and scale lanes alike.
+            var q = quants + ((nint)s * SuperBlockPanelBytes);
+            var sc = scaleLanes + ((nint)s * SuperBlockPanelBytes);
+            var end = q + SuperBlockPanelBytes;
             // 64 values (two chunks) per pair in one 512-bit maddubs and one madd with the group
             // scales; lanes 0–7 sum the even chunks, 8–15 the odd.
             Vector512<int> z00 = default, z01 = default, z02 = default, z03 = default;
             Vector512<int> z10 = default, z11 = default, z12 = default, z13 = default;
             Vector512<int> z20 = default, z21 = default, z22 = default, z23 = default;
             Vector512<int> z30 = default, z31 = default, z32 = default, z33 = default;
-            for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+            var o = (nint)s * KQuants.SuperBlockSize;
+            for (; q < end; q += TileRows * 2 * Chunk, sc += TileRows * 2 * Chunk, o += 2 * Chunk)
             {
-                var at = ((nint)s * KQuants.SuperBlockSize) + (c * Chunk);
-                var v0 = Activations<T>(x0 + at);
-                var v1 = second ? Activations<T>(x0 + cols + at) : default;
-                var v2 = four ? Activations<T>(x0 + (2 * cols) + at) : default;
-                var v3 = four ? Activations<T>(x0 + (3 * cols) + at) : default;
+                var v0 = Activations<T>(xa + o);
+                var v1 = second ? Activations<T>(xb + o) : default;
+                var v2 = four ? Activations<T>(xc + o) : default;
+                var v3 = four ? Activations<T>(xe + o) : default;
 
-                var w = Avx512F.LoadVector512(q + (c * Chunk));
-                var l = Avx512F.LoadVector512(sc + (c * 8)).AsInt16();
+                var w = Avx512F.LoadVector512(q);
+                var l = Avx512F.LoadVector512(sc).AsInt16();
                 z00 = Scaled512<T>(z00, w, v0, l);
                 if (TTokens.Count > 1)
                 {
@@ -175,8 +186,8 @@ internal static unsafe class CpuKQuantTiles
                     z03 = Scaled512<T>(z03, w, v3, l);
                 }
 
-                w = Avx512F.LoadVector512(q + panel.QuantsStride + (c * Chunk));
-                l = Avx512F.LoadVector512(sc + panel.ScaleLanesStride + (c * 8)).AsInt16();
+                w = Avx512F.LoadVector512(q + (2 * Chunk));
+                l = Avx512F.LoadVector512(sc + (2 * Chunk)).AsInt16();
                 z10 = Scaled512<T>(z10, w, v0, l);
                 if (TTokens.Count > 1)
                 {
@@ -189,8 +200,8 @@ internal static unsafe class CpuKQuantTiles
                     z13 = Scaled512<T>(z13, w, v3, l);
                 }
 
-                w = Avx512F.LoadVector512(q + (2 * panel.QuantsStride) + (c * Chunk));
-                l = Avx512F.LoadVector512(sc + (2 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                w = Avx512F.LoadVector512(q + (4 * Chunk));
+                l = Avx512F.LoadVector512(sc + (4 * Chunk)).AsInt16();
                 z20 = Scaled512<T>(z20, w, v0, l);
                 if (TTokens.Count > 1)
                 {
@@ -203,8 +214,8 @@ internal static unsafe class CpuKQuantTiles
                     z23 = Scaled512<T>(z23, w, v3, l);
                 }
 
-                w = Avx512F.LoadVector512(q + (3 * panel.QuantsStride) + (c * Chunk));
-                l = Avx512F.LoadVector512(sc + (3 * panel.ScaleLanesStride) + (c * 8)).AsInt16();
+                w = Avx512F.LoadVector512(q + (6 * Chunk));
+                l = Avx512F.LoadVector512(sc + (6 * Chunk)).AsInt16();
                 z30 = Scaled512<T>(z30, w, v0, l);
                 if (TTokens.Count > 1)
                 {
@@ -219,17 +230,16 @@ internal static unsafe class CpuKQuantTiles
             }
 
             // d_x of tokens 0, 1 (and 2, 3) eight times each, the activations' group sums likewise.
-            var xd = x.Q8KScales + ((nint)t * superBlocks) + s;
-            var s01 = Pair(Vector256.Create(xd[0]), Vector256.Create(second ? xd[superBlocks] : 0f));
-            var s23 = four ? Pair(Vector256.Create(xd[2 * superBlocks]), Vector256.Create(xd[3 * superBlocks])) : default;
-            var xSums = x.Q8KSums + ((((nint)t * superBlocks) + s) * KQuants.GroupsPerSuperBlock);
-            var step = (nint)superBlocks * KQuants.GroupsPerSuperBlock;
-            var x01 = T.HasMins ? Pair(Avx.LoadVector256(xSums), second ? Avx.LoadVector256(xSums + step) : default) : default;
-            var x23 = T.HasMins && four ? Pair(Avx.LoadVector256(xSums + (2 * step)), Avx.LoadVector256(xSums + (3 * step))) : default;
-            Finish<T, TTokens>(panel, 0, s, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
-            Finish<T, TTokens>(panel, 1, s, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
-            Finish<T, TTokens>(panel, 2, s, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
-            Finish<T, TTokens>(panel, 3, s, z30, z31, z32, z33, s01, s23, x01, x23, acc + 6, accMin + 6);
+            var s01 = Pair(Vector256.Create(xd[s]), Vector256.Create(second ? xd[superBlocks + s] : 0f));
+            var s23 = four ? Pair(Vector256.Create(xd[(2 * superBlocks) + s]), Vector256.Create(xd[(3 * superBlocks) + s])) : default;
+            var sums = xSums + ((nint)s * KQuants.GroupsPerSuperBlock);
+            var x01 = T.HasMins ? Pair(Avx.LoadVector256(sums), second ? Avx.LoadVector256(sums + step) : default) : default;
+            var x23 = T.HasMins && four ? Pair(Avx.LoadVector256(sums + (2 * step)), Avx.LoadVector256(sums + (3 * step))) : default;
+            var at = panel.At(s);
+            Finish<T, TTokens>(at, z00, z01, z02, z03, s01, s23, x01, x23, acc, accMin);
+            Finish<T, TTokens>(at.Next, z10, z11, z12, z13, s01, s23, x01, x23, acc + 2, accMin + 2);
+            Finish<T, TTokens>(at.Next.Next, z20, z21, z22, z23, s01, s23, x01, x23, acc + 4, accMin + 4);
+            Finish<T, TTokens>(at.Next.Next.Next, z30, z31, z32, z33, s01, s23, x01, x23, acc + 6, accMin + 6);
         }
 
         // Every output's Vector256.Sum(acc) − Vector256.Sum(accMin), sixteen at a time: the lanes
@@ -308,7 +318,7 @@ internal static unsafe class CpuKQuantTiles
     /// <see cref="Activations{T}"/>); either way the int16 pair sums stay within 2·255·32 and never
     /// saturate. madd against the scale held in both int16 halves of each lane then adds scale × each
     /// pair of pairs; the signed types' 128·Σq_w surplus is taken off once per super-block
-    /// (<see cref="Correction{T}"/>).
+    /// (the correction lanes of <see cref="Finish{T, TTokens}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Scaled512<T>(Vector512<int> isum, Vector512<byte> w, Vector512<byte> v, Vector512<short> scaleLanes)
@@ -320,15 +330,6 @@ internal static unsafe class CpuKQuantTiles
     private static Vector512<byte> Activations<T>(sbyte* x)
         where T : struct, IKLayout =>
         T.Signed ? Avx512F.Xor(Avx512F.LoadVector512((byte*)x), Vector512.Create((byte)0x80)) : Avx512F.LoadVector512((byte*)x);
-
-    /// <summary>
-    /// −128 · Σ scale · Σq_w per lane over super-block <paramref name="s"/> of panel row <paramref name="row"/>
-    /// for the signed types (what x + 128 adds), zero for the unsigned.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Correction<T>(in Panel panel, int row, int s)
-        where T : struct, IKLayout =>
-        T.Signed ? Avx512F.LoadVector512(panel.Corrections + ((((nint)row * panel.SuperBlocks) + s) * 16)) : Vector512<int>.Zero;
 
     /// <summary>
     /// Two tokens' super-block sums in one vector: token a's even chunks' eight lanes plus its odd
@@ -345,19 +346,19 @@ internal static unsafe class CpuKQuantTiles
 
     /// <summary>
     /// The float steps of <see cref="CpuQuantMatMul"/>'s DotK for one weight row of the panel and the
-    /// tile's tokens at super-block <paramref name="s"/>, two tokens per 512-bit vector: acc +=
+    /// tile's tokens at one super-block (<paramref name="at"/>), two tokens per 512-bit vector: acc +=
     /// cvt(isum) × (d_w · d_x), accMin += cvt(min pairs) × (dmin_w · d_x), each lane's operands and
     /// order those of the one-row kernel. z0–z3 are the tokens' two-chunk sums (<see cref="Scaled512{T}"/>),
     /// s01/s23 d_x of tokens 0, 1 / 2, 3 in the halves, x01/x23 their group sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T, TTokens>(in Panel panel, int row, int s, Vector512<int> z0, Vector512<int> z1, Vector512<int> z2, Vector512<int> z3, Vector512<float> s01, Vector512<float> s23, Vector512<short> x01, Vector512<short> x23, Vector512<float>* acc, Vector512<float>* accMin)
+    private static void Finish<T, TTokens>(RowBlock at, Vector512<int> z0, Vector512<int> z1, Vector512<int> z2, Vector512<int> z3, Vector512<float> s01, Vector512<float> s23, Vector512<short> x01, Vector512<short> x23, Vector512<float>* acc, Vector512<float>* accMin)
         where T : struct, IKLayout
         where TTokens : struct, ITileTokens
     {
-        var superBlocks = panel.SuperBlocks;
-        var k = Correction<T>(panel, row, s);
-        var d = Vector512.Create(panel.D[(row * superBlocks) + s]);
+        // The signed types' −128 · Σ scale · Σq_w per lane (what x + 128 adds), twice over.
+        var k = T.Signed ? Avx512F.LoadVector512(at.Correction) : default;
+        var d = Vector512.Create(*at.D);
         acc[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Fold<T>(z0, z1, k)), Avx512F.Multiply(d, s01), acc[0]);
         if (TTokens.Count > 2)
         {
@@ -366,8 +367,8 @@ internal static unsafe class CpuKQuantTiles
 
         if (T.HasMins)
         {
-            var mins = Avx512F.LoadVector512(panel.Mins + ((((nint)row * superBlocks) + s) * 2 * KQuants.GroupsPerSuperBlock));
-            var dmin = Vector512.Create(panel.DMin[(row * superBlocks) + s]);
+            var mins = Avx512F.LoadVector512(at.Mins);
+            var dmin = Vector512.Create(*at.DMin);
             accMin[0] = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(mins, x01)), Avx512F.Multiply(dmin, s01), accMin[0]);
             if (TTokens.Count > 2)
             {
@@ -376,95 +377,120 @@ internal static unsafe class CpuKQuantTiles
         }
     }
 
+    /// <summary>One panel row's per-super-block values: d, dmin, its mins (int16, twice) and the signed types' correction lanes (twice).</summary>
+    private readonly struct RowBlock(float* d, float* dmin, short* mins, int* correction)
+    {
+        public readonly float* D = d;
+        public readonly float* DMin = dmin;
+        public readonly short* Mins = mins;
+        public readonly int* Correction = correction;
+
+        /// <summary>The next panel row's, same super-block (they lie side by side).</summary>
+        public RowBlock Next => new(D + 1, DMin + 1, Mins + (2 * KQuants.GroupsPerSuperBlock), Correction + 16);
+    }
+
+    /// <summary>Panel bytes per super-block of the four rows' quants (and likewise of their scale lanes).</summary>
+    private const int SuperBlockPanelBytes = TileRows * KQuants.SuperBlockSize;
+
     /// <summary>
-    /// Four unpacked weight rows in the thread's scratch: per row, its quants as <see cref="KQuants.Unpack"/>
-    /// gives them, each 32-value chunk's group scales as eight int32 lanes (lanes 0–3 the first group of
-    /// 16, lanes 4–7 the second, the scale in both int16 halves for madd), the signed types' correction
-    /// lanes per super-block (<see cref="Correction{T}"/>), the mins as int16 (for madd with the
-    /// activations' group sums), and d, dmin per super-block.
+    /// Four unpacked weight rows in the thread's scratch, 64-byte aligned, laid out in the order the
+    /// tile reads them: per super-block and pair of 32-value chunks, the four rows' 64 quants (as
+    /// <see cref="KQuants.Unpack"/> gives them) side by side, and the same for their group scales as
+    /// sixteen int32 lanes (per chunk, lanes 0–3 the first group of 16, lanes 4–7 the second, the
+    /// scale in both int16 halves for madd); then per super-block and row d, dmin, the mins as int16
+    /// (for madd with the activations' group sums) and the signed types' correction lanes (see
+    /// <see cref="Finish{T, TTokens}"/>), the last two twice over, one copy per token of a pair.
     /// </summary>
     private readonly struct Panel
     {
         public readonly int SuperBlocks;
         public readonly byte* Quants;
-        public readonly int* ScaleLanes;
-        public readonly short* Mins;
-        public readonly float* D;
-        public readonly float* DMin;
-        public readonly int* Corrections;
-        private readonly sbyte* _scales;
-        private readonly sbyte* _mins;
+        public readonly byte* ScaleLanes;
+        private readonly short* _mins;
+        private readonly float* _d;
+        private readonly float* _dmin;
+        private readonly int* _corrections;
+        private readonly sbyte* _rowQuants;
+        private readonly sbyte* _rowScales;
+        private readonly sbyte* _rowMins;
 
         public Panel(byte* room, int superBlocks)
         {
             SuperBlocks = superBlocks;
-            // Widest first, so every array stays aligned to its element (room is 4-byte aligned).
-            ScaleLanes = (int*)room;
-            D = (float*)(ScaleLanes + (TileRows * superBlocks * ChunksPerSuperBlock * 8));
-            DMin = D + (TileRows * superBlocks);
-            Corrections = (int*)(DMin + (TileRows * superBlocks));
-            Mins = (short*)(Corrections + (TileRows * superBlocks * 16));
-            Quants = (byte*)(Mins + (TileRows * superBlocks * 2 * KQuants.GroupsPerSuperBlock));
-            _scales = (sbyte*)(Quants + (TileRows * superBlocks * KQuants.SuperBlockSize));
-            _mins = _scales + (TileRows * superBlocks * KQuants.GroupsPerSuperBlock);
+            var aligned = (byte*)(((nint)room + 63) & ~(nint)63);
+            ScaleLanes = aligned;
+            Quants = ScaleLanes + (superBlocks * SuperBlockPanelBytes);
+            _corrections = (int*)(Quants + (superBlocks * SuperBlockPanelBytes));
+            _mins = (short*)(_corrections + (TileRows * superBlocks * 16));
+            _d = (float*)(_mins + (TileRows * superBlocks * 2 * KQuants.GroupsPerSuperBlock));
+            _dmin = _d + (TileRows * superBlocks);
+            _rowQuants = (sbyte*)(_dmin + (TileRows * superBlocks));
+            _rowScales = _rowQuants + KQuants.SuperBlockSize;
+            _rowMins = _rowScales + KQuants.GroupsPerSuperBlock;
         }
 
-        /// <summary>Bytes between one row's quants and the next's.</summary>
-        public nint QuantsStride => (nint)SuperBlocks * KQuants.SuperBlockSize;
-
-        /// <summary>Ints between one row's scale lanes and the next's.</summary>
-        public nint ScaleLanesStride => (nint)SuperBlocks * ChunksPerSuperBlock * 8;
+        /// <summary>Row 0's values at super-block <paramref name="s"/> (<see cref="RowBlock.Next"/> for rows 1–3).</summary>
+        public RowBlock At(int s) =>
+            new(_d + (s * TileRows), _dmin + (s * TileRows), _mins + (s * TileRows * 2 * KQuants.GroupsPerSuperBlock), _corrections + (s * TileRows * 16));
 
         /// <summary>Unpacks weight row <paramref name="source"/> of <paramref name="w"/> into panel row <paramref name="row"/>.</summary>
         public void Fill<T>(int row, WeightMatrix w, int source)
             where T : struct, IKLayout
         {
-            var groups = SuperBlocks * KQuants.GroupsPerSuperBlock;
-            var q = Quants + (row * QuantsStride);
-            var scales = _scales + ((nint)row * groups);
-            var mins = _mins + ((nint)row * groups);
-            KQuants.Unpack(w.Type, w.Row(source), SuperBlocks, (sbyte*)q, scales, mins, D + (row * SuperBlocks), DMin + (row * SuperBlocks));
-            var lanes = ScaleLanes + (row * ScaleLanesStride);
-            for (var g = 0; g < groups; g += 2)
+            var src = w.Row(source);
+            var blockBytes = GgmlTypeInfo.BlockBytes(w.Type);
+            for (var s = 0; s < SuperBlocks; s++)
             {
-                // Chunk g / 2 holds groups g (lanes 0–3) and g + 1 (lanes 4–7), the scale in both
-                // int16 halves of a lane for madd.
-                var first = (int)(ushort)(short)scales[g];
-                var second = (int)(ushort)(short)scales[g + 1];
-                first |= first << 16;
-                second |= second << 16;
-                Avx.Store(lanes + (g * 4), Vector256.Create(first, first, first, first, second, second, second, second));
-            }
-
-            if (T.Signed)
-            {
-                // Per super-block and lane: −128 · Σ over its chunks of scale × the lane's four quants,
-                // formed as the tile forms its sums (maddubs of ones by the quants, madd with the
-                // scale lanes, two chunks per step, the halves added): all of it exact integers.
-                var corrections = Corrections + ((nint)row * SuperBlocks * 16);
-                var ones = Vector512.Create((byte)1);
-                for (var sb = 0; sb < SuperBlocks; sb++)
+                var at = At(s);
+                for (var i = 0; i < row; i++)
                 {
-                    var sum = Vector512<int>.Zero;
-                    for (var c = 0; c < ChunksPerSuperBlock; c += 2)
-                    {
-                        var at = (sb * KQuants.SuperBlockSize) + (c * Chunk);
-                        var l = Avx512F.LoadVector512(lanes + (at / 4)).AsInt16();
-                        sum = Avx512F.Add(sum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, Avx512F.LoadVector512((sbyte*)q + at)), l));
-                    }
-
-                    var folded = Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(Avx2.Add(sum.GetLower(), sum.GetUpper()), 7));
-                    Avx512F.Store(corrections + (sb * 16), Vector512.Create(folded, folded));
+                    at = at.Next;
                 }
-            }
 
-            // Each super-block's 16 mins twice over (one copy per token of a 512-bit pair).
-            var wide = Mins + ((nint)row * 2 * groups);
-            for (var g = 0; g < groups; g += KQuants.GroupsPerSuperBlock)
-            {
-                var m = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(mins + g));
-                Avx512F.Store(wide + (2 * g), Vector512.Create(m, m));
+                KQuants.Unpack(w.Type, src + ((nint)s * blockBytes), 1, _rowQuants, _rowScales, _rowMins, at.D, at.DMin);
+                var q = Quants + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
+                var lanes = ScaleLanes + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
+                var sum = Vector512<int>.Zero;
+                var ones = Vector512.Create((byte)1);
+                for (var c = 0; c < ChunksPerSuperBlock; c += 2)
+                {
+                    var values = Avx512F.LoadVector512(_rowQuants + (c * Chunk));
+                    var offset = c / 2 * TileRows * 2 * Chunk;
+                    Avx512F.Store((sbyte*)q + offset, values);
+                    // Chunk c holds groups 2c (lanes 0–3) and 2c + 1 (lanes 4–7), chunk c + 1 the
+                    // next two, each scale in both int16 halves of a lane for madd.
+                    var g = 2 * c;
+                    var scales = Vector512.Create(
+                        Vector256.Create(Vector128.Create(Lane(_rowScales[g])), Vector128.Create(Lane(_rowScales[g + 1]))),
+                        Vector256.Create(Vector128.Create(Lane(_rowScales[g + 2])), Vector128.Create(Lane(_rowScales[g + 3]))));
+                    Avx512F.Store((int*)(lanes + offset), scales);
+                    if (T.Signed)
+                    {
+                        // −128 · Σ over the super-block's chunks of scale × the lane's four quants,
+                        // formed as the tile forms its sums (maddubs of ones by the quants, madd
+                        // with the scale lanes, two chunks per step, the halves added): all of it
+                        // exact integers.
+                        sum = Avx512F.Add(sum, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, values), scales.AsInt16()));
+                    }
+                }
+
+                if (T.Signed)
+                {
+                    var folded = Avx2.Subtract(Vector256<int>.Zero, Avx2.ShiftLeftLogical(Avx2.Add(sum.GetLower(), sum.GetUpper()), 7));
+                    Avx512F.Store(at.Correction, Vector512.Create(folded, folded));
+                }
+
+                // The super-block's 16 mins twice over (one copy per token of a 512-bit pair).
+                var m = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(_rowMins));
+                Avx512F.Store(at.Mins, Vector512.Create(m, m));
             }
+        }
+
+        /// <summary>A group scale in both int16 halves of an int32 lane.</summary>
+        private static int Lane(sbyte scale)
+        {
+            var half = (int)(ushort)(short)scale;
+            return half | (half << 16);
         }
     }
 
