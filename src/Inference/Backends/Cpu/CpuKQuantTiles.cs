@@ -438,6 +438,12 @@ internal static unsafe class CpuKQuantTiles
             where T : struct, IKLayout
         {
             var src = w.Row(source);
+            if (w.Type is GgmlType.Q4_K or GgmlType.Q5_K)
+            {
+                FillQ45K(row, src, w.Type == GgmlType.Q5_K);
+                return;
+            }
+
             var blockBytes = GgmlTypeInfo.BlockBytes(w.Type);
             for (var s = 0; s < SuperBlocks; s++)
             {
@@ -485,6 +491,86 @@ internal static unsafe class CpuKQuantTiles
                 Avx512F.Store(at.Mins, Vector512.Create(m, m));
             }
         }
+
+        /// <summary>
+        /// <see cref="Fill{T}"/> for Q4_K and Q5_K (most of a Q4_K_M file's weights), straight into the
+        /// panel: the same integers as <see cref="KQuants.Unpack"/> gives (the 6-bit scales and mins
+        /// decoded as it decodes them, the nibbles split as it splits them), where the generic path
+        /// unpacks into a room, copies, and builds each scale lane from scalars. Both groups of 16 of a
+        /// Q4_K/Q5_K sub-block of 32 share its scale and min, so a chunk's eight lanes all hold one.
+        /// </summary>
+        [SkipLocalsInit]
+        private void FillQ45K(int row, byte* src, bool fiveBits)
+        {
+            const int blockBytes = 144; // Q4_K; Q5_K adds 32 bytes of fifth bits
+            var bytes = fiveBits ? blockBytes + 32 : blockBytes;
+            var decoded = stackalloc int[16];
+            var mask = Vector256.Create((byte)0x0F);
+            var one = Vector256.Create((byte)1);
+            for (var s = 0; s < SuperBlocks; s++)
+            {
+                var block = src + ((nint)s * bytes);
+                var at = At(s);
+                for (var i = 0; i < row; i++)
+                {
+                    at = at.Next;
+                }
+
+                *at.D = HalfTable.ToSingle(*(ushort*)block);
+                *at.DMin = HalfTable.ToSingle(*(ushort*)(block + 2));
+                var packedScales = block + 4;
+                for (var j = 0; j < 8; j++)
+                {
+                    int scale, min;
+                    if (j < 4)
+                    {
+                        scale = packedScales[j] & 63;
+                        min = packedScales[j + 4] & 63;
+                    }
+                    else
+                    {
+                        scale = (packedScales[j + 4] & 0x0F) | ((packedScales[j - 4] >> 6) << 4);
+                        min = (packedScales[j + 4] >> 4) | ((packedScales[j] >> 6) << 4);
+                    }
+
+                    // Each in both int16 halves of its lane: madd's operand for the scales, and for
+                    // the mins groups 2j and 2j + 1 (one sub-block) side by side.
+                    decoded[j] = scale * 0x10001;
+                    decoded[j + 8] = min * 0x10001;
+                }
+
+                var scales = Avx2.LoadVector256(decoded).ToVector512Unsafe();
+                var mins = Avx2.LoadVector256(decoded + 8);
+                Avx512F.Store((int*)at.Mins, Vector512.Create(mins, mins));
+                var q = Quants + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
+                var lanes = ScaleLanes + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
+                var high = block + 16;
+                var nibbles = block + (fiveBits ? 48 : 16);
+                for (var p = 0; p < ChunksPerSuperBlock / 2; p++)
+                {
+                    // Chunk 2p: the low nibbles of 32 bytes, chunk 2p + 1 their high nibbles.
+                    var v = Avx.LoadVector256(nibbles + (p * Chunk));
+                    var lowHalf = Avx2.And(v, mask);
+                    var highHalf = Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), mask);
+                    if (fiveBits)
+                    {
+                        var h = Avx.LoadVector256(high);
+                        lowHalf = Avx2.Or(lowHalf, Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(h.AsUInt16(), 2 * p).AsByte(), one).AsUInt16(), 4).AsByte());
+                        highHalf = Avx2.Or(highHalf, Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(h.AsUInt16(), (2 * p) + 1).AsByte(), one).AsUInt16(), 4).AsByte());
+                    }
+
+                    var offset = p * TileRows * 2 * Chunk;
+                    Avx.Store(q + offset, lowHalf);
+                    Avx.Store(q + offset + Chunk, highHalf);
+                    Avx512F.Store((int*)(lanes + offset), Avx512F.PermuteVar16x32(scales, SubBlockPair(p)));
+                }
+            }
+        }
+
+        /// <summary>Lane indices 2p eight times, then 2p + 1 eight times.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<int> SubBlockPair(int p) =>
+            Vector512.Create(Vector256.Create(2 * p), Vector256.Create((2 * p) + 1));
 
         /// <summary>A group scale in both int16 halves of an int32 lane.</summary>
         private static int Lane(sbyte scale)
