@@ -96,6 +96,19 @@ internal static unsafe class CpuKQuantTiles
                     panel.Fill<T>(i, w, r + Math.Min(i, rows - 1));
                 }
 
+                // The next four rows are read only when this group's tiles are done, long after the
+                // hardware prefetcher has stopped following this group's: ask for them now, so that
+                // the next fill finds them in cache instead of waiting on memory.
+                if (r + TileRows < rowEnd)
+                {
+                    var next = w.Row(r + TileRows);
+                    var bytes = w.RowBytes * Math.Min(TileRows, rowEnd - r - TileRows);
+                    for (long b = 0; b < bytes; b += 64)
+                    {
+                        Sse.Prefetch0(next + b);
+                    }
+                }
+
                 var t = 0;
                 for (; t + 4 <= n; t += 4)
                 {
@@ -499,12 +512,10 @@ internal static unsafe class CpuKQuantTiles
         /// unpacks into a room, copies, and builds each scale lane from scalars. Both groups of 16 of a
         /// Q4_K/Q5_K sub-block of 32 share its scale and min, so a chunk's eight lanes all hold one.
         /// </summary>
-        [SkipLocalsInit]
         private void FillQ45K(int row, byte* src, bool fiveBits)
         {
             const int blockBytes = 144; // Q4_K; Q5_K adds 32 bytes of fifth bits
             var bytes = fiveBits ? blockBytes + 32 : blockBytes;
-            var decoded = stackalloc int[16];
             var mask = Vector256.Create((byte)0x0F);
             var one = Vector256.Create((byte)1);
             for (var s = 0; s < SuperBlocks; s++)
@@ -518,30 +529,27 @@ internal static unsafe class CpuKQuantTiles
 
                 *at.D = HalfTable.ToSingle(*(ushort*)block);
                 *at.DMin = HalfTable.ToSingle(*(ushort*)(block + 2));
-                var packedScales = block + 4;
-                for (var j = 0; j < 8; j++)
-                {
-                    int scale, min;
-                    if (j < 4)
-                    {
-                        scale = packedScales[j] & 63;
-                        min = packedScales[j + 4] & 63;
-                    }
-                    else
-                    {
-                        scale = (packedScales[j + 4] & 0x0F) | ((packedScales[j - 4] >> 6) << 4);
-                        min = (packedScales[j + 4] >> 4) | ((packedScales[j] >> 6) << 4);
-                    }
-
-                    // Each in both int16 halves of its lane: madd's operand for the scales, and for
-                    // the mins groups 2j and 2j + 1 (one sub-block) side by side.
-                    decoded[j] = scale * 0x10001;
-                    decoded[j + 8] = min * 0x10001;
-                }
-
-                var scales = Avx2.LoadVector256(decoded).ToVector512Unsafe();
-                var mins = Avx2.LoadVector256(decoded + 8);
-                Avx512F.Store((int*)at.Mins, Vector512.Create(mins, mins));
+                // The 6-bit scales and mins four at a time, as ggml's get_scale_min_k4 reads them
+                // (its kmask arithmetic): scales 0–3 and mins 0–3 are the low six bits of bytes 0–3
+                // and 4–7; scales and mins 4–7 take four bits from bytes 8–11 and their top two from
+                // the top bits of bytes 0–3 and 4–7. In registers: stored as ints and loaded as a
+                // vector, they stalled on store forwarding.
+                var packed0 = *(uint*)(block + 4);
+                var packed1 = *(uint*)(block + 8);
+                var packed2 = *(uint*)(block + 12);
+                var scalesLow = packed0 & 0x3F3F3F3F;
+                var minsLow = packed1 & 0x3F3F3F3F;
+                var scalesHigh = (packed2 & 0x0F0F0F0F) | (((packed0 >> 6) & 0x03030303) << 4);
+                var minsHigh = ((packed2 >> 4) & 0x0F0F0F0F) | (((packed1 >> 6) & 0x03030303) << 4);
+                var scaleBytes = Vector128.CreateScalar(scalesLow | ((ulong)scalesHigh << 32)).AsByte();
+                var minBytes = Vector128.CreateScalar(minsLow | ((ulong)minsHigh << 32)).AsByte();
+                // Each in both int16 halves of its lane: madd's operand for the scales, and for the
+                // mins groups 2j and 2j + 1 (one sub-block) side by side.
+                var scales8 = Avx2.ConvertToVector256Int32(scaleBytes);
+                var mins8 = Avx2.ConvertToVector256Int32(minBytes);
+                var scales = Avx2.Or(scales8, Avx2.ShiftLeftLogical(scales8, 16)).ToVector512Unsafe();
+                var mins = Avx2.Or(mins8, Avx2.ShiftLeftLogical(mins8, 16));
+                Avx512F.Store((int*)at.Mins, Avx512F.InsertVector256(mins.ToVector512Unsafe(), mins, 1));
                 var q = Quants + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
                 var lanes = ScaleLanes + ((nint)s * SuperBlockPanelBytes) + (row * 2 * Chunk);
                 var high = block + 16;
