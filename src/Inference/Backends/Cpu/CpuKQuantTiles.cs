@@ -10,8 +10,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// y = x · Wᵀ for the K-quants (Q2_K–Q6_K) when a step carries two or more activation rows (prefill,
 /// batched decode, speculative verification): register tiles of 4 weight rows × 4 activation rows,
 /// the int8 form of <see cref="CpuF32MatMul"/>'s tiles and of llamafile's tinyBLAS. Four weight rows are
-/// unpacked once into a panel in the thread's scratch (<see cref="KQuants.Unpack"/>, then re-laid for
-/// maddubs/madd); each 32-value chunk of every activation row is then loaded once per four weight rows
+/// unpacked once into a panel in the thread's scratch, laid out in the order the tile reads it (Q4_K
+/// and Q5_K decoded straight into it, the other types through <see cref="KQuants.Unpack"/>); each
+/// 32-value chunk of every activation row is then loaded once per four weight rows
 /// and each weight chunk once per four activation rows, where <see cref="CpuQuantMatMul"/>'s
 /// one-row-at-a-time dot products reload both for every (row, token) pair.
 /// <para>
@@ -25,9 +26,9 @@ namespace Mesh.Inference.Backends.Cpu;
 /// off. Those lanes are the very integers <see cref="CpuQuantMatMul"/>'s AVX2 kernel forms
 /// (maddubs then madd per chunk: integer sums in another grouping are the same integers), and every
 /// float step after them (the lanes converted, one FMA per super-block with d_w·d_x rounded first,
-/// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/> at the end) is the same
-/// operation in the same order, so every output is bit-identical to the single-row path, to decode
-/// and to every thread split.
+/// the min term likewise, <see cref="Vector256.Sum{T}(Vector256{T})"/>'s pairing at the end, done for
+/// the tile's sixteen outputs at once) is the same operation in the same order, so every output is
+/// bit-identical to the single-row path, to decode and to every thread split.
 /// </para>
 /// </summary>
 internal static unsafe class CpuKQuantTiles
