@@ -11,7 +11,8 @@ namespace Mesh.Inference.Bench;
 /// vs AVX2 kernels), <c>qgemm</c> (int8 register tiles vs one-row kernels on a quantized file's
 /// layers), <c>sampler</c> (band-sorting vs full-sort sampler), <c>throughput</c>
 /// (gRPC, batching vs one-at-a-time), <c>parallel</c> (CPU worker team vs thread pool), <c>prefix</c> (prefix cache on vs off), <c>specdecode</c>
-/// (speculative vs plain decoding).
+/// (speculative vs plain decoding), <c>step</c> (the CPU backend's decode step of 1 vs N sequences, a
+/// decode token's attention heads grouped vs one per work item).
 /// </summary>
 internal static class Program
 {
@@ -56,6 +57,12 @@ internal static class Program
         sampler.SetAction(r => SamplerBench.Run(r.GetValue(samplerRounds)));
         var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
         throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
+        var stepSizes = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 16], AllowMultipleArgumentsPerToken = true };
+        var stepContext = new Option<int>("--context") { DefaultValueFactory = _ => 40 };
+        var stepCount = new Option<int>("--steps") { DefaultValueFactory = _ => 16 };
+        var stepRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 7 };
+        var step = new Command("step", "CPU backend alone: ms per decode step of 1 vs N sequences, interleaved") { threads, weights, stepSizes, stepContext, stepCount, stepRounds };
+        step.SetAction(r => DecodeStepBench.Run(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(stepSizes)!, r.GetValue(stepContext), r.GetValue(stepCount), r.GetValue(stepRounds)));
         var prefix = new Command("prefix", "TTFT with a repeated system prompt, prefix cache on vs off") { threads, weights };
         prefix.SetAction(r => PrefixCacheBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), 6));
 
@@ -71,6 +78,6 @@ internal static class Program
             new EngineOptions { NumSpeculativeTokens = r.GetValue(speculative), PromptLookupMax = r.GetValue(lookupMax), PromptLookupMin = r.GetValue(lookupMin) },
             r.GetValue(specMaxTokens), r.GetValue(specRounds), r.GetValue(models)!, r.GetValue(attentionBaseline)));
 
-        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, qgemm, sampler, throughput, prefix, spec }.Parse(args).InvokeAsync();
+        return new RootCommand("Mesh Inference benchmarks") { single, parallel, parallelThroughput, llamacpp, fused, gemm, qgemm, sampler, throughput, prefix, spec, step }.Parse(args).InvokeAsync();
     }
 }

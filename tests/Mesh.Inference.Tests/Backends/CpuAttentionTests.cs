@@ -23,6 +23,10 @@ public sealed unsafe class CpuAttentionTests
         { "MHA, head_dim not a multiple of 8", 2, 2, 12 },
         { "MHA, head_dim 64: a lone row's output in registers", 2, 2, 64 },
         { "MHA, head_dim 136: two register passes and a tail", 2, 2, 136 },
+        { "MHA, 7 heads of 64: a decode token's values taken 4 heads, then 3, at a time", 7, 7, 64 },
+        { "MHA, 6 heads of 64: a decode token's values taken 4 heads, then 2", 6, 6, 64 },
+        { "MHA, 5 heads of 64: a decode token's values taken 4 heads, then 1", 5, 5, 64 },
+        { "MHA, 5 heads of 128: a decode token's values taken 2 heads at a time, then 1", 5, 5, 128 },
     };
 
     [Theory]
@@ -85,6 +89,64 @@ public sealed unsafe class CpuAttentionTests
             Assert.True(output.SequenceEqual(row), $"{shape}: token {i} (sequence {sequence}, position {position}) differs from its output alone");
 
             var reference = Reference(config, kv, tables[sequence], position, query);
+            for (var k = 0; k < row.Length; k++)
+            {
+                Assert.True(Math.Abs(row[k] - reference[k]) < 1e-5, $"{shape}: token {i}, element {k}: {row[k]} vs reference {reference[k]}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A decode step: many sequences, one token each. Their heads are then taken several to a work
+    /// item (how many depends on the token and thread counts); each token's output must still equal,
+    /// bit for bit, its output alone, and be attention.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_token_of_a_decode_step_gets_exactly_its_output_alone(string shape, int heads, int kvHeads, int headDim)
+    {
+        var config = new LlamaConfig(heads * headDim, 16, 1, heads, kvHeads, 16, 128, 1e-5f, 10000f);
+        using var kv = new CpuKvCache(1, config.KvDim, new KvCacheGeometry(BlockSize, 64));
+        var random = new Random((heads * 1000) + (kvHeads * 100) + headDim + 7);
+        int[][] tables = [[9, 3, 40, 41, 7], [0, 1, 2, 5, 6, 8, 10, 11, 12, 13], [20, 22, 24, 26, 28, 30, 32, 34, 36, 38]];
+        foreach (var table in tables)
+        {
+            for (var t = 0; t < table.Length * BlockSize; t++)
+            {
+                Fill(kv.Key(0, table, t), config.KvDim, random);
+                Fill(kv.Value(0, table, t), config.KvDim, random);
+            }
+        }
+
+        // Ten decode tokens over the three caches, at positions inside and at the ends of blocks.
+        (int Table, int Position)[] tokens = [(0, 19), (1, 0), (2, 39), (0, 3), (1, 17), (2, 8), (0, 12), (1, 36), (2, 4), (1, 25)];
+        var queries = new float[tokens.Length * config.QueryDim];
+        fixed (float* q = queries)
+        {
+            Fill(q, queries.Length, random);
+        }
+
+        var batch = new ForwardBatch();
+        foreach (var (table, position) in tokens)
+        {
+            batch.AddToken(batch.AddSequence(tables[table]), 0, position, wantLogits: false);
+        }
+
+        var step = Attend(config, kv, batch, queries, threads: 1);
+        foreach (var threads in new[] { 2, 3, 8 })
+        {
+            Assert.Equal(step, Attend(config, kv, batch, queries, threads));
+        }
+
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var (table, position) = tokens[i];
+            var alone = new ForwardBatch();
+            alone.AddToken(alone.AddSequence(tables[table]), 0, position, wantLogits: false);
+            var query = queries.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+            var row = step.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+            Assert.True(Attend(config, kv, alone, query, threads: 1).SequenceEqual(row), $"{shape}: token {i} (position {position}) differs from its output alone");
+            var reference = Reference(config, kv, tables[table], position, query);
             for (var k = 0; k < row.Length; k++)
             {
                 Assert.True(Math.Abs(row[k] - reference[k]) < 1e-5, $"{shape}: token {i}, element {k}: {row[k]} vs reference {reference[k]}");

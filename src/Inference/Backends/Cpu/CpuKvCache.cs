@@ -41,6 +41,41 @@ internal sealed unsafe class CpuKvCache : IDisposable
 
     public float* Value(int layer, int[] blockTable, int position) => _values[layer] + Offset(blockTable, position);
 
+    /// <summary>Floats from one token's row to the next within a block (kv_dim).</summary>
+    public int RowStride => _kvDim;
+
+    /// <summary>Floats from the start of block 0 to the start of block 1 (block_size · kv_dim).</summary>
+    public nint BlockStride => (nint)Geometry.BlockSize * _kvDim;
+
+    /// <summary>
+    /// Start of layer <paramref name="layer"/>'s key (or value) pool, [block][slot][kv_dim]: the base that
+    /// <see cref="CheckBlocks"/>-validated block ids index without a call per block.
+    /// </summary>
+    public float* Pool(int layer, bool values) => values ? _values[layer] : _keys[layer];
+
+    /// <summary>
+    /// Checks once what <see cref="Key"/> and <see cref="Value"/> check per row: that
+    /// <paramref name="blockTable"/> maps positions 0..<paramref name="positions"/>−1 and that each
+    /// block id it uses is inside the pool. A hot loop that checked here may then index the pool directly.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">As <see cref="Key"/>, for the first bad position.</exception>
+    public void CheckBlocks(int[] blockTable, int positions)
+    {
+        var blocks = (positions + Geometry.BlockSize - 1) / Geometry.BlockSize;
+        if (blocks > blockTable.Length)
+        {
+            throw new InvalidOperationException($"position {positions - 1} is beyond the sequence's {blockTable.Length} KV blocks");
+        }
+
+        for (var i = 0; i < blocks; i++)
+        {
+            if ((uint)blockTable[i] >= (uint)Geometry.BlockCount)
+            {
+                throw new InvalidOperationException($"KV block id {blockTable[i]} is outside the pool of {Geometry.BlockCount}");
+            }
+        }
+    }
+
     public void Dispose()
     {
         for (var l = 0; l < _keys.Length; l++)
