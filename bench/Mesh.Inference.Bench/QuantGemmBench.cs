@@ -11,7 +11,9 @@ namespace Mesh.Inference.Bench;
 /// The quantized matrix products of the synthetic 110M model's layers, as a prefill step issues them
 /// (Q/K/V, output, gate/up on the dim-wide input, down on the hidden-wide one), at several token
 /// counts on the backend's worker team: the int8 register tiles (<see cref="CpuQuantMatMul.PrefillTiles"/>)
-/// against the one-row kernels they replace, interleaved round by round in one process, in GOP/s
+/// against the kernels a batch takes without them ("one-row": for Q4_0/Q4_1/Q5_0/Q5_1 the in-place
+/// eight-row kernels of <see cref="CpuBlockSums"/>, otherwise one dot product per row and token),
+/// interleaved round by round in one process, in GOP/s
 /// (2·rows·cols·tokens per product) with the ratio of the medians, the median of the per-round
 /// ratios, and the largest difference between the two arms' outputs, which must be 0 (the kernels
 /// are bit-identical). A K-quant file runs through the same switch.

@@ -6,9 +6,10 @@ using static Mesh.Inference.Tests.Backends.FusedQuantDotTests;
 namespace Mesh.Inference.Tests.Backends;
 
 /// <summary>
-/// The int8 register tiles of prefill (<see cref="CpuBlockQuantTiles"/>) give every output exactly the
-/// bits of the one-row kernels they replace, for Q8_0 and the 4/5-bit block types: at every token
-/// count (full and partial groups of four), over row ranges that start and end off multiples of four,
+/// The int8 register tiles of prefill (<see cref="CpuBlockQuantTiles"/>: Q8_0's four-row tile and the
+/// 4/5-bit types' eight-row block-sum tile, <see cref="CpuBlockSumTiles"/>) give every output exactly
+/// the bits of the one-row kernels they replace: at every token count (full and partial groups of
+/// four), over row ranges that start and end off multiples of four and eight (partial groups of rows),
 /// for weights at the edges of each field (Q8_0's −128 included) and activations at ±127 and zero,
 /// and through the parallel path at several thread counts; and a token gets inside a batch the bits
 /// it gets decoded alone.
@@ -160,7 +161,8 @@ public sealed unsafe class BlockQuantTilesTests
 
     /// <summary>
     /// <paramref name="n"/> activation rows: random ones, with a row that quantizes to ±127 everywhere
-    /// (second), a zero row (third) and another ±127 row of the opposite signs (last) where n allows.
+    /// (second), a zero row (third), a row of +127 everywhere (fourth) and another ±127 row of the
+    /// opposite signs (last) where n allows.
     /// </summary>
     private static float[][] Tokens(int n, int cols, Random random)
     {
@@ -171,6 +173,9 @@ public sealed unsafe class BlockQuantTilesTests
             {
                 1 => [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)],
                 2 => new float[cols],
+
+                // +127 everywhere: with all-ones weights, the largest sums the tiles' int16 steps hold.
+                3 => [.. Enumerable.Repeat(0.75f, cols)],
                 _ when t == n - 1 && n > 3 => [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? 2f : -2f)],
                 _ => Activations(cols, random).First(),
             };

@@ -6,8 +6,9 @@ namespace Mesh.Inference.Tests.Backends;
 
 /// <summary>
 /// The fused decode kernels (packed blocks unpacked in registers) give, for one activation row,
-/// exactly the bits of the unpack-to-scratch path that batches take, so a token's logits do not depend
-/// on whether it is decoded alone or in a batch; and both equal the dot product of the dequantized
+/// exactly the bits of the unpack-to-scratch path, so a token's logits do not depend on the kernel
+/// that decodes it; the 4/5-bit block types sum in the one documented order (<see cref="CpuBlockSums"/>:
+/// an integer per block, then an FMA per block), which the prefill tiles keep too; and all equal the dot product of the dequantized
 /// weights with the quantized activations, for random blocks and for blocks at the edges of each
 /// field's range, over row ranges that do not start at 0 or end on a multiple of four. The AVX-VNNI
 /// kernels (vpdpbusd) give exactly the bits of the AVX2 ones for every type, Q8_0 included.
@@ -88,6 +89,86 @@ public sealed unsafe class FusedQuantDotTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The 4/5-bit block types sum as <see cref="CpuBlockSums"/> documents, in every decode kernel
+    /// (VNNI, AVX2, unpack-to-scratch): per block one exact integer Σ q_w·q_x, then
+    /// acc = fma(that, d_w·d_x rounded, acc) in block order, plus the offset term summed block by block
+    /// — bit for bit the scalar loop below, which is the order the prefill tiles must also keep. A
+    /// kernel that summed eight float lanes per block, or rounded the product before adding, fails.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_1)]
+    [InlineData(GgmlType.Q5_0)]
+    [InlineData(GgmlType.Q5_1)]
+    public void BlockTypesSumOneIntegerPerBlockThenOneFmaPerBlockInOrder(GgmlType type)
+    {
+        if (!CpuFusedQuantDot.Handles(type))
+        {
+            return;
+        }
+
+        const int rows = 13;
+        const int cols = 24 * BlockQuants.BlockSize;
+        var random = new Random(101 + (int)type);
+        var weights = Weights(type, rows, cols, BlockPattern.Random, random);
+        foreach (var activations in Activations(cols, random))
+        {
+            using var x = new CpuActivations();
+            activations.CopyTo(new Span<float>(x.Reset(1, cols), cols));
+            x.EnsureQuantized();
+            fixed (byte* data = weights)
+            {
+                var w = new WeightMatrix("w", type, rows, cols, (nint)data);
+                var kernels = new[]
+                {
+                    ("VNNI", Multiply(w, x, 0, rows, fused: true, vnni: true)),
+                    ("AVX2", Multiply(w, x, 0, rows, fused: true, vnni: false)),
+                    ("unpack", Multiply(w, x, 0, rows, fused: false, vnni: false)),
+                };
+                for (var r = 0; r < rows; r++)
+                {
+                    var expected = BlockOrder(w, r, x);
+                    foreach (var (name, y) in kernels)
+                    {
+                        Assert.True(
+                            BitConverter.SingleToInt32Bits(y[r]) == BitConverter.SingleToInt32Bits(expected),
+                            $"{type} row {r}: {name} {y[r]:R}, block order {expected:R}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The documented summation order of a 4/5-bit block row times Q8_0 activation row 0, as a scalar loop.</summary>
+    private static float BlockOrder(WeightMatrix w, int row, CpuActivations x)
+    {
+        var blocks = w.Cols / BlockQuants.BlockSize;
+        var q = new sbyte[w.Cols];
+        var d = new float[blocks];
+        var m = new float[blocks];
+        fixed (sbyte* pq = q)
+        fixed (float* pd = d, pm = m)
+        {
+            BlockQuants.Unpack(w.Type, w.Row(row), blocks, pq, pd, pm);
+        }
+
+        float acc = 0, offset = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            var dot = 0;
+            for (var i = 0; i < BlockQuants.BlockSize; i++)
+            {
+                dot += q[(b * BlockQuants.BlockSize) + i] * x.Q8[(b * BlockQuants.BlockSize) + i];
+            }
+
+            acc = MathF.FusedMultiplyAdd(dot, d[b] * x.Q8Scales[b], acc);
+            offset += m[b] * x.Q8Offsets[b];
+        }
+
+        return acc + offset;
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ internal sealed unsafe class CpuActivations : IDisposable
     private float* _q8kScales;
     private short* _q8kSums;
     private int* _q8QuadSumsNegated;
+    private int* _q8BlockSumsNegated;
     private int* _q8kQuadSumsNegated;
     private int _capacity;
 
@@ -59,6 +60,12 @@ internal sealed unsafe class CpuActivations : IDisposable
     /// </summary>
     public int* Q8QuadSumsNegated => _q8QuadSumsNegated;
 
+    /// <summary>
+    /// −(the sum of each 32-value block's Q8_0 quants), one int32 per block: times a weight type's bias
+    /// (or 128 for quants stored as q + 128) the correction that starts a block's integer sum.
+    /// </summary>
+    public int* Q8BlockSumsNegated => _q8BlockSumsNegated;
+
     /// <summary>The same as <see cref="Q8QuadSumsNegated"/> for the Q8_K quants (Q6_K's bias of 32).</summary>
     public int* Q8KQuadSumsNegated => _q8kQuadSumsNegated;
 
@@ -78,6 +85,7 @@ internal sealed unsafe class CpuActivations : IDisposable
             _q8kScales = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.SuperBlockSize + 1) * sizeof(float), 64);
             _q8kSums = (short*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.GroupSize + 1) * sizeof(short), 64);
             _q8QuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
+            _q8BlockSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / Dequantize.Q8BlockSize + 1) * sizeof(int), 64);
             _q8kQuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
         }
 
@@ -128,6 +136,7 @@ internal sealed unsafe class CpuActivations : IDisposable
                 QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
             }
 
+            _q8BlockSumsNegated[b] = -sum;
             _q8Scales[b] = (float)(Half)scale;
             _q8Offsets[b] = (float)(Half)(scale * sum);
         }
@@ -238,6 +247,7 @@ internal sealed unsafe class CpuActivations : IDisposable
         NativeMemory.AlignedFree(_q8kScales);
         NativeMemory.AlignedFree(_q8kSums);
         NativeMemory.AlignedFree(_q8QuadSumsNegated);
+        NativeMemory.AlignedFree(_q8BlockSumsNegated);
         NativeMemory.AlignedFree(_q8kQuadSumsNegated);
         _f32 = null;
         _q8 = null;
@@ -247,6 +257,7 @@ internal sealed unsafe class CpuActivations : IDisposable
         _q8kScales = null;
         _q8kSums = null;
         _q8QuadSumsNegated = null;
+        _q8BlockSumsNegated = null;
         _q8kQuadSumsNegated = null;
     }
 }

@@ -8,29 +8,28 @@ namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
 /// y = x · Wᵀ for a batch (two or more activation rows) of the 32-value block types (Q8_0, Q4_0,
-/// Q4_1, Q5_0, Q5_1) against Q8_0 activations: the int8 register tiles of prefill.
+/// Q4_1, Q5_0, Q5_1) against Q8_0 activations: the int8 register tiles of prefill. The 4/5-bit types
+/// take <see cref="CpuBlockSumTiles"/> (one integer per row and block, sixteen rows per vector); Q8_0
+/// takes the tile here, which keeps <see cref="CpuMatMul.DotQ8"/>'s eight float lanes per row.
 /// <para>
-/// Four weight rows are unpacked once into the thread's scratch as unsigned bytes (the signed
-/// quant q as q ^ 0x80 = q + 128), interleaved block by block, with their scales (each eight times,
-/// so that two rows' scales fill one 16-lane vector) and offsets; then every group of four activation
-/// rows passes over them, each pass a tile of four rows × four tokens: per block it loads four weight
-/// and four activation vectors and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the
-/// bias correction 128 × the activations' negated four-value sums
-/// (<see cref="CpuActivations.Q8QuadSumsNegated"/>), so that it holds exactly Σ q_w·q_x over four
-/// values. The float work runs on 512-bit vectors, two rows per vector (eight zmm accumulators):
-/// the convert, the scale product and the FMA cost one instruction per row pair, not per row.
-/// This is the register-blocking of llamafile's
-/// tinyBLAS_Q0 (sgemm.cpp) in the dot-product form that needs no repacking of the mmapped file.
+/// Q8_0: four weight rows are copied once into the thread's scratch as unsigned bytes (q ^ 0x80 =
+/// q + 128), interleaved block by block, with their scales (each eight times, so that two rows'
+/// scales fill one 16-lane vector); then every group of four activation rows passes over them, each
+/// pass a tile of four rows × four tokens: per block it loads four weight and four activation vectors
+/// and issues sixteen vpdpbusd (AVX-VNNI), each lane starting from the bias correction 128 × the
+/// activations' negated four-value sums (<see cref="CpuActivations.Q8QuadSumsNegated"/>), so that it
+/// holds exactly Σ q_w·q_x over four values. The float work runs on 512-bit vectors, two rows per
+/// vector (eight zmm accumulators): the convert, the scale product and the FMA cost one instruction
+/// per row pair, not per row. This is the register-blocking of llamafile's tinyBLAS_Q0 (sgemm.cpp)
+/// in the dot-product form that needs no repacking of the mmapped file.
 /// </para>
 /// <para>
-/// Every output is summed exactly as the single-row kernels sum it (<see cref="CpuMatMul.DotQ8"/>,
-/// <c>CpuQuantMatMul.DotBlocks</c>, <see cref="CpuVnniQuantDot"/>): the same integer per lane, one
-/// FMA per block in block order with the scale product d_w·d_x rounded to float first, the same
-/// <see cref="Vector256.Sum{T}(Vector256{T})"/>, then the Q4_1/Q5_1 offset term summed block by block
-/// (and, for the 4/5-bit types, added even when it is zero, as <c>DotBlocks</c> does). So a token's
-/// result does not depend on the batch around it, on the tile that holds it or on the thread split.
-/// The 512-bit float steps and the operands need AVX-512 (and its 32 vector registers); other CPUs
-/// keep the one-row kernels.
+/// Every Q8_0 output is summed exactly as the single-row kernels sum it (<see cref="CpuMatMul.DotQ8"/>,
+/// <see cref="CpuVnniQuantDot.Q8Rows"/>): the same integer per lane, one FMA per block in block order
+/// with the scale product d_w·d_x rounded to float first, then the same
+/// <see cref="Vector256.Sum{T}(Vector256{T})"/>. So a token's result does not depend on the batch
+/// around it, on the tile that holds it or on the thread split. The 512-bit float steps and the
+/// operands need AVX-512 (and its 32 vector registers); other CPUs keep the one-row kernels.
 /// </para>
 /// </summary>
 internal static unsafe class CpuBlockQuantTiles
@@ -39,31 +38,34 @@ internal static unsafe class CpuBlockQuantTiles
 
     private const int TileTokens = 4;
 
-    // Values per block (32) and the bytes of one block of the four interleaved rows (4 × 32).
+    // Values per block (32) and the bytes of one block of the four interleaved Q8_0 rows (4 × 32).
     private const int Block = BlockQuants.BlockSize;
 
     private const int PanelBlock = TileRows * Block;
 
-    /// <summary>Whether this CPU runs the tiles: AVX-VNNI for vpdpbusd and AVX-512 for the 512-bit float steps and 32 vector registers.</summary>
-    public static bool IsSupported => Avx512F.IsSupported && CpuVnniQuantDot.IsSupported;
+    /// <summary>
+    /// Whether this CPU runs the tiles: AVX-VNNI for Q8_0's vpdpbusd, AVX-512 for the 512-bit float
+    /// steps and 32 vector registers, and AVX-512BW for the 4/5-bit tile's 512-bit byte products.
+    /// </summary>
+    public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported && CpuVnniQuantDot.IsSupported;
 
     /// <summary>Whether the tiles handle <paramref name="type"/>.</summary>
     public static bool Handles(GgmlType type) => BlockQuants.Handles(type);
 
     /// <summary>
-    /// Floats of scratch a thread needs for the four-row panel of a <paramref name="cols"/>-wide
-    /// matrix: the interleaved unsigned quants (4 · cols bytes), the four rows' scales eight times
-    /// each (32 floats per block), their offsets (4 per block), and 64 bytes of slack to align the
-    /// panel to a cache line.
+    /// Floats of scratch a thread needs for the panel of a <paramref name="cols"/>-wide matrix, the
+    /// larger of the two tiles' layouts: the sixteen-row panel of <see cref="CpuBlockSumTiles"/> (16 · cols
+    /// bytes of quants, 32 floats of scales and offsets per block) and the four-row Q8_0 panel (4 · cols
+    /// bytes, 32 floats of scales per block), and 64 bytes of slack to align the panel to a cache line.
     /// </summary>
-    public static int ScratchFloats(int cols) => (((4 * cols) + (36 * sizeof(float) * (cols / Block)) + 64) / sizeof(float)) + 1;
+    public static int ScratchFloats(int cols) => (((16 * cols) + (32 * sizeof(float) * (cols / Block)) + 64) / sizeof(float)) + 1;
 
     /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
     /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/>, which
     /// must be quantized (<see cref="CpuActivations.EnsureQuantized"/>). The range may start and end
-    /// anywhere: a last group of fewer than four rows repeats its last row in the spare tile rows and
-    /// stores only its own outputs. <paramref name="scratch"/> holds ≥ <see cref="ScratchFloats"/>(Cols).
+    /// anywhere: a last group of fewer rows than a tile holds repeats its last row in the spare tile
+    /// rows and stores only its own outputs. <paramref name="scratch"/> holds ≥ <see cref="ScratchFloats"/>(Cols).
     /// Requires <see cref="IsSupported"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -78,27 +80,29 @@ internal static unsafe class CpuBlockQuantTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, byte* panel)
     {
+        if (w.Type != GgmlType.Q8_0)
+        {
+            CpuBlockSumTiles.Rows(w, x, y, yStride, rowStart, rowEnd, panel);
+            return;
+        }
+
         var cols = w.Cols;
         var blocks = cols / Block;
         var n = x.Rows;
-        var isQ8 = w.Type == GgmlType.Q8_0;
-        var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
 
-        // The panel (cache-line aligned by the caller), then the scales and offsets: ScratchFloats' layout.
+        // The panel (cache-line aligned by the caller), then the scales: ScratchFloats' layout.
         var scalePairs = (float*)(panel + (4 * cols));
-        var offsets = scalePairs + (32 * blocks);
-
         for (var r = rowStart; r < rowEnd; r += TileRows)
         {
             var valid = Math.Min(TileRows, rowEnd - r);
             for (var i = 0; i < TileRows; i++)
             {
                 // Spare rows of a short last group repeat its last row: computed, never stored.
-                Unpack(w, r + Math.Min(i, valid - 1), i, blocks, panel, scalePairs, offsets);
+                Unpack(w.Row(r + Math.Min(i, valid - 1)), i, blocks, panel, scalePairs);
             }
 
             // The next four rows are fetched into L2 while this group computes, so the next
-            // unpack does not wait on memory (rows of 768 values are 432–816 bytes: four of them,
+            // unpack does not wait on memory (rows of 768 values are 816 bytes: four of them,
             // read in one burst, are too short a stream for the hardware prefetcher to get ahead).
             if (r + TileRows < rowEnd)
             {
@@ -113,82 +117,31 @@ internal static unsafe class CpuBlockQuantTiles
             var b = 0;
             for (; b + TileTokens <= n; b += TileTokens)
             {
-                Tile<FourTokens>(panel, scalePairs, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<FourTokens>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
 
             // The tokens left over take the same four rows while they are still in L1.
             for (; b < n; b++)
             {
-                Tile<OneToken>(panel, scalePairs, offsets, hasOffset, !isQ8, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<OneToken>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
         }
     }
 
     /// <summary>
-    /// Weight row <paramref name="row"/> into slot <paramref name="slot"/> of the panel: its quants
-    /// as unsigned bytes (q + 128) at panel + 128·b + 32·slot, its scale eight times at
-    /// scalePairs[32·b + 8·slot] (so that a row pair's two scales fill one 16-lane vector) and its
-    /// offset at offsets[4·b + slot], the same values <see cref="BlockQuants.Unpack"/> gives.
+    /// Q8_0 weight row <paramref name="source"/> into slot <paramref name="slot"/> of the panel: its
+    /// quants as unsigned bytes (q ^ 0x80 = q + 128) at panel + 128·b + 32·slot, its scale eight times
+    /// at scalePairs[32·b + 8·slot] (so that a row pair's two scales fill one 16-lane vector).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unpack(WeightMatrix w, int row, int slot, int blocks, byte* panel, float* scalePairs, float* offsets)
+    private static void Unpack(byte* source, int slot, int blocks, byte* panel, float* scalePairs)
     {
-        var source = w.Row(row);
-        switch (w.Type)
-        {
-            case GgmlType.Q8_0:
-                // The quants are int8 already: copied straight from the block with the top bit flipped.
-                for (var b = 0; b < blocks; b++)
-                {
-                    var block = source + ((nint)b * Dequantize.Q8BlockBytes);
-                    Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80)));
-                    Avx.Store(scalePairs + (b * 32) + (slot * 8), Vector256.Create(HalfTable.ToSingle(*(ushort*)block)));
-                    offsets[(b * TileRows) + slot] = 0;
-                }
-
-                break;
-            case GgmlType.Q4_0:
-                Unpack<CpuFusedQuantDot.Q4_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
-                break;
-            case GgmlType.Q4_1:
-                Unpack<CpuFusedQuantDot.Q4_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
-                break;
-            case GgmlType.Q5_0:
-                Unpack<CpuFusedQuantDot.Q5_0>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
-                break;
-            case GgmlType.Q5_1:
-                Unpack<CpuFusedQuantDot.Q5_1>(source, GgmlTypeInfo.BlockBytes(w.Type), slot, blocks, panel, scalePairs, offsets);
-                break;
-            default:
-                throw new NotSupportedException($"no int8 tiles for {w.Type}");
-        }
-    }
-
-    /// <summary>
-    /// One row of a 4/5-bit type unpacked in registers as <see cref="CpuVnniQuantDot"/> does, the
-    /// stored value v (q = v − bias) written as v + 128 − bias = q + 128.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unpack<T>(byte* source, nint bytes, int slot, int blocks, byte* panel, float* scalePairs, float* offsets)
-        where T : struct, CpuFusedQuantDot.IBlockLayout
-    {
-        var mask = Vector256.Create((byte)0x0F);
-        var shift = Vector256.Create((byte)(128 - T.Bias));
         for (var b = 0; b < blocks; b++)
         {
-            var block = source + (b * bytes);
-
-            // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
-            var packed = Sse2.LoadVector128(block + T.NibbleOffset);
-            var v = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), mask);
-            if (T.HasFifthBit)
-            {
-                v = Avx2.Or(v, CpuFusedQuantDot.FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
-            }
-
-            Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Add(v, shift));
+            // The quants are int8 already: copied straight from the block with the top bit flipped.
+            var block = source + ((nint)b * Dequantize.Q8BlockBytes);
+            Avx.Store(panel + ((nint)b * PanelBlock) + (slot * Block), Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80)));
             Avx.Store(scalePairs + (b * 32) + (slot * 8), Vector256.Create(HalfTable.ToSingle(*(ushort*)block)));
-            offsets[(b * TileRows) + slot] = T.HasOffset ? HalfTable.ToSingle(*(ushort*)(block + 2)) : 0;
         }
     }
 
@@ -204,7 +157,7 @@ internal static unsafe class CpuBlockQuantTiles
     /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TTokens>(byte* panel, float* scalePairs, float* offsets, bool hasOffset, bool addOffset, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
+    private static void Tile<TTokens>(byte* panel, float* scalePairs, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
         where TTokens : struct, ITileTokens
     {
         var cols = blocks * Block;
@@ -255,14 +208,12 @@ internal static unsafe class CpuBlockQuantTiles
             }
         }
 
-        var o = x.Q8Offsets + ((nint)token * blocks);
-        var (o0, o1, o2, o3) = hasOffset ? Offsets<TTokens>(offsets, o, o + blocks, o + (2 * blocks), o + (3 * blocks), blocks) : default;
-        Store(a010, a230, o0, addOffset, y, valid);
+        Store(a010, a230, y, valid);
         if (TTokens.Count > 1)
         {
-            Store(a011, a231, o1, addOffset, y + yStride, valid);
-            Store(a012, a232, o2, addOffset, y + (2 * (nint)yStride), valid);
-            Store(a013, a233, o3, addOffset, y + (3 * (nint)yStride), valid);
+            Store(a011, a231, y + yStride, valid);
+            Store(a012, a232, y + (2 * (nint)yStride), valid);
+            Store(a013, a233, y + (3 * (nint)yStride), valid);
         }
     }
 
@@ -282,65 +233,27 @@ internal static unsafe class CpuBlockQuantTiles
     }
 
     /// <summary>
-    /// The offset terms Σ_b m_w[b]·(d_x·Σq_x)[b] of the four rows for four tokens (vector t, lane i:
-    /// token t, row i), each lane summed in block order by a multiply then an add, as <c>DotBlocks</c>
-    /// sums its scalar; the four tokens' chains interleaved so that the adds' latency overlaps.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<float> T0, Vector128<float> T1, Vector128<float> T2, Vector128<float> T3) Offsets<TTokens>(float* offsets, float* x0, float* x1, float* x2, float* x3, int blocks)
-        where TTokens : struct, ITileTokens
-    {
-        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (var b = 0; b < blocks; b++)
-        {
-            var m = Sse.LoadVector128(offsets + (b * TileRows));
-            s0 = Sse.Add(s0, Sse.Multiply(m, Vector128.Create(x0[b])));
-            if (TTokens.Count > 1)
-            {
-                s1 = Sse.Add(s1, Sse.Multiply(m, Vector128.Create(x1[b])));
-                s2 = Sse.Add(s2, Sse.Multiply(m, Vector128.Create(x2[b])));
-                s3 = Sse.Add(s3, Sse.Multiply(m, Vector128.Create(x3[b])));
-            }
-        }
-
-        return (s0, s1, s2, s3);
-    }
-
-    /// <summary>
     /// y[i] = the eight-lane sum of row i (rows 0, 1 in the halves of <paramref name="acc01"/>, 2, 3 in
     /// <paramref name="acc23"/>'s), summed as the one-row kernels' <see cref="Vector256.Sum{T}(Vector256{T})"/>,
-    /// + offset lane i for the 4/5-bit types (whose one-row kernel adds its offset term, 0 when the type
-    /// has none, and so turns a −0 sum into +0; Q8_0's adds nothing), for i &lt; valid.
+    /// for i &lt; valid.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> acc01, Vector512<float> acc23, Vector128<float> offset, bool addOffset, float* y, int valid)
+    private static void Store(Vector512<float> acc01, Vector512<float> acc23, float* y, int valid)
     {
-        var s0 = Vector256.Sum(acc01.GetLower());
-        var s1 = Vector256.Sum(acc01.GetUpper());
-        var s2 = Vector256.Sum(acc23.GetLower());
-        var s3 = Vector256.Sum(acc23.GetUpper());
-        if (addOffset)
-        {
-            s0 += offset.GetElement(0);
-            s1 += offset.GetElement(1);
-            s2 += offset.GetElement(2);
-            s3 += offset.GetElement(3);
-        }
-
-        y[0] = s0;
+        y[0] = Vector256.Sum(acc01.GetLower());
         if (valid > 1)
         {
-            y[1] = s1;
+            y[1] = Vector256.Sum(acc01.GetUpper());
         }
 
         if (valid > 2)
         {
-            y[2] = s2;
+            y[2] = Vector256.Sum(acc23.GetLower());
         }
 
         if (valid > 3)
         {
-            y[3] = s3;
+            y[3] = Vector256.Sum(acc23.GetUpper());
         }
     }
 }

@@ -10,9 +10,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// Decode (one activation row) dot products that read the packed weight blocks straight from the
 /// model and unpack their nibbles, fifth bits and scales in registers (and/shift, then maddubs/madd
 /// with the sign trick), so a weight row streams from memory once with no scratch round trip.
-/// Every integer lane and every float operation is the one <see cref="CpuQuantMatMul"/>'s
-/// unpack-then-dot path performs, in the same order, so a token gets bit-identical results whether it
-/// is decoded alone (here) or inside a batch (there). AVX2/FMA only; the caller keeps the scalar path.
+/// Every integer and every float operation is the one <see cref="CpuQuantMatMul"/>'s unpack-then-dot
+/// path and the prefill tiles perform, in the same order (for the 4/5-bit block types the order of
+/// <see cref="CpuBlockSums"/>, whose eight-row driver these kernels feed), so a token gets
+/// bit-identical results whether it is decoded alone (here) or inside a batch. AVX2/FMA only; the
+/// caller keeps the scalar path.
 /// </summary>
 internal static unsafe class CpuFusedQuantDot
 {
@@ -21,23 +23,27 @@ internal static unsafe class CpuFusedQuantDot
         Avx2.IsSupported && Fma.IsSupported &&
         type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
-    /// <summary>y[r] for r in [rowStart, rowEnd): the 32-value block type rows of <paramref name="w"/> times activation row 0 (Q8_0).</summary>
+    /// <summary>
+    /// Output columns [rowStart, rowEnd) of y (row stride <paramref name="yStride"/>) for every
+    /// activation row (Q8_0) of <paramref name="x"/>: the 32-value block type rows of <paramref name="w"/>,
+    /// eight rows per pass with one integer per row and block (<see cref="CpuBlockSums"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         switch (w.Type)
         {
             case GgmlType.Q4_0:
-                BlockRows<Q4_0>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_0, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q4_1:
-                BlockRows<Q4_1>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_1, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_0:
-                BlockRows<Q5_0>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_0, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_1:
-                BlockRows<Q5_1>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_1, CpuBlockSums.Avx2Quads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             default:
                 throw new NotSupportedException($"no fused kernel for {w.Type}");
@@ -59,88 +65,6 @@ internal static unsafe class CpuFusedQuantDot
                 _ => throw new NotSupportedException($"no fused kernel for {w.Type}"),
             };
         }
-    }
-
-    /// <summary>
-    /// Four rows per pass share each activation block load and keep four independent FMA chains in
-    /// flight; each row's blocks are still summed in order into its own accumulator.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockRows<T>(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
-        where T : struct, IBlockLayout
-    {
-        var blocks = w.Cols / BlockQuants.BlockSize;
-        var bytes = GgmlTypeInfo.BlockBytes(w.Type);
-        var ones = Vector256.Create((short)1);
-        var xq = x.Q8;
-        var xd = x.Q8Scales;
-        var xOffsets = x.Q8Offsets;
-        var r = rowStart;
-        for (; r + 4 <= rowEnd; r += 4)
-        {
-            byte* r0 = w.Row(r), r1 = w.Row(r + 1), r2 = w.Row(r + 2), r3 = w.Row(r + 3);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-            for (var b = 0; b < blocks; b++)
-            {
-                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
-                var scale = xd[b];
-                var offset = (nint)b * bytes;
-                a0 = Block<T>(r0 + offset, v, scale, ones, a0);
-                a1 = Block<T>(r1 + offset, v, scale, ones, a1);
-                a2 = Block<T>(r2 + offset, v, scale, ones, a2);
-                a3 = Block<T>(r3 + offset, v, scale, ones, a3);
-                if (T.HasOffset)
-                {
-                    o0 += HalfTable.ToSingle(*(ushort*)(r0 + offset + 2)) * xOffsets[b];
-                    o1 += HalfTable.ToSingle(*(ushort*)(r1 + offset + 2)) * xOffsets[b];
-                    o2 += HalfTable.ToSingle(*(ushort*)(r2 + offset + 2)) * xOffsets[b];
-                    o3 += HalfTable.ToSingle(*(ushort*)(r3 + offset + 2)) * xOffsets[b];
-                }
-            }
-
-            y[r] = Vector256.Sum(a0) + o0;
-            y[r + 1] = Vector256.Sum(a1) + o1;
-            y[r + 2] = Vector256.Sum(a2) + o2;
-            y[r + 3] = Vector256.Sum(a3) + o3;
-        }
-
-        for (; r < rowEnd; r++)
-        {
-            var row = w.Row(r);
-            var acc = Vector256<float>.Zero;
-            var o = 0f;
-            for (var b = 0; b < blocks; b++)
-            {
-                var offset = (nint)b * bytes;
-                acc = Block<T>(row + offset, Avx.LoadVector256(xq + (b * BlockQuants.BlockSize)), xd[b], ones, acc);
-                if (T.HasOffset)
-                {
-                    o += HalfTable.ToSingle(*(ushort*)(row + offset + 2)) * xOffsets[b];
-                }
-            }
-
-            y[r] = Vector256.Sum(acc) + o;
-        }
-    }
-
-    /// <summary>acc + (d_w·d_x)·(four-value sums of q_w·q_x) for one 32-value block, q_w unpacked in registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Block<T>(byte* block, Vector256<sbyte> v, float xScale, Vector256<short> ones, Vector256<float> acc)
-        where T : struct, IBlockLayout
-    {
-        // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
-        var packed = Sse2.LoadVector128(block + T.NibbleOffset);
-        var q = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), Vector256.Create((byte)0x0F));
-        if (T.HasFifthBit)
-        {
-            q = Avx2.Or(q, FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
-        }
-
-        var w = Avx2.Subtract(q.AsSByte(), Vector256.Create(T.Bias));
-        // maddubs multiplies unsigned by signed bytes: |w| times v with w's sign moved onto v.
-        var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
     }
 
     /// <summary>Bit j of <paramref name="bits"/> as 16 in byte j (0 where clear): the fifth bits of Q5_0/Q5_1.</summary>

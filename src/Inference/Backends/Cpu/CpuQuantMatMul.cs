@@ -11,8 +11,11 @@ namespace Mesh.Inference.Backends.Cpu;
 /// the K-quants (Q2_K–Q6_K) against Q8_K activations, as ggml pairs them. Each weight row is unpacked
 /// once into its integer form (<see cref="BlockQuants"/>, <see cref="KQuants"/>) in thread-local
 /// scratch, then multiplied with every activation row by int8 dot products (maddubs/madd, with the
-/// sign of the weights moved onto the activations as ggml's AVX2 path does). Each output is summed
-/// block by block in one fixed order, whatever the thread split or the batch around it.
+/// sign of the weights moved onto the activations as ggml's AVX2 path does). Decode, batches on the
+/// prefill tiles, and (for the 4/5-bit block types) every batch on an AVX2 CPU read the rows in place
+/// instead; this path remains for CPUs without AVX2 and as the benchmarks' and tests' baseline. Each
+/// output is summed block by block in one fixed order, whatever the path, the thread split or the
+/// batch around it.
 /// </summary>
 internal static unsafe class CpuQuantMatMul
 {
@@ -20,8 +23,9 @@ internal static unsafe class CpuQuantMatMul
 
     /// <summary>
     /// Whether a single activation row (decode) takes <see cref="CpuFusedQuantDot"/>, which unpacks
-    /// in registers, rather than the unpack-to-scratch path. Both give bit-identical results; the
-    /// switch exists so a benchmark can measure one against the other in the same run.
+    /// in registers, rather than the unpack-to-scratch path (for the 4/5-bit block types, so does a
+    /// batch that the tiles do not take). Both give bit-identical results; the switch exists so a
+    /// benchmark can measure one against the other in the same run.
     /// </summary>
     internal static bool FusedDecode { get; set; } = true;
 
@@ -85,24 +89,26 @@ internal static unsafe class CpuQuantMatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
-        if (x.Rows == 1 && FusedDecode && CpuFusedQuantDot.Handles(w.Type))
-        {
-            // One activation row: unpacking into scratch would cost as much as the dot product itself.
-            if (Vnni)
-            {
-                CpuVnniQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
-            }
-            else
-            {
-                CpuFusedQuantDot.BlockRows(w, x, y, rowStart, rowEnd);
-            }
-
-            return;
-        }
-
         if (UseBlockTiles(x.Rows, w.Cols, scratch.Length))
         {
             CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
+            return;
+        }
+
+        if (FusedDecode && CpuFusedQuantDot.Handles(w.Type))
+        {
+            // One activation row, or a batch where the CPU has no tiles: eight rows at a time read in
+            // place serve every token (unpacking into scratch would cost as much as a decode step's
+            // dot product, and the one-row dot below reduces its lanes once per block and token).
+            if (Vnni)
+            {
+                CpuVnniQuantDot.BlockRows(w, x, y, yStride, rowStart, rowEnd);
+            }
+            else
+            {
+                CpuFusedQuantDot.BlockRows(w, x, y, yStride, rowStart, rowEnd);
+            }
+
             return;
         }
 
@@ -176,7 +182,11 @@ internal static unsafe class CpuQuantMatMul
         }
     }
 
-    /// <summary>Σ over blocks of d_w·d_x·(q_w · q_x) + m_w·(d_x·Σq_x): one 32-value block type row times one Q8_0 row.</summary>
+    /// <summary>
+    /// Σ over blocks of d_w·d_x·(q_w · q_x) + m_w·(d_x·Σq_x): one 32-value block type row times one
+    /// Q8_0 row, summed in <see cref="CpuBlockSums"/>' order (an exact integer per block, then one
+    /// FMA per block), as every other kernel of these types sums it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static float DotBlocks(sbyte* wq, float* wd, float* wm, sbyte* xq, float* xd, float* xOffsets, int blocks)
     {
@@ -189,22 +199,21 @@ internal static unsafe class CpuQuantMatMul
             }
         }
 
+        var acc = 0f;
         if (Simd)
         {
             var ones = Vector256.Create((short)1);
-            var acc = Vector256<float>.Zero;
             for (var b = 0; b < blocks; b++)
             {
                 var w = Avx.LoadVector256(wq + (b * BlockQuants.BlockSize));
                 var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
                 var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(w, w).AsByte(), Avx2.Sign(v, w)), ones);
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(wd[b] * xd[b]), acc);
+                acc = MathF.FusedMultiplyAdd(Vector256.Sum(quads), wd[b] * xd[b], acc);
             }
 
-            return Vector256.Sum(acc) + offset;
+            return acc + offset;
         }
 
-        var sum = 0f;
         for (var b = 0; b < blocks; b++)
         {
             var dot = 0;
@@ -213,10 +222,10 @@ internal static unsafe class CpuQuantMatMul
                 dot += wq[(b * BlockQuants.BlockSize) + i] * xq[(b * BlockQuants.BlockSize) + i];
             }
 
-            sum += dot * (wd[b] * xd[b]);
+            acc = MathF.FusedMultiplyAdd(dot, wd[b] * xd[b], acc);
         }
 
-        return sum + offset;
+        return acc + offset;
     }
 
     /// <summary>

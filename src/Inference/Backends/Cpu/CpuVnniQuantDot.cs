@@ -13,8 +13,10 @@ namespace Mesh.Inference.Backends.Cpu;
 /// where the AVX2 kernels need maddubs then madd (and, for signed weights, two sign instructions).
 /// Weight quants stored with a bias (Q4_0: q − 8, Q5_0: q − 16, Q6_K: q − 32; Q8_0 read as unsigned:
 /// w + 128) go in unsigned, and the bias times each four-value sum of the activations, computed once
-/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value.
-/// Every int32 lane is therefore the same integer the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
+/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value
+/// (for the 4/5-bit block types, the bias times the block's sum, <see cref="CpuActivations.Q8BlockSumsNegated"/>,
+/// is added to each block's integer once the eight rows' lanes are reduced, <see cref="CpuBlockSums"/>).
+/// Every integer is therefore the same one the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
 /// saturate, and no AVX2 sum here saturates either), and every float step is unchanged, so the results
 /// are bit-identical to <see cref="CpuFusedQuantDot"/>, to the unpack path and to the batch.
 /// </summary>
@@ -32,23 +34,27 @@ internal static unsafe class CpuVnniQuantDot
     /// <summary>Whether this CPU has AVX-VNNI (with the AVX2/FMA the rest of each kernel uses).</summary>
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>y[r] for r in [rowStart, rowEnd): the 32-value block type rows of <paramref name="w"/> times activation row 0 (Q8_0).</summary>
+    /// <summary>
+    /// Output columns [rowStart, rowEnd) of y (row stride <paramref name="yStride"/>) for every
+    /// activation row (Q8_0) of <paramref name="x"/>: the 32-value block type rows of <paramref name="w"/>,
+    /// eight rows per pass with one integer per row and block (<see cref="CpuBlockSums"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
+    public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         switch (w.Type)
         {
             case GgmlType.Q4_0:
-                BlockRows<Q4_0>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_0, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q4_1:
-                BlockRows<Q4_1>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q4_1, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_0:
-                BlockRows<Q5_0>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_0, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             case GgmlType.Q5_1:
-                BlockRows<Q5_1>(w, x, y, rowStart, rowEnd);
+                CpuBlockSums.MultiplyRows<Q5_1, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             default:
                 throw new NotSupportedException($"no VNNI kernel for {w.Type}");
@@ -148,99 +154,6 @@ internal static unsafe class CpuVnniQuantDot
     {
         var unsigned = Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80));
         var quads = AvxVnni.MultiplyWideningAndAdd(correction, unsigned, v);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
-    }
-
-    /// <summary>
-    /// Four rows per pass share each activation block load and its bias correction; each row's
-    /// blocks are still summed in order into its own accumulator, as in <see cref="CpuFusedQuantDot"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockRows<T>(WeightMatrix w, CpuActivations x, float* y, int rowStart, int rowEnd)
-        where T : struct, IBlockLayout
-    {
-        var blocks = w.Cols / BlockQuants.BlockSize;
-        var bytes = GgmlTypeInfo.BlockBytes(w.Type);
-        var xq = x.Q8;
-        var xd = x.Q8Scales;
-        var xOffsets = x.Q8Offsets;
-        var xNegated = x.Q8QuadSumsNegated;
-        var rowBytes = (nint)w.RowBytes;
-        var r = rowStart;
-        for (; r + 4 <= rowEnd; r += 4)
-        {
-            byte* r0 = w.Row(r), r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-            var ahead = r0 + (PrefetchRows * rowBytes);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-            for (var b = 0; b < blocks; b++)
-            {
-                var v = Avx.LoadVector256(xq + (b * BlockQuants.BlockSize));
-                var correction = BiasCorrection<T>(xNegated + (b * 8));
-                var scale = xd[b];
-                var offset = (nint)b * bytes;
-
-                // A pass reads 4 × bytes per step (≤ 96 for these types): two lines cover it.
-                Sse.Prefetch0(ahead + (4 * offset));
-                Sse.Prefetch0(ahead + (4 * offset) + 64);
-                a0 = Block<T>(r0 + offset, v, correction, scale, a0);
-                a1 = Block<T>(r1 + offset, v, correction, scale, a1);
-                a2 = Block<T>(r2 + offset, v, correction, scale, a2);
-                a3 = Block<T>(r3 + offset, v, correction, scale, a3);
-                if (T.HasOffset)
-                {
-                    o0 += HalfTable.ToSingle(*(ushort*)(r0 + offset + 2)) * xOffsets[b];
-                    o1 += HalfTable.ToSingle(*(ushort*)(r1 + offset + 2)) * xOffsets[b];
-                    o2 += HalfTable.ToSingle(*(ushort*)(r2 + offset + 2)) * xOffsets[b];
-                    o3 += HalfTable.ToSingle(*(ushort*)(r3 + offset + 2)) * xOffsets[b];
-                }
-            }
-
-            y[r] = Vector256.Sum(a0) + o0;
-            y[r + 1] = Vector256.Sum(a1) + o1;
-            y[r + 2] = Vector256.Sum(a2) + o2;
-            y[r + 3] = Vector256.Sum(a3) + o3;
-        }
-
-        for (; r < rowEnd; r++)
-        {
-            var row = w.Row(r);
-            var acc = Vector256<float>.Zero;
-            var o = 0f;
-            for (var b = 0; b < blocks; b++)
-            {
-                var offset = (nint)b * bytes;
-                acc = Block<T>(row + offset, Avx.LoadVector256(xq + (b * BlockQuants.BlockSize)), BiasCorrection<T>(xNegated + (b * 8)), xd[b], acc);
-                if (T.HasOffset)
-                {
-                    o += HalfTable.ToSingle(*(ushort*)(row + offset + 2)) * xOffsets[b];
-                }
-            }
-
-            y[r] = Vector256.Sum(acc) + o;
-        }
-    }
-
-    /// <summary>−bias × each four-value activation sum of one block (zero for the types without a bias).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> BiasCorrection<T>(int* quadSumsNegated)
-        where T : struct, IBlockLayout =>
-        T.BiasShift == 0 ? Vector256<int>.Zero : Vector256.ShiftLeft(Avx.LoadVector256(quadSumsNegated), T.BiasShift);
-
-    /// <summary>acc + (d_w·d_x)·(four-value sums of (q_w − bias)·q_x) for one 32-value block, q_w unpacked in registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Block<T>(byte* block, Vector256<sbyte> v, Vector256<int> correction, float xScale, Vector256<float> acc)
-        where T : struct, IBlockLayout
-    {
-        // Low nibbles are values 0–15, high nibbles 16–31: the halves of one 256-bit register.
-        var packed = Sse2.LoadVector128(block + T.NibbleOffset);
-        var q = Avx2.And(Vector256.Create(packed, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()), Vector256.Create((byte)0x0F));
-        if (T.HasFifthBit)
-        {
-            q = Avx2.Or(q, FifthBits(*(uint*)(block + T.NibbleOffset - 4)));
-        }
-
-        var quads = AvxVnni.MultiplyWideningAndAdd(correction, q, v);
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
     }
 
