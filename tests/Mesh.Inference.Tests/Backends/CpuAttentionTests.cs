@@ -236,6 +236,44 @@ public sealed unsafe class CpuAttentionTests
         }
     }
 
+    /// <summary>
+    /// The walkers index the pool directly once <see cref="CpuKvCache.CheckBlocks"/> has passed a table:
+    /// a table with a block id outside the pool, or too short for the position, must stop the step with
+    /// the cache's error (on the caller's thread, at every thread count) for a lone decode token (its
+    /// heads grouped), a multi-token run and GQA alike, never read outside the pool.
+    /// </summary>
+    [Theory]
+    [InlineData(4, 4, 64, 1)]
+    [InlineData(4, 4, 64, 3)]
+    [InlineData(4, 4, 64, 5)]
+    [InlineData(8, 2, 16, 2)]
+    public void A_bad_block_table_fails_the_step_with_the_caches_error(int heads, int kvHeads, int headDim, int threads)
+    {
+        var config = new LlamaConfig(heads * headDim, 16, 1, heads, kvHeads, 16, 64, 1e-5f, 10000f);
+        using var kv = new CpuKvCache(1, config.KvDim, new KvCacheGeometry(BlockSize, 16));
+        (int[] Table, int[] Positions, string Message)[] cases =
+        [
+            ([3, 16], [5], "KV block id 16 is outside the pool of 16"),
+            ([3, -1], [4], "KV block id -1 is outside the pool of 16"),
+            ([3, 1_000_000], [6, 7], "KV block id 1000000 is outside the pool of 16"),
+            ([3], [4], "position 4 is beyond the sequence's 1 KV blocks"),
+            ([2, 5], [1, 2, 8], "position 8 is beyond the sequence's 2 KV blocks"),
+        ];
+        foreach (var (table, positions, message) in cases)
+        {
+            var batch = new ForwardBatch();
+            var sequence = batch.AddSequence(table);
+            foreach (var position in positions)
+            {
+                batch.AddToken(sequence, 0, position, wantLogits: false);
+            }
+
+            var queries = new float[positions.Length * config.QueryDim];
+            var e = Assert.Throws<InvalidOperationException>(() => Attend(config, kv, batch, queries, threads));
+            Assert.Equal(message, e.Message);
+        }
+    }
+
     private static float[] Attend(LlamaConfig config, CpuKvCache kv, ForwardBatch batch, float[] queries, int threads)
     {
         var attention = new CpuAttention(config, kv, new CpuParallel(threads, config.ContextLength), perToken: false);
