@@ -162,6 +162,93 @@ public sealed unsafe class QuantKernelEdgeTests
     }
 
     /// <summary>
+    /// Q8_0 (its own four-row tile) and the K-quants through <see cref="CpuParallel"/> at odd row
+    /// counts and 1, 2, 3 and 5 threads: every output has the bits of one thread on the one-row
+    /// kernels, and 1–19 tokens all give each token the bits it gets alone.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 32)]
+    [InlineData(GgmlType.Q8_0, 96)]
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q6_K, 512)]
+    [InlineData(GgmlType.Q3_K, 256)]
+    public void OtherTypesThroughTheParallelPathMatchOneThreadOnTheOneRowKernels(GgmlType type, int cols)
+    {
+        var kQuants = KQuants.Handles(type);
+        foreach (var rows in new[] { 1, 9, 33 })
+        {
+            var random = new Random((int)type + rows + cols);
+            var weights = Weights(type, rows, cols, rows == 9 ? BlockPattern.AllOneBits : BlockPattern.Random, random);
+            fixed (byte* data = weights)
+            {
+                var w = new WeightMatrix("w", type, rows, cols, (nint)data);
+                using var all = Tokens(19, cols, random, kQuants);
+                var alone = new float[19][];
+                for (var t = 0; t < 19; t++)
+                {
+                    using var one = Slice(all, t, 1, cols, kQuants);
+                    alone[t] = Through(w, one, threads: 1, tiles: false);
+                }
+
+                foreach (var n in new[] { 2, 5, 17, 19 })
+                {
+                    using var x = Slice(all, 0, n, cols, kQuants);
+                    foreach (var threads in new[] { 1, 2, 3, 5 })
+                    {
+                        foreach (var tiles in new[] { true, false })
+                        {
+                            var y = Through(w, x, threads, tiles);
+                            for (var t = 0; t < n; t++)
+                            {
+                                Assert.True(
+                                    alone[t].AsSpan().SequenceEqual(y.AsSpan(t * rows, rows)),
+                                    $"{type} {rows}x{cols}, {n} tokens, {threads} threads, tiles {tiles}: token {t} differs from its output alone");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static CpuActivations Slice(CpuActivations from, int first, int count, int cols, bool kQuants)
+    {
+        var x = new CpuActivations();
+        new Span<float>(from.F32 + ((nint)first * cols), count * cols).CopyTo(new Span<float>(x.Reset(count, cols), count * cols));
+        if (kQuants)
+        {
+            x.EnsureQuantizedK();
+        }
+        else
+        {
+            x.EnsureQuantized();
+        }
+
+        return x;
+    }
+
+    private static float[] Through(WeightMatrix w, CpuActivations x, int threads, bool tiles)
+    {
+        var y = new float[x.Rows * w.Rows];
+        var before = CpuQuantMatMul.PrefillTiles;
+        CpuQuantMatMul.PrefillTiles = tiles;
+        try
+        {
+            using var parallel = new CpuParallel(threads, w.Cols);
+            fixed (float* output = y)
+            {
+                parallel.MatMul(x, (w, (nint)output));
+            }
+        }
+        finally
+        {
+            CpuQuantMatMul.PrefillTiles = before;
+        }
+
+        return y;
+    }
+
+    /// <summary>
     /// n activation rows cycling through +127 everywhere, −127 everywhere, ±127 alternating in threes,
     /// zeros and random values.
     /// </summary>
