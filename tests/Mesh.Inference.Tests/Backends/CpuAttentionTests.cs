@@ -11,6 +11,7 @@ namespace Mesh.Inference.Tests.Backends;
 /// and speculative decoding's identical output rest on — and be attention (a double-precision
 /// reference).
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed unsafe class CpuAttentionTests
 {
     private const int BlockSize = 4;
@@ -151,6 +152,125 @@ public sealed unsafe class CpuAttentionTests
             {
                 Assert.True(Math.Abs(row[k] - reference[k]) < 1e-5, $"{shape}: token {i}, element {k}: {row[k]} vs reference {reference[k]}");
             }
+        }
+    }
+
+    public static TheoryData<int, int, int> DecodeShapes => new()
+    {
+        { 7, 7, 64 },
+        { 6, 6, 128 },
+        { 3, 3, 136 },
+        { 8, 2, 128 },
+        { 8, 8, 64 },
+    };
+
+    /// <summary>
+    /// A decode step of one to three lone tokens over long, scattered block tables (64 blocks in a
+    /// shuffled order, contexts of 1, a block boundary and the whole table) at 1, 2, 3, 5 and 8
+    /// threads: each thread count groups a token's heads differently (all in one item, a few per item,
+    /// more threads than items), and every grouping gives the bits of one head per item and of the
+    /// token alone, and attention.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DecodeShapes))]
+    public void Lone_decode_tokens_get_the_same_bits_however_their_heads_are_grouped(int heads, int kvHeads, int headDim)
+    {
+        const int blocks = 64;
+        var config = new LlamaConfig(heads * headDim, 16, 1, heads, kvHeads, 16, blocks * BlockSize, 1e-5f, 10000f);
+        using var kv = new CpuKvCache(1, config.KvDim, new KvCacheGeometry(BlockSize, blocks + 6));
+        var random = new Random((heads * 100) + headDim);
+        var table = Enumerable.Range(0, blocks + 6).OrderBy(_ => random.Next()).Take(blocks).ToArray();
+        for (var t = 0; t < blocks * BlockSize; t++)
+        {
+            Fill(kv.Key(0, table, t), config.KvDim, random);
+            Fill(kv.Value(0, table, t), config.KvDim, random);
+        }
+
+        int[][] steps = [[0], [BlockSize - 1], [BlockSize], [(blocks * BlockSize) - 1], [0, (blocks * BlockSize) - 1], [BlockSize, 37, 200]];
+        foreach (var positions in steps)
+        {
+            var queries = new float[positions.Length * config.QueryDim];
+            fixed (float* q = queries)
+            {
+                Fill(q, queries.Length, random);
+            }
+
+            var batch = new ForwardBatch();
+            foreach (var position in positions)
+            {
+                batch.AddToken(batch.AddSequence(table), 0, position, wantLogits: false);
+            }
+
+            var before = CpuAttention.GroupLoneTokenHeads;
+            float[] oneHeadPerItem;
+            try
+            {
+                CpuAttention.GroupLoneTokenHeads = false;
+                oneHeadPerItem = Attend(config, kv, batch, queries, threads: 1);
+            }
+            finally
+            {
+                CpuAttention.GroupLoneTokenHeads = before;
+            }
+
+            foreach (var threads in new[] { 1, 2, 3, 5, 8 })
+            {
+                Assert.True(
+                    Attend(config, kv, batch, queries, threads).SequenceEqual(oneHeadPerItem),
+                    $"{heads}/{kvHeads} heads of {headDim}, positions [{string.Join(", ", positions)}], {threads} threads: differs from one head per item");
+            }
+
+            for (var i = 0; i < positions.Length; i++)
+            {
+                var query = queries.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+                var row = oneHeadPerItem.AsSpan(i * config.QueryDim, config.QueryDim).ToArray();
+                var alone = new ForwardBatch();
+                alone.AddToken(alone.AddSequence(table), 0, positions[i], wantLogits: false);
+                Assert.True(Attend(config, kv, alone, query, threads: 3).SequenceEqual(row), $"position {positions[i]}: differs from the token alone");
+                var reference = Reference(config, kv, table, positions[i], query);
+                for (var k = 0; k < row.Length; k++)
+                {
+                    Assert.True(Math.Abs(row[k] - reference[k]) < 1e-5, $"position {positions[i]}, element {k}: {row[k]} vs reference {reference[k]}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The walkers index the pool directly once <see cref="CpuKvCache.CheckBlocks"/> has passed a table:
+    /// a table with a block id outside the pool, or too short for the position, must stop the step with
+    /// the cache's error (on the caller's thread, at every thread count) for a lone decode token (its
+    /// heads grouped), a multi-token run and GQA alike, never read outside the pool.
+    /// </summary>
+    [Theory]
+    [InlineData(4, 4, 64, 1)]
+    [InlineData(4, 4, 64, 3)]
+    [InlineData(4, 4, 64, 5)]
+    [InlineData(8, 2, 16, 2)]
+    public void A_bad_block_table_fails_the_step_with_the_caches_error(int heads, int kvHeads, int headDim, int threads)
+    {
+        var config = new LlamaConfig(heads * headDim, 16, 1, heads, kvHeads, 16, 64, 1e-5f, 10000f);
+        using var kv = new CpuKvCache(1, config.KvDim, new KvCacheGeometry(BlockSize, 16));
+        (int[] Table, int[] Positions, string Message)[] cases =
+        [
+            ([3, 16], [5], "KV block id 16 is outside the pool of 16"),
+            ([3, -1], [4], "KV block id -1 is outside the pool of 16"),
+            ([3, 1_000_000], [6, 7], "KV block id 1000000 is outside the pool of 16"),
+            ([3], [4], "position 4 is beyond the sequence's 1 KV blocks"),
+            ([2, 5], [1, 2, 8], "position 8 is beyond the sequence's 2 KV blocks"),
+        ];
+        foreach (var (table, positions, message) in cases)
+        {
+            var batch = new ForwardBatch();
+            var sequence = batch.AddSequence(table);
+            foreach (var position in positions)
+            {
+                batch.AddToken(sequence, 0, position, wantLogits: false);
+            }
+
+            var queries = new float[positions.Length * config.QueryDim];
+            var e = Assert.Throws<InvalidOperationException>(() => Attend(config, kv, batch, queries, threads));
+            Assert.Equal(message, e.Message);
         }
     }
 
