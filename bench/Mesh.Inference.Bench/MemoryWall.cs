@@ -10,7 +10,8 @@ namespace Mesh.Inference.Bench;
 /// only one row of it), so weight bytes per token × decode tokens/s is the rate at which it streams
 /// weights, bounded by the machine's memory bandwidth. The bandwidth is measured in the same run as
 /// STREAM's Copy (bytes read + bytes written per second, each thread copying its own slice of
-/// buffers far larger than the caches).
+/// buffers far larger than the caches). The buffers are on huge pages, as Mesh's weights are by
+/// default (<see cref="WeightMemory"/>), so the wall is the most the machine streams.
 /// </summary>
 internal static unsafe class MemoryWall
 {
@@ -25,8 +26,8 @@ internal static unsafe class MemoryWall
     public static double CopyBandwidth(int threads)
     {
         const long bytes = 512L << 20;
-        var source = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-        var target = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        var source = (byte*)MappedFile.AllocateHugePages((nuint)bytes);
+        var target = (byte*)MappedFile.AllocateHugePages((nuint)bytes);
         try
         {
             NativeMemory.Fill(source, (nuint)bytes, 1);
@@ -62,7 +63,7 @@ internal static unsafe class MemoryWall
     public static double ReadBandwidth(int threads)
     {
         const long bytes = 1L << 30;
-        var source = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        var source = (float*)MappedFile.AllocateHugePages((nuint)bytes);
         try
         {
             NativeMemory.Fill(source, (nuint)bytes, 1);

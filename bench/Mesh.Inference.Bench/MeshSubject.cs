@@ -9,11 +9,12 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// Mesh's CPU backend driven directly: one batch for the prompt, then one token per step; with
 /// <paramref name="perTokenAttention"/> on the attention loop before runs, and <paramref name="parallelism"/>
-/// picks the worker team or the thread pool (the baselines of the A/B benchmarks).
+/// picks the worker team or the thread pool, <paramref name="memory"/> where the weights are kept (the
+/// baselines of the A/B benchmarks).
 /// </summary>
-internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false, CpuParallelism parallelism = CpuParallelism.WorkerTeam) : ISpeedSubject
+internal sealed class MeshSubject(string path, int threads, bool perTokenAttention = false, CpuParallelism parallelism = CpuParallelism.WorkerTeam, WeightMemory memory = WeightMemory.Auto) : ISpeedSubject
 {
-    private readonly LlamaModel _model = LlamaModel.Load(path);
+    private readonly LlamaModel _model = LlamaModel.Load(path, memory: memory);
     private CpuBackend? _backend;
 
     public LlamaModel Model => _model;

@@ -27,8 +27,9 @@ internal static class Program
         var weights = new Option<string>("--weights") { Description = "F32 or Q8_0 (synthetic 110M)", DefaultValueFactory = _ => "F32" };
 
         var attentionBaseline = new Option<bool>("--attention-baseline") { Description = "also run with the per-token attention loop, interleaved (before and after CpuAttention)" };
-        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only, attentionBaseline };
-        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only), r.GetValue(attentionBaseline)));
+        var mappedBaseline = new Option<bool>("--mapped-baseline") { Description = "also run with the weights memory-mapped instead of on huge pages, interleaved (Inference:WeightMemory)" };
+        var single = new Command("single", "single-stream prefill and decode tokens/s") { threads, prompt, decode, only, attentionBaseline, mappedBaseline };
+        single.SetAction(r => SpeedBench.Run(r.GetValue(threads), withLlamaCpp: false, r.GetValue(prompt), r.GetValue(decode), r.GetValue(only), r.GetValue(attentionBaseline), r.GetValue(mappedBaseline)));
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var parallel = new Command("parallel", "CPU backend worker team vs thread pool (Parallel.For), interleaved in one run") { threads, prompt, decode, only, rounds };
         parallel.SetAction(r => ParallelismBench.Run(r.GetValue(threads), r.GetValue(prompt), r.GetValue(decode), r.GetValue(rounds), r.GetValue(only)));

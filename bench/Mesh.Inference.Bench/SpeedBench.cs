@@ -1,4 +1,5 @@
 using LLama.Native;
+using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
 
 namespace Mesh.Inference.Bench;
@@ -14,7 +15,7 @@ internal static class SpeedBench
     /// Instead of llama.cpp, the peer is Mesh with the per-token attention loop
     /// (<see cref="Backends.BackendOptions.PerTokenAttention"/>), interleaved the same way.
     /// </param>
-    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens, string? only = null, bool attentionBaseline = false)
+    public static void Run(int threads, bool withLlamaCpp, int prefillTokens, int decodeTokens, string? only = null, bool attentionBaseline = false, bool mappedBaseline = false)
     {
         var all = new List<(string Name, Func<string> Path, bool F32)>
         {
@@ -47,8 +48,9 @@ internal static class SpeedBench
         }
 
         var wallRows = new List<(object[] Cells, long WeightBytes, double Ours, double Theirs, string Agreement)>();
-        var table = attentionBaseline
-            ? new Table("model", "prefill tok/s (per-token attention)", "prefill tok/s", "ratio", "decode tok/s (per-token attention)", "decode tok/s", "ratio")
+        var baseline = attentionBaseline ? "per-token attention" : mappedBaseline ? $"weights mapped, not {MappedFile.Resolve(WeightMemory.Auto)}" : null;
+        var table = baseline is not null
+            ? new Table("model", $"prefill tok/s ({baseline})", "prefill tok/s", "ratio", $"decode tok/s ({baseline})", "decode tok/s", "ratio")
             : withLlamaCpp
             ? new Table("model", "Mesh prefill tok/s", "llama.cpp prefill tok/s", "ratio", "Mesh decode tok/s", "llama.cpp decode tok/s", "ratio", "weights MB/token", "Mesh / llama.cpp % of memory wall (Copy; read-only)", "greedy agreement (first 32)")
             : new Table("model", "prefill tok/s", "decode tok/s");
@@ -62,6 +64,7 @@ internal static class SpeedBench
             using var mesh = new MeshSubject(path, threads);
             var prompt = Prompt(mesh, prefillTokens);
             using ISpeedSubject? peer = attentionBaseline ? new MeshSubject(path, threads, perTokenAttention: true)
+                : mappedBaseline ? new MeshSubject(path, threads, memory: WeightMemory.Mapped)
                 : withLlamaCpp ? new LlamaCppSubject(path, threads, prompt.Count + decodeTokens + 8) : null;
 
             // Warm-up at full size (tiered JIT, page faults), then the best of several runs, the two
@@ -87,7 +90,7 @@ internal static class SpeedBench
             }
 
             var theirs = Best(theirsRuns);
-            if (attentionBaseline)
+            if (baseline is not null)
             {
                 table.Add(
                     name,

@@ -61,6 +61,13 @@ public sealed record BackendOptions
     /// <summary>How the CPU backend runs its parallel regions: its own worker team (default) or the thread pool (A/B baseline).</summary>
     public CpuParallelism CpuParallelism { get; init; }
 
+    /// <summary>
+    /// Where the model's weights are kept while it is served (<see cref="Models.WeightMemory"/>): on huge
+    /// pages where Linux offers them (the default), or memory-mapped from the file. A device that
+    /// uploads the weights (CUDA) keeps them mapped.
+    /// </summary>
+    public WeightMemory WeightMemory { get; init; }
+
     /// <summary>Tokens per KV block.</summary>
     public int KvBlockSize { get; init; } = KvCacheGeometry.DefaultBlockSize;
 

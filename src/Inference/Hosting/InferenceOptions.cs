@@ -1,5 +1,6 @@
 using Mesh.Inference.Backends;
 using Mesh.Inference.Engine;
+using Mesh.Inference.Models;
 
 namespace Mesh.Inference.Hosting;
 
@@ -20,6 +21,13 @@ public sealed class InferenceOptions
 
     /// <summary>How the CPU backend runs its parallel regions: WorkerTeam (default) or ThreadPool (the A/B baseline).</summary>
     public CpuParallelism CpuParallelism { get; set; }
+
+    /// <summary>
+    /// Where the weights are kept: <c>Auto</c> (huge pages where Linux offers them, else mapped),
+    /// <c>HugePages</c> (read into private memory on 2 MiB pages: faster decode) or <c>Mapped</c>
+    /// (memory-mapped: no copy, shared with other processes through the page cache).
+    /// </summary>
+    public WeightMemory WeightMemory { get; set; }
 
     /// <summary>KV cache budget per model, in MiB.</summary>
     public int KvCacheMb { get; set; } = 256;

@@ -24,6 +24,7 @@ public sealed class ModelRegistry : IDisposable
             CpuParallelism = o.CpuParallelism,
             KvBlockCount = o.KvBlocks,
             KvCacheBytes = (long)o.KvCacheMb << 20,
+            WeightMemory = o.WeightMemory,
         };
         foreach (var m in o.Models)
         {

@@ -56,7 +56,9 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException(error);
         }
 
-        var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id, logger);
+        // CUDA uploads the weights: a host copy on huge pages would only cost memory and load time.
+        var memory = device == "cuda" ? WeightMemory.Mapped : backendOptions.WeightMemory;
+        var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id, logger, memory);
         IInferenceBackend? backend = null;
         try
         {

@@ -58,21 +58,22 @@ public sealed class LlamaModel : IDisposable
     /// Loads <paramref name="path"/>: a GGUF file, a llama2.c checkpoint, or a Hugging Face model
     /// directory. A llama2.c checkpoint needs its tokenizer file: given, or found next to the
     /// checkpoint as <c>tok{vocab}.bin</c> or <c>tokenizer.bin</c>. Files larger than the memory
-    /// available are refused before they are mapped; the weights are then paged in, with progress
-    /// on <paramref name="logger"/> for large models.
+    /// available are refused before they are read; the weights go where <paramref name="memory"/> says
+    /// (<see cref="WeightMemory"/>: by default onto huge pages where Linux offers them) and are then
+    /// paged in, with progress on <paramref name="logger"/> for large models.
     /// </summary>
-    public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null, ILogger? logger = null)
+    public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null, ILogger? logger = null, WeightMemory memory = WeightMemory.Auto)
     {
-        var model = LoadMapped(path, tokenizerPath, id);
+        var model = LoadWeights(path, tokenizerPath, id, memory, logger);
         ModelMemory.PageIn(model.Weights.Matrices, model.Id, logger);
         return model;
     }
 
-    private static LlamaModel LoadMapped(string path, string? tokenizerPath, string? id)
+    private static LlamaModel LoadWeights(string path, string? tokenizerPath, string? id, WeightMemory memory, ILogger? logger)
     {
         if (Directory.Exists(path))
         {
-            return LoadHuggingFace(path, tokenizerPath, id);
+            return LoadHuggingFace(path, tokenizerPath, id, memory, logger);
         }
 
         if (!File.Exists(path))
@@ -80,11 +81,13 @@ public sealed class LlamaModel : IDisposable
             throw new FileNotFoundException($"model file not found: {path}", path);
         }
 
-        ModelMemory.EnsureFits(path, MappedFile.FileLength(path), ModelMemory.AvailableBytes());
+        var length = MappedFile.FileLength(path);
+        ModelMemory.EnsureFits(path, length, ModelMemory.AvailableBytes());
         id ??= System.IO.Path.GetFileNameWithoutExtension(path);
+        var progress = ModelMemory.CopyProgress(id, length, logger);
         if (IsGguf(path))
         {
-            var gguf = GgufFile.Open(path);
+            var gguf = GgufFile.Open(path, memory, progress);
             try
             {
                 var (config, weights) = GgufLlamaReader.Read(gguf);
@@ -101,7 +104,7 @@ public sealed class LlamaModel : IDisposable
             }
         }
 
-        var file = new MappedFile(path);
+        var file = new MappedFile(path, memory, progress);
         try
         {
             var (config, weights) = Llama2cCheckpoint.Read(file);
@@ -120,7 +123,7 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Unmaps the model's files; <see cref="Weights"/> must not be used afterwards.</summary>
     public void Dispose() => _storage.Dispose();
 
-    private static LlamaModel LoadHuggingFace(string directory, string? tokenizerPath, string? id)
+    private static LlamaModel LoadHuggingFace(string directory, string? tokenizerPath, string? id, WeightMemory memory, ILogger? logger)
     {
         if (!HuggingFaceModelReader.IsModelDirectory(directory))
         {
@@ -130,7 +133,8 @@ public sealed class LlamaModel : IDisposable
         var bytes = HuggingFaceModelReader.WeightFiles(directory).Sum(f => File.Exists(f) ? MappedFile.FileLength(f) : throw new FileNotFoundException($"weight file not found: {f}", f));
         ModelMemory.EnsureFits(directory, bytes, ModelMemory.AvailableBytes());
         id ??= new DirectoryInfo(directory).Name;
-        var hf = HuggingFaceModelReader.Read(directory);
+        var modelId = id;
+        var hf = HuggingFaceModelReader.Read(directory, memory, file => ModelMemory.CopyProgress($"{modelId} ({System.IO.Path.GetFileName(file)})", MappedFile.FileLength(file), logger));
         try
         {
             var tokenizer = tokenizerPath is null ? hf.Tokenizer : LoadTokenizerFile(tokenizerPath, hf.Config.VocabSize);

@@ -91,7 +91,41 @@ public static class ModelMemory
         GC.KeepAlive(sink);
     }
 
+    /// <summary>
+    /// Progress of copying a <paramref name="totalBytes"/> file of <paramref name="modelId"/> into memory
+    /// (<see cref="WeightMemory.HugePages"/>): logged at most once a second, and only for files of at least
+    /// <paramref name="progressThresholdBytes"/>; null when there is nothing to log.
+    /// </summary>
+    public static IProgress<long>? CopyProgress(string modelId, long totalBytes, ILogger? logger, long progressThresholdBytes = ProgressThresholdBytes)
+    {
+        if (logger is null || totalBytes < progressThresholdBytes)
+        {
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        return new SynchronousProgress(done =>
+        {
+            if (done >= totalBytes)
+            {
+                logger.LogInformation("Read {Model}: {Total} onto huge pages in {Seconds:F1} s", modelId, Format(totalBytes), clock.Elapsed.TotalSeconds);
+            }
+            else if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
+            {
+                lastReport = clock.Elapsed;
+                logger.LogInformation("Reading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(totalBytes), done * 100 / totalBytes);
+            }
+        });
+    }
+
     /// <summary>Bytes as MiB or GiB with one decimal.</summary>
     public static string Format(long bytes) =>
         bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1L << 20):F1} MiB";
+
+    // Progress<T> posts to the thread pool, so its lines could come after the load's own; this reports in line.
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
 }

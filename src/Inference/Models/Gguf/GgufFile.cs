@@ -21,7 +21,7 @@ public sealed unsafe partial class GgufFile : IDisposable
     private readonly Dictionary<string, GgufTensorInfo> _tensors = new(StringComparer.Ordinal);
     private readonly long _dataStart;
 
-    private GgufFile(string path)
+    private GgufFile(string path, WeightMemory memory, IProgress<long>? progress)
     {
         Path = path;
         var length = MappedFile.FileLength(path);
@@ -30,7 +30,7 @@ public sealed unsafe partial class GgufFile : IDisposable
             throw new ModelFormatException(path, "header", $"file is {length} bytes, too short for a GGUF header");
         }
 
-        _file = new MappedFile(path);
+        _file = new MappedFile(path, memory, progress);
         _base = _file.Pointer;
         _length = length;
         try
@@ -148,15 +148,22 @@ public sealed unsafe partial class GgufFile : IDisposable
     /// <summary>The tensor directory.</summary>
     public IReadOnlyDictionary<string, GgufTensorInfo> Tensors => _tensors;
 
-    /// <summary>Opens and parses <paramref name="path"/>; the mapping lives until <see cref="Dispose"/>.</summary>
-    public static GgufFile Open(string path)
+    /// <summary>Opens and parses <paramref name="path"/>, memory-mapped; the mapping lives until <see cref="Dispose"/>.</summary>
+    public static GgufFile Open(string path) => Open(path, WeightMemory.Mapped);
+
+    /// <summary>
+    /// Opens and parses <paramref name="path"/> with its bytes where <paramref name="memory"/> says
+    /// (<see cref="MappedFile"/>; <paramref name="progress"/> receives the bytes copied so far); they live
+    /// until <see cref="Dispose"/>.
+    /// </summary>
+    public static GgufFile Open(string path, WeightMemory memory, IProgress<long>? progress = null)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"model file not found: {path}", path);
         }
 
-        return new GgufFile(path);
+        return new GgufFile(path, memory, progress);
     }
 
     /// <summary>The tensor named <paramref name="name"/>, or an error naming it.</summary>

@@ -47,8 +47,10 @@ public static class HuggingFaceModelReader
     /// <summary>
     /// Reads <paramref name="directory"/>'s config, maps its weight files and builds its tokenizer. Every
     /// malformed or missing file, tensor or setting is a <see cref="ModelFormatException"/> naming it.
+    /// The weight files' bytes go where <paramref name="memory"/> says (<see cref="MappedFile"/>), each
+    /// file's copy reported to <paramref name="progress"/> (its path and the bytes so far).
     /// </summary>
-    public static Result Read(string directory)
+    public static Result Read(string directory, WeightMemory memory = WeightMemory.Mapped, Func<string, IProgress<long>?>? progress = null)
     {
         var hf = HuggingFaceConfig.Read(Path.Combine(directory, "config.json"));
         var config = hf.Config;
@@ -59,7 +61,7 @@ public static class HuggingFaceModelReader
             var tensors = new Dictionary<string, (SafetensorsFile File, SafetensorsTensor Tensor)>(StringComparer.Ordinal);
             foreach (var path in WeightFiles(directory))
             {
-                var file = SafetensorsFile.Open(path);
+                var file = SafetensorsFile.Open(path, memory, progress?.Invoke(path));
                 files.Add(file);
                 foreach (var (name, tensor) in file.Tensors)
                 {

@@ -24,9 +24,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     private readonly MappedFile _file;
     private readonly long _dataStart;
 
-    private SafetensorsFile(string path)
+    private SafetensorsFile(string path, WeightMemory memory, IProgress<long>? progress)
     {
-        _file = new MappedFile(path);
+        _file = new MappedFile(path, memory, progress);
         try
         {
             if (_file.Length < 8)
@@ -64,8 +64,15 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>Opens and validates <paramref name="path"/>; the mapping lives until <see cref="Dispose"/>.</summary>
-    public static SafetensorsFile Open(string path) =>
-        File.Exists(path) ? new SafetensorsFile(path) : throw new FileNotFoundException($"safetensors file not found: {path}", path);
+    public static SafetensorsFile Open(string path) => Open(path, WeightMemory.Mapped);
+
+    /// <summary>
+    /// Opens and validates <paramref name="path"/> with its bytes where <paramref name="memory"/> says
+    /// (<see cref="MappedFile"/>; <paramref name="progress"/> receives the bytes copied so far); they live
+    /// until <see cref="Dispose"/>.
+    /// </summary>
+    public static SafetensorsFile Open(string path, WeightMemory memory, IProgress<long>? progress = null) =>
+        File.Exists(path) ? new SafetensorsFile(path, memory, progress) : throw new FileNotFoundException($"safetensors file not found: {path}", path);
 
     /// <summary>A pointer to <paramref name="tensor"/>'s first byte in the mapping (range checked at open).</summary>
     public nint GetData(SafetensorsTensor tensor) => (nint)(_file.Pointer + _dataStart + tensor.Begin);
