@@ -362,7 +362,7 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightedValues<TQuarters>(KvRows values, float* w0, float* w1, float* w2, float* w3, int span, float* result)
-        where TQuarters : struct, IQuarters
+        where TQuarters : struct, IStaticCount
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
@@ -431,32 +431,6 @@ internal sealed unsafe class CpuAttention(LlamaConfig config, CpuKvCache kv, Cpu
             d2.Store(result + 224);
             d3.Store(result + 240);
         }
-    }
-
-    /// <summary>The number of 64-float quarters <see cref="WeightedValues"/> sums, as a type so each count gets its own code.</summary>
-    private interface IQuarters
-    {
-        static abstract int Count { get; }
-    }
-
-    private struct One : IQuarters
-    {
-        public static int Count => 1;
-    }
-
-    private struct Two : IQuarters
-    {
-        public static int Count => 2;
-    }
-
-    private struct Three : IQuarters
-    {
-        public static int Count => 3;
-    }
-
-    private struct Four : IQuarters
-    {
-        public static int Count => 4;
     }
 
     /// <summary>

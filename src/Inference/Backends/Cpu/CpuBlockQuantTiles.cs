@@ -117,13 +117,13 @@ internal static unsafe class CpuBlockQuantTiles
             var b = 0;
             for (; b + TileTokens <= n; b += TileTokens)
             {
-                Tile<FourTokens>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<Four>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
 
             // The tokens left over take the same four rows while they are still in L1.
             for (; b < n; b++)
             {
-                Tile<OneToken>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<One>(panel, scalePairs, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
         }
     }
@@ -158,7 +158,7 @@ internal static unsafe class CpuBlockQuantTiles
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TTokens>(byte* panel, float* scalePairs, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
-        where TTokens : struct, ITileTokens
+        where TTokens : struct, IStaticCount
     {
         var cols = blocks * Block;
         var q0 = x.Q8 + ((nint)token * cols);

@@ -88,13 +88,13 @@ internal static unsafe class CpuBlockSumTiles
             var b = 0;
             for (; b + 4 <= n; b += 4)
             {
-                Tile<T, FourTokens>(panel, scales, offsets, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<T, Four>(panel, scales, offsets, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
 
             // The tokens left over take the same rows while they are still in L1.
             for (; b < n; b++)
             {
-                Tile<T, OneToken>(panel, scales, offsets, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
+                Tile<T, One>(panel, scales, offsets, x, b, blocks, y + ((nint)b * yStride) + r, yStride, valid);
             }
         }
     }
@@ -182,7 +182,7 @@ internal static unsafe class CpuBlockSumTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<T, TTokens>(byte* panel, float* scales, float* offsets, CpuActivations x, int token, int blocks, float* y, int yStride, int valid)
         where T : struct, CpuFusedQuantDot.IBlockLayout
-        where TTokens : struct, ITileTokens
+        where TTokens : struct, IStaticCount
     {
         var cols = blocks * Block;
         var q0 = x.Q8 + ((nint)token * cols);

@@ -113,18 +113,18 @@ internal static unsafe class CpuKQuantTiles
                 var t = 0;
                 for (; t + 4 <= n; t += 4)
                 {
-                    Tile<T, FourTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    Tile<T, Four>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
 
                 if (t + 2 <= n)
                 {
-                    Tile<T, TwoTokens>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    Tile<T, Two>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                     t += 2;
                 }
 
                 for (; t < n; t++)
                 {
-                    Tile<T, OneToken>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
+                    Tile<T, One>(panel, x, t, y + r + ((nint)t * yStride), yStride, rows);
                 }
             }
         }
@@ -140,7 +140,7 @@ internal static unsafe class CpuKQuantTiles
     [SkipLocalsInit] // the accumulators are zeroed below, once
     private static void Tile<T, TTokens>(in Panel panel, CpuActivations x, int t, float* y, int yStride, int rows)
         where T : struct, IKLayout
-        where TTokens : struct, ITileTokens
+        where TTokens : struct, IStaticCount
     {
         // The panel's fields in locals: through the reference the JIT reloads them after every store.
         var superBlocks = panel.SuperBlocks;
@@ -368,7 +368,7 @@ internal static unsafe class CpuKQuantTiles
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish<T, TTokens>(RowBlock at, Vector512<int> z0, Vector512<int> z1, Vector512<int> z2, Vector512<int> z3, Vector512<float> s01, Vector512<float> s23, Vector512<short> x01, Vector512<short> x23, Vector512<float>* acc, Vector512<float>* accMin)
         where T : struct, IKLayout
-        where TTokens : struct, ITileTokens
+        where TTokens : struct, IStaticCount
     {
         // The signed types' −128 · Σ scale · Σq_w per lane (what x + 128 adds), twice over.
         var k = T.Signed ? Avx512F.LoadVector512(at.Correction) : default;
