@@ -1,4 +1,5 @@
 using Mesh.Inference.Hosting;
+using Mesh.Inference.Models;
 using Microsoft.Extensions.Configuration;
 
 namespace Mesh.Inference.Tests;
@@ -40,5 +41,29 @@ public sealed class WeightMemoryOptionsTests
         var configuration = new ConfigurationBuilder().AddCommandLine([arg, "--Inference:Models:0:Path=model.gguf"]).Build();
         var options = configuration.GetSection(InferenceOptions.SectionName).Get<InferenceOptions>()!;
         return new InferenceOptionsValidator().Validate(null, options);
+    }
+}
+
+/// <summary>
+/// The host keeps the weights mapped whenever they will be uploaded to the GPU: with <c>--device cuda</c>
+/// and with the default <c>--device auto</c> on a machine whose GPU is usable (a host copy on huge pages
+/// would cost the model's size in private memory and load time for nothing); else the setting holds.
+/// </summary>
+public sealed class ServedWeightMemoryTests
+{
+    [Theory]
+    [InlineData("cuda", true, WeightMemory.Auto, WeightMemory.Mapped)]
+    [InlineData("CUDA", true, WeightMemory.HugePages, WeightMemory.Mapped)]
+    [InlineData("auto", true, WeightMemory.Auto, WeightMemory.Mapped)]
+    [InlineData("auto", true, WeightMemory.HugePages, WeightMemory.Mapped)]
+    [InlineData("auto", false, WeightMemory.Auto, WeightMemory.Auto)]
+    [InlineData("auto", false, WeightMemory.HugePages, WeightMemory.HugePages)]
+    [InlineData("cpu", true, WeightMemory.HugePages, WeightMemory.HugePages)]
+    [InlineData("cpu", true, WeightMemory.Mapped, WeightMemory.Mapped)]
+    public void WeightsBoundForTheGpuStayMapped(string device, bool gpuUsable, WeightMemory configured, WeightMemory expected)
+    {
+        var probed = false;
+        Assert.Equal(expected, ServedModel.HostWeightMemory(device, configured, () => probed = gpuUsable));
+        Assert.False(probed && device == "cpu", "--device cpu must not probe the GPU");
     }
 }
