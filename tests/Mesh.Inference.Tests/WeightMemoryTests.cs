@@ -38,6 +38,106 @@ public sealed class WeightMemoryTests : IDisposable
         Assert.Equal(0, (long)copy.Pointer % MappedFile.HugePageBytes);
     }
 
+    [Fact]
+    public void AFileTruncatedWhileItIsCopiedIsAFormatErrorSayingSo()
+    {
+        // Two copy chunks (64 MiB each): the first chunk's progress report truncates the file, so the
+        // next read finds its end early.
+        var path = Path.Combine(_folder, "shrinking.bin");
+        using (var f = File.Create(path))
+        {
+            f.SetLength((64L << 20) + 4096);
+        }
+
+        var truncate = new CallbackProgress(done =>
+        {
+            if (done == 64L << 20)
+            {
+                using var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                f.SetLength(done);
+            }
+        });
+        var e = Assert.Throws<ModelFormatException>(() => new MappedFile(path, WeightMemory.HugePages, truncate));
+        Assert.Contains($"file ended at {64L << 20} of {(64L << 20) + 4096} bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CopyProgressLogsOnceAtTheEndAndAtMostOnceASecondBefore()
+    {
+        var logger = new ListLogger();
+        var progress = ModelMemory.CopyProgress("m", 1000, logger, progressThresholdBytes: 1000)!;
+        for (var done = 100; done < 1000; done += 100)
+        {
+            progress.Report(done); // all within the first second: none logged
+        }
+
+        progress.Report(1000);
+        Assert.Equal(["Read m: 0.0 MiB onto huge pages in"], logger.Lines.Select(l => l[..l.IndexOf(" in ", StringComparison.Ordinal)] + " in"));
+        Assert.Null(ModelMemory.CopyProgress("m", 999, logger, progressThresholdBytes: 1000));
+        Assert.Null(ModelMemory.CopyProgress("m", 1000, null, progressThresholdBytes: 1000));
+    }
+
+    [Fact]
+    public unsafe void AllocateHugePagesIsBackedByHugePagesWhereTheKernelOffersThem()
+    {
+        if (MappedFile.Resolve(WeightMemory.Auto) != WeightMemory.HugePages)
+        {
+            return; // no transparent huge pages here (or not Linux): nothing to check
+        }
+
+        const int bytes = 32 << 20;
+        var p = (byte*)MappedFile.AllocateHugePages(bytes);
+        try
+        {
+            new Span<byte>(p, bytes).Fill(1);
+            Assert.True(AnonHugePagesKiB((nuint)p) > 0, "the copy is on 4 KiB pages: was madvise(MADV_HUGEPAGE) called?");
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheCopyIsFreedWhenTheFileFailsToParseOrTheModelIsDisposedTwice(bool valid)
+    {
+        // 64 MiB copied 24 times: a leaked copy each time would grow the working set by 1.5 GiB (the bound
+        // leaves room for the tests running beside this one).
+        var path = Path.Combine(_folder, "big.gguf");
+        var bytes = new byte[64 << 20];
+        if (valid)
+        {
+            File.Copy(TestModels.Stories260KGguf, path);
+            using var f = new FileStream(path, FileMode.Open);
+            f.SetLength(bytes.Length); // a valid GGUF with trailing bytes parses
+        }
+        else
+        {
+            "GGUF"u8.CopyTo(bytes);
+            bytes[4] = 9; // GGUF version 9: refused after the copy
+            File.WriteAllBytes(path, bytes);
+        }
+
+        var before = Environment.WorkingSet;
+        for (var i = 0; i < 24; i++)
+        {
+            if (valid)
+            {
+                var model = LlamaModel.Load(path, memory: WeightMemory.HugePages);
+                model.Dispose();
+                model.Dispose();
+            }
+            else
+            {
+                Assert.Throws<ModelFormatException>(() => LlamaModel.Load(path, memory: WeightMemory.HugePages));
+            }
+        }
+
+        Assert.InRange(Environment.WorkingSet - before, long.MinValue, 512L << 20);
+    }
+
     [Theory]
     [InlineData(WeightMemory.HugePages)]
     [InlineData(WeightMemory.Mapped)]
@@ -94,6 +194,44 @@ public sealed class WeightMemoryTests : IDisposable
         var logits = new float[tokens.Length * model.Config.VocabSize];
         backend.Forward(batch, logits);
         return logits;
+    }
+
+    // The AnonHugePages of the mapping in /proc/self/smaps that holds address.
+    private static long AnonHugePagesKiB(nuint address)
+    {
+        var inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            var dash = line.IndexOf('-');
+            if (dash > 0 && line.IndexOf(' ') > dash && nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var start)
+                && nuint.TryParse(line.AsSpan(dash + 1, line.IndexOf(' ') - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out var end))
+            {
+                inside = address >= start && address < end;
+            }
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["AnonHugePages:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    private sealed class CallbackProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add(formatter(state, exception));
     }
 
     private sealed class ListProgress(List<long> reported) : IProgress<long>

@@ -25,6 +25,18 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             errors.Add($"{at}:Threads must be >= 0, 0 meaning every core (got {options.Threads}).");
         }
 
+        // Configuration binding takes any integer for an enum ("--Inference:WeightMemory=7"), which would
+        // otherwise be served as if it were a value.
+        if (!Enum.IsDefined(options.WeightMemory))
+        {
+            errors.Add($"{at}:WeightMemory must be Auto, HugePages or Mapped (got '{options.WeightMemory}').");
+        }
+
+        if (!Enum.IsDefined(options.CpuParallelism))
+        {
+            errors.Add($"{at}:CpuParallelism must be WorkerTeam or ThreadPool (got '{options.CpuParallelism}').");
+        }
+
         if (options.KvCacheMb <= 0)
         {
             errors.Add($"{at}:KvCacheMb must be > 0 (got {options.KvCacheMb}).");

@@ -37,6 +37,25 @@ public sealed class ServedModel : IDisposable
     /// <exception cref="Chat.ChatTemplateException">Neither is a template Mesh renders; the message names <c>--chat-template</c>.</exception>
     public Chat.ChatTemplate ChatTemplate => _chatTemplate.Value;
 
+    /// <summary>
+    /// Where the host keeps the weights for <paramref name="device"/> (matched as <see cref="BackendFactory"/>
+    /// does, ignoring case): <see cref="WeightMemory.Mapped"/> for <c>cuda</c>, and for <c>auto</c> when
+    /// <paramref name="cudaUsable"/> (probed only then) says a GPU is usable; else <paramref name="configured"/>.
+    /// </summary>
+    /// <remarks>
+    /// CUDA uploads the weights, so a host copy on huge pages would cost the model's size in private memory
+    /// and its load time for nothing. Under <c>auto</c> the weight types that would keep the model on the
+    /// CPU are known only once it is read, so such a model then decodes from the mapping (a few percent
+    /// slower; <c>--device cpu</c> gets the huge pages).
+    /// </remarks>
+    internal static WeightMemory HostWeightMemory(string device, WeightMemory configured, Func<bool> cudaUsable) =>
+        device.ToLowerInvariant() switch
+        {
+            "cuda" => WeightMemory.Mapped,
+            "auto" when cudaUsable() => WeightMemory.Mapped,
+            _ => configured,
+        };
+
     /// <param name="options">The model's path, tokenizer, id and chat template.</param>
     /// <param name="device"><c>auto</c>, <c>cpu</c> or <c>cuda</c> (see <see cref="BackendFactory.Create"/>).</param>
     /// <param name="backendOptions">Threads and KV cache size.</param>
@@ -56,8 +75,7 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException(error);
         }
 
-        // CUDA uploads the weights: a host copy on huge pages would only cost memory and load time.
-        var memory = device == "cuda" ? WeightMemory.Mapped : backendOptions.WeightMemory;
+        var memory = HostWeightMemory(device, backendOptions.WeightMemory, () => Mesh.Kernels.CudaAvailability.Check().IsUsable);
         var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id, logger, memory);
         IInferenceBackend? backend = null;
         try

@@ -14,8 +14,9 @@ public enum WeightMemory
     /// <summary>
     /// Read into anonymous memory aligned to 2 MiB and advised as huge pages (<c>MADV_HUGEPAGE</c>).
     /// Decode streams every weight once per token, and on 4 KiB pages the hardware prefetchers stop
-    /// at every page boundary (and the TLB misses once per page); on 2 MiB pages the 110M F32 model
-    /// decoded 1.08–1.51× faster, alternated runs on the dev VM. The cost: the weights are private
+    /// at every page boundary (and the TLB misses once per page); on 2 MiB pages the 110M model decoded
+    /// 0.98–1.24× as fast as mapped in F32, 1.05–1.15× in Q8_0 and 0.99–1.05× in Q4_0 and Q4_K_M
+    /// (four interleaved runs on the dev VM; src/Inference/README.md). The cost: the weights are private
     /// to the process (not shared through the page cache with other processes mapping the same file)
     /// and loading copies them once.
     /// </summary>
