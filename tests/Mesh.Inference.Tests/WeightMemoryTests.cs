@@ -10,6 +10,8 @@ namespace Mesh.Inference.Tests;
 /// are the file's bytes exactly, so a model computes the same logits, bit for bit, as from the mapping;
 /// and <see cref="WeightMemory.Auto"/> follows the kernel's transparent huge page setting.
 /// </summary>
+// Serial: one test measures the process's working set, which other tests' models would grow.
+[Collection(SerialCollection.Name)]
 public sealed class WeightMemoryTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("mesh-weight-memory-").FullName;

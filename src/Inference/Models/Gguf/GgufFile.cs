@@ -32,7 +32,8 @@ public sealed unsafe partial class GgufFile : IDisposable
 
         _file = new MappedFile(path, memory, progress);
         _base = _file.Pointer;
-        _length = length;
+        // The length of the bytes actually mapped or copied: the file may have changed since it was measured above.
+        _length = _file.Length;
         try
         {
             var reader = new Reader(this);
