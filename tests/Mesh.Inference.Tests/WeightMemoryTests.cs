@@ -79,6 +79,28 @@ public sealed class WeightMemoryTests : IDisposable
         Assert.Null(ModelMemory.CopyProgress("m", 1000, null, progressThresholdBytes: 1000));
     }
 
+    [Fact]
+    public void TheHugePageShareCountsTheMappingsThatHoldTheWeightsOnce()
+    {
+        string[] smaps =
+        [
+            "7f0000000000-7f0000400000 rw-p 00000000 00:00 0",
+            "Size:               4096 kB",
+            "AnonHugePages:      2048 kB",
+            "VmFlags: rd wr mr mw me ac sd hg",
+            "7f0000400000-7f0000600000 r--s 00000000 fe:00 5316728                    /models/m.gguf",
+            "AnonHugePages:         0 kB",
+            "7f0000800000-7f0000a00000 rw-p 00000000 00:00 0",
+            "AnonHugePages:      2048 kB",
+        ];
+
+        // Two matrices in the first mapping, one in the second; nothing in the third.
+        var (huge, total) = ModelMemory.HugePageBytes([unchecked((nuint)0x7f0000000000UL), unchecked((nuint)0x7f0000100000UL), unchecked((nuint)0x7f00004fffffUL)], smaps);
+
+        Assert.Equal(2048L * 1024, huge);
+        Assert.Equal((4L << 20) + (2L << 20), total);
+    }
+
     [HugePagesFact]
     public unsafe void AllocateHugePagesAdvisesHugePagesWhereTheKernelOffersThem()
     {

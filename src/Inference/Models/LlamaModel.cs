@@ -66,6 +66,11 @@ public sealed class LlamaModel : IDisposable
     {
         var model = LoadWeights(path, tokenizerPath, id, memory, logger);
         ModelMemory.PageIn(model.Weights.Matrices, model.Id, logger);
+        if (MappedFile.Resolve(memory) == WeightMemory.HugePages)
+        {
+            ModelMemory.LogHugePages(model.Weights.Matrices, model.Id, logger);
+        }
+
         return model;
     }
 

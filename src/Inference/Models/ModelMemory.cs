@@ -119,6 +119,56 @@ public static class ModelMemory
         });
     }
 
+    /// <summary>
+    /// Logs how much of the memory holding <paramref name="matrices"/> the kernel backed with 2 MiB pages
+    /// (<see cref="WeightMemory.HugePages"/> asks for them, but a fragmented machine may have none free, and
+    /// then decode streams from 4 KiB pages), from the mappings' AnonHugePages in /proc/self/smaps.
+    /// </summary>
+    public static void LogHugePages(IEnumerable<WeightMatrix> matrices, string modelId, ILogger? logger)
+    {
+        if (logger is null || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var (huge, total) = HugePageBytes(matrices.Select(m => (nuint)m.Data), File.ReadLines("/proc/self/smaps"));
+        logger.LogInformation("Model {Model}: {Huge} of the {Total} holding its weights on 2 MiB pages", modelId, Format(huge), Format(total));
+    }
+
+    /// <summary>
+    /// The AnonHugePages bytes and the sizes of the mappings in <paramref name="smaps"/> (the format of
+    /// /proc/PID/smaps) that contain any of <paramref name="addresses"/>, each mapping counted once.
+    /// </summary>
+    public static (long HugeBytes, long TotalBytes) HugePageBytes(IEnumerable<nuint> addresses, IEnumerable<string> smaps)
+    {
+        var wanted = addresses.Order().ToArray();
+        long huge = 0, total = 0;
+        var inside = false;
+        foreach (var line in smaps)
+        {
+            var dash = line.IndexOf('-');
+            var space = line.IndexOf(' ');
+            if (dash > 0 && space > dash
+                && nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var start)
+                && nuint.TryParse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out var end))
+            {
+                var i = Array.BinarySearch(wanted, start);
+                inside = (i >= 0) || (~i < wanted.Length && wanted[~i] < end);
+                if (inside)
+                {
+                    total += (long)(end - start);
+                }
+            }
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal)
+                && long.TryParse(line["AnonHugePages:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var kib))
+            {
+                huge += kib * 1024;
+            }
+        }
+
+        return (huge, total);
+    }
+
     /// <summary>Bytes as MiB or GiB with one decimal.</summary>
     public static string Format(long bytes) =>
         bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1L << 20):F1} MiB";
