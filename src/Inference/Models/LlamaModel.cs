@@ -59,16 +59,20 @@ public sealed class LlamaModel : IDisposable
     /// directory. A llama2.c checkpoint needs its tokenizer file: given, or found next to the
     /// checkpoint as <c>tok{vocab}.bin</c> or <c>tokenizer.bin</c>. Files larger than the memory
     /// available are refused before they are read; the weights go where <paramref name="memory"/> says
-    /// (<see cref="WeightMemory"/>: by default onto huge pages where Linux offers them) and are then
-    /// paged in, with progress on <paramref name="logger"/> for large models.
+    /// (<see cref="WeightMemory"/>: by default copied onto huge pages where Linux offers them, else mapped
+    /// and then paged in), with progress on <paramref name="logger"/> for large models.
     /// </summary>
     public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null, ILogger? logger = null, WeightMemory memory = WeightMemory.Auto)
     {
         var model = LoadWeights(path, tokenizerPath, id, memory, logger);
-        ModelMemory.PageIn(model.Weights.Matrices, model.Id, logger);
         if (MappedFile.Resolve(memory) == WeightMemory.HugePages)
         {
+            // The copy has touched every page already: nothing to page in, but say how many are huge.
             ModelMemory.LogHugePages(model.Weights.Matrices, model.Id, logger);
+        }
+        else
+        {
+            ModelMemory.PageIn(model.Weights.Matrices, model.Id, logger);
         }
 
         return model;
