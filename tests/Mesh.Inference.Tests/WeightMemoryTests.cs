@@ -226,9 +226,7 @@ public sealed class WeightMemoryTests : IDisposable
         var inside = false;
         foreach (var line in File.ReadLines("/proc/self/smaps"))
         {
-            var dash = line.IndexOf('-');
-            if (dash > 0 && line.IndexOf(' ') > dash && nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var start)
-                && nuint.TryParse(line.AsSpan(dash + 1, line.IndexOf(' ') - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out var end))
+            if (ModelMemory.TryParseMapping(line, out var start, out var end))
             {
                 inside = address >= start && address < end;
             }

@@ -64,8 +64,10 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public static LlamaModel Load(string path, string? tokenizerPath = null, string? id = null, ILogger? logger = null, WeightMemory memory = WeightMemory.Auto)
     {
+        // Resolved once, so the copy and what follows it agree on where the weights went.
+        memory = MappedFile.Resolve(memory);
         var model = LoadWeights(path, tokenizerPath, id, memory, logger);
-        if (MappedFile.Resolve(memory) == WeightMemory.HugePages)
+        if (memory == WeightMemory.HugePages)
         {
             // The copy has touched every page already: nothing to page in, but say how many are huge.
             ModelMemory.LogHugePages(model.Weights.Matrices, model.Id, logger);

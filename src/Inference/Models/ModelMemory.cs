@@ -62,9 +62,9 @@ public static class ModelMemory
     {
         var list = matrices.ToList();
         var total = list.Sum(m => m.ByteLength);
-        var report = logger is not null && total >= progressThresholdBytes;
-        var clock = Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
+        var progress = Throttled(logger, total, progressThresholdBytes,
+            done => logger!.LogInformation("Loading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(total), done * 100 / total),
+            seconds => logger!.LogInformation("Loaded {Model}: {Total} of weights paged in in {Seconds:F1} s", modelId, Format(total), seconds));
         long done = 0;
         var sink = 0;
         foreach (var m in list)
@@ -76,16 +76,7 @@ public static class ModelMemory
             }
 
             done += m.ByteLength;
-            if (report && clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
-            {
-                lastReport = clock.Elapsed;
-                logger!.LogInformation("Loading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(total), done * 100 / total);
-            }
-        }
-
-        if (report)
-        {
-            logger!.LogInformation("Loaded {Model}: {Total} of weights paged in in {Seconds:F1} s", modelId, Format(total), clock.Elapsed.TotalSeconds);
+            progress?.Report(done);
         }
 
         GC.KeepAlive(sink);
@@ -96,9 +87,19 @@ public static class ModelMemory
     /// (<see cref="WeightMemory.HugePages"/>): logged at most once a second, and only for files of at least
     /// <paramref name="progressThresholdBytes"/>; null when there is nothing to log.
     /// </summary>
-    public static IProgress<long>? CopyProgress(string modelId, long totalBytes, ILogger? logger, long progressThresholdBytes = ProgressThresholdBytes)
+    public static IProgress<long>? CopyProgress(string modelId, long totalBytes, ILogger? logger, long progressThresholdBytes = ProgressThresholdBytes) =>
+        Throttled(logger, totalBytes, progressThresholdBytes,
+            done => logger!.LogInformation("Reading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(totalBytes), done * 100 / totalBytes),
+            seconds => logger!.LogInformation("Read {Model}: {Total} onto huge pages in {Seconds:F1} s", modelId, Format(totalBytes), seconds));
+
+    /// <summary>
+    /// The one progress of loading: bytes done so far reported to <paramref name="step"/> at most once a
+    /// second, and the seconds taken to <paramref name="finished"/> once all <paramref name="totalBytes"/>
+    /// are done; null (nothing to log) without a logger or under <paramref name="thresholdBytes"/>.
+    /// </summary>
+    private static IProgress<long>? Throttled(ILogger? logger, long totalBytes, long thresholdBytes, Action<long> step, Action<double> finished)
     {
-        if (logger is null || totalBytes < progressThresholdBytes)
+        if (logger is null || totalBytes < thresholdBytes)
         {
             return null;
         }
@@ -109,12 +110,12 @@ public static class ModelMemory
         {
             if (done >= totalBytes)
             {
-                logger.LogInformation("Read {Model}: {Total} onto huge pages in {Seconds:F1} s", modelId, Format(totalBytes), clock.Elapsed.TotalSeconds);
+                finished(clock.Elapsed.TotalSeconds);
             }
             else if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
             {
                 lastReport = clock.Elapsed;
-                logger.LogInformation("Reading {Model}: {Done} of {Total} ({Percent}%)", modelId, Format(done), Format(totalBytes), done * 100 / totalBytes);
+                step(done);
             }
         });
     }
@@ -146,11 +147,7 @@ public static class ModelMemory
         var inside = false;
         foreach (var line in smaps)
         {
-            var dash = line.IndexOf('-');
-            var space = line.IndexOf(' ');
-            if (dash > 0 && space > dash
-                && nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var start)
-                && nuint.TryParse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out var end))
+            if (TryParseMapping(line, out var start, out var end))
             {
                 var i = Array.BinarySearch(wanted, start);
                 inside = (i >= 0) || (~i < wanted.Length && wanted[~i] < end);
@@ -167,6 +164,17 @@ public static class ModelMemory
         }
 
         return (huge, total);
+    }
+
+    /// <summary>Whether <paramref name="line"/> of /proc/PID/smaps opens a mapping (<c>start-end perms …</c>), and its range.</summary>
+    internal static bool TryParseMapping(string line, out nuint start, out nuint end)
+    {
+        start = end = 0;
+        var dash = line.IndexOf('-');
+        var space = line.IndexOf(' ');
+        return dash > 0 && space > dash
+            && nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out start)
+            && nuint.TryParse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out end);
     }
 
     /// <summary>Bytes as MiB or GiB with one decimal.</summary>
