@@ -57,6 +57,34 @@ internal static unsafe class CpuBlockSums
     }
 
     /// <summary>
+    /// <see cref="MultiplyRows{T, TQuads}"/> for the layout of <paramref name="w"/>'s type (Q4_0, Q4_1, Q5_0
+    /// or Q5_1): the one dispatch of the AVX2 and the VNNI decode kernels, which differ only in <typeparamref name="TQuads"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><paramref name="w"/> is of another type.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyRows<TQuads>(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
+        where TQuads : struct, IQuads
+    {
+        switch (w.Type)
+        {
+            case GgmlType.Q4_0:
+                MultiplyRows<Q4_0, TQuads>(w, x, y, yStride, rowStart, rowEnd);
+                break;
+            case GgmlType.Q4_1:
+                MultiplyRows<Q4_1, TQuads>(w, x, y, yStride, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_0:
+                MultiplyRows<Q5_0, TQuads>(w, x, y, yStride, rowStart, rowEnd);
+                break;
+            case GgmlType.Q5_1:
+                MultiplyRows<Q5_1, TQuads>(w, x, y, yStride, rowStart, rowEnd);
+                break;
+            default:
+                throw new NotSupportedException($"no block-sum kernel for {w.Type}");
+        }
+    }
+
+    /// <summary>
     /// Output columns [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of <paramref name="y"/>
     /// (row stride <paramref name="yStride"/>) for every activation row of <paramref name="x"/>, which
     /// must be quantized: rows of <paramref name="w"/> (layout <typeparamref name="T"/>) read in place,

@@ -42,23 +42,7 @@ internal static unsafe class CpuVnniQuantDot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
-        switch (w.Type)
-        {
-            case GgmlType.Q4_0:
-                CpuBlockSums.MultiplyRows<Q4_0, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
-                break;
-            case GgmlType.Q4_1:
-                CpuBlockSums.MultiplyRows<Q4_1, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
-                break;
-            case GgmlType.Q5_0:
-                CpuBlockSums.MultiplyRows<Q5_0, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
-                break;
-            case GgmlType.Q5_1:
-                CpuBlockSums.MultiplyRows<Q5_1, CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
-                break;
-            default:
-                throw new NotSupportedException($"no VNNI kernel for {w.Type}");
-        }
+        CpuBlockSums.MultiplyRows<CpuBlockSums.VnniQuads>(w, x, y, yStride, rowStart, rowEnd);
     }
 
     /// <summary>y[r] for r in [rowStart, rowEnd): the K-quant rows of <paramref name="w"/> times activation row 0 (Q8_K).</summary>
