@@ -23,7 +23,7 @@ public static class Program
             or Microsoft.Extensions.Options.OptionsValidationException)
         {
             // A bad file, flag or setting is the user's to fix: say what, without a stack trace.
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            await Console.Error.WriteLineAsync($"error: {MeshHost.Describe(e)}");
             return 1;
         }
     }

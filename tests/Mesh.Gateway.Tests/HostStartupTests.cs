@@ -14,6 +14,7 @@ public sealed class HostStartupTests
         { "Mesh.Gateway.dll", ["--Gateway:ApiKeys:ops:Sha256=plain-text-key", "--Gateway:ApiKeys:ops:Tenant=acme"], "Gateway:ApiKeys:ops:Sha256 must be the 64-digit hex SHA-256" },
         { "Mesh.Gateway.dll", ["--Gateway:ApiKeys:ops:Sha256=" + new string('a', 64), "--Gateway:ApiKeys:ops:Tenant=acme", "--Gateway:ApiKeys:ops:RequestsPerSecond=lots"], "'lots' at 'Gateway:ApiKeys:ops:RequestsPerSecond' to type 'System.Int32'" },
         { "Mesh.Inference.dll", ["--Inference:KvCacheMb=0"], "Inference:KvCacheMb must be > 0" },
+        { "Mesh.Inference.dll", ["--Inference:WeightMemory=HugePagez"], "'Inference:WeightMemory' to type 'Mesh.Inference.Models.WeightMemory'. (HugePagez is not a valid value for WeightMemory.) Allowed values: Auto, HugePages, Mapped." },
         { "Mesh.Retrieval.dll", ["--Retrieval:MaxPointsPerRequest=0"], "Retrieval:MaxPointsPerRequest must be >= 1" },
         { "Mesh.Guard.dll", ["--Guard:MaxTextChars=-1"], "Guard:MaxTextChars must be > 0" },
     };

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace Mesh.ServiceDefaults.Hosting;
 /// start-up that reports a refused configuration as one line and a non-zero exit code instead of an
 /// unhandled exception (exit 134 with a stack trace).
 /// </summary>
-public static class MeshHost
+public static partial class MeshHost
 {
     /// <summary>
     /// Sets the host's default endpoints (gRPC on <paramref name="grpcPort"/>, /metrics and /healthz on
@@ -81,11 +82,38 @@ public static class MeshHost
         || (e is InvalidOperationException && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
         || (e is AggregateException { InnerExceptions: [var single] } && IsConfigurationError(single));
 
-    private static string Describe(Exception e) => e switch
+    /// <summary>
+    /// The one line that tells an operator what to fix: the validation failures, or the conversion
+    /// message with its cause and, for an enum setting, the values it accepts; otherwise the message.
+    /// </summary>
+    public static string Describe(Exception e) => e switch
     {
         OptionsValidationException v => string.Join(" ", v.Failures),
         AggregateException { InnerExceptions: [var single] } => Describe(single),
-        InvalidOperationException { InnerException: { } inner } => $"{e.Message} ({inner.Message})",
+        InvalidOperationException { InnerException: { } inner } => $"{e.Message} ({inner.Message}){AllowedValues(e.Message)}",
+        InvalidOperationException => e.Message + AllowedValues(e.Message),
         _ => e.Message,
     };
+
+    /// <summary>
+    /// For configuration binding's "Failed to convert configuration value 'x' at 'Section:Key' to type
+    /// 'Namespace.Enum'.", the names the setting accepts (" Allowed values: A, B."), so that a misspelt
+    /// enum names its fix; empty for any other message or type. The binder names the type but not its
+    /// members, and an enum's full name is unique among the loaded assemblies.
+    /// </summary>
+    private static string AllowedValues(string message)
+    {
+        var match = ConvertedType().Match(message);
+        if (!match.Success)
+        {
+            return "";
+        }
+
+        var name = match.Groups[1].Value;
+        var type = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetType(name)).FirstOrDefault(t => t is not null);
+        return type is { IsEnum: true } ? $" Allowed values: {string.Join(", ", Enum.GetNames(type))}." : "";
+    }
+
+    [GeneratedRegex(@"to type '([^']+)'\.?$")]
+    private static partial Regex ConvertedType();
 }
