@@ -6,27 +6,39 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Inference.Tests;
 
-/// <summary>--device auto|cpu|cuda on a machine without a GPU (CI's, and every developer's here).</summary>
+/// <summary>
+/// --device auto|cpu|cuda when no GPU is usable. The probe is given, so the choice is tested on every
+/// machine, GPU or not; the real probe's answers are <c>CudaAvailabilityTests</c>' (Mesh.Kernels.Tests).
+/// </summary>
 public sealed class DeviceSelectionTests
 {
+    private static readonly CudaAvailabilityResult NoGpu = new(false, "no CUDA device in this test.");
+
     [Fact]
-    public void AutoFallsBackToTheCpuAndCudaFailsWithAClearMessageWhenNoGpuIsPresent()
+    public void AutoFallsBackToTheCpuAndCudaFailsWithTheProbesReason()
     {
-        var cuda = CudaAvailability.Check();
-        if (cuda.IsUsable)
+        using var model = LlamaModel.Load(TestModels.Stories260KGguf);
+        var probes = 0;
+        CudaAvailabilityResult Probe()
         {
-            return; // a GPU machine: nothing to fall back from
+            probes++;
+            return NoGpu;
         }
 
-        using var model = LlamaModel.Load(TestModels.Stories260KGguf);
-        using (var auto = BackendFactory.Create(model, "auto", new BackendOptions { KvBlockCount = 64 }, NullLogger.Instance))
+        using (var auto = BackendFactory.Create(model, "auto", new BackendOptions { KvBlockCount = 64 }, NullLogger.Instance, Probe))
         {
             Assert.Equal("cpu", auto.Name);
         }
 
-        var e = Assert.Throws<InvalidOperationException>(() => BackendFactory.Create(model, "cuda", new BackendOptions(), NullLogger.Instance));
+        Assert.Equal(1, probes); // the given probe is the one asked, once
+
+        var e = Assert.Throws<InvalidOperationException>(() => BackendFactory.Create(model, "CUDA", new BackendOptions(), NullLogger.Instance, Probe));
         Assert.Contains("--device cuda", e.Message, StringComparison.Ordinal);
-        Assert.Contains(cuda.Reason, e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => BackendFactory.Create(model, "tpu", new BackendOptions(), NullLogger.Instance));
+        Assert.Contains(NoGpu.Reason, e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => BackendFactory.Create(model, "tpu", new BackendOptions(), NullLogger.Instance, Probe));
+
+        using var cpu = BackendFactory.Create(model, "cpu", new BackendOptions { KvBlockCount = 64 }, NullLogger.Instance, Probe);
+        Assert.Equal("cpu", cpu.Name);
+        Assert.Equal(2, probes); // --device cpu never probes
     }
 }

@@ -16,8 +16,15 @@ public static class BackendFactory
     /// and the model's features (<see cref="Cuda.CudaBackendFactory.UnsupportedFeature"/>) allow and the CPU
     /// otherwise, logging why. Any other name is an <see cref="ArgumentException"/>.
     /// </summary>
-    public static IInferenceBackend Create(LlamaModel model, string device, BackendOptions options, ILogger logger)
+    /// <param name="model">The loaded model; its weight types and features decide what CUDA can run.</param>
+    /// <param name="device"><c>auto</c>, <c>cpu</c> or <c>cuda</c>, any case.</param>
+    /// <param name="options">Threads, KV cache size and weight memory.</param>
+    /// <param name="logger">Where the choice and its reason are logged.</param>
+    /// <param name="cudaProbe">The GPU probe, when the caller has already taken it (the host asks before it
+    /// reads the model, to choose where the weights live); null probes here.</param>
+    public static IInferenceBackend Create(LlamaModel model, string device, BackendOptions options, ILogger logger, Func<CudaAvailabilityResult>? cudaProbe = null)
     {
+        cudaProbe ??= () => CudaAvailability.Check();
         switch (device.ToLowerInvariant())
         {
             case "cpu":
@@ -29,7 +36,7 @@ public static class BackendFactory
                     throw new InvalidOperationException($"--device cuda: the CUDA backend cannot read {unreadable} weights (it reads F32, F16, BF16 and Q8_0). Use --device cpu or --device auto.");
                 }
 
-                var cuda = CudaAvailability.Check();
+                var cuda = cudaProbe();
                 if (!cuda.IsUsable)
                 {
                     throw new InvalidOperationException($"--device cuda: CUDA is not usable on this machine: {cuda.Reason} Use --device cpu or --device auto.");
@@ -44,7 +51,7 @@ public static class BackendFactory
                     return CreateCpu(model, options, logger, $"the CUDA backend cannot read {cpuOnly} weights");
                 }
 
-                var probe = CudaAvailability.Check();
+                var probe = cudaProbe();
                 if (!probe.IsUsable)
                 {
                     return CreateCpu(model, options, logger, $"no usable GPU: {probe.Reason}");

@@ -75,12 +75,14 @@ public sealed class ServedModel : IDisposable
             throw new InvalidOperationException(error);
         }
 
-        var memory = HostWeightMemory(device, backendOptions.WeightMemory, () => Mesh.Kernels.CudaAvailability.Check().IsUsable);
+        // Probed at most once: for where the weights live (auto) and again for the backend.
+        var cuda = new Lazy<Mesh.Kernels.CudaAvailabilityResult>(() => Mesh.Kernels.CudaAvailability.Check());
+        var memory = HostWeightMemory(device, backendOptions.WeightMemory, () => cuda.Value.IsUsable);
         var model = LlamaModel.Load(options.Path, options.Tokenizer, options.Id, logger, memory);
         IInferenceBackend? backend = null;
         try
         {
-            backend = BackendFactory.Create(model, device, backendOptions, logger);
+            backend = BackendFactory.Create(model, device, backendOptions, logger, () => cuda.Value);
             var served = new ServedModel(model, backend, new InferenceEngine(model, backend, engineOptions, engineLogger ?? logger), options.ChatTemplate);
             logger.LogInformation(
                 "Loaded model {Model} ({Format}, {WeightType}, {Parameters} parameters, {Layers} layers, context {Context}) in {Elapsed} ms",
