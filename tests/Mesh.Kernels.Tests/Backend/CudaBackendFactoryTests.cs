@@ -1,8 +1,8 @@
-using System.Runtime.InteropServices;
 using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cuda;
 using Mesh.Inference.Models;
 using Mesh.Kernels.Driver;
+using Mesh.Kernels.Tests.Driver;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Kernels.Tests.Backend;
@@ -19,15 +19,9 @@ public class CudaBackendFactoryTests
         return Path.GetFullPath(Path.Combine(root, "..", "shared", "models", relative));
     }
 
-    [Fact]
+    [NoCudaDriverFact]
     public void Without_a_GPU_creating_the_CUDA_backend_fails_with_a_message_that_says_why()
     {
-        if (NativeLibrary.TryLoad("libcuda.so.1", out var handle))
-        {
-            NativeLibrary.Free(handle);
-            return; // a GPU machine: scripts/gpu-check.sh runs the backend for real
-        }
-
         using var model = LlamaModel.Load(ModelPath("stories260K/stories260K.bin"), ModelPath("stories260K/tok512.bin"));
 
         var e = Assert.Throws<CudaException>(() => CudaBackendFactory.Create(model, new BackendOptions(), NullLogger.Instance));

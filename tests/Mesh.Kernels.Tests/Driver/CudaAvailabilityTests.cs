@@ -1,28 +1,12 @@
-using System.Runtime.InteropServices;
 using Mesh.Kernels.Driver;
 
 namespace Mesh.Kernels.Tests.Driver;
 
 public class CudaAvailabilityTests
 {
-    private static bool DriverInstalled()
-    {
-        if (!NativeLibrary.TryLoad("libcuda.so.1", out var handle))
-        {
-            return false;
-        }
-        NativeLibrary.Free(handle);
-        return true;
-    }
-
-    [Fact]
+    [NoCudaDriverFact]
     public void Without_a_driver_the_probe_says_so_instead_of_throwing()
     {
-        if (DriverInstalled())
-        {
-            return; // a GPU machine: covered by scripts/gpu-check.sh
-        }
-
         var result = CudaAvailability.Check();
 
         Assert.False(result.IsUsable);
@@ -31,14 +15,9 @@ public class CudaAvailabilityTests
         Assert.Equal(result.Reason, reason);
     }
 
-    [Fact]
+    [NoCudaDriverFact]
     public void Without_a_driver_driver_calls_throw_a_CudaException_with_the_reason()
     {
-        if (DriverInstalled())
-        {
-            return;
-        }
-
         var e = Assert.Throws<CudaException>(() => CudaDriver.GetDevice(0));
         Assert.Contains("no NVIDIA driver", e.Message, StringComparison.Ordinal);
     }
