@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
@@ -8,7 +9,8 @@ namespace Mesh.Inference.Bench;
 /// <summary>
 /// Milliseconds per decode step of the CPU backend alone (no engine, no gRPC), one token from each
 /// of 1 and N sequences, interleaved rounds: how much a batched step costs over a one-token step,
-/// with a lone token's attention heads grouped per work item and one per item (the previous loop).
+/// with a lone token's attention heads grouped per work item and one per item (the previous loop), and
+/// beside each the time its weight products alone would take at the machine's FMA peak (<see cref="FmaPeak"/>).
 /// </summary>
 internal static class DecodeStepBench
 {
@@ -65,7 +67,12 @@ internal static class DecodeStepBench
         }
 
         CpuAttention.GroupLoneTokenHeads = true;
-        var table = new Table("tokens per step", "lone token's heads", "ms per step (median)", "min", "CPU ms per step (median)", "tokens/s", "step / one-token step", "grouped / one per item");
+        // The floor of a step: its weight products (2 FLOP per weight per token: every matrix but the
+        // embedding table, which is read a row per token) at the machine's FMA peak, measured here.
+        var peak = FmaPeak.Gflops(threads);
+        var productFlopsPerToken = 2.0 * model.Weights.Matrices.Where(m => m != model.Weights.TokenEmbedding || m == model.Weights.Classifier).Sum(m => (long)m.Rows * m.Cols);
+        Console.WriteLine($"FMA peak: {peak:F0} GFLOP/s with {threads} threads (512-bit vectors{(Vector512.IsHardwareAccelerated ? "" : ", emulated as two 256-bit halves")}, the highest of 5 samples); weight products {productFlopsPerToken / 1e6:F0} MFLOP per token");
+        var table = new Table("tokens per step", "lone token's heads", "ms per step (median)", "min", "CPU ms per step (median)", "tokens/s", "step / one-token step", "grouped / one per item", "weight products at the FMA peak, ms");
         var one = times[(batchSizes[0], true)].Order().ElementAt(rounds / 2);
         foreach (var n in batchSizes)
         {
@@ -73,7 +80,7 @@ internal static class DecodeStepBench
             foreach (var grouped in new[] { false, true })
             {
                 var median = times[(n, grouped)].Order().ElementAt(rounds / 2);
-                table.Add(n, grouped ? "grouped" : "one per item", median, times[(n, grouped)].Min(), cpuTimes[(n, grouped)].Order().ElementAt(rounds / 2), n * 1000 / median, $"{median / one:F2}×", grouped ? $"{single / median:F2}×" : "");
+                table.Add(n, grouped ? "grouped" : "one per item", median, times[(n, grouped)].Min(), cpuTimes[(n, grouped)].Order().ElementAt(rounds / 2), n * 1000 / median, $"{median / one:F2}×", grouped ? $"{single / median:F2}×" : "", n * productFlopsPerToken / (peak * 1e6));
             }
         }
 
