@@ -56,8 +56,9 @@ internal static class Program
         var samplerRounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
         var sampler = new Command("sampler", "µs per draw: the band-sorting sampler vs the full-sort one it replaced, interleaved") { samplerRounds };
         sampler.SetAction(r => SamplerBench.Run(r.GetValue(samplerRounds)));
-        var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights };
-        throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens)));
+        var batchingOnly = new Option<bool>("--batching-only") { Description = "skip the one-at-a-time baseline (to profile the batched steps alone)" };
+        var throughput = new Command("throughput", "gRPC throughput curve, batching vs one-at-a-time") { threads, streams, maxTokens, weights, batchingOnly };
+        throughput.SetAction(r => ThroughputBench.RunAsync(BenchModels.Synthetic110M(Enum.Parse<GgmlType>(r.GetValue(weights)!)), r.GetValue(threads), r.GetValue(streams)!, r.GetValue(maxTokens), r.GetValue(batchingOnly)));
         var stepSizes = new Option<int[]>("--tokens") { DefaultValueFactory = _ => [1, 16], AllowMultipleArgumentsPerToken = true };
         var stepContext = new Option<int>("--context") { DefaultValueFactory = _ => 40 };
         var stepCount = new Option<int>("--steps") { DefaultValueFactory = _ => 16 };
