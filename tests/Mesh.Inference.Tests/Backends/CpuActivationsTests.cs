@@ -5,7 +5,7 @@ namespace Mesh.Inference.Tests.Backends;
 
 /// <summary>
 /// Activations are quantized to Q8_0 by ggml's x86 rule (quants from 127 / max|x| rounded half to
-/// even, f16 scale and offset term, negated four-value sums) exactly as the rule written out value
+/// even, f16 scale and offset term, negated block sum) exactly as the rule written out value
 /// by value gives them: for random blocks, ties at .5, zero blocks, and the edges where the inverse
 /// overflows (a denormal maximum) or the block holds ±∞ or NaN — the cases a vectorized quantizer
 /// must keep (one that converted without .NET's saturation failed on the denormal block).
@@ -46,16 +46,13 @@ public sealed unsafe class CpuActivationsTests
         x.EnsureQuantized();
         for (var b = 0; b < blocks.Count; b++)
         {
-            var (quants, scale, offset, quadSums) = Reference(blocks[b]);
+            var (quants, scale, offset, sum) = Reference(blocks[b]);
             for (var i = 0; i < block; i++)
             {
                 Assert.True(quants[i] == x.Q8[(b * block) + i], $"block {b} value {i} ({blocks[b][i]:R}): quant {x.Q8[(b * block) + i]}, rule {quants[i]}");
             }
 
-            for (var i = 0; i < block / 4; i++)
-            {
-                Assert.Equal(quadSums[i], x.Q8QuadSumsNegated[(b * block / 4) + i]);
-            }
+            Assert.Equal(-sum, x.Q8BlockSumsNegated[b]);
 
             Assert.Equal(BitConverter.SingleToInt32Bits(scale), BitConverter.SingleToInt32Bits(x.Q8Scales[b]));
             Assert.Equal(BitConverter.SingleToInt32Bits(offset), BitConverter.SingleToInt32Bits(x.Q8Offsets[b]));
@@ -113,7 +110,7 @@ public sealed unsafe class CpuActivationsTests
     }
 
     /// <summary>ggml's quantize_row_q8_0 (x86) for one block, written out value by value.</summary>
-    private static (sbyte[] Quants, float Scale, float Offset, int[] QuadSums) Reference(float[] block)
+    private static (sbyte[] Quants, float Scale, float Offset, int Sum) Reference(float[] block)
     {
         var max = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(block));
         var scale = max / 127f;
@@ -127,7 +124,6 @@ public sealed unsafe class CpuActivationsTests
             sum += q;
         }
 
-        var quadSums = Enumerable.Range(0, block.Length / 4).Select(i => -(quants[4 * i] + quants[(4 * i) + 1] + quants[(4 * i) + 2] + quants[(4 * i) + 3])).ToArray();
-        return (quants, (float)(Half)scale, (float)(Half)(scale * sum), quadSums);
+        return (quants, (float)(Half)scale, (float)(Half)(scale * sum), sum);
     }
 }
