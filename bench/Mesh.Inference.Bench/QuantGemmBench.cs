@@ -11,7 +11,7 @@ namespace Mesh.Inference.Bench;
 /// The quantized matrix products of the synthetic 110M model's layers, as a prefill step issues them
 /// (Q/K/V, output, gate/up on the dim-wide input, down on the hidden-wide one), at several token
 /// counts on the backend's worker team: the int8 register tiles (<see cref="CpuQuantMatMul.PrefillTiles"/>)
-/// against the kernels a batch takes without them ("one-row": for Q4_0/Q4_1/Q5_0/Q5_1 the in-place
+/// against the kernels a batch takes without them ("one-row": for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 the in-place
 /// eight-row kernels of <see cref="CpuBlockSums"/>, otherwise one dot product per row and token),
 /// interleaved round by round in one process, in GOP/s
 /// (2·rows·cols·tokens per product) with the ratio of the medians, the median of the per-round
@@ -45,7 +45,7 @@ internal static unsafe class QuantGemmBench
         var hidden = shown[0].Down.Cols;
         var opsPerToken = 2.0 * matrices.Sum(m => (double)m.Rows * m.Cols);
         var types = string.Join(", ", matrices.GroupBy(m => m.Type).Select(g => $"{g.Count()} × {g.Key}"));
-        Console.WriteLine($"{Path.GetFileName(path)}: {shown.Length} layer(s), {types}; {opsPerToken / 1e6:F0} MOP per token; threads: {threads}, {rounds} interleaved rounds; tiles supported: {CpuBlockQuantTiles.IsSupported}; load average {LoadAverage()}");
+        Console.WriteLine($"{Path.GetFileName(path)}: {shown.Length} layer(s), {types}; {opsPerToken / 1e6:F0} MOP per token; threads: {threads}, {rounds} interleaved rounds; tiles supported: {CpuBlockSumTiles.IsSupported}; load average {LoadAverage()}");
         Console.WriteLine();
 
         using var parallel = new CpuParallel(threads, hidden);

@@ -6,10 +6,10 @@ using static Mesh.Inference.Tests.Backends.FusedQuantDotTests;
 namespace Mesh.Inference.Tests.Backends;
 
 /// <summary>
-/// The int8 register tiles of prefill (<see cref="CpuBlockQuantTiles"/>: Q8_0's four-row tile and the
-/// 4/5-bit types' eight-row block-sum tile, <see cref="CpuBlockSumTiles"/>) give every output exactly
-/// the bits of the one-row kernels they replace: at every token count (full and partial groups of
-/// four), over row ranges that start and end off multiples of four and eight (partial groups of rows),
+/// The int8 register tile of prefill (<see cref="CpuBlockSumTiles"/>: sixteen rows × four tokens for
+/// Q8_0 and the 4/5-bit types) gives every output exactly the bits of the in-place eight-row kernels
+/// it replaces: at every token count (full and partial groups of four), over row ranges that start
+/// and end off multiples of four, eight and sixteen (partial groups of rows),
 /// for weights at the edges of each field (Q8_0's −128 included) and activations at ±127 and zero,
 /// and through the parallel path at several thread counts; and a token gets inside a batch the bits
 /// it gets decoded alone.
@@ -39,7 +39,7 @@ public sealed unsafe class BlockQuantTilesTests
     [MemberData(nameof(Cases))]
     public void TilesGiveTheOneRowKernelsBitsForEveryTokenCountAndRowRange(GgmlType type, BlockPattern pattern)
     {
-        if (!CpuBlockQuantTiles.IsSupported)
+        if (!CpuBlockSumTiles.IsSupported)
         {
             return; // no AVX-512 + AVX-VNNI here: batches take the one-row kernels whatever the switch says
         }
@@ -108,7 +108,7 @@ public sealed unsafe class BlockQuantTilesTests
     [InlineData(GgmlType.Q5_1, GgmlType.Q8_0)]
     public void TilesGiveTheOneRowBitsThroughTheParallelPathForEveryThreadCount(GgmlType first, GgmlType second)
     {
-        if (!CpuBlockQuantTiles.IsSupported)
+        if (!CpuBlockSumTiles.IsSupported)
         {
             return;
         }

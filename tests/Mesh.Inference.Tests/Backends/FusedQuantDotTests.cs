@@ -7,7 +7,7 @@ namespace Mesh.Inference.Tests.Backends;
 /// <summary>
 /// The fused decode kernels (packed blocks unpacked in registers) give, for one activation row,
 /// exactly the bits of the unpack-to-scratch path, so a token's logits do not depend on the kernel
-/// that decodes it; the 4/5-bit block types sum in the one documented order (<see cref="CpuBlockSums"/>:
+/// that decodes it; the 32-value block types sum in the one documented order (<see cref="CpuBlockSums"/>:
 /// an integer per block, then an FMA per block), which the prefill tiles keep too; and all equal the dot product of the dequantized
 /// weights with the quantized activations, for random blocks and for blocks at the edges of each
 /// field's range, over row ranges that do not start at 0 or end on a multiple of four. The AVX-VNNI
@@ -19,7 +19,7 @@ public sealed unsafe class FusedQuantDotTests
     public static TheoryData<GgmlType, BlockPattern> Cases()
     {
         var data = new TheoryData<GgmlType, BlockPattern>();
-        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
         {
             foreach (var pattern in Enum.GetValues<BlockPattern>())
             {
@@ -92,7 +92,7 @@ public sealed unsafe class FusedQuantDotTests
     }
 
     /// <summary>
-    /// The 4/5-bit block types sum as <see cref="CpuBlockSums"/> documents, in every decode kernel
+    /// The 32-value block types sum as <see cref="CpuBlockSums"/> documents, in every decode kernel
     /// (VNNI, AVX2, unpack-to-scratch): per block one exact integer Σ q_w·q_x, then
     /// acc = fma(that, d_w·d_x rounded, acc) in block order, plus the offset term summed block by block
     /// — bit for bit the scalar loop below, which is the order the prefill tiles must also keep. A
@@ -103,6 +103,7 @@ public sealed unsafe class FusedQuantDotTests
     [InlineData(GgmlType.Q4_1)]
     [InlineData(GgmlType.Q5_0)]
     [InlineData(GgmlType.Q5_1)]
+    [InlineData(GgmlType.Q8_0)]
     public void BlockTypesSumOneIntegerPerBlockThenOneFmaPerBlockInOrder(GgmlType type)
     {
         if (!CpuFusedQuantDot.Handles(type))
@@ -142,7 +143,7 @@ public sealed unsafe class FusedQuantDotTests
         }
     }
 
-    /// <summary>The documented summation order of a 4/5-bit block row times Q8_0 activation row 0, as a scalar loop.</summary>
+    /// <summary>The documented summation order of a 32-value block row times Q8_0 activation row 0, as a scalar loop.</summary>
     private static float BlockOrder(WeightMatrix w, int row, CpuActivations x)
     {
         var blocks = w.Cols / BlockQuants.BlockSize;
@@ -173,7 +174,7 @@ public sealed unsafe class FusedQuantDotTests
 
     /// <summary>
     /// A Q8_0 row decoded alone gives the same bits through vpdpbusd as through the AVX2 kernels, and
-    /// the same bits as inside a batch of five (four tokens per weight load, then one), for weights
+    /// the same bits as inside a batch of five on the in-place eight-row kernels, for weights
     /// that include −128 and activations at ±127, over row ranges that do not start at 0 or end on a
     /// multiple of four; and it equals the dequantized dot product.
     /// </summary>

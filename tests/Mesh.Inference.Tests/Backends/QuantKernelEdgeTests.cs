@@ -162,7 +162,7 @@ public sealed unsafe class QuantKernelEdgeTests
     }
 
     /// <summary>
-    /// Q8_0 (its own four-row tile) and the K-quants through <see cref="CpuParallel"/> at odd row
+    /// Q8_0 and the K-quants through <see cref="CpuParallel"/> at odd row
     /// counts and 1, 2, 3 and 5 threads: every output has the bits of one thread on the one-row
     /// kernels, and 1–19 tokens all give each token the bits it gets alone.
     /// </summary>

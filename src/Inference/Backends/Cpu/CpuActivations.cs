@@ -22,7 +22,6 @@ internal sealed unsafe class CpuActivations : IDisposable
     private sbyte* _q8k;
     private float* _q8kScales;
     private short* _q8kSums;
-    private int* _q8QuadSumsNegated;
     private int* _q8BlockSumsNegated;
     private int* _q8kQuadSumsNegated;
     private int _capacity;
@@ -53,20 +52,17 @@ internal sealed unsafe class CpuActivations : IDisposable
     public short* Q8KSums => _q8kSums;
 
     /// <summary>
-    /// −(the sum of each four consecutive Q8_0 quants), one int32 per four values: the lanes vpdpbusd
-    /// forms. Times a weight type's bias (8 for Q4_0, 16 for Q5_0, 128 for Q8_0 read as unsigned) it is
-    /// the correction that lets unsigned weight quants go straight into vpdpbusd; computed once here,
-    /// however many weight rows then read the activations.
-    /// </summary>
-    public int* Q8QuadSumsNegated => _q8QuadSumsNegated;
-
-    /// <summary>
     /// −(the sum of each 32-value block's Q8_0 quants), one int32 per block: times a weight type's bias
-    /// (or 128 for quants stored as q + 128) the correction that starts a block's integer sum.
+    /// (8 for Q4_0, 16 for Q5_0, 128 for Q8_0 read as unsigned) the correction that lets unsigned
+    /// weight quants go straight into vpdpbusd, added to each block's integer sum; computed once here,
+    /// however many weight rows then read the activations.
     /// </summary>
     public int* Q8BlockSumsNegated => _q8BlockSumsNegated;
 
-    /// <summary>The same as <see cref="Q8QuadSumsNegated"/> for the Q8_K quants (Q6_K's bias of 32).</summary>
+    /// <summary>
+    /// −(the sum of each four consecutive Q8_K quants), one int32 per four values: the lanes vpdpbusd
+    /// forms. Times Q6_K's bias of 32 it is the lanes' starting value in its VNNI kernel.
+    /// </summary>
     public int* Q8KQuadSumsNegated => _q8kQuadSumsNegated;
 
     /// <summary>Prepares room for <paramref name="rows"/> × <paramref name="cols"/> activations.</summary>
@@ -84,7 +80,6 @@ internal sealed unsafe class CpuActivations : IDisposable
             _q8k = (sbyte*)NativeMemory.AlignedAlloc((nuint)_capacity, 64);
             _q8kScales = (float*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.SuperBlockSize + 1) * sizeof(float), 64);
             _q8kSums = (short*)NativeMemory.AlignedAlloc((nuint)(_capacity / KQuants.GroupSize + 1) * sizeof(short), 64);
-            _q8QuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
             _q8BlockSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / Dequantize.Q8BlockSize + 1) * sizeof(int), 64);
             _q8kQuadSumsNegated = (int*)NativeMemory.AlignedAlloc((nuint)(_capacity / 4 + 1) * sizeof(int), 64);
         }
@@ -121,7 +116,7 @@ internal sealed unsafe class CpuActivations : IDisposable
             int sum;
             if (Avx2.IsSupported && float.IsFinite(max) && float.IsFinite(inverse))
             {
-                sum = -QuantizeChunk(_f32 + offset, inverse, _q8 + offset, _q8QuadSumsNegated + (offset / 4));
+                sum = -QuantizeChunk(_f32 + offset, inverse, _q8 + offset, null);
             }
             else
             {
@@ -132,8 +127,6 @@ internal sealed unsafe class CpuActivations : IDisposable
                     _q8[offset + i] = (sbyte)q;
                     sum += q;
                 }
-
-                QuadSumsNegated(_q8 + offset, Dequantize.Q8BlockSize, _q8QuadSumsNegated + (offset / 4));
             }
 
             _q8BlockSumsNegated[b] = -sum;
@@ -208,8 +201,8 @@ internal sealed unsafe class CpuActivations : IDisposable
     /// <summary>
     /// 32 values quantized as the scalar loops do (x · inverse rounded half to even: vroundps's
     /// default mode; |x · inverse| ≤ 127 once rounded for a finite block maximum, so the packs never
-    /// saturate and the Q8_K cap at 127 never binds), their negated four-value sums stored, and their
-    /// negated sum returned.
+    /// saturate and the Q8_K cap at 127 never binds), their negated four-value sums stored (unless
+    /// <paramref name="quadSumsNegated"/> is null: Q8_0 keeps only the block's), and their negated sum returned.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int QuantizeChunk(float* x, float inverse, sbyte* quants, int* quadSumsNegated)
@@ -225,7 +218,11 @@ internal sealed unsafe class CpuActivations : IDisposable
         Avx.Store(quants, q);
         var quads = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)1), q), Vector256.Create((short)1));
         var negated = Avx2.Subtract(Vector256<int>.Zero, quads);
-        Avx.Store(quadSumsNegated, negated);
+        if (quadSumsNegated != null)
+        {
+            Avx.Store(quadSumsNegated, negated);
+        }
+
         return Vector256.Sum(negated);
     }
 
@@ -246,7 +243,6 @@ internal sealed unsafe class CpuActivations : IDisposable
         NativeMemory.AlignedFree(_q8k);
         NativeMemory.AlignedFree(_q8kScales);
         NativeMemory.AlignedFree(_q8kSums);
-        NativeMemory.AlignedFree(_q8QuadSumsNegated);
         NativeMemory.AlignedFree(_q8BlockSumsNegated);
         NativeMemory.AlignedFree(_q8kQuadSumsNegated);
         _f32 = null;
@@ -256,7 +252,6 @@ internal sealed unsafe class CpuActivations : IDisposable
         _q8k = null;
         _q8kScales = null;
         _q8kSums = null;
-        _q8QuadSumsNegated = null;
         _q8BlockSumsNegated = null;
         _q8kQuadSumsNegated = null;
     }

@@ -8,19 +8,19 @@ using static Mesh.Inference.Backends.Cpu.CpuFusedQuantDot;
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
-/// The one summation order of the 32-value block types with a 4/5-bit quant (Q4_0, Q4_1, Q5_0,
-/// Q5_1) against Q8_0 activations, and its in-place (no scratch) driver.
+/// The one summation order of the 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8_0
+/// activations, and its in-place (no scratch) driver.
 /// <para>
-/// Per row: each block's Σ q_w·q_x is an exact integer (|·| ≤ 32·16·127 &lt; 2²⁴, so exact as a float
-/// too); the row's sum is acc = fma(float(isum_b), d_w·d_x rounded to float, acc) over the blocks in
+/// Per row: each block's Σ q_w·q_x is an exact integer (|·| ≤ 32·128·127 &lt; 2²⁴ for Q8_0's −128, so
+/// exact as a float too); the row's sum is acc = fma(float(isum_b), d_w·d_x rounded to float, acc) over the blocks in
 /// order from +0; the Q4_1/Q5_1 offset term o = Σ_b m_w·(d_x·Σq_x) is summed block by block with a
 /// multiply then an add (0 for the types without one), and y = acc + o. Every kernel of these types
 /// forms exactly this — the prefill tiles (<see cref="CpuBlockSumTiles"/>, sixteen rows per vector),
 /// decode here (eight rows per vector, through vpdpbusd or maddubs/madd), and the scalar and unpack
 /// paths of <c>CpuQuantMatMul.DotBlocks</c> — so a token's output does not depend on the batch, the
 /// tile, the thread split or whether it was decoded alone (speculative decoding relies on that).
-/// It is also one rounding per block fewer than summing eight int32 lanes per block in float, and
-/// the form of ggml's repacked Q4_0 kernels (one integer per row and block).
+/// It is also seven roundings per block fewer than summing eight int32 lanes per block in float (as
+/// Q8_0 once did), and the form of ggml's repacked Q4_0 kernels (one integer per row and block).
 /// </para>
 /// <para>
 /// Decode (and a batch on a CPU without the tiles) takes eight rows per pass: each row's block goes
@@ -37,7 +37,7 @@ internal static unsafe class CpuBlockSums
 
     /// <summary>
     /// How many rows ahead of a pass its weights are prefetched: the pass after next, as one
-    /// contiguous range while this one computes (rows are short — 432 bytes for 768 Q4_0 values —
+    /// contiguous range while this one computes (rows are short — 432 bytes for 768 Q4_0 values, 816 for Q8_0 —
     /// and eight streams of a few lines each never let the hardware prefetcher get ahead).
     /// </summary>
     private const int PrefetchRows = 2 * Rows;
@@ -57,8 +57,8 @@ internal static unsafe class CpuBlockSums
     }
 
     /// <summary>
-    /// <see cref="MultiplyRows{T, TQuads}"/> for the layout of <paramref name="w"/>'s type (Q4_0, Q4_1, Q5_0
-    /// or Q5_1): the one dispatch of the AVX2 and the VNNI decode kernels, which differ only in <typeparamref name="TQuads"/>.
+    /// <see cref="MultiplyRows{T, TQuads}"/> for the layout of <paramref name="w"/>'s type (Q4_0, Q4_1, Q5_0,
+    /// Q5_1 or Q8_0): the one dispatch of the AVX2 and the VNNI decode kernels, which differ only in <typeparamref name="TQuads"/>.
     /// </summary>
     /// <exception cref="NotSupportedException"><paramref name="w"/> is of another type.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -78,6 +78,9 @@ internal static unsafe class CpuBlockSums
                 break;
             case GgmlType.Q5_1:
                 MultiplyRows<Q5_1, TQuads>(w, x, y, yStride, rowStart, rowEnd);
+                break;
+            case GgmlType.Q8_0:
+                MultiplyRows<Q8_0, TQuads>(w, x, y, yStride, rowStart, rowEnd);
                 break;
             default:
                 throw new NotSupportedException($"no block-sum kernel for {w.Type}");
@@ -121,10 +124,16 @@ internal static unsafe class CpuBlockSums
                     var o = b * bytes;
                     if (t == 0)
                     {
-                        // A pass reads 8 × bytes per step (≤ 192 for these types): three lines cover it.
+                        // A pass reads 8 × bytes per step: ≤ 192 for the 4/5-bit types, three lines;
+                        // 272 for Q8_0, five.
                         Sse.Prefetch0(ahead + (Rows * o));
                         Sse.Prefetch0(ahead + (Rows * o) + 64);
                         Sse.Prefetch0(ahead + (Rows * o) + 128);
+                        if (T.HasByteQuants)
+                        {
+                            Sse.Prefetch0(ahead + (Rows * o) + 192);
+                            Sse.Prefetch0(ahead + (Rows * o) + 256);
+                        }
                     }
 
                     var isum = Reduce(
@@ -198,7 +207,11 @@ internal static unsafe class CpuBlockSums
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Values<T>(block), v);
     }
 
-    /// <summary>AVX2: maddubs then madd on q_w with its sign moved onto the activations.</summary>
+    /// <summary>
+    /// AVX2: maddubs then madd on q_w with its sign moved onto the activations. The pairs cannot
+    /// saturate: |q_w| ≤ 128 (Q8_0's −128) and the activations are quantized to [−127, 127]
+    /// (<see cref="CpuActivations.EnsureQuantized"/>), so a pair is at most 2·128·127 = 32,512.
+    /// </summary>
     internal struct Avx2Quads : IQuads
     {
         public static bool Biased => false;
@@ -207,21 +220,29 @@ internal static unsafe class CpuBlockSums
         public static Vector256<int> Quads<T>(byte* block, Vector256<sbyte> v)
             where T : struct, IBlockLayout
         {
-            var q = Avx2.Subtract(Values<T>(block).AsSByte(), Vector256.Create(T.Bias));
+            var q = T.HasByteQuants
+                ? Avx.LoadVector256((sbyte*)(block + T.NibbleOffset))
+                : Avx2.Subtract(Values<T>(block).AsSByte(), Vector256.Create(T.Bias));
             return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Sign(q, q).AsByte(), Avx2.Sign(v, q)), Vector256.Create((short)1));
         }
     }
 
     /// <summary>
-    /// A block's 32 stored values (0–15, or 0–31 with the fifth bits): low nibbles are values 0–15,
-    /// high nibbles 16–31. The 16 packed bytes are loaded into both halves at once and the upper half
-    /// shifted by a nibble per int32 (bits a byte's neighbour shifts in are masked off): one load and
-    /// two operations, where building the halves apart took four.
+    /// A block's 32 stored values (0–15, or 0–31 with the fifth bits; Q8_0's quants read as unsigned,
+    /// q ^ 0x80 = q + 128): low nibbles are values 0–15, high nibbles 16–31. The 16 packed bytes are
+    /// loaded into both halves at once and the upper half shifted by a nibble per int32 (bits a byte's
+    /// neighbour shifts in are masked off): one load and two operations, where building the halves
+    /// apart took four.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<byte> Values<T>(byte* block)
         where T : struct, IBlockLayout
     {
+        if (T.HasByteQuants)
+        {
+            return Avx2.Xor(Avx.LoadVector256(block + T.NibbleOffset), Vector256.Create((byte)0x80));
+        }
+
         var packed = Avx2.BroadcastVector128ToVector256(block + T.NibbleOffset).AsUInt32();
         var q = Avx2.And(Avx2.ShiftRightLogicalVariable(packed, Vector256.Create(0u, 0, 0, 0, 4, 4, 4, 4)).AsByte(), Vector256.Create((byte)0x0F));
         if (T.HasFifthBit)

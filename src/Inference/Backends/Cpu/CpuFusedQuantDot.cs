@@ -9,9 +9,10 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <summary>
 /// Decode (one activation row) dot products that read the packed weight blocks straight from the
 /// model and unpack their nibbles, fifth bits and scales in registers (and/shift, then maddubs/madd
-/// with the sign trick), so a weight row streams from memory once with no scratch round trip.
-/// Every integer and every float operation is the one <see cref="CpuQuantMatMul"/>'s unpack-then-dot
-/// path and the prefill tiles perform, in the same order (for the 4/5-bit block types the order of
+/// with the sign trick; Q8_0's bytes need no unpacking), so a weight row streams from memory once
+/// with no scratch round trip. Every integer and every float operation is the one
+/// <see cref="CpuQuantMatMul"/>'s unpack-then-dot path and the prefill tiles perform, in the same
+/// order (for the 32-value block types the order of
 /// <see cref="CpuBlockSums"/>, whose eight-row driver these kernels feed), so a token gets
 /// bit-identical results whether it is decoded alone (here) or inside a batch. AVX2/FMA only; the
 /// caller keeps the scalar path.
@@ -21,7 +22,7 @@ internal static unsafe class CpuFusedQuantDot
     /// <summary>Whether <paramref name="type"/> has a fused decode kernel on this CPU.</summary>
     public static bool Handles(GgmlType type) =>
         Avx2.IsSupported && Fma.IsSupported &&
-        type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+        type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>
     /// Output columns [rowStart, rowEnd) of y (row stride <paramref name="yStride"/>) for every
@@ -201,6 +202,9 @@ internal static unsafe class CpuFusedQuantDot
         static abstract bool HasOffset { get; }
 
         static abstract sbyte Bias { get; }
+
+        /// <summary>Whether the quants are whole signed bytes (Q8_0) rather than nibbles.</summary>
+        static abstract bool HasByteQuants { get; }
     }
 
     /// <summary>The Q4_0 block layout.</summary>
@@ -215,6 +219,8 @@ internal static unsafe class CpuFusedQuantDot
         public static bool HasOffset => false;
 
         public static sbyte Bias => 8;
+
+        public static bool HasByteQuants => false;
     }
 
     /// <summary>The Q4_1 block layout.</summary>
@@ -229,6 +235,8 @@ internal static unsafe class CpuFusedQuantDot
         public static bool HasOffset => true;
 
         public static sbyte Bias => 0;
+
+        public static bool HasByteQuants => false;
     }
 
     /// <summary>The Q5_0 block layout.</summary>
@@ -243,6 +251,8 @@ internal static unsafe class CpuFusedQuantDot
         public static bool HasOffset => false;
 
         public static sbyte Bias => 16;
+
+        public static bool HasByteQuants => false;
     }
 
     /// <summary>The Q5_1 block layout.</summary>
@@ -257,5 +267,27 @@ internal static unsafe class CpuFusedQuantDot
         public static bool HasOffset => true;
 
         public static sbyte Bias => 0;
+
+        public static bool HasByteQuants => false;
+    }
+
+    /// <summary>
+    /// The Q8_0 block layout: f16 d, then 32 signed bytes. Its stored values (<see cref="CpuBlockSums.Values{T}"/>)
+    /// are the quants read as unsigned, q ^ 0x80 = q + 128: a bias of 128, which as an sbyte wraps to −128
+    /// (subtracting it is adding 128 mod 256, the same as flipping the top bit back).
+    /// </summary>
+    internal struct Q8_0 : IBlockLayout
+    {
+        public static byte BiasShift => 7;
+
+        public static int NibbleOffset => 2;
+
+        public static bool HasFifthBit => false;
+
+        public static bool HasOffset => false;
+
+        public static sbyte Bias => sbyte.MinValue;
+
+        public static bool HasByteQuants => true;
     }
 }

@@ -7,12 +7,12 @@ using Mesh.Inference.Models.Gguf;
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
-/// y = x · Wᵀ for the 4/5-bit block types (Q4_0, Q4_1, Q5_0, Q5_1) against Q8_0 activations, and for
+/// y = x · Wᵀ for the 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8_0 activations, and for
 /// the K-quants (Q2_K–Q6_K) against Q8_K activations, as ggml pairs them. Each weight row is unpacked
 /// once into its integer form (<see cref="BlockQuants"/>, <see cref="KQuants"/>) in thread-local
 /// scratch, then multiplied with every activation row by int8 dot products (maddubs/madd, with the
 /// sign of the weights moved onto the activations as ggml's AVX2 path does). Decode, batches on the
-/// prefill tiles, and (for the 4/5-bit block types) every batch on an AVX2 CPU read the rows in place
+/// prefill tiles, and (for the 32-value block types) every batch on an AVX2 CPU read the rows in place
 /// instead; this path remains for CPUs without AVX2 and as the benchmarks' and tests' baseline. Each
 /// output is summed block by block in one fixed order, whatever the path, the thread split or the
 /// batch around it.
@@ -23,14 +23,14 @@ internal static unsafe class CpuQuantMatMul
 
     /// <summary>
     /// Whether a single activation row (decode) takes <see cref="CpuFusedQuantDot"/>, which unpacks
-    /// in registers, rather than the unpack-to-scratch path (for the 4/5-bit block types, so does a
+    /// in registers, rather than the unpack-to-scratch path (for the 32-value block types, so does a
     /// batch that the tiles do not take). Both give bit-identical results; the switch exists so a
     /// benchmark can measure one against the other in the same run.
     /// </summary>
     internal static bool FusedDecode { get; set; } = true;
 
     /// <summary>
-    /// Whether decode's int8 dot products (the fused kernels and Q8_0) take vpdpbusd
+    /// Whether decode's int8 dot products (the fused kernels) take vpdpbusd
     /// (<see cref="CpuVnniQuantDot"/>) where the CPU has AVX-VNNI, rather than the AVX2 maddubs/madd
     /// kernels. Both give bit-identical results; the switch exists so a benchmark and the tests can
     /// hold one against the other in the same run. Setting it has no effect without AVX-VNNI.
@@ -45,7 +45,7 @@ internal static unsafe class CpuQuantMatMul
 
     /// <summary>
     /// Whether steps of two or more activation rows take the int8 register tiles where the CPU has
-    /// them (<see cref="CpuBlockQuantTiles"/> for Q8_0 and the 32-value block types,
+    /// them (<see cref="CpuBlockSumTiles"/> for the 32-value block types,
     /// <see cref="CpuKQuantTiles"/> for the K-quants: AVX-512 and AVX-VNNI), rather than one dot
     /// product per (row, token). Both give bit-identical results; the switch exists so a benchmark
     /// and the tests can hold one against the other in the same run. Setting it has no effect on
@@ -55,18 +55,18 @@ internal static unsafe class CpuQuantMatMul
 
     /// <summary>
     /// Whether a batch of <paramref name="rows"/> activation rows times a <paramref name="cols"/>-wide
-    /// matrix takes <see cref="CpuBlockQuantTiles"/>, given <paramref name="scratchFloats"/> floats of scratch.
+    /// matrix takes <see cref="CpuBlockSumTiles"/>, given <paramref name="scratchFloats"/> floats of scratch.
     /// </summary>
     internal static bool UseBlockTiles(int rows, int cols, int scratchFloats) =>
-        rows >= 2 && PrefillTiles && CpuBlockQuantTiles.IsSupported && scratchFloats >= CpuBlockQuantTiles.ScratchFloats(cols);
+        rows >= 2 && PrefillTiles && CpuBlockSumTiles.IsSupported && scratchFloats >= CpuBlockSumTiles.ScratchFloats(cols);
 
     /// <summary>
     /// Floats of per-thread scratch the tile kernel of <paramref name="type"/> needs for a
-    /// <paramref name="cols"/>-wide matrix (its four-row panel); 0 for types without tiles. Callers
+    /// <paramref name="cols"/>-wide matrix (its panel); 0 for types without tiles. Callers
     /// with less scratch get the one-row kernels (same bits, slower).
     /// </summary>
     internal static int TileScratchFloats(GgmlType type, int cols) =>
-        BlockQuants.Handles(type) ? CpuBlockQuantTiles.ScratchFloats(cols)
+        BlockQuants.Handles(type) ? CpuBlockSumTiles.ScratchFloats(cols)
         : KQuants.Handles(type) ? CpuKQuantTiles.ScratchFloats(cols)
         : 0;
 
@@ -83,15 +83,15 @@ internal static unsafe class CpuQuantMatMul
     }
 
     /// <summary>
-    /// Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1 matrix; <paramref name="scratch"/>
-    /// holds ≥ Cols floats. Batches take <see cref="CpuBlockQuantTiles"/> where <see cref="UseBlockTiles"/> says so.
+    /// Output columns [rowStart, rowEnd) of y for a Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrix; <paramref name="scratch"/>
+    /// holds ≥ Cols floats. Batches take <see cref="CpuBlockSumTiles"/> where <see cref="UseBlockTiles"/> says so.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockRows(WeightMatrix w, CpuActivations x, float* y, int yStride, int rowStart, int rowEnd, Span<float> scratch)
     {
         if (UseBlockTiles(x.Rows, w.Cols, scratch.Length))
         {
-            CpuBlockQuantTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
+            CpuBlockSumTiles.Rows(w, x, y, yStride, rowStart, rowEnd, scratch);
             return;
         }
 

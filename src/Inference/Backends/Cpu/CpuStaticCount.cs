@@ -3,8 +3,7 @@ namespace Mesh.Inference.Backends.Cpu;
 /// <summary>
 /// A small count (1–4) as a type parameter, so that the JIT compiles one body per count from one
 /// source, each with only its own accumulators and loads: the tokens of an int8 register tile and of
-/// its leftovers (<see cref="CpuBlockQuantTiles"/>, <see cref="CpuBlockSumTiles"/>,
-/// <see cref="CpuKQuantTiles"/>) and the 64-float quarters of attention's value sums (<see cref="CpuAttention"/>).
+/// its leftovers (<see cref="CpuBlockSumTiles"/>, <see cref="CpuKQuantTiles"/>) and the 64-float quarters of attention's value sums (<see cref="CpuAttention"/>).
 /// </summary>
 internal interface IStaticCount
 {

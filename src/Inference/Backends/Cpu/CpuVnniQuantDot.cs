@@ -8,28 +8,27 @@ using static Mesh.Inference.Backends.Cpu.CpuFusedQuantDot;
 namespace Mesh.Inference.Backends.Cpu;
 
 /// <summary>
-/// The decode (one activation row) int8 dot products of <see cref="CpuFusedQuantDot"/> and of Q8_0
-/// through AVX-VNNI: vpdpbusd sums four unsigned-by-signed byte products straight into an int32 lane,
-/// where the AVX2 kernels need maddubs then madd (and, for signed weights, two sign instructions).
-/// Weight quants stored with a bias (Q4_0: q − 8, Q5_0: q − 16, Q6_K: q − 32; Q8_0 read as unsigned:
-/// w + 128) go in unsigned, and the bias times each four-value sum of the activations, computed once
-/// per activation row (<see cref="CpuActivations.Q8QuadSumsNegated"/>), is the lane's starting value
-/// (for the 4/5-bit block types, the bias times the block's sum, <see cref="CpuActivations.Q8BlockSumsNegated"/>,
-/// is added to each block's integer once the eight rows' lanes are reduced, <see cref="CpuBlockSums"/>).
-/// Every integer is therefore the same one the AVX2 kernel forms (vpdpbusd and vpdpwssd do not
-/// saturate, and no AVX2 sum here saturates either), and every float step is unchanged, so the results
-/// are bit-identical to <see cref="CpuFusedQuantDot"/>, to the unpack path and to the batch.
+/// The decode (one activation row) int8 dot products of <see cref="CpuFusedQuantDot"/> through
+/// AVX-VNNI: vpdpbusd sums four unsigned-by-signed byte products straight into an int32 lane, where
+/// the AVX2 kernels need maddubs then madd (and, for signed weights, two sign instructions). Weight
+/// quants stored with a bias (Q4_0: q − 8, Q5_0: q − 16, Q6_K: q − 32; Q8_0 read as unsigned: q + 128)
+/// go in unsigned, and the bias times the activations' sums corrects them: for the 32-value block
+/// types the bias times the block's sum (<see cref="CpuActivations.Q8BlockSumsNegated"/>), added to
+/// each block's integer once the eight rows' lanes are reduced (<see cref="CpuBlockSums"/>); for Q6_K
+/// the bias times each four-value sum (<see cref="CpuActivations.Q8KQuadSumsNegated"/>), the lane's
+/// starting value. Every integer is therefore the same one the AVX2 kernel forms (vpdpbusd and
+/// vpdpwssd do not saturate, and no AVX2 sum here saturates either), and every float step is
+/// unchanged, so the results are bit-identical to <see cref="CpuFusedQuantDot"/>, to the unpack path
+/// and to the batch.
 /// </summary>
 internal static unsafe class CpuVnniQuantDot
 {
     /// <summary>
-    /// How many rows ahead of a four-row pass its weights are prefetched. Rows are short (432 bytes
-    /// for 768 Q4_0 values) and a pass reads four of them a block at a time, so the hardware
-    /// prefetcher sees four streams of a few lines each and never gets ahead (perf put the pass's time
-    /// on its weight loads); the rows follow each other in memory, so the pass after next is
-    /// prefetched as one contiguous range while this one computes.
+    /// How many rows ahead of a K-quant row its weights are prefetched. Rows are short (432–630 bytes
+    /// for 768 values), too short a stream for the hardware prefetcher to get ahead (perf put the
+    /// kernels' time on their weight loads); the rows follow each other in memory.
     /// </summary>
-    private const int PrefetchRows = 8;
+    private const int PrefetchRows = 4;
 
     /// <summary>Whether this CPU has AVX-VNNI (with the AVX2/FMA the rest of each kernel uses).</summary>
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
@@ -54,10 +53,9 @@ internal static unsafe class CpuVnniQuantDot
         var row = w.Row(rowStart) - rowBytes; // stepped by RowBytes, one add a row
         for (var r = rowStart; r < rowEnd; r++)
         {
-            // One row at a time, but rows are as short as the block types' (432–630 bytes for 768
-            // values): prefetch the row PrefetchRows / 2 ahead, a line per 64 bytes, before this one.
+            // One row at a time: prefetch the row PrefetchRows ahead, a line per 64 bytes, before this one.
             row += rowBytes;
-            var ahead = row + ((PrefetchRows / 2) * rowBytes);
+            var ahead = row + (PrefetchRows * rowBytes);
             for (nint at = 0; at < rowBytes; at += 64)
             {
                 Sse.Prefetch0(ahead + at);
@@ -71,74 +69,6 @@ internal static unsafe class CpuVnniQuantDot
                 _ => throw new NotSupportedException($"no VNNI kernel for {w.Type}"),
             };
         }
-    }
-
-    /// <summary>
-    /// Q8_0 weight rows [rowStart, rowEnd) times one Q8 activation row (<paramref name="x"/>, its
-    /// scales and negated quad sums), four rows per pass sharing each activation load; each row's
-    /// blocks summed in order as <see cref="CpuMatMul.DotQ8"/> sums them.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Q8Rows(WeightMatrix w, sbyte* x, float* xScales, int* xQuadSumsNegated, int rowStart, int rowEnd, float* y)
-    {
-        var blocks = w.Cols / Dequantize.Q8BlockSize;
-        var rowBytes = (nint)w.RowBytes;
-        var r = rowStart;
-        for (; r + 4 <= rowEnd; r += 4)
-        {
-            byte* r0 = w.Row(r), r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-            var ahead = r0 + (PrefetchRows * rowBytes);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (var b = 0; b < blocks; b++)
-            {
-                var v = Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize));
-                var correction = Q8Correction(xQuadSumsNegated + (b * 8));
-                var xs = xScales[b];
-                var o = b * Dequantize.Q8BlockBytes;
-
-                // A pass reads 4 × 34 = 136 bytes per step: three lines cover it.
-                Sse.Prefetch0(ahead + (4 * o));
-                Sse.Prefetch0(ahead + (4 * o) + 64);
-                Sse.Prefetch0(ahead + (4 * o) + 128);
-                a0 = Q8Block(r0 + o, v, correction, xs, a0);
-                a1 = Q8Block(r1 + o, v, correction, xs, a1);
-                a2 = Q8Block(r2 + o, v, correction, xs, a2);
-                a3 = Q8Block(r3 + o, v, correction, xs, a3);
-            }
-
-            y[r] = Vector256.Sum(a0);
-            y[r + 1] = Vector256.Sum(a1);
-            y[r + 2] = Vector256.Sum(a2);
-            y[r + 3] = Vector256.Sum(a3);
-        }
-
-        for (; r < rowEnd; r++)
-        {
-            var row = w.Row(r);
-            var acc = Vector256<float>.Zero;
-            for (var b = 0; b < blocks; b++)
-            {
-                acc = Q8Block(row + (b * Dequantize.Q8BlockBytes), Avx.LoadVector256(x + (b * Dequantize.Q8BlockSize)), Q8Correction(xQuadSumsNegated + (b * 8)), xScales[b], acc);
-            }
-
-            y[r] = Vector256.Sum(acc);
-        }
-    }
-
-    /// <summary>
-    /// −128 × each four-value activation sum: vpdpbusd multiplies unsigned weights, and a Q8_0 quant
-    /// w read as unsigned after flipping its top bit is w + 128.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q8Correction(int* quadSumsNegated) =>
-        Avx2.ShiftLeftLogical(Avx.LoadVector256(quadSumsNegated), 7);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8Block(byte* block, Vector256<sbyte> v, Vector256<int> correction, float xScale, Vector256<float> acc)
-    {
-        var unsigned = Avx2.Xor(Avx.LoadVector256(block + 2), Vector256.Create((byte)0x80));
-        var quads = AvxVnni.MultiplyWideningAndAdd(correction, unsigned, v);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(quads), Vector256.Create(HalfTable.ToSingle(*(ushort*)block) * xScale), acc);
     }
 
     /// <summary>
