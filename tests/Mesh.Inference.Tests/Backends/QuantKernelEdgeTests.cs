@@ -9,7 +9,7 @@ namespace Mesh.Inference.Tests.Backends;
 /// The shapes the tile tests do not reach: row counts that are not multiples of the sixteen-, eight-
 /// and four-row groups (1, 3, 7, 9, 17, 33), one-block and odd-block widths (32, 64, 96 columns;
 /// K-quants 256 and 512), every batch size from 1 to 19, and extreme quants (all stored nibbles 0 or
-/// 15 with the fifth bits set, activations of +127 or −127 everywhere). For the 4/5-bit types every
+/// 15 with the fifth bits set, Q8_0 bytes 0xFF, activations of +127 or −127 everywhere). For the 32-value block types every
 /// kernel (prefill tile, VNNI and AVX2 eight-row passes, the unpack path) is held against a scalar
 /// reference written from <see cref="CpuBlockSums"/>' stated order, so a wrapped int16 sum in any of
 /// them shows as a wrong number, not only as a disagreement between two kernels.
@@ -21,12 +21,12 @@ public sealed unsafe class QuantKernelEdgeTests
 
     private static readonly BlockPattern[] Patterns = [BlockPattern.AllOneBits, BlockPattern.AllZeroBits, BlockPattern.Random];
 
-    public static TheoryData<GgmlType> BlockSumTypes() => new(GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
+    public static TheoryData<GgmlType> BlockSumTypes() => new(GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0);
 
     public static TheoryData<GgmlType> KTypes() => new(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
 
     /// <summary>The kernel switches each 4/5-bit path is reached by: (prefill tiles, fused decode, VNNI).</summary>
-    private static readonly (bool Tiles, bool Fused, bool Vnni)[] BlockPaths = [(true, true, true), (false, true, true), (false, true, false), (false, false, false)];
+    internal static readonly (bool Tiles, bool Fused, bool Vnni)[] BlockPaths = [(true, true, true), (false, true, true), (false, true, false), (false, false, false)];
 
     [Theory]
     [MemberData(nameof(BlockSumTypes))]
@@ -289,7 +289,7 @@ public sealed unsafe class QuantKernelEdgeTests
     /// acc = fma(float(isum), d_w·d_x, acc) from +0 in block order; o = Σ m_w·(d_x·Σq_x) by multiply
     /// then add; y = acc + o.
     /// </summary>
-    private static float[] Reference(WeightMatrix w, CpuActivations x)
+    internal static float[] Reference(WeightMatrix w, CpuActivations x)
     {
         var blocks = w.Cols / BlockQuants.BlockSize;
         var hasOffset = w.Type is GgmlType.Q4_1 or GgmlType.Q5_1;
@@ -331,7 +331,7 @@ public sealed unsafe class QuantKernelEdgeTests
         return y;
     }
 
-    private static float[] Multiply(WeightMatrix w, CpuActivations x, (bool Tiles, bool Fused, bool Vnni) path)
+    internal static float[] Multiply(WeightMatrix w, CpuActivations x, (bool Tiles, bool Fused, bool Vnni) path)
     {
         var y = new float[x.Rows * w.Rows];
         Array.Fill(y, float.NaN);

@@ -28,6 +28,7 @@ public sealed class QuantizedBatchServiceTests(QuantizedModelsFixture files) : I
     [InlineData(LLamaFtype.MOSTLY_Q4_0, 3)]
     [InlineData(LLamaFtype.MOSTLY_Q5_1, 2)]
     [InlineData(LLamaFtype.MOSTLY_Q4_K_M, 3)]
+    [InlineData(LLamaFtype.MOSTLY_Q8_0, 5)]
     public async Task GreedyTokensAreTheSameAloneAndInABatchOfConcurrentStreams(LLamaFtype fileType, int threads)
     {
         var app = InferenceHost.CreateApp(

@@ -63,6 +63,7 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
     [Theory]
     [InlineData(LLamaFtype.MOSTLY_Q4_K_M)]
     [InlineData(LLamaFtype.MOSTLY_Q5_1)]
+    [InlineData(LLamaFtype.MOSTLY_Q8_0)]
     public void ResultsAreIdenticalForEveryThreadCount(LLamaFtype fileType)
     {
         using var model = LlamaModel.Load(files.Get(fileType));
@@ -75,6 +76,7 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
     [InlineData(LLamaFtype.MOSTLY_Q4_0)]
     [InlineData(LLamaFtype.MOSTLY_Q4_K_M)]
     [InlineData(LLamaFtype.MOSTLY_Q5_1)]
+    [InlineData(LLamaFtype.MOSTLY_Q8_0)]
     public void ADecodedTokenGetsTheLogitsItGetsInsideABatchForEveryThreadCount(LLamaFtype fileType)
     {
         // Decoding one token takes the fused kernels (one activation row); the same token inside a
