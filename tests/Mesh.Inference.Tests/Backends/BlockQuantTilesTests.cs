@@ -35,15 +35,10 @@ public sealed unsafe class BlockQuantTilesTests
         return data;
     }
 
-    [Theory]
+    [TilesTheory]
     [MemberData(nameof(Cases))]
     public void TilesGiveTheOneRowKernelsBitsForEveryTokenCountAndRowRange(GgmlType type, BlockPattern pattern)
     {
-        if (!CpuBlockSumTiles.IsSupported)
-        {
-            return; // no AVX-512 + AVX-VNNI here: batches take the one-row kernels whatever the switch says
-        }
-
         const int rows = 11;
         const int cols = 7 * BlockQuants.BlockSize;
         var random = new Random((int)type * 7919 + (int)pattern);
@@ -102,17 +97,12 @@ public sealed unsafe class BlockQuantTilesTests
     /// the chunks start and end anywhere, within a matrix and across the two, and every thread count
     /// gives the bits of one thread on the one-row kernels.
     /// </summary>
-    [Theory]
+    [TilesTheory]
     [InlineData(GgmlType.Q8_0, GgmlType.Q4_1)]
     [InlineData(GgmlType.Q4_0, GgmlType.Q5_0)]
     [InlineData(GgmlType.Q5_1, GgmlType.Q8_0)]
     public void TilesGiveTheOneRowBitsThroughTheParallelPathForEveryThreadCount(GgmlType first, GgmlType second)
     {
-        if (!CpuBlockSumTiles.IsSupported)
-        {
-            return;
-        }
-
         const int cols = 9 * BlockQuants.BlockSize;
         const int rowsA = 203, rowsB = 61;
         var random = new Random((int)first * 31 + (int)second);
@@ -217,5 +207,11 @@ public sealed unsafe class BlockQuantTilesTests
         }
 
         return y;
+    }
+
+    /// <summary>Skipped, with the reason, on a CPU without the tiles' instructions: batches take the one-row kernels there whatever the switch says.</summary>
+    private sealed class TilesTheoryAttribute : TheoryAttribute
+    {
+        public TilesTheoryAttribute() => Skip = CpuBlockSumTiles.IsSupported ? null : "this CPU lacks AVX-512 (F/BW) or AVX-VNNI, so the block-sum tiles do not run here (the one-row kernels do)";
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
@@ -40,14 +41,11 @@ public sealed unsafe class FusedQuantDotTests
         MostNegative,
     }
 
-    [Theory]
+    [FusedTheory]
     [MemberData(nameof(Cases))]
     public void FusedDecodeEqualsTheUnpackPathBitForBitAndTheDequantizedDot(GgmlType type, BlockPattern pattern)
     {
-        if (!CpuFusedQuantDot.Handles(type))
-        {
-            return; // no AVX2/FMA here: decode takes the unpack path, which the parity tests cover
-        }
+        Assert.True(CpuFusedQuantDot.Handles(type), $"{type} has no fused decode kernel");
 
         const int rows = 11;
         var cols = KQuants.Handles(type) ? 3 * KQuants.SuperBlockSize : 7 * BlockQuants.BlockSize;
@@ -98,7 +96,7 @@ public sealed unsafe class FusedQuantDotTests
     /// — bit for bit the scalar loop below, which is the order the prefill tiles must also keep. A
     /// kernel that summed eight float lanes per block, or rounded the product before adding, fails.
     /// </summary>
-    [Theory]
+    [FusedTheory]
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q4_1)]
     [InlineData(GgmlType.Q5_0)]
@@ -106,10 +104,7 @@ public sealed unsafe class FusedQuantDotTests
     [InlineData(GgmlType.Q8_0)]
     public void BlockTypesSumOneIntegerPerBlockThenOneFmaPerBlockInOrder(GgmlType type)
     {
-        if (!CpuFusedQuantDot.Handles(type))
-        {
-            return;
-        }
+        Assert.True(CpuFusedQuantDot.Handles(type), $"{type} has no fused decode kernel");
 
         const int rows = 13;
         const int cols = 24 * BlockQuants.BlockSize;
@@ -391,5 +386,11 @@ public sealed unsafe class FusedQuantDotTests
         yield return [.. Enumerable.Range(0, cols).Select(_ => (float)((random.NextDouble() * 2) - 1))];
         yield return [.. Enumerable.Range(0, cols).Select(i => i % 3 == 0 ? -1.5f : 1.5f)];
         yield return new float[cols];
+    }
+
+    /// <summary>Skipped, with the reason, on a CPU without AVX2/FMA: decode takes the unpack path there, which the parity tests cover.</summary>
+    private sealed class FusedTheoryAttribute : TheoryAttribute
+    {
+        public FusedTheoryAttribute() => Skip = Avx2.IsSupported && Fma.IsSupported ? null : "this CPU lacks AVX2/FMA, so the fused decode kernels do not run here (the unpack path does)";
     }
 }
