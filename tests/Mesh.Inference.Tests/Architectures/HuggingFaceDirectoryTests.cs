@@ -3,6 +3,7 @@ using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
+using Mesh.Inference.Tests.Backends;
 
 namespace Mesh.Inference.Tests.Architectures;
 
@@ -37,7 +38,7 @@ public sealed class HuggingFaceDirectoryTests(ITestOutputHelper output) : IDispo
 
         Assert.Equal("huggingface", hf.Format);
         Assert.Equal(gguf.Config with { RopeStyle = RopeStyle.Neox }, hf.Config);
-        AssertSameLogits(Logits(gguf, Text), Logits(hf, Text), 1e-4);
+        AssertSameLogits(CpuForward.Logits(gguf, 1, Text), CpuForward.Logits(hf, 1, Text), 1e-4);
     }
 
     [Fact]
@@ -72,26 +73,10 @@ public sealed class HuggingFaceDirectoryTests(ITestOutputHelper output) : IDispo
 
         Assert.Equal(dtype, hf.WeightType);
         Assert.Equal(RopeStyle.Neox, hf.Config.RopeStyle);
-        AssertSameLogits(Logits(gguf, Text), Logits(hf, Text), 1e-4);
+        AssertSameLogits(CpuForward.Logits(gguf, 1, Text), CpuForward.Logits(hf, 1, Text), 1e-4);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    /// <summary>Logits of every position of <paramref name="tokens"/> fed as one sequence.</summary>
-    internal static float[] Logits(LlamaModel model, int[] tokens)
-    {
-        using var backend = new CpuBackend(model.Config, model.Weights, new BackendOptions { KvBlockCount = 8, Threads = 1 });
-        var batch = new ForwardBatch();
-        var seq = batch.AddSequence([0, 1, 2, 3]);
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            batch.AddToken(seq, tokens[i], i, wantLogits: true);
-        }
-
-        var logits = new float[tokens.Length * model.Config.VocabSize];
-        backend.Forward(batch, logits);
-        return logits;
-    }
 
     /// <summary>Largest absolute difference relative to the largest logit magnitude.</summary>
     private void AssertSameLogits(float[] expected, float[] actual, double tolerance)

@@ -4,6 +4,7 @@ using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
+using Mesh.Inference.Tests.Backends;
 using Mesh.Inference.Tests.Reference;
 using Mesh.Inference.Tests.Tokenization;
 using Xunit.Abstractions;
@@ -48,47 +49,13 @@ public sealed class OddShapeQ8FileTests(ITestOutputHelper output) : IDisposable
         using var model = LlamaModel.Load(q8);
         var vocab = config.VocabSize;
         var prompt = Tokens[..19];
-        var batched = Logits(model, 1, prompt);
+        var batched = CpuForward.Logits(model, 1, prompt);
         foreach (var threads in new[] { 1, 2, 3 })
         {
-            Assert.Equal(batched, Logits(model, threads, prompt));
-            Assert.Equal(batched.AsSpan(18 * vocab, vocab).ToArray(), DecodeLast(model, threads, prompt));
+            Assert.Equal(batched, CpuForward.Logits(model, threads, prompt));
+            Assert.Equal(batched.AsSpan(18 * vocab, vocab).ToArray(), CpuForward.DecodeLast(model, threads, prompt));
         }
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private static float[] Logits(LlamaModel model, int threads, int[] tokens)
-    {
-        using var backend = new CpuBackend(model.Config, model.Weights, new BackendOptions { KvBlockCount = 8, Threads = threads });
-        var batch = new ForwardBatch();
-        var seq = batch.AddSequence([0, 1, 2, 3]);
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            batch.AddToken(seq, tokens[i], i, wantLogits: true);
-        }
-
-        var logits = new float[tokens.Length * model.Config.VocabSize];
-        backend.Forward(batch, logits);
-        return logits;
-    }
-
-    private static float[] DecodeLast(LlamaModel model, int threads, int[] tokens)
-    {
-        using var backend = new CpuBackend(model.Config, model.Weights, new BackendOptions { KvBlockCount = 8, Threads = threads });
-        var logits = new float[model.Config.VocabSize];
-        var batch = new ForwardBatch();
-        var seq = batch.AddSequence([0, 1, 2, 3]);
-        for (var i = 0; i < tokens.Length - 1; i++)
-        {
-            batch.AddToken(seq, tokens[i], i, wantLogits: i == tokens.Length - 2);
-        }
-
-        backend.Forward(batch, logits);
-        batch.Clear();
-        seq = batch.AddSequence([0, 1, 2, 3]);
-        batch.AddToken(seq, tokens[^1], tokens.Length - 1, wantLogits: true);
-        backend.Forward(batch, logits);
-        return logits;
-    }
 }

@@ -5,6 +5,7 @@ using Mesh.Inference.Backends;
 using Mesh.Inference.Backends.Cpu;
 using Mesh.Inference.Models;
 using Mesh.Inference.Models.Gguf;
+using Mesh.Inference.Tests.Backends;
 using Mesh.Inference.Tests.Reference;
 
 namespace Mesh.Inference.Tests.Quantization;
@@ -67,9 +68,9 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
     public void ResultsAreIdenticalForEveryThreadCount(LLamaFtype fileType)
     {
         using var model = LlamaModel.Load(files.Get(fileType));
-        var one = Logits(model, threads: 1, Tokens[..12]);
-        Assert.Equal(one, Logits(model, threads: 2, Tokens[..12]));
-        Assert.Equal(one, Logits(model, threads: 3, Tokens[..12]));
+        var one = CpuForward.Logits(model, threads: 1, Tokens[..12]);
+        Assert.Equal(one, CpuForward.Logits(model, threads: 2, Tokens[..12]));
+        Assert.Equal(one, CpuForward.Logits(model, threads: 3, Tokens[..12]));
     }
 
     [Theory]
@@ -83,10 +84,10 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
         // prompt batch takes the unpack-once-per-row path. Both must give the same bits.
         using var model = LlamaModel.Load(files.Get(fileType));
         var vocab = model.Config.VocabSize;
-        var batched = Logits(model, threads: 1, Tokens[..12]).AsSpan(11 * vocab, vocab).ToArray();
+        var batched = CpuForward.Logits(model, threads: 1, Tokens[..12]).AsSpan(11 * vocab, vocab).ToArray();
         foreach (var threads in new[] { 1, 2, 3 })
         {
-            Assert.Equal(batched, DecodeLast(model, threads, Tokens[..12]));
+            Assert.Equal(batched, CpuForward.DecodeLast(model, threads, Tokens[..12]));
         }
     }
 
@@ -122,40 +123,5 @@ public sealed class QuantizedParityTests(QuantizedModelsFixture files, ITestOutp
 
         var e = Assert.Throws<InvalidOperationException>(() => BackendFactory.Create(model, "cuda", new BackendOptions(), NullLogger.Instance));
         Assert.Contains("cannot read Q4_K, Q6_K weights", e.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>The logits of the last token, decoded alone after the others went in as one prompt batch.</summary>
-    private static float[] DecodeLast(LlamaModel model, int threads, int[] tokens)
-    {
-        using var backend = new CpuBackend(model.Config, model.Weights, new BackendOptions { KvBlockCount = 8, Threads = threads });
-        var logits = new float[model.Config.VocabSize];
-        var batch = new ForwardBatch();
-        var seq = batch.AddSequence([0, 1, 2, 3]);
-        for (var i = 0; i < tokens.Length - 1; i++)
-        {
-            batch.AddToken(seq, tokens[i], i, wantLogits: i == tokens.Length - 2);
-        }
-
-        backend.Forward(batch, logits);
-        batch.Clear();
-        seq = batch.AddSequence([0, 1, 2, 3]);
-        batch.AddToken(seq, tokens[^1], tokens.Length - 1, wantLogits: true);
-        backend.Forward(batch, logits);
-        return logits;
-    }
-
-    private static float[] Logits(LlamaModel model, int threads, int[] tokens)
-    {
-        using var backend = new CpuBackend(model.Config, model.Weights, new BackendOptions { KvBlockCount = 8, Threads = threads });
-        var batch = new ForwardBatch();
-        var seq = batch.AddSequence([0, 1, 2, 3]);
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            batch.AddToken(seq, tokens[i], i, wantLogits: true);
-        }
-
-        var logits = new float[tokens.Length * model.Config.VocabSize];
-        backend.Forward(batch, logits);
-        return logits;
     }
 }
