@@ -33,17 +33,7 @@ public sealed unsafe class CpuActivationsTests
         blocks.Add([float.NaN, 1f, -2f, .. new float[block - 3]]);
         blocks.Add([float.MaxValue, -float.MaxValue, 1f, .. new float[block - 3]]);
 
-        const int cols = 4 * block;
-        var rows = (blocks.Count + 3) / 4;
-        using var x = new CpuActivations();
-        var values = new Span<float>(x.Reset(rows, cols), rows * cols);
-        values.Clear();
-        for (var b = 0; b < blocks.Count; b++)
-        {
-            blocks[b].CopyTo(values[(b * block)..]);
-        }
-
-        x.EnsureQuantized();
+        using var x = Quantized(blocks);
         for (var b = 0; b < blocks.Count; b++)
         {
             var (quants, scale, offset, sum) = Reference(blocks[b]);
@@ -90,17 +80,7 @@ public sealed unsafe class CpuActivationsTests
             blocks.Add([-max, .. Enumerable.Range(0, block - 1).Select(_ => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(max) - random.Next(0, 4)) * (random.Next(2) == 0 ? -1 : 1))]);
         }
 
-        const int cols = 4 * block;
-        var rows = (blocks.Count + 3) / 4;
-        using var x = new CpuActivations();
-        var values = new Span<float>(x.Reset(rows, cols), rows * cols);
-        values.Clear();
-        for (var b = 0; b < blocks.Count; b++)
-        {
-            blocks[b].CopyTo(values[(b * block)..]);
-        }
-
-        x.EnsureQuantized();
+        using var x = Quantized(blocks);
         for (var i = 0; i < blocks.Count * block; i++)
         {
             Assert.True(x.Q8[i] >= -127, $"block {i / block} value {i % block} ({blocks[i / block][i % block]:R}) quantized to {x.Q8[i]}");
@@ -125,5 +105,23 @@ public sealed unsafe class CpuActivationsTests
         }
 
         return (quants, (float)(Half)scale, (float)(Half)(scale * sum), sum);
+    }
+
+    /// <summary>The 32-value blocks laid out four to an activation row (a last row's spare blocks zero), quantized.</summary>
+    private static CpuActivations Quantized(List<float[]> blocks)
+    {
+        const int block = Dequantize.Q8BlockSize;
+        const int cols = 4 * block;
+        var rows = (blocks.Count + 3) / 4;
+        var x = new CpuActivations();
+        var values = new Span<float>(x.Reset(rows, cols), rows * cols);
+        values.Clear();
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            blocks[b].CopyTo(values[(b * block)..]);
+        }
+
+        x.EnsureQuantized();
+        return x;
     }
 }
