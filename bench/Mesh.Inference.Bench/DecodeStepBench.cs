@@ -67,10 +67,9 @@ internal static class DecodeStepBench
         }
 
         CpuAttention.GroupLoneTokenHeads = true;
-        // The floor of a step: its weight products (2 FLOP per weight per token: every matrix but the
-        // embedding table, which is read a row per token) at the machine's FMA peak, measured here.
+        // The floor of a step: its weight products (2 FLOP per weight per token) at the machine's FMA peak, measured here.
         var peak = FmaPeak.Gflops(threads);
-        var productFlopsPerToken = 2.0 * model.Weights.Matrices.Where(m => m != model.Weights.TokenEmbedding || m == model.Weights.Classifier).Sum(m => (long)m.Rows * m.Cols);
+        var productFlopsPerToken = 2.0 * MemoryWall.MatricesPerToken(model.Weights).Sum(m => (long)m.Rows * m.Cols);
         Console.WriteLine($"FMA peak: {peak:F0} GFLOP/s with {threads} threads (512-bit vectors{(Vector512.IsHardwareAccelerated ? "" : ", emulated as two 256-bit halves")}, the highest of 5 samples); weight products {productFlopsPerToken / 1e6:F0} MFLOP per token");
         var table = new Table("tokens per step", "lone token's heads", "ms per step (median)", "min", "CPU ms per step (median)", "tokens/s", "step / one-token step", "grouped / one per item", "weight products at the FMA peak, ms");
         var one = times[(batchSizes[0], true)].Order().ElementAt(rounds / 2);

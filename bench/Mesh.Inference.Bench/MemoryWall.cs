@@ -16,11 +16,14 @@ namespace Mesh.Inference.Bench;
 internal static unsafe class MemoryWall
 {
     /// <summary>
-    /// Bytes of weights one decode step reads: every matrix but the token embedding, of which a step
-    /// reads one row (unless it is also the classifier, which is read whole).
+    /// The matrices a token multiplies whole: every one but the token embedding, of which a step reads
+    /// one row (unless it is also the classifier).
     /// </summary>
-    public static long WeightBytesPerToken(LlamaWeights weights) =>
-        weights.Matrices.Where(m => m != weights.TokenEmbedding || m == weights.Classifier).Sum(m => m.ByteLength);
+    public static IEnumerable<WeightMatrix> MatricesPerToken(LlamaWeights weights) =>
+        weights.Matrices.Where(m => m != weights.TokenEmbedding || m == weights.Classifier);
+
+    /// <summary>Bytes of weights one decode step reads: those of <see cref="MatricesPerToken"/>.</summary>
+    public static long WeightBytesPerToken(LlamaWeights weights) => MatricesPerToken(weights).Sum(m => m.ByteLength);
 
     /// <summary>STREAM Copy bandwidth in bytes/s with <paramref name="threads"/> threads: the best of five passes over 2 × 512 MiB.</summary>
     public static double CopyBandwidth(int threads)
